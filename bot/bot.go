@@ -1,0 +1,402 @@
+// Package bot owns the connection to Slack: the Socket Mode socket, the one
+// dispatcher that acknowledges every envelope within Slack's 3 seconds with
+// the handler's answer as payload, reconnection without storms, and the
+// Slack Web API client everything else uses.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/paligo/paligo-slack/handlers"
+)
+
+// Handler answers envelopes; *handlers.Router is the real one.
+type Handler interface {
+	Event(ctx context.Context, ev slackevents.EventsAPIEvent) handlers.Reply
+	Interaction(ctx context.Context, cb slack.InteractionCallback) handlers.Reply
+	Command(ctx context.Context, cmd slack.SlashCommand) handlers.Reply
+}
+
+// ErrAuth wraps the errors that no reconnect can cure: the token was
+// rejected, revoked, or the account is inactive.
+var ErrAuth = errors.New("slack rejected the token")
+
+// fatalSlackErrors are Slack error codes that end the program.
+var fatalSlackErrors = []string{"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type", "no_permission", "missing_scope"}
+
+// IsFatal reports whether err is a Slack error no retry can cure.
+func IsFatal(err error) bool {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		for _, f := range fatalSlackErrors {
+			if se.Err == f {
+				return true
+			}
+		}
+	}
+	for _, f := range fatalSlackErrors {
+		if err != nil && err.Error() == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Client is the Slack Web API client with its connection pacing.
+type Client struct {
+	*slack.Client
+	pacer *reconnectPacer
+}
+
+// NewClient returns a Web API client for the bot token that opens Socket
+// Mode connections with the app token. apiURL is Slack's (or a fake's) base
+// URL, ending in "/".
+func NewClient(botToken, appToken, apiURL string) *Client {
+	pacer := newReconnectPacer()
+	hc := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: pacer.wrap(http.DefaultTransport),
+	}
+	api := slack.New(botToken,
+		slack.OptionAppLevelToken(appToken),
+		slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(hc),
+	)
+	return &Client{Client: api, pacer: pacer}
+}
+
+// SetReconnectPacing changes how reconnects after short-lived connections
+// are spaced (tests shorten it).
+func (c *Client) SetReconnectPacing(minDelay, maxDelay, stable time.Duration) {
+	c.pacer.mu.Lock()
+	defer c.pacer.mu.Unlock()
+	c.pacer.Min, c.pacer.Max, c.pacer.Stable = minDelay, maxDelay, stable
+}
+
+// Options tune a Bot.
+type Options struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// AckBudget is how long a handler may take before the envelope is acked
+	// without its answer. Slack allows 3s; the default 2.5s leaves room for
+	// the network.
+	AckBudget time.Duration
+	// PingTimeout is how long without a ping from Slack before the socket is
+	// considered dead and replaced. Default 30s.
+	PingTimeout time.Duration
+	// WorkTimeout bounds the work a handler does after its ack. Default 30s.
+	WorkTimeout time.Duration
+}
+
+// Bot is the Socket Mode side of the program.
+type Bot struct {
+	sm      *socketmode.Client
+	handler Handler
+	log     *slog.Logger
+	opts    Options
+
+	connected atomic.Bool
+	inflight  sync.WaitGroup
+	seen      *recentIDs
+	metrics   *metrics
+}
+
+// New returns a Bot that will connect with client and dispatch to h.
+func New(client *Client, h Handler, opts Options) *Bot {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.AckBudget <= 0 {
+		opts.AckBudget = 2500 * time.Millisecond
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = 30 * time.Second
+	}
+	if opts.WorkTimeout <= 0 {
+		opts.WorkTimeout = 30 * time.Second
+	}
+	sm := socketmode.New(client.Client,
+		socketmode.OptionPingInterval(opts.PingTimeout),
+		socketmode.OptionLog(slogWriter{opts.Log}),
+		// Slack's envelopes are far below this; a larger frame is not Slack.
+		socketmode.OptionReadLimit(4<<20),
+	)
+	return &Bot{
+		sm: sm, handler: h, log: opts.Log, opts: opts,
+		seen:    newRecentIDs(4096),
+		metrics: newMetrics(opts.Registry),
+	}
+}
+
+// Connected reports whether the socket is up (Slack said hello).
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Run connects and serves envelopes until ctx is done (then it lets
+// in-flight work finish and returns nil) or Slack rejects the tokens (then it
+// returns an error wrapping ErrAuth).
+func (b *Bot) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.sm.RunContext(ctx) }()
+
+	var fatal error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-runErr:
+			runErr = nil
+			if err != nil && !errors.Is(err, context.Canceled) {
+				fatal = fmt.Errorf("%w: %v", ErrAuth, err)
+				if !IsFatal(err) {
+					fatal = fmt.Errorf("socket mode stopped: %w", err)
+				}
+			}
+			break loop
+		case evt := <-b.sm.Events:
+			if err := b.handle(ctx, evt); err != nil {
+				fatal = err
+				break loop
+			}
+		}
+	}
+	cancel()
+	b.connected.Store(false)
+	b.metrics.connected.Set(0)
+	if runErr != nil {
+		<-runErr
+	}
+	b.inflight.Wait()
+	return fatal
+}
+
+func (b *Bot) handle(ctx context.Context, evt socketmode.Event) error {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.setConnected(false)
+		if c, ok := evt.Data.(*slack.ConnectingEvent); ok && (c.Attempt > 1 || c.ConnectionCount > 0) {
+			b.log.Info("reconnecting to Slack", "attempt", c.Attempt, "connection_count", c.ConnectionCount)
+		}
+	case socketmode.EventTypeConnectionError:
+		b.setConnected(false)
+		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
+		}
+	case socketmode.EventTypeConnected:
+		b.metrics.connections.Inc()
+		b.log.Info("connected to Slack")
+	case socketmode.EventTypeHello:
+		b.setConnected(true)
+	case socketmode.EventTypeInvalidAuth:
+		return fmt.Errorf("%w: Slack refused the app token", ErrAuth)
+	case socketmode.EventTypeIncomingError:
+		b.setConnected(false)
+		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
+			b.log.Warn("socket read failed; reconnecting", "err", e.ErrorObj)
+		}
+	case socketmode.EventTypeErrorWriteFailed:
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			b.log.Warn("socket write failed", "err", e.Cause)
+		}
+	case socketmode.EventTypeErrorBadMessage:
+		b.badMessage(ctx, evt)
+	case socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive, socketmode.EventTypeSlashCommand:
+		if evt.Request == nil || evt.Request.EnvelopeID == "" {
+			b.log.Warn("envelope without envelope_id ignored", "type", evt.Type)
+			return nil
+		}
+		b.inflight.Add(1)
+		go func() {
+			defer b.inflight.Done()
+			b.dispatch(ctx, evt)
+		}()
+	default:
+		b.log.Debug("socket mode event ignored", "type", evt.Type)
+	}
+	return nil
+}
+
+func (b *Bot) setConnected(up bool) {
+	b.connected.Store(up)
+	if up {
+		b.metrics.connected.Set(1)
+	} else {
+		b.metrics.connected.Set(0)
+	}
+}
+
+// badMessage logs a frame slack-go could not parse and, if it carries an
+// envelope id, acks it so that Slack does not send it again.
+func (b *Bot) badMessage(ctx context.Context, evt socketmode.Event) {
+	e, _ := evt.Data.(*socketmode.ErrorBadMessage)
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	if e != nil {
+		_ = json.Unmarshal(e.Message, &env)
+	}
+	b.metrics.envelopes.WithLabelValues("malformed").Inc()
+	b.log.Warn("malformed envelope ignored", "envelope_id", env.EnvelopeID, "envelope_type", env.Type, "err", errOf(e))
+	if env.EnvelopeID != "" {
+		if err := b.sm.AckCtx(ctx, env.EnvelopeID, nil); err != nil {
+			b.log.Warn("ack malformed envelope", "envelope_id", env.EnvelopeID, "err", err)
+		}
+	}
+}
+
+func errOf(e *socketmode.ErrorBadMessage) error {
+	if e == nil {
+		return nil
+	}
+	return e.Cause
+}
+
+// dispatch runs the handler, acks with its answer (or empty if it is too
+// slow), then runs the handler's After work.
+func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+	req := evt.Request
+	start := time.Now()
+	kind := string(evt.Type)
+	b.metrics.envelopes.WithLabelValues(kind).Inc()
+
+	if dup := b.duplicateEvent(req); dup != "" {
+		b.log.Info("repeated event ignored", "event_id", dup, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
+		b.ack(ctx, req, nil, start, kind)
+		return
+	}
+
+	replies := make(chan handlers.Reply, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				b.metrics.panics.Inc()
+				b.log.Error("handler panicked", "envelope_type", kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				replies <- handlers.Reply{}
+			}
+		}()
+		replies <- b.route(ctx, evt)
+	}()
+
+	timer := time.NewTimer(b.opts.AckBudget)
+	defer timer.Stop()
+	var reply handlers.Reply
+	select {
+	case reply = <-replies:
+		b.ack(ctx, req, reply.Ack, start, kind)
+	case <-timer.C:
+		b.log.Warn("handler too slow; acked without its answer", "envelope_type", kind, "budget", b.opts.AckBudget)
+		b.ack(ctx, req, nil, start, kind)
+		reply = <-replies
+	}
+	if reply.After != nil {
+		// In-flight work finishes even when shutdown has begun.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.WorkTimeout)
+		defer cancel()
+		reply.After(wctx)
+	}
+}
+
+func (b *Bot) ack(ctx context.Context, req *socketmode.Request, payload any, start time.Time, kind string) {
+	err := b.sm.AckCtx(ctx, req.EnvelopeID, payload)
+	if err != nil && payload != nil {
+		// Most likely over Slack's 20 KB: an empty ack still stops Slack
+		// from retrying, and the log says what was lost.
+		b.log.Error("ack payload refused; acking empty", "envelope_id", req.EnvelopeID, "err", err)
+		err = b.sm.AckCtx(ctx, req.EnvelopeID, nil)
+	}
+	if err != nil {
+		b.log.Warn("ack not sent", "envelope_id", req.EnvelopeID, "err", err)
+		return
+	}
+	b.metrics.ackSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+}
+
+// duplicateEvent returns the event id when this events_api envelope repeats
+// one already handled (Slack retries when an ack is late or lost).
+func (b *Bot) duplicateEvent(req *socketmode.Request) string {
+	if req.Type != socketmode.RequestTypeEventsAPI {
+		return ""
+	}
+	var p struct {
+		EventID string `json:"event_id"`
+	}
+	if json.Unmarshal(req.Payload, &p) != nil || p.EventID == "" {
+		return ""
+	}
+	if b.seen.add(p.EventID) {
+		return ""
+	}
+	return p.EventID
+}
+
+func (b *Bot) route(ctx context.Context, evt socketmode.Event) handlers.Reply {
+	switch data := evt.Data.(type) {
+	case slackevents.EventsAPIEvent:
+		if data.Type != slackevents.CallbackEvent {
+			b.log.Info("events api envelope ignored", "outer_type", data.Type)
+			return handlers.Reply{}
+		}
+		return b.handler.Event(ctx, data)
+	case slack.InteractionCallback:
+		return b.handler.Interaction(ctx, data)
+	case slack.SlashCommand:
+		return b.handler.Command(ctx, data)
+	default:
+		b.log.Warn("envelope with unexpected data ignored", "type", evt.Type, "data_type", fmt.Sprintf("%T", evt.Data))
+		return handlers.Reply{}
+	}
+}
+
+// recentIDs remembers the last n ids added.
+type recentIDs struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// add records id and reports whether it was new.
+func (r *recentIDs) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % len(r.ring)
+	r.set[id] = struct{}{}
+	return true
+}
+
+// slogWriter adapts slack-go's logger to slog at debug level.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Output(_ int, s string) error {
+	w.log.Debug(strings.TrimSpace(s), "component", "socketmode")
+	return nil
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Secret is a token or key. It never prints itself, so a Config can be
+// logged or wrapped into an error without leaking it.
+type Secret string
+
+func (Secret) String() string                 { return "[redacted]" }
+func (Secret) GoString() string               { return "[redacted]" }
+func (Secret) LogValue() slog.Value           { return slog.StringValue("[redacted]") }
+func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Config is everything the operator sets. Each field comes from an
+// environment variable and can be overridden by a flag of `run`.
+type Config struct {
+	BotToken     Secret
+	AppToken     Secret
+	APIURL       string
+	DB           string
+	Listen       string
+	IngestSecret Secret
+	Admins       []string // Slack user ids or emails
+	InviteURL    string
+}
+
+// setting is one row of the configuration table in README.md.
+type setting struct {
+	env, flag, def, usage string
+	required              bool
+	check                 func(string) error
+	set                   func(*Config, string)
+}
+
+var settings = []setting{
+	{env: "SLACK_BOT_TOKEN", flag: "bot-token", required: true,
+		usage: "bot token (xoxb-…), from OAuth & Permissions",
+		check: prefixed("xoxb-"), set: func(c *Config, v string) { c.BotToken = Secret(v) }},
+	{env: "SLACK_APP_TOKEN", flag: "app-token", required: true,
+		usage: "app-level token (xapp-…) with connections:write, from Basic Information",
+		check: prefixed("xapp-"), set: func(c *Config, v string) { c.AppToken = Secret(v) }},
+	{env: "SLACK_API_URL", flag: "api-url", def: "https://slack.com/api/",
+		usage: "Slack Web API base URL (proxies, tests)",
+		check: httpURL, set: func(c *Config, v string) {
+			if !strings.HasSuffix(v, "/") {
+				v += "/"
+			}
+			c.APIURL = v
+		}},
+	{env: "PALIGO_SLACK_DB", flag: "db", def: "paligo-slack.db",
+		usage: "bbolt database file", set: func(c *Config, v string) { c.DB = v }},
+	{env: "PALIGO_SLACK_LISTEN", flag: "listen", def: "127.0.0.1:8080",
+		usage: "address of the ingest, health and metrics listener",
+		check: hostPort, set: func(c *Config, v string) { c.Listen = v }},
+	{env: "PALIGO_SLACK_INGEST_SECRET", flag: "ingest-secret",
+		usage: "HMAC secret of POST /v1/events (events are refused without it)",
+		check: minLen(16), set: func(c *Config, v string) { c.IngestSecret = Secret(v) }},
+	{env: "PALIGO_SLACK_ADMINS", flag: "admins",
+		usage: "extra admins: Slack user ids or emails, comma-separated",
+		check: adminList, set: func(c *Config, v string) { c.Admins = splitList(v) }},
+	{env: "PALIGO_SLACK_INVITE_URL", flag: "invite-url",
+		usage: "base URL of the invitation page (invites are refused without it)",
+		check: httpURL, set: func(c *Config, v string) { c.InviteURL = v }},
+}
+
+// configError names the setting that is wrong; main prints it as one line.
+type configError struct{ env, flag, msg string }
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("%s (--%s) %s", e.env, e.flag, e.msg)
+}
+
+// parseConfig reads the settings from getenv, then from args (flags of run).
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("paligo-slack run", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		values[i] = fs.String(s.flag, v, s.usage+" [$"+s.env+"]")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var c Config
+	for i, s := range settings {
+		v := strings.TrimSpace(*values[i])
+		if v == "" {
+			if s.required {
+				return Config{}, &configError{s.env, s.flag, "is required: the " + s.usage}
+			}
+			continue
+		}
+		if s.check != nil {
+			if err := s.check(v); err != nil {
+				return Config{}, &configError{s.env, s.flag, "is malformed: " + err.Error()}
+			}
+		}
+		s.set(&c, v)
+	}
+	return c, nil
+}
+
+// The checks below never quote the value: it may be a secret.
+
+func prefixed(p string) func(string) error {
+	return func(v string) error {
+		if !strings.HasPrefix(v, p) || len(v) <= len(p) {
+			return fmt.Errorf("must start with %q", p)
+		}
+		return nil
+	}
+}
+
+func minLen(n int) func(string) error {
+	return func(v string) error {
+		if len(v) < n {
+			return fmt.Errorf("must be at least %d characters", n)
+		}
+		return nil
+	}
+}
+
+func httpURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http:// or https:// URL")
+	}
+	return nil
+}
+
+func hostPort(v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return errors.New("must be host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	return nil
+}
+
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+func adminList(v string) error {
+	for _, a := range splitList(v) {
+		if slackUserID.MatchString(a) {
+			continue
+		}
+		if addr, err := mail.ParseAddress(a); err == nil && addr.Address == a {
+			continue
+		}
+		return fmt.Errorf("%q is neither a Slack user id (U…/W…) nor an email", a)
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

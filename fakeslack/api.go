@@ -1,0 +1,380 @@
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// apiMethods answer the Web API methods the product uses. Each runs with
+// s.mu held and returns either a map (ok:true) or an apiError with optional
+// detail messages.
+var apiMethods = map[string]func(s *Server, r *http.Request, c *Call) (any, []string){
+	"auth.test":             (*Server).authTest,
+	"apps.connections.open": (*Server).connectionsOpen,
+	"views.publish":         (*Server).viewsPublish,
+	"views.open":            (*Server).viewsOpen,
+	"views.update":          (*Server).viewsUpdate,
+	"chat.postMessage":      (*Server).chatPostMessage,
+	"chat.postEphemeral":    (*Server).chatPostEphemeral,
+	"conversations.open":    (*Server).conversationsOpen,
+	"conversations.list":    (*Server).conversationsList,
+	"users.info":            (*Server).usersInfo,
+	"users.lookupByEmail":   (*Server).usersLookupByEmail,
+	"users.list":            (*Server).usersList,
+}
+
+func (s *Server) authTest(_ *http.Request, _ *Call) (any, []string) {
+	return map[string]any{
+		"url": "https://fake.slack.com/", "team": "Fake Workspace", "user": "paligo",
+		"team_id": s.opts.TeamID, "user_id": s.opts.BotUser, "bot_id": "B0BOT",
+		"is_enterprise_install": false,
+	}, nil
+}
+
+func (s *Server) connectionsOpen(r *http.Request, _ *Call) (any, []string) {
+	ticket := s.nextID("ticket-")
+	s.tickets[ticket] = true
+	return map[string]any{"url": "ws://" + r.Host + "/link/?ticket=" + ticket + "&app_id=" + s.opts.AppID}, nil
+}
+
+// userJSON draws a user like users.info does (08_users_info.openapi-example.json).
+func (s *Server) userJSON(u *User) map[string]any {
+	loc, err := time.LoadLocation(u.TZ)
+	offset, label := 0, u.TZ
+	if err == nil {
+		label, offset = time.Now().In(loc).Zone()
+	}
+	profile := map[string]any{
+		"avatar_hash": "ge3b51ca72de", "display_name": u.Name, "display_name_normalized": u.Name,
+		"real_name": u.RealName, "real_name_normalized": u.RealName, "team": s.opts.TeamID,
+		"status_emoji": "", "status_text": "",
+	}
+	if u.Email != "" && !u.IsBot {
+		profile["email"] = u.Email
+	}
+	return map[string]any{
+		"id": u.ID, "team_id": s.opts.TeamID, "name": u.Name, "deleted": u.Deleted, "color": "9f69e7",
+		"real_name": u.RealName, "tz": u.TZ, "tz_label": label, "tz_offset": offset,
+		"profile": profile, "is_admin": u.IsAdmin, "is_owner": u.IsOwner, "is_primary_owner": false,
+		"is_restricted": false, "is_ultra_restricted": false, "is_bot": u.IsBot, "is_app_user": false,
+		"updated": 1502138686, "has_2fa": false,
+	}
+}
+
+func (s *Server) usersInfo(_ *http.Request, c *Call) (any, []string) {
+	u, ok := s.users[c.Arg("user")]
+	if !ok {
+		return apiError("user_not_found"), nil
+	}
+	return map[string]any{"user": s.userJSON(u)}, nil
+}
+
+func (s *Server) usersLookupByEmail(_ *http.Request, c *Call) (any, []string) {
+	email := strings.ToLower(c.Arg("email"))
+	if email == "" {
+		return apiError("invalid_arguments"), nil
+	}
+	for _, u := range s.sortedUsers() {
+		if strings.ToLower(u.Email) == email && !u.IsBot && !u.Deleted {
+			return map[string]any{"user": s.userJSON(u)}, nil
+		}
+	}
+	return apiError("users_not_found"), nil
+}
+
+func (s *Server) sortedUsers() []*User {
+	var out []*User
+	for _, u := range s.users {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b *User) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// page cuts a list for cursor pagination the way Slack does: the cursor is
+// opaque to the caller; here it is the next index.
+func page(c *Call, n int) (from, to int, next string) {
+	limit, _ := strconv.Atoi(c.Arg("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	from, _ = strconv.Atoi(c.Arg("cursor"))
+	from = min(max(from, 0), n)
+	to = min(from+limit, n)
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return from, to, next
+}
+
+func (s *Server) usersList(_ *http.Request, c *Call) (any, []string) {
+	all := s.sortedUsers()
+	from, to, next := page(c, len(all))
+	var members []any
+	for _, u := range all[from:to] {
+		members = append(members, s.userJSON(u))
+	}
+	return map[string]any{"members": members, "response_metadata": map[string]any{"next_cursor": next}}, nil
+}
+
+func (s *Server) conversationsList(_ *http.Request, c *Call) (any, []string) {
+	types := c.Arg("types")
+	if types == "" {
+		types = "public_channel"
+	}
+	var list []*Channel
+	for _, ch := range s.channels {
+		if ch.IsArchived && c.Arg("exclude_archived") == "true" {
+			continue
+		}
+		// Slack lists private channels only where the bot is a member.
+		if ch.IsPrivate && (!strings.Contains(types, "private_channel") || !ch.BotIsMember) {
+			continue
+		}
+		if !ch.IsPrivate && !strings.Contains(types, "public_channel") {
+			continue
+		}
+		list = append(list, ch)
+	}
+	slices.SortFunc(list, func(a, b *Channel) int { return strings.Compare(a.ID, b.ID) })
+	from, to, next := page(c, len(list))
+	var out []any
+	for _, ch := range list[from:to] {
+		out = append(out, map[string]any{
+			"id": ch.ID, "name": ch.Name, "is_channel": !ch.IsPrivate, "is_group": false,
+			"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_member": ch.BotIsMember,
+		})
+	}
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil
+}
+
+func (s *Server) conversationsOpen(_ *http.Request, c *Call) (any, []string) {
+	users := strings.Split(c.Arg("users"), ",")
+	if len(users) != 1 || users[0] == "" {
+		return apiError("invalid_arguments"), nil
+	}
+	u, ok := s.users[users[0]]
+	if !ok {
+		return apiError("user_not_found"), nil
+	}
+	if u.Deleted {
+		return apiError("user_disabled"), nil
+	}
+	id, already := s.dms[u.ID]
+	if !already {
+		id = "D" + strings.TrimLeft(u.ID, "UW")
+		s.dms[u.ID] = id
+	}
+	return map[string]any{"no_op": already, "already_open": already, "channel": map[string]any{"id": id}}, nil
+}
+
+// conversation resolves a channel argument to where a message lands.
+func (s *Server) conversation(id string) (string, apiError) {
+	if ch, ok := s.channels[id]; ok {
+		switch {
+		case ch.IsArchived:
+			return "", "is_archived"
+		case ch.IsPrivate && !ch.BotIsMember:
+			return "", "channel_not_found"
+		}
+		return id, ""
+	}
+	for _, dm := range s.dms {
+		if dm == id {
+			return id, ""
+		}
+	}
+	// Posting to a user id opens (or reuses) the DM with them.
+	if u, ok := s.users[id]; ok && !u.Deleted {
+		if _, ok := s.dms[id]; !ok {
+			s.dms[id] = "D" + strings.TrimLeft(id, "UW")
+		}
+		return s.dms[id], ""
+	}
+	return "", "channel_not_found"
+}
+
+func (s *Server) newTS() string {
+	s.seq++
+	return fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq%1000000)
+}
+
+// messageBody checks text and blocks the way chat.postMessage does.
+func messageBody(c *Call) (text string, blocks json.RawMessage, warn string, e apiError, errs []string) {
+	text = c.Arg("text")
+	b := c.Arg("blocks")
+	if text == "" && (b == "" || b == "[]" || b == "null") {
+		return "", nil, "", "no_text", nil
+	}
+	if b != "" {
+		if errs := ValidateBlocksJSON(SurfaceMessage, b); len(errs) > 0 {
+			return "", nil, "", "invalid_blocks", errs
+		}
+		blocks = json.RawMessage(b)
+	}
+	if utf8.RuneCountInString(text) > 40000 {
+		text = string([]rune(text)[:40000])
+		warn = "message_truncated"
+	}
+	return text, blocks, warn, "", nil
+}
+
+func (s *Server) chatPostMessage(_ *http.Request, c *Call) (any, []string) {
+	ch, e := s.conversation(c.Arg("channel"))
+	if e != "" {
+		return e, nil
+	}
+	text, blocks, warn, e, errs := messageBody(c)
+	if e != "" {
+		return e, errs
+	}
+	ts := s.newTS()
+	s.messages = append(s.messages, Message{Channel: ch, TS: ts, Text: text, Blocks: blocks})
+	resp := map[string]any{
+		"channel": ch, "ts": ts,
+		"message": map[string]any{"type": "message", "subtype": "bot_message", "text": text, "ts": ts, "bot_id": "B0BOT", "blocks": blocks},
+	}
+	if warn != "" {
+		resp["warning"] = warn
+		resp["response_metadata"] = map[string]any{"warnings": []string{warn}}
+	}
+	return resp, nil
+}
+
+func (s *Server) chatPostEphemeral(_ *http.Request, c *Call) (any, []string) {
+	ch, e := s.conversation(c.Arg("channel"))
+	if e != "" {
+		return e, nil
+	}
+	if _, ok := s.users[c.Arg("user")]; !ok {
+		return apiError("user_not_found"), nil
+	}
+	text, blocks, _, e, errs := messageBody(c)
+	if e != "" {
+		return e, errs
+	}
+	ts := s.newTS()
+	s.messages = append(s.messages, Message{Channel: ch, User: c.Arg("user"), TS: ts, Text: text, Blocks: blocks, Ephemeral: true})
+	return map[string]any{"message_ts": ts}, nil
+}
+
+// viewArg decodes the "view" argument, which slack-go sends in a JSON body
+// and other clients as a JSON string in a form.
+func viewArg(c *Call) (map[string]any, bool) {
+	switch v := c.JSON["view"].(type) {
+	case map[string]any:
+		return v, true
+	case string:
+		var m map[string]any
+		return m, json.Unmarshal([]byte(v), &m) == nil
+	}
+	if f := c.Form.Get("view"); f != "" {
+		var m map[string]any
+		return m, json.Unmarshal([]byte(f), &m) == nil
+	}
+	return nil, false
+}
+
+func (s *Server) storeView(id, typ, user string, body map[string]any) map[string]any {
+	// Slack gives every block an id; the bot's block_actions then carry it.
+	if blocks, ok := body["blocks"].([]any); ok {
+		for _, b := range blocks {
+			if bm, ok := b.(map[string]any); ok {
+				if _, has := bm["block_id"]; !has {
+					bm["block_id"] = s.nextID("blk")
+				}
+			}
+		}
+	}
+	hash := fmt.Sprintf("%d.%08x", time.Now().Unix(), s.rnd.Uint32())
+	s.views[id] = &View{ID: id, Type: typ, User: user, Hash: hash, Body: body, Updated: time.Now()}
+	if typ == SurfaceHome {
+		s.home[user] = id
+	}
+	s.notifyLocked()
+	out := map[string]any{}
+	for k, v := range body {
+		out[k] = v
+	}
+	out["id"], out["hash"], out["team_id"], out["app_id"], out["bot_id"] = id, hash, s.opts.TeamID, s.opts.AppID, "B0BOT"
+	out["state"] = map[string]any{"values": map[string]any{}}
+	out["root_view_id"] = id
+	return map[string]any{"view": out}
+}
+
+func (s *Server) viewsPublish(_ *http.Request, c *Call) (any, []string) {
+	user := c.Arg("user_id")
+	if _, ok := s.users[user]; !ok {
+		return apiError("user_not_found"), nil
+	}
+	view, ok := viewArg(c)
+	if !ok {
+		return apiError("invalid_arguments"), []string{"missing required field: view"}
+	}
+	if view["type"] != SurfaceHome {
+		return apiError("invalid_arguments"), []string{"views.publish takes a home view [json-pointer:/view/type]"}
+	}
+	if errs := ValidateView(view); len(errs) > 0 {
+		return apiError("invalid_arguments"), errs
+	}
+	id, ok := s.home[user]
+	if !ok {
+		id = s.nextID("V")
+	}
+	if h := c.Arg("hash"); h != "" {
+		if v := s.views[id]; v != nil && v.Hash != h {
+			return apiError("hash_conflict"), nil
+		}
+	}
+	return s.storeView(id, SurfaceHome, user, view), nil
+}
+
+func (s *Server) viewsOpen(_ *http.Request, c *Call) (any, []string) {
+	tid := c.Arg("trigger_id")
+	t, ok := s.triggers[tid]
+	switch {
+	case !ok:
+		return apiError("invalid_trigger_id"), nil
+	case t.used || time.Since(t.issued) > s.opts.TriggerTTL:
+		return apiError("expired_trigger_id"), nil
+	}
+	view, ok := viewArg(c)
+	if !ok {
+		return apiError("invalid_arguments"), []string{"missing required field: view"}
+	}
+	if view["type"] != SurfaceModal {
+		return apiError("invalid_arguments"), []string{"views.open takes a modal [json-pointer:/view/type]"}
+	}
+	if errs := ValidateView(view); len(errs) > 0 {
+		return apiError("invalid_arguments"), errs
+	}
+	t.used = true
+	s.triggers[tid] = t
+	return s.storeView(s.nextID("V"), SurfaceModal, "", view), nil
+}
+
+func (s *Server) viewsUpdate(_ *http.Request, c *Call) (any, []string) {
+	id := c.Arg("view_id")
+	v, ok := s.views[id]
+	if !ok {
+		return apiError("not_found"), nil
+	}
+	if h := c.Arg("hash"); h != "" && h != v.Hash {
+		return apiError("hash_conflict"), nil
+	}
+	view, ok := viewArg(c)
+	if !ok {
+		return apiError("invalid_arguments"), []string{"missing required field: view"}
+	}
+	if errs := ValidateView(view); len(errs) > 0 {
+		return apiError("invalid_arguments"), errs
+	}
+	typ, _ := view["type"].(string)
+	return s.storeView(id, typ, v.User, view), nil
+}

@@ -1,0 +1,293 @@
+package fakeslack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// conn is one Socket Mode websocket the bot opened.
+type conn struct {
+	id  int
+	ws  *websocket.Conn
+	wmu sync.Mutex // gorilla/websocket allows one writer at a time
+}
+
+func (c *conn) write(msg []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.ws.WriteMessage(websocket.TextMessage, msg)
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	ticket := r.URL.Query().Get("ticket")
+	s.mu.Lock()
+	ok := s.tickets[ticket]
+	delete(s.tickets, ticket) // a ticket opens one socket
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "invalid ticket", http.StatusUnauthorized)
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.connSeq++
+	c := &conn{id: s.connSeq, ws: ws}
+	s.conns[c.id] = c
+	n := len(s.conns)
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	// 01_hello.slack-go.json
+	hello, _ := json.Marshal(map[string]any{
+		"type": "hello", "num_connections": n,
+		"debug_info":      map[string]any{"host": "applink-fake", "build_number": 10, "approximate_connection_time": 18060},
+		"connection_info": map[string]any{"app_id": s.opts.AppID},
+	})
+	if err := c.write(hello); err != nil {
+		s.dropConn(c)
+		return
+	}
+	done := make(chan struct{})
+	go s.pingLoop(c, done)
+	s.readLoop(c)
+	close(done)
+	s.dropConn(c)
+}
+
+func (s *Server) dropConn(c *conn) {
+	c.ws.Close()
+	s.mu.Lock()
+	delete(s.conns, c.id)
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+func (s *Server) pingLoop(c *conn, done <-chan struct{}) {
+	if s.opts.PingInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			on := s.pings
+			s.mu.Unlock()
+			if !on {
+				continue
+			}
+			c.wmu.Lock()
+			err := c.ws.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(5*time.Second))
+			c.wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) readLoop(c *conn) {
+	for {
+		_, msg, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var a struct {
+			EnvelopeID string          `json:"envelope_id"`
+			Payload    json.RawMessage `json:"payload"`
+		}
+		if json.Unmarshal(msg, &a) != nil || a.EnvelopeID == "" {
+			continue
+		}
+		now := time.Now()
+		s.mu.Lock()
+		ack := Ack{EnvelopeID: a.EnvelopeID, Payload: a.Payload, At: now}
+		if sent, ok := s.sent[a.EnvelopeID]; ok {
+			ack.Latency = now.Sub(sent)
+		}
+		if len(msg) >= 20*1024 {
+			// Slack silently drops acks of 20 KB or more; keep the evidence.
+			ack.Payload = json.RawMessage(`{"dropped_by_fake_slack":"ack over 20KB"}`)
+		}
+		s.acks[a.EnvelopeID] = append(s.acks[a.EnvelopeID], ack)
+		s.ackLog = append(s.ackLog, ack)
+		s.notifyLocked()
+		s.mu.Unlock()
+	}
+}
+
+// Envelope is one Socket Mode message to the bot.
+type Envelope struct {
+	Type                   string // events_api, interactive, slash_commands
+	Payload                any
+	AcceptsResponsePayload bool
+	RetryAttempt           int
+	RetryReason            string
+}
+
+// ErrNoConnection means no socket was open to send on.
+var ErrNoConnection = errors.New("fakeslack: no Socket Mode connection")
+
+// Post sends env on the newest open socket, waiting for one if none is open,
+// and returns its envelope id without waiting for the ack.
+func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
+	var c *conn
+	if err := s.waitUntil(ctx, func() bool { c = s.newestConnLocked(); return c != nil }); err != nil {
+		return "", ErrNoConnection
+	}
+	s.mu.Lock()
+	s.envSeq++
+	id := fmt.Sprintf("%08x-fake-4f94-bfb4-%012d", s.envSeq, s.envSeq)
+	s.mu.Unlock()
+	frame := map[string]any{
+		"envelope_id": id, "payload": env.Payload, "type": env.Type,
+		"accepts_response_payload": env.AcceptsResponsePayload,
+	}
+	if env.Type == "events_api" {
+		frame["retry_attempt"], frame["retry_reason"] = env.RetryAttempt, env.RetryReason
+	}
+	msg, err := json.Marshal(frame)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.sent[id] = time.Now()
+	s.mu.Unlock()
+	if err := c.write(msg); err != nil {
+		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
+	}
+	return id, nil
+}
+
+// Send posts env and waits for its ack.
+func (s *Server) Send(ctx context.Context, env Envelope) (Ack, error) {
+	id, err := s.Post(ctx, env)
+	if err != nil {
+		return Ack{}, err
+	}
+	return s.WaitAck(ctx, id)
+}
+
+// WaitAck waits for the first ack of envelope id.
+func (s *Server) WaitAck(ctx context.Context, id string) (Ack, error) {
+	var a Ack
+	err := s.waitUntil(ctx, func() bool {
+		if l := s.acks[id]; len(l) > 0 {
+			a = l[0]
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return Ack{}, fmt.Errorf("fakeslack: no ack for envelope %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// SendRaw writes raw bytes as one text frame on the newest socket, for
+// malformed-input tests.
+func (s *Server) SendRaw(ctx context.Context, frame []byte) error {
+	var c *conn
+	if err := s.waitUntil(ctx, func() bool { c = s.newestConnLocked(); return c != nil }); err != nil {
+		return ErrNoConnection
+	}
+	return c.write(frame)
+}
+
+// Acks returns every ack received for envelope id.
+func (s *Server) Acks(id string) []Ack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Ack(nil), s.acks[id]...)
+}
+
+// SentEnvelopes returns the ids of every envelope sent so far.
+func (s *Server) SentEnvelopes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id := range s.sent {
+		out = append(out, id)
+	}
+	return out
+}
+
+func (s *Server) newestConnLocked() *conn {
+	var newest *conn
+	for _, c := range s.conns {
+		if newest == nil || c.id > newest.id {
+			newest = c
+		}
+	}
+	return newest
+}
+
+// Connections reports how many sockets were ever opened and how many are
+// open now.
+func (s *Server) Connections() (total, open int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connSeq, len(s.conns)
+}
+
+// WaitConnections waits until at least total sockets were opened and one is
+// open.
+func (s *Server) WaitConnections(ctx context.Context, total int) error {
+	err := s.waitUntil(ctx, func() bool { return s.connSeq >= total && len(s.conns) > 0 })
+	if err != nil {
+		return fmt.Errorf("fakeslack: waiting for connection #%d: %w", total, err)
+	}
+	return nil
+}
+
+// Disconnect sends a disconnect message (reason "warning",
+// "refresh_requested", "link_disabled", …) on every open socket, as Slack
+// does before it recycles a connection, and closes them after the grace
+// period if the bot has not.
+func (s *Server) Disconnect(reason string) {
+	msg, _ := json.Marshal(map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]any{"host": "applink-fake"}})
+	s.mu.Lock()
+	var list []*conn
+	for _, c := range s.conns {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	for _, c := range list {
+		c.write(msg)
+		time.AfterFunc(s.opts.DisconnectGrace, func() { c.ws.Close() })
+	}
+}
+
+// DropConnections closes every socket abruptly, without a close frame, as a
+// network failure would.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.ws.NetConn().Close()
+	}
+}
+
+// SetPings turns the server's websocket pings on or off, to simulate a
+// connection that silently died.
+func (s *Server) SetPings(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pings = on
+}

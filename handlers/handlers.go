@@ -1,0 +1,134 @@
+// Package handlers decides what happens when Slack or the platform speaks to
+// the bot: an event (the Home tab opened), an interaction (a click, a modal
+// submitted), a slash command. Each answer is a Reply: what goes back in the
+// Socket Mode ack, and the slower work to do after it.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Reply is a handler's answer to one envelope.
+type Reply struct {
+	// Ack is the payload of the Socket Mode ack (a modal's response_action,
+	// a slash command's ephemeral answer); nil acks with no payload.
+	Ack any
+	// After, if set, runs once the ack has been sent: Slack calls and other
+	// work that must not delay the ack past Slack's 3 seconds.
+	After func(ctx context.Context)
+}
+
+// Slack is the part of the Slack Web API the handlers call.
+type Slack interface {
+	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
+	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+}
+
+// Router answers every envelope the bot receives.
+type Router struct {
+	Store *store.Store
+	Slack Slack
+	Log   *slog.Logger
+
+	// userLocks serialise the read-save-publish of one user's Home tab, so
+	// two quick clicks cannot publish the older state last.
+	userLocks [64]sync.Mutex
+}
+
+// Commands are the slash commands the Router answers (the manifest must
+// declare exactly these).
+var Commands = []string{"/route-alerts", "/paligo-invite"}
+
+// Events are the Events API events the Router answers.
+var Events = []string{string(slackevents.AppHomeOpened)}
+
+func (h *Router) lockUser(team, user string) func() {
+	f := fnv.New32a()
+	f.Write([]byte(team + "/" + user))
+	m := &h.userLocks[f.Sum32()%uint32(len(h.userLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// Event answers an Events API event.
+func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) Reply {
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppHomeOpenedEvent:
+		if e.Tab != "home" || e.User == "" {
+			return Reply{} // the Messages tab; nothing to draw
+		}
+		team := ev.TeamID
+		return Reply{After: func(ctx context.Context) {
+			unlock := h.lockUser(team, e.User)
+			defer unlock()
+			h.publishHome(ctx, team, e.User, "")
+		}}
+	default:
+		h.Log.Info("ignored event", "event_type", ev.InnerEvent.Type)
+		return Reply{}
+	}
+}
+
+// Interaction answers a block action, a view submission or a view closing.
+func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) Reply {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		if cb.View.Type == slack.VTHomeTab {
+			return h.homeActions(cb)
+		}
+	}
+	h.Log.Info("ignored interaction", "interaction_type", cb.Type, "view_type", cb.View.Type, "callback_id", cb.View.CallbackID)
+	return Reply{}
+}
+
+func teamOf(cb slack.InteractionCallback) string {
+	if cb.Team.ID != "" {
+		return cb.Team.ID
+	}
+	return cb.User.TeamID
+}
+
+// retrySlack runs call, retrying a few times when Slack is rate limiting
+// (after its Retry-After) or briefly unreachable; ok:false errors are final.
+func retrySlack(ctx context.Context, call func(context.Context) error) error {
+	backoff := 200 * time.Millisecond
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if err = call(ctx); err == nil {
+			return nil
+		}
+		wait := backoff
+		var rl *slack.RateLimitedError
+		var sc slack.StatusCodeError
+		var ne net.Error
+		switch {
+		case errors.As(err, &rl):
+			wait = rl.RetryAfter
+		case errors.As(err, &sc) && sc.Code >= 500:
+		case errors.As(err, &ne):
+		default:
+			return err
+		}
+		backoff *= 2
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return err
+}

@@ -1,0 +1,207 @@
+// Command paligo-slack brings Paligo's and the data pipeline's notifications
+// into Slack. This file only parses configuration and wires the packages
+// together: bot (the Slack connection), handlers (what happens on each
+// event), store (bbolt) and views (Block Kit).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/handlers"
+	"github.com/paligo/paligo-slack/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `paligo-slack brings Paligo and pipeline notifications into Slack.
+
+Usage:
+  paligo-slack [run] [flags]   start the bot (the default)
+  paligo-slack help            show this help
+
+Settings come from the environment; each has a flag of run
+(paligo-slack run -h lists them).
+`
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && (args[0] == "run" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	m := NewMain(cfg, log)
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		return 1
+	}
+	status := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-m.Done():
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		status = 1
+	}
+	if err := m.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		status = 1
+	}
+	return status
+}
+
+// Main is the running program: store, Slack connection and HTTP listener.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	// Tuning that only tests change.
+	PingTimeout    time.Duration
+	ReconnectDelay time.Duration // first delay after a short-lived connection
+
+	store    *store.Store
+	client   *bot.Client
+	bot      *bot.Bot
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	botDone  chan error
+	done     chan error
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	return &Main{Config: cfg, Log: log}
+}
+
+// Open starts everything and returns once the listener is bound and the
+// Slack connection is being made.
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	m.store, err = store.Open(m.Config.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+
+	m.client = bot.NewClient(string(m.Config.BotToken), string(m.Config.AppToken), m.Config.APIURL)
+	if m.ReconnectDelay > 0 {
+		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
+	}
+	if _, err := m.client.AuthTestContext(ctx); err != nil {
+		if bot.IsFatal(err) {
+			return fmt.Errorf("SLACK_BOT_TOKEN was rejected by Slack (%v)", err)
+		}
+		// Slack unreachable: the socket's own reconnect loop keeps trying.
+		m.Log.Warn("auth.test failed; continuing", "err", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log}
+	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
+
+	m.listener, err = net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
+	}
+	checks := []handlers.HealthCheck{
+		{Name: "store", Check: m.store.Ping},
+		{Name: "slack", Check: func() error {
+			if !m.bot.Connected() {
+				return errors.New("not connected to Slack")
+			}
+			return nil
+		}},
+	}
+	m.server = &http.Server{
+		Handler:           handlers.NewHTTP(checks, reg),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.done = make(chan error, 2)
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- fmt.Errorf("listener: %w", err)
+		}
+	}()
+
+	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.botDone = make(chan error, 1)
+	go func() {
+		err := m.bot.Run(botCtx)
+		m.botDone <- err
+		if err != nil {
+			m.done <- err
+		}
+	}()
+	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
+	return nil
+}
+
+// Addr is the listener's address (useful with :0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Done delivers an error when the program cannot go on (Slack rejected the
+// tokens, the listener failed).
+func (m *Main) Done() <-chan error { return m.done }
+
+// Close stops the listener, lets in-flight Slack work finish, and closes the
+// store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.server.Shutdown(sctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		<-m.botDone
+		m.cancel = nil
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+		m.store = nil
+	}
+	return errors.Join(errs...)
+}

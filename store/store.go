@@ -1,0 +1,144 @@
+// Package store owns everything the bot keeps on disk: one bbolt file holding
+// each user's notification preferences (and, as the product grows, events,
+// the delivery outbox and digests). Exported methods open their own
+// transaction; unexported helpers take a *bolt.Tx so that several of them can
+// share one.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// ErrLocked means another process holds the database file.
+var ErrLocked = errors.New("database file is in use by another process")
+
+// Bucket names. Each is created by a migration, never ad hoc.
+var (
+	bucketMeta  = []byte("meta")
+	bucketPrefs = []byte("prefs")
+)
+
+var keySchemaVersion = []byte("schema_version")
+
+// migrations run in order; migrations[i] brings the schema from version i to
+// i+1. Append only: a released migration is never edited.
+var migrations = []func(tx *bolt.Tx) error{
+	// v1: preferences per (team, user).
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketPrefs)
+		return err
+	},
+}
+
+// SchemaVersion is the schema this binary writes.
+var SchemaVersion = len(migrations)
+
+// Store is the bot's bbolt database.
+type Store struct {
+	db *bolt.DB
+
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the
+	// file before it fails with ErrLocked. Zero means one second.
+	LockTimeout time.Duration
+}
+
+// Open opens (creating if needed, mode 0600) the database at path and brings
+// its schema up to date.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// bbolt applies the mode only when it creates the file; a file that was
+	// copied in with looser rights still holds people's emails and settings.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("restrict %s to 0600: %w", path, err)
+		}
+	}
+	s := &Store{db: db, Now: time.Now}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("create meta bucket: %w", err)
+		}
+		have := 0
+		if v := meta.Get(keySchemaVersion); v != nil {
+			have = int(binary.BigEndian.Uint64(v))
+		}
+		if have > SchemaVersion {
+			return fmt.Errorf("database schema is v%d but this binary only knows up to v%d: run a newer paligo-slack", have, SchemaVersion)
+		}
+		for v := have; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate schema v%d to v%d: %w", v, v+1, err)
+			}
+		}
+		return meta.Put(keySchemaVersion, u64(uint64(SchemaVersion)))
+	})
+}
+
+// Version reports the schema version recorded in the file.
+func (s *Store) Version() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta).Get(keySchemaVersion)
+		if b == nil {
+			return errors.New("no schema version recorded")
+		}
+		v = int(binary.BigEndian.Uint64(b))
+		return nil
+	})
+	return v, err
+}
+
+// Ping reports whether the database can be read.
+func (s *Store) Ping() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("meta bucket missing")
+		}
+		return nil
+	})
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

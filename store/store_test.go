@@ -1,0 +1,219 @@
+package store_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/store"
+	bolt "go.etcd.io/bbolt"
+)
+
+// MustOpen opens a store in a temp dir and closes it when the test ends.
+func MustOpen(tb testing.TB) *store.Store {
+	tb.Helper()
+	s, err := store.Open(filepath.Join(tb.TempDir(), "test.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestOpenCreatesFileWith0600AndSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode = %o, want 600", got)
+	}
+	v, err := s.Version()
+	if err != nil || v != store.SchemaVersion {
+		t.Errorf("Version() = %d, %v; want %d", v, err, store.SchemaVersion)
+	}
+}
+
+func TestOpenTightensLooseFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, _ := os.Stat(path)
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("mode after reopen = %o, want 600", got)
+	}
+}
+
+func TestSecondOpenFailsFastWithErrLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = store.Open(path, store.Options{LockTimeout: 50 * time.Millisecond})
+	if !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("second Open err = %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the file", err)
+	}
+	// Not a timing assertion on speed, only that it gave up rather than hung.
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("second Open hung")
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 3, 0})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Open(path, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a v768 file: err = %v, want a 'run a newer' error", err)
+	}
+}
+
+func TestPrefsDefaultsForUnknownUser(t *testing.T) {
+	s := MustOpen(t)
+	p, err := s.Prefs("T1", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Frequency != store.Daily || p.DigestTime != "09:00" || p.Weekday != time.Monday {
+		t.Errorf("defaults = %+v, want daily at 09:00, Monday", p)
+	}
+	for _, c := range store.Categories {
+		if !p.Wants(c) {
+			t.Errorf("default prefs do not want %s", c)
+		}
+	}
+}
+
+func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	want, err := s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
+		p.Frequency = store.Weekly
+		p.Weekday = time.Friday
+		if err := p.SetDigestTime("17:30"); err != nil {
+			return err
+		}
+		p.Follow(store.Subject{Kind: "document", ID: "d1", Title: "Guide"})
+		return p.SetCategories([]store.Category{store.CatMentions, store.CatRuns})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Prefs("T1", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after reopen\n got %+v\nwant %+v", got, want)
+	}
+	if !got.UpdatedAt.Equal(now) {
+		t.Errorf("UpdatedAt = %v, want %v", got.UpdatedAt, now)
+	}
+	if got.Wants(store.CatReplies) || !got.Wants(store.CatRuns) {
+		t.Errorf("categories not saved: off = %v", got.Off)
+	}
+	// Another user of the same team is untouched.
+	other, _ := s.Prefs("T1", "U2")
+	if other.Frequency != store.Daily {
+		t.Errorf("other user's prefs changed: %+v", other)
+	}
+}
+
+func TestUpdatePrefsErrorSavesNothing(t *testing.T) {
+	s := MustOpen(t)
+	_, err := s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
+		p.Frequency = store.Off
+		return p.SetDigestTime("25:00")
+	})
+	if err == nil {
+		t.Fatal("SetDigestTime(25:00) accepted")
+	}
+	p, _ := s.Prefs("T1", "U1")
+	if p.Frequency != store.Daily {
+		t.Errorf("a failed update was saved: %+v", p)
+	}
+}
+
+func TestPrefsRules(t *testing.T) {
+	var p store.Prefs
+	if err := p.SetCategories([]store.Category{"nope"}); err == nil {
+		t.Error("unknown category accepted")
+	}
+	for _, bad := range []string{"9:00", "24:00", "12:60", "", "noon", "12:00:00"} {
+		if _, err := store.ParseClock(bad); err == nil {
+			t.Errorf("ParseClock(%q) accepted", bad)
+		}
+	}
+	if m, err := store.ParseClock("23:59"); err != nil || m != 23*60+59 {
+		t.Errorf("ParseClock(23:59) = %d, %v", m, err)
+	}
+	p.Follow(store.Subject{Kind: "topic", ID: "t1", Title: "Old"})
+	p.Follow(store.Subject{Kind: "topic", ID: "t1", Title: "New"})
+	if len(p.Follows) != 1 || p.Follows[0].Title != "New" {
+		t.Errorf("Follow twice = %+v, want one entry titled New", p.Follows)
+	}
+	if !p.Unfollow("topic:t1") || p.Unfollow("topic:t1") || len(p.Follows) != 0 {
+		t.Errorf("Unfollow did not remove exactly once: %+v", p.Follows)
+	}
+	for _, f := range []store.Frequency{"instant", "hourly", "daily", "weekly", "off"} {
+		if !f.Valid() {
+			t.Errorf("%s not valid", f)
+		}
+	}
+	if store.Frequency("sometimes").Valid() {
+		t.Error("invalid frequency accepted")
+	}
+}

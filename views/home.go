@@ -1,0 +1,199 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Action IDs of the Home tab's controls. handlers dispatch on these.
+const (
+	ActionFrequency  = "home_frequency"
+	ActionDigestTime = "home_digest_time"
+	ActionWeekday    = "home_weekday"
+	ActionCategories = "home_categories"
+	ActionUnfollow   = "home_unfollow"
+	ActionDigestNow  = "home_digest_now"
+)
+
+// Home is everything the Home tab shows one user.
+type Home struct {
+	Prefs   store.Prefs
+	Pending int // notifications waiting for the next digest
+	// Notice is a one-off line shown at the top, e.g. after "Send digest now".
+	Notice string
+}
+
+var frequencyLabels = map[store.Frequency][2]string{
+	store.Instant: {"Instant", "A DM as soon as something happens"},
+	store.Hourly:  {"Hourly digest", "One DM at the top of each hour"},
+	store.Daily:   {"Daily digest", "One DM a day at the time you choose"},
+	store.Weekly:  {"Weekly digest", "One DM a week on the day and time you choose"},
+	store.Off:     {"Off", "No DMs (urgent alerts too); channel posts go on"},
+}
+
+var categoryLabels = map[store.Category][2]string{
+	store.CatFollowing:    {"Things I follow", "Documents created or renamed, releases, snapshots"},
+	store.CatMentions:     {"Mentions", "Someone @mentions you in a review"},
+	store.CatReplies:      {"Replies", "Replies in topics you follow"},
+	store.CatShares:       {"Shares", "A document is shared with you"},
+	store.CatPublications: {"Publications", "A publication is ready or failed"},
+	store.CatAssignments:  {"Assignments", "Assignments started, approved, canceled, ended"},
+	store.CatRuns:         {"Schedule runs", "A schedule run succeeded or failed"},
+	store.CatAlerts:       {"Alerts", "System and data alerts"},
+}
+
+// maxFollowsShown keeps the following list inside the view's block budget;
+// the rest are counted.
+const maxFollowsShown = 40
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, Truncate(s, MaxSectionText), false, false)
+}
+
+func option(value, text, desc string) *slack.OptionBlockObject {
+	var d *slack.TextBlockObject
+	if desc != "" {
+		d = plain(Truncate(desc, MaxOptionText))
+	}
+	return slack.NewOptionBlockObject(value, plain(Truncate(text, MaxOptionText)), d)
+}
+
+// HomeView draws the Home tab.
+func HomeView(h Home) slack.HomeTabViewRequest {
+	p := h.Prefs
+	var blocks []slack.Block
+	blocks = append(blocks,
+		slack.NewHeaderBlock(plain("Paligo notifications")),
+		slack.NewSectionBlock(mrkdwn("Choose how often you hear from Paligo and about what. Every change is saved as soon as you make it."), nil, nil),
+	)
+	if h.Notice != "" {
+		blocks = append(blocks, slack.NewContextBlock("notice", mrkdwn(Escape(h.Notice))))
+	}
+
+	// Frequency.
+	var freqOpts []*slack.OptionBlockObject
+	var freqInitial *slack.OptionBlockObject
+	for _, f := range store.Frequencies {
+		o := option(string(f), frequencyLabels[f][0], frequencyLabels[f][1])
+		freqOpts = append(freqOpts, o)
+		if f == p.Frequency {
+			freqInitial = o
+		}
+	}
+	radio := slack.NewRadioButtonsBlockElement(ActionFrequency, freqOpts...)
+	radio.InitialOption = freqInitial
+	blocks = append(blocks,
+		slack.NewDividerBlock(),
+		slack.NewSectionBlock(mrkdwn("*How often*"), nil, nil),
+		slack.NewActionBlock("frequency", radio),
+	)
+	if p.Frequency == store.Daily || p.Frequency == store.Weekly {
+		tp := slack.NewTimePickerBlockElement(ActionDigestTime)
+		tp.InitialTime = p.DigestTime
+		tp.Placeholder = plain("Time of day")
+		elems := []slack.BlockElement{tp}
+		if p.Frequency == store.Weekly {
+			var dayOpts []*slack.OptionBlockObject
+			var dayInitial *slack.OptionBlockObject
+			for i := range 7 {
+				// Monday first, as most calendars at work show it.
+				d := time.Weekday((i + 1) % 7)
+				o := option(fmt.Sprint(int(d)), d.String(), "")
+				dayOpts = append(dayOpts, o)
+				if d == p.Weekday {
+					dayInitial = o
+				}
+			}
+			sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Day"), ActionWeekday, dayOpts...)
+			sel.InitialOption = dayInitial
+			elems = append(elems, sel)
+		}
+		when := "Your digest arrives every day at this time"
+		if p.Frequency == store.Weekly {
+			when = "Your digest arrives once a week, on this day at this time"
+		}
+		blocks = append(blocks,
+			slack.NewActionBlock("digest_when", elems...),
+			slack.NewContextBlock("digest_when_help", mrkdwn(when+", in the time zone of your Slack profile.")),
+		)
+	}
+	if p.Frequency != store.Instant && p.Frequency != store.Off {
+		blocks = append(blocks, slack.NewContextBlock("urgent_help",
+			mrkdwn("Failed publications and runs, system and data alerts still reach you at once.")))
+	}
+
+	// Categories.
+	var catOpts, catOn []*slack.OptionBlockObject
+	for _, c := range store.Categories {
+		o := option(string(c), categoryLabels[c][0], categoryLabels[c][1])
+		catOpts = append(catOpts, o)
+		if p.Wants(c) {
+			catOn = append(catOn, o)
+		}
+	}
+	boxes := slack.NewCheckboxGroupsBlockElement(ActionCategories, catOpts...)
+	boxes.InitialOptions = catOn // omitted from the JSON when empty, as Slack requires
+	blocks = append(blocks,
+		slack.NewDividerBlock(),
+		slack.NewSectionBlock(mrkdwn("*What you hear about*"), nil, nil),
+		slack.NewActionBlock("categories", boxes),
+	)
+
+	// Following.
+	blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn("*Following*"), nil, nil))
+	if len(p.Follows) == 0 {
+		blocks = append(blocks, slack.NewContextBlock("following_none",
+			mrkdwn("You don't follow anything yet. Press *Follow* on a notification to follow its document, topic or schedule.")))
+	}
+	for i, s := range p.Follows {
+		if i == maxFollowsShown {
+			blocks = append(blocks, slack.NewContextBlock("following_more",
+				mrkdwn(fmt.Sprintf("and %d more", len(p.Follows)-maxFollowsShown))))
+			break
+		}
+		title := s.Title
+		if title == "" {
+			title = s.ID
+		}
+		line := Link(s.URL, Truncate(title, 200)) + "  ·  " + Escape(Truncate(s.Kind, 50))
+		btn := slack.NewButtonBlockElement(ActionUnfollow, Truncate(s.Key(), MaxButtonValue), plain("Unfollow"))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+	}
+
+	// Pending.
+	blocks = append(blocks, slack.NewDividerBlock())
+	if h.Pending > 0 {
+		btn := slack.NewButtonBlockElement(ActionDigestNow, "now", plain("Send digest now"))
+		blocks = append(blocks, slack.NewSectionBlock(
+			mrkdwn(fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))),
+			nil, slack.NewAccessory(btn)))
+	} else {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Waiting for your next digest:* nothing pending"), nil, nil))
+	}
+
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// FrequencyLabel is how a frequency is named to people.
+func FrequencyLabel(f store.Frequency) string {
+	if l, ok := frequencyLabels[f]; ok {
+		return strings.ToLower(l[0])
+	}
+	return string(f)
+}
