@@ -81,27 +81,37 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s (--%s) %s", e.env, e.flag, e.msg)
 }
 
-// parseConfig reads the settings from getenv, then from args (flags of run).
+// parseConfig reads the settings from args (flags of run), falling back to
+// getenv, then to the defaults. Flag defaults never show the environment's
+// values, so -h cannot print a token.
 func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("paligo-slack run", flag.ContinueOnError)
-	fs.SetOutput(usageOut)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	values := make([]*string, len(settings))
 	for i, s := range settings {
-		v := getenv(s.env)
-		if v == "" {
-			v = s.def
-		}
-		values[i] = fs.String(s.flag, v, s.usage+" [$"+s.env+"]")
+		values[i] = fs.String(s.flag, s.def, s.usage+" [$"+s.env+"]")
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(usageOut)
+			fs.PrintDefaults()
+		}
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var c Config
 	for i, s := range settings {
-		v := strings.TrimSpace(*values[i])
+		v := *values[i]
+		if !given[s.flag] {
+			if e := getenv(s.env); e != "" {
+				v = e
+			}
+		}
+		v = strings.TrimSpace(v)
 		if v == "" {
 			if s.required {
 				return Config{}, &configError{s.env, s.flag, "is required: the " + s.usage}

@@ -50,6 +50,8 @@ var testUsers = []fakeslack.User{
 	{ID: "U0ADMIN", Name: "ada", RealName: "Ada Admin", Email: "ada@example.com", IsAdmin: true},
 }
 
+func fakeOpts() fakeslack.Options { return fakeslack.Options{} }
+
 func newFake(tb testing.TB, opts fakeslack.Options) *fakeslack.Server {
 	if opts.Users == nil {
 		opts.Users = testUsers

@@ -292,11 +292,19 @@ func (v *validator) element(p, surface string, m map[string]any) {
 // options checks an element's options (or option_groups) and that its
 // initial option(s) are among them, as Slack does.
 func (v *validator) options(p string, m map[string]any, max int, plainOnly bool) {
+	// Slack allows max options in a list, or max groups of max options each.
 	var all []any
 	if groups, ok := m["option_groups"].([]any); ok {
-		for _, g := range groups {
+		if len(groups) > max {
+			v.errf(p+"/option_groups", "must be less than %d items", max+1)
+		}
+		for i, g := range groups {
 			gm, _ := g.(map[string]any)
 			opts, _ := gm["options"].([]any)
+			if len(opts) > max {
+				v.errf(fmt.Sprintf("%s/option_groups/%d/options", p, i), "must be less than %d items", max+1)
+			}
+			v.text(fmt.Sprintf("%s/option_groups/%d/label", p, i), gm["label"], textRule{required: true, plainOnly: true, max: 75})
 			all = append(all, opts...)
 		}
 	} else {
@@ -304,9 +312,9 @@ func (v *validator) options(p string, m map[string]any, max int, plainOnly bool)
 		if len(all) == 0 {
 			v.errf(p+"/options", "must provide at least 1 item")
 		}
-	}
-	if len(all) > max {
-		v.errf(p+"/options", "must be less than %d items", max+1)
+		if len(all) > max {
+			v.errf(p+"/options", "must be less than %d items", max+1)
+		}
 	}
 	values := map[string]bool{}
 	for i, o := range all {

@@ -26,6 +26,8 @@ const (
 	MaxActionIDLength = 255
 )
 
+const maxLinkURL = 1500
+
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Escape makes untrusted text safe inside mrkdwn: with &, < and > escaped,
@@ -64,7 +66,9 @@ func SafeURL(u string) string {
 func Link(u, text string) string {
 	text = Escape(text)
 	u = SafeURL(u)
-	if u == "" {
+	// A link longer than this would push its line past a section's 3000
+	// characters, and cutting it would break the markup.
+	if u == "" || len(u) > maxLinkURL {
 		return text
 	}
 	u = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C").Replace(u)

@@ -1,0 +1,115 @@
+package views_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares v's JSON with testdata/name.json.
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./views -update to create it)", err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+		t.Errorf("%s differs from the golden file; if the change is meant, run go test ./views -update\n got: %s", path, got)
+	}
+}
+
+// slackAccepts runs the view through the fake Slack's Block Kit checks.
+func slackAccepts(t *testing.T, view any) {
+	t.Helper()
+	b, _ := json.Marshal(view)
+	var generic any
+	json.Unmarshal(b, &generic)
+	if errs := fakeslack.ValidateView(generic); len(errs) > 0 {
+		t.Errorf("Slack would reject the view: %v", errs)
+	}
+}
+
+func TestHomeViewGolden(t *testing.T) {
+	weekly := store.DefaultPrefs()
+	weekly.Frequency = store.Weekly
+	weekly.Weekday = time.Thursday
+	weekly.DigestTime = "16:30"
+	weekly.SetCategories([]store.Category{store.CatMentions, store.CatAlerts})
+	weekly.Follow(store.Subject{Kind: "document", ID: "d-1", Title: "Install guide", URL: "https://paligo.example/d/1"})
+	weekly.Follow(store.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly <!channel> & run"})
+
+	instant := store.DefaultPrefs()
+	instant.Frequency = store.Instant
+	instant.SetCategories(nil)
+
+	cases := map[string]views.Home{
+		"home_default":         {Prefs: store.DefaultPrefs()},
+		"home_weekly_follows":  {Prefs: weekly, Pending: 3, Notice: "You no longer follow <@U1>."},
+		"home_instant_all_off": {Prefs: instant},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			v := views.HomeView(h)
+			slackAccepts(t, v)
+			golden(t, name, v)
+		})
+	}
+}
+
+func TestHomeViewStaysInsideLimits(t *testing.T) {
+	p := store.DefaultPrefs()
+	p.Frequency = store.Weekly
+	long := strings.Repeat("Ü<>&", 2000)
+	for i := range 1000 {
+		p.Follow(store.Subject{Kind: strings.Repeat("k", 300), ID: fmt.Sprint(i, strings.Repeat("i", 3000)), Title: long, URL: "https://x.example/" + strings.Repeat("a", 2990)})
+	}
+	v := views.HomeView(views.Home{Prefs: p, Pending: 123456, Notice: long})
+	slackAccepts(t, v)
+	b, _ := json.Marshal(v)
+	if !strings.Contains(string(b), fmt.Sprintf("and %d more", 1000-40)) {
+		t.Error("follows beyond the budget are not counted")
+	}
+}
+
+func TestEscapeAndLink(t *testing.T) {
+	cases := []struct{ url, text, want string }{
+		{"https://a.example/x", "Guide", "<https://a.example/x|Guide>"},
+		{"https://a.example/x|y>z", "<!here>", "<https://a.example/x%7Cy%3Ez|&lt;!here&gt;>"},
+		{"javascript:alert(1)", "click", "click"},
+		{"ftp://a.example", "<@U123>", "&lt;@U123&gt;"},
+		{"", "A & B", "A &amp; B"},
+		{"//a.example/x", "rel", "rel"},
+	}
+	for _, c := range cases {
+		if got := views.Link(c.url, c.text); got != c.want {
+			t.Errorf("Link(%q, %q) = %q, want %q", c.url, c.text, got, c.want)
+		}
+	}
+	if got := views.Truncate("héllo wörld", 5); got != "héll…" {
+		t.Errorf("Truncate = %q", got)
+	}
+}
