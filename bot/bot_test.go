@@ -24,7 +24,9 @@ type scripted struct {
 	after   []string
 }
 
-func (s *scripted) Event(context.Context, slackevents.EventsAPIEvent) handlers.Reply { return handlers.Reply{} }
+func (s *scripted) Event(context.Context, slackevents.EventsAPIEvent) handlers.Reply {
+	return handlers.Reply{}
+}
 func (s *scripted) Interaction(context.Context, slack.InteractionCallback) handlers.Reply {
 	return handlers.Reply{}
 }
