@@ -529,3 +529,29 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Error("fmt prints a secret")
 	}
 }
+
+func TestHomeTabPublishHonoursRetryAfter(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	start(t, fs)
+	ctx := ctxT(t)
+	fs.Inject("views.publish", fakeslack.Fault{Status: 429, RetryAfter: time.Second, Times: 1})
+	fs.Inject("views.publish", fakeslack.Fault{Status: 503, Times: 1})
+	mark := fs.Mark()
+	if _, err := fs.Send(ctx, fs.AppHomeOpened("U0ALICE")); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := fs.WaitForCall(ctx, mark, "views.publish", func(c fakeslack.Call) bool { return c.OK() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := fs.Calls("views.publish")
+	if len(calls) != 3 || calls[0].Status != 429 || calls[1].Status != 503 {
+		t.Fatalf("publish attempts: %d (want 429, 503, ok)", len(calls))
+	}
+	if gap := calls[1].At.Sub(calls[0].At); gap < calls[0].RetryAfter {
+		t.Errorf("retried %v after a 429 with Retry-After %v", gap, calls[0].RetryAfter)
+	}
+	if !ok.At.After(calls[1].At) {
+		t.Error("no successful publish after the 503")
+	}
+}

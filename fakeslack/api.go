@@ -281,6 +281,22 @@ func viewArg(c *Call) (map[string]any, bool) {
 	return nil, false
 }
 
+// checkedView decodes the "view" argument and checks it as Slack does: its
+// type (wantType, or any if "") and Block Kit's limits.
+func checkedView(c *Call, method, wantType string) (map[string]any, apiError, []string) {
+	view, ok := viewArg(c)
+	if !ok {
+		return nil, "invalid_arguments", []string{"missing required field: view"}
+	}
+	if wantType != "" && view["type"] != wantType {
+		return nil, "invalid_arguments", []string{method + " takes a " + wantType + " view [json-pointer:/view/type]"}
+	}
+	if errs := ValidateView(view); len(errs) > 0 {
+		return nil, "invalid_arguments", errs
+	}
+	return view, "", nil
+}
+
 func (s *Server) storeView(id, typ, user string, body map[string]any) map[string]any {
 	// Slack gives every block an id; the bot's block_actions then carry it.
 	if blocks, ok := body["blocks"].([]any); ok {
@@ -313,15 +329,9 @@ func (s *Server) viewsPublish(_ *http.Request, c *Call) (any, []string) {
 	if _, ok := s.users[user]; !ok {
 		return apiError("user_not_found"), nil
 	}
-	view, ok := viewArg(c)
-	if !ok {
-		return apiError("invalid_arguments"), []string{"missing required field: view"}
-	}
-	if view["type"] != SurfaceHome {
-		return apiError("invalid_arguments"), []string{"views.publish takes a home view [json-pointer:/view/type]"}
-	}
-	if errs := ValidateView(view); len(errs) > 0 {
-		return apiError("invalid_arguments"), errs
+	view, e, errs := checkedView(c, "views.publish", SurfaceHome)
+	if e != "" {
+		return e, errs
 	}
 	id, ok := s.home[user]
 	if !ok {
@@ -344,15 +354,9 @@ func (s *Server) viewsOpen(_ *http.Request, c *Call) (any, []string) {
 	case t.used || time.Since(t.issued) > s.opts.TriggerTTL:
 		return apiError("expired_trigger_id"), nil
 	}
-	view, ok := viewArg(c)
-	if !ok {
-		return apiError("invalid_arguments"), []string{"missing required field: view"}
-	}
-	if view["type"] != SurfaceModal {
-		return apiError("invalid_arguments"), []string{"views.open takes a modal [json-pointer:/view/type]"}
-	}
-	if errs := ValidateView(view); len(errs) > 0 {
-		return apiError("invalid_arguments"), errs
+	view, e, errs := checkedView(c, "views.open", SurfaceModal)
+	if e != "" {
+		return e, errs
 	}
 	t.used = true
 	s.triggers[tid] = t
@@ -368,12 +372,9 @@ func (s *Server) viewsUpdate(_ *http.Request, c *Call) (any, []string) {
 	if h := c.Arg("hash"); h != "" && h != v.Hash {
 		return apiError("hash_conflict"), nil
 	}
-	view, ok := viewArg(c)
-	if !ok {
-		return apiError("invalid_arguments"), []string{"missing required field: view"}
-	}
-	if errs := ValidateView(view); len(errs) > 0 {
-		return apiError("invalid_arguments"), errs
+	view, e, errs := checkedView(c, "views.update", "")
+	if e != "" {
+		return e, errs
 	}
 	typ, _ := view["type"].(string)
 	return s.storeView(id, typ, v.User, view), nil
