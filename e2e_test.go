@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -553,5 +555,49 @@ func TestHomeTabPublishHonoursRetryAfter(t *testing.T) {
 	}
 	if !ok.At.After(calls[1].At) {
 		t.Error("no successful publish after the 503")
+	}
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	h.openHome(ctx, "U0ALICE")
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + h.main.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"slack":"ok"`) || !strings.Contains(body, `"store":"ok"`) {
+		t.Errorf("healthz while connected: %d %s", code, body)
+	}
+	code, body := get("/metrics")
+	if code != 200 || !strings.Contains(body, `paligo_slack_envelopes_total{type="events_api"} 1`) || !strings.Contains(body, "paligo_slack_socket_connected 1") {
+		t.Errorf("metrics: %d, missing envelope count or connection gauge", code)
+	}
+	if code, _ := get("/v1/nothing"); code != 404 {
+		t.Errorf("unknown path: %d", code)
+	}
+
+	// Slack goes away: the socket drops and cannot be reopened.
+	fs.Inject("apps.connections.open", fakeslack.Fault{Status: 503})
+	fs.DropConnections()
+	for {
+		code, body := get("/healthz")
+		if code == 503 {
+			if !strings.Contains(body, "not connected to Slack") {
+				t.Errorf("503 without the reason: %s", body)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("healthz never reported the lost connection")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
