@@ -23,6 +23,10 @@ var ErrLocked = errors.New("database file is in use by another process")
 var (
 	bucketMeta  = []byte("meta")
 	bucketPrefs = []byte("prefs")
+	// events: 8-byte big-endian sequence -> Event JSON, in arrival order.
+	bucketEvents = []byte("events")
+	// event_ids: event ID -> sequence, the idempotency index.
+	bucketEventIDs = []byte("event_ids")
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -34,6 +38,15 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketPrefs)
 		return err
+	},
+	// v2: accepted events and their idempotency index.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketEventIDs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 
