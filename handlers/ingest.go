@@ -1,0 +1,287 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Ingest limits from the product contract.
+const (
+	MaxIngestBody   = 1 << 20
+	MaxBatch        = 1000
+	MaxEventIDLen   = 128
+	MaxEventText    = 4000
+	SignatureWindow = 5 * time.Minute
+)
+
+// Ingest answers POST /v1/events: signed, validated, durably stored events.
+type Ingest struct {
+	Store  *store.Store
+	Secret []byte
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// FieldError is one invalid field of one event in a request.
+type FieldError struct {
+	Index   int    `json:"index"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+type ingestAnswer struct {
+	Accepted   *int         `json:"accepted,omitempty"`
+	Duplicates *int         `json:"duplicates,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	Errors     []FieldError `json:"errors,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(h.Secret) == 0 {
+		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"})
+		return
+	}
+	body, err := readBody(w, r, MaxIngestBody)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, ingestAnswer{Error: fmt.Sprintf("body larger than %d bytes", MaxIngestBody)})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "could not read the body"})
+		return
+	}
+	if msg := VerifySignature(h.Secret, r.Header, body, h.Now()); msg != "" {
+		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: msg})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, ingestAnswer{Error: "Content-Type must be application/json"})
+		return
+	}
+	events, errs := DecodeEvents(body)
+	if len(errs) > 0 {
+		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs})
+		return
+	}
+	res, err := h.Store.AcceptEvents(events)
+	if err != nil {
+		h.Log.Error("store events", "err", err, "events", len(events))
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "could not store the events; nothing was stored, retry later"})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+// Sign returns the X-Signature value for body at timestamp ts, the way Slack
+// signs its own requests: v0= + hex HMAC-SHA256 of "v0:{ts}:{body}".
+func Sign(secret []byte, ts int64, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	fmt.Fprintf(m, "v0:%d:", ts)
+	m.Write(body)
+	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature checks X-Signature-Timestamp and X-Signature; it returns
+// "" when they are good, else what is wrong (never the expected value).
+func VerifySignature(secret []byte, hdr http.Header, body []byte, now time.Time) string {
+	tsHdr, sig := hdr.Get("X-Signature-Timestamp"), hdr.Get("X-Signature")
+	if tsHdr == "" || sig == "" {
+		return "missing X-Signature-Timestamp or X-Signature"
+	}
+	ts, err := strconv.ParseInt(tsHdr, 10, 64)
+	if err != nil {
+		return "X-Signature-Timestamp is not unix seconds"
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > SignatureWindow || d < -SignatureWindow {
+		return "X-Signature-Timestamp is more than 5 minutes away"
+	}
+	if !hmac.Equal([]byte(sig), []byte(Sign(secret, ts, body))) {
+		return "X-Signature does not match"
+	}
+	return ""
+}
+
+// DecodeEvents parses one event object or an array of them and validates
+// every field, returning all errors found.
+func DecodeEvents(body []byte) ([]store.Event, []FieldError) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	var raws []json.RawMessage
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, []FieldError{{Index: 0, Field: "", Message: "body is not a JSON array of event objects"}}
+		}
+		if len(raws) == 0 {
+			return nil, []FieldError{{Index: 0, Field: "", Message: "the batch is empty"}}
+		}
+		if len(raws) > MaxBatch {
+			return nil, []FieldError{{Index: MaxBatch, Field: "", Message: fmt.Sprintf("a batch holds at most %d events", MaxBatch)}}
+		}
+	} else {
+		raws = []json.RawMessage{trimmed}
+	}
+	events := make([]store.Event, 0, len(raws))
+	var errs []FieldError
+	for i, raw := range raws {
+		e, fe := decodeEvent(i, raw)
+		errs = append(errs, fe...)
+		events = append(events, e)
+	}
+	return events, errs
+}
+
+type eventValidator struct {
+	i    int
+	errs []FieldError
+}
+
+func (v *eventValidator) fail(field, format string, a ...any) {
+	v.errs = append(v.errs, FieldError{Index: v.i, Field: field, Message: fmt.Sprintf(format, a...)})
+}
+
+// str decodes an optional string field, checking its length in characters.
+func (v *eventValidator) str(m map[string]json.RawMessage, field, path string, required bool, max int) string {
+	raw, ok := m[field]
+	if !ok || string(raw) == "null" {
+		if required {
+			v.fail(path, "is required")
+		}
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		v.fail(path, "must be a string")
+		return ""
+	}
+	if required && s == "" {
+		v.fail(path, "must not be empty")
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		v.fail(path, "is %d characters; at most %d", n, max)
+	}
+	return s
+}
+
+func (v *eventValidator) object(raw json.RawMessage, path string, allowed ...string) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		v.fail(path, "must be an object")
+		return nil
+	}
+	for k := range m {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			v.fail(joinPath(path, k), "is not a known field")
+		}
+	}
+	return m
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
+func decodeEvent(i int, raw json.RawMessage) (store.Event, []FieldError) {
+	v := &eventValidator{i: i}
+	m := v.object(raw, "", "id", "type", "occurred_at", "actor", "subject", "recipients", "text", "fields")
+	if m == nil {
+		return store.Event{}, v.errs
+	}
+	var e store.Event
+	e.ID = v.str(m, "id", "id", true, MaxEventIDLen)
+	e.Type = store.Kind(v.str(m, "type", "type", true, 64))
+	if _, ok := store.Kinds[e.Type]; e.Type != "" && !ok {
+		v.fail("type", "%q is not a known event kind", e.Type)
+	}
+	if at := v.str(m, "occurred_at", "occurred_at", false, 64); at != "" {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			v.fail("occurred_at", "must be an RFC 3339 time")
+		}
+		e.OccurredAt = t.UTC()
+	}
+	if raw, ok := m["actor"]; ok && string(raw) != "null" {
+		if am := v.object(raw, "actor", "email", "name"); am != nil {
+			e.Actor = &store.Person{Email: v.str(am, "email", "actor.email", false, 320), Name: v.str(am, "name", "actor.name", false, 200)}
+			if e.Actor.Email != "" && !validEmail(e.Actor.Email) {
+				v.fail("actor.email", "is not an email address")
+			}
+		}
+	}
+	if raw, ok := m["subject"]; ok && string(raw) != "null" {
+		if sm := v.object(raw, "subject", "kind", "id", "title", "url"); sm != nil {
+			e.Subject = &store.Subject{
+				Kind:  v.str(sm, "kind", "subject.kind", true, 64),
+				ID:    v.str(sm, "id", "subject.id", true, 256),
+				Title: v.str(sm, "title", "subject.title", false, 500),
+				URL:   v.str(sm, "url", "subject.url", false, 3000),
+			}
+			if u := e.Subject.URL; u != "" && !(len(u) > 8 && (u[:7] == "http://" || u[:8] == "https://")) {
+				v.fail("subject.url", "must be an http:// or https:// URL")
+			}
+		}
+	}
+	if raw, ok := m["recipients"]; ok && string(raw) != "null" {
+		if json.Unmarshal(raw, &e.Recipients) != nil {
+			v.fail("recipients", "must be an array of email addresses")
+		}
+		if len(e.Recipients) > MaxBatch {
+			v.fail("recipients", "at most %d recipients", MaxBatch)
+		}
+		for j, r := range e.Recipients {
+			if !validEmail(r) {
+				v.fail(fmt.Sprintf("recipients[%d]", j), "is not an email address")
+			}
+		}
+	}
+	e.Text = v.str(m, "text", "text", false, MaxEventText)
+	if raw, ok := m["fields"]; ok && string(raw) != "null" {
+		if json.Unmarshal(raw, &e.Fields) != nil {
+			v.fail("fields", "must be an object of string values")
+		}
+		for k, val := range e.Fields {
+			if utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(val) > 2000 {
+				v.fail("fields."+k, "keys are at most 64 characters and values 2000")
+			}
+		}
+	}
+	return e, v.errs
+}
