@@ -17,7 +17,7 @@ import (
 
 var secret = []byte("test-ingest-secret-0123456789")
 
-func newIngest(t *testing.T) (*handlers.Ingest, *store.Store) {
+func newIngest(t testing.TB) (*handlers.Ingest, *store.Store) {
 	t.Helper()
 	s, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{})
 	if err != nil {
@@ -69,7 +69,7 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 	h, s := newIngest(t)
 	now := h.Now()
 	cases := []struct {
-		name, body         string
+		name, body          string
 		accepted, duplicate float64
 	}{
 		{"full single", good, 1, 0},
@@ -220,3 +220,5 @@ func TestIngestDisabledWithoutSecretAndStoreFailureIs503(t *testing.T) {
 		t.Errorf("closed store: %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
 }
+
+func signFor(ts int64, body []byte) string { return handlers.Sign(secret, ts, body) }
