@@ -12,11 +12,13 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
 )
 
 // Ingest limits from the product contract.
@@ -196,11 +198,7 @@ func (v *eventValidator) object(raw json.RawMessage, path string, allowed ...str
 		return nil
 	}
 	for k := range m {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || k == a
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			v.fail(joinPath(path, k), "is not a known field")
 		}
 	}
@@ -254,7 +252,8 @@ func decodeEvent(i int, raw json.RawMessage) (store.Event, []FieldError) {
 				Title: v.str(sm, "title", "subject.title", false, 500),
 				URL:   v.str(sm, "url", "subject.url", false, 3000),
 			}
-			if u := e.Subject.URL; u != "" && !(len(u) > 8 && (u[:7] == "http://" || u[:8] == "https://")) {
+			// The same rule that decides what views draw as a link.
+			if u := e.Subject.URL; u != "" && views.SafeURL(u) == "" {
 				v.fail("subject.url", "must be an http:// or https:// URL")
 			}
 		}
