@@ -90,7 +90,7 @@ func TestMigrationFromV1KeepsPrefsAndAddsEvents(t *testing.T) {
 		meta, _ := tx.CreateBucket([]byte("meta"))
 		meta.Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
 		prefs, _ := tx.CreateBucket([]byte("prefs"))
-		return prefs.Put([]byte("T1/U1"), []byte(`{"frequency":"hourly","digest_time":"08:15","weekday":3}`))
+		return prefs.Put([]byte("T1/U1"), []byte(`{"frequency":"hourly","digest_time":"08:15","weekday":3,"follows":[{"kind":"topic","id":"t-1"}]}`))
 	})
 	db.Close()
 	if err != nil {
@@ -110,6 +110,10 @@ func TestMigrationFromV1KeepsPrefsAndAddsEvents(t *testing.T) {
 	}
 	if _, err := s.AcceptEvents([]store.Event{{ID: "x", Type: "run.failed"}}); err != nil {
 		t.Errorf("events bucket missing after migration: %v", err)
+	}
+	// v3 indexes the follows saved before it existed.
+	if f, err := s.Followers("T1", "topic:t-1"); err != nil || len(f) != 1 || f[0] != "U1" {
+		t.Errorf("followers of topic:t-1 after migration = %v, %v", f, err)
 	}
 }
 

@@ -169,10 +169,14 @@ func (s *Store) UpdatePrefs(team, user string, fn func(*Prefs) error) (Prefs, er
 		if p, err = getPrefs(tx, team, user); err != nil {
 			return err
 		}
+		before := followKeys(p.Follows) // fn may reuse the slice
 		if err := fn(&p); err != nil {
 			return err
 		}
 		p.UpdatedAt = s.Now().UTC()
+		if err := indexFollows(tx, team, user, before, followKeys(p.Follows)); err != nil {
+			return err
+		}
 		return putPrefs(tx, team, user, p)
 	})
 	if err != nil {
@@ -199,4 +203,37 @@ func putPrefs(tx *bolt.Tx, team, user string, p Prefs) error {
 		return fmt.Errorf("encode prefs: %w", err)
 	}
 	return tx.Bucket(bucketPrefs).Put(prefsKey(team, user), v)
+}
+
+func followKeys(ss []Subject) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Key()
+	}
+	return out
+}
+
+// followerKey is the followers index key: subject key, NUL, "team/user".
+func followerKey(subject, teamUser string) []byte {
+	return []byte(subject + "\x00" + teamUser)
+}
+
+// indexFollows brings the followers index from before to after.
+func indexFollows(tx *bolt.Tx, team, user string, before, after []string) error {
+	b, who := tx.Bucket(bucketFollowers), string(prefsKey(team, user))
+	for _, k := range before {
+		if !slices.Contains(after, k) {
+			if err := b.Delete(followerKey(k, who)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range after {
+		if !slices.Contains(before, k) {
+			if err := b.Put(followerKey(k, who), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,15 @@ var (
 	bucketEvents = []byte("events")
 	// event_ids: event ID -> sequence, the idempotency index.
 	bucketEventIDs = []byte("event_ids")
+	// Delivery (v3); see outbox.go.
+	bucketRoutes     = []byte("routes")
+	bucketFollowers  = []byte("followers")
+	bucketOutbox     = []byte("outbox")
+	bucketFailed     = []byte("failed")
+	bucketReceipts   = []byte("receipts")
+	bucketDigest     = []byte("digest")
+	bucketSlackCache = []byte("slack_cache")
+	bucketUnmatched  = []byte("unmatched")
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -47,6 +57,29 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// v3: routes, the followers index (built from the saved follows), the
+	// delivery outbox, failed list, receipts, digest queue, Slack lookups
+	// and unmatched emails.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRoutes, bucketFollowers, bucketOutbox, bucketFailed,
+			bucketReceipts, bucketDigest, bucketSlackCache, bucketUnmatched} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketPrefs).ForEach(func(k, v []byte) error {
+			var p Prefs
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("decode prefs of %s: %w", k, err)
+			}
+			for _, s := range p.Follows {
+				if err := tx.Bucket(bucketFollowers).Put(followerKey(s.Key(), string(k)), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	},
 }
 
@@ -90,6 +123,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("restrict %s to 0600: %w", path, err)
 		}
 	}
+	// Concurrent ingest requests and delivery receipts share fsyncs through
+	// Batch; bbolt's default 10 ms wait is longer than an fsync here.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, Now: time.Now}
 	if err := s.migrate(); err != nil {
 		db.Close()

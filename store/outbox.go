@@ -1,0 +1,535 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Delivery works in two durable steps. FanOut turns each accepted event,
+// in arrival order, into jobs in the outbox: one per routed channel and one
+// per person concerned. A delivery worker then takes a job, talks to Slack
+// and calls Finish (which writes a receipt and removes the job in one
+// transaction) or Fail (which moves it to the failed list with the reason).
+// A crash between Slack's answer and Finish sends that job again on restart:
+// at least once, never lost.
+
+// JobKind says what a job delivers.
+type JobKind string
+
+const (
+	JobChannel JobKind = "channel" // post the event to a routed channel
+	JobPerson  JobKind = "person"  // notify one person (by email or user id)
+)
+
+// Job is one delivery waiting in the outbox.
+type Job struct {
+	Seq     uint64  `json:"seq"`   // outbox key, in creation order
+	Event   uint64  `json:"event"` // the event's Seq
+	Kind    JobKind `json:"kind"`
+	Channel string  `json:"channel,omitempty"` // JobChannel: where to post
+	Email   string  `json:"email,omitempty"`   // JobPerson: a recipient by email
+	User    string  `json:"user,omitempty"`    // JobPerson: a follower by Slack id
+}
+
+// Lane groups jobs that must go out one after another: the posts to one
+// channel, the notifications of one person.
+func (j Job) Lane() string {
+	switch {
+	case j.Kind == JobChannel:
+		return j.Channel
+	case j.User != "":
+		return "user:" + j.User
+	default:
+		return "email:" + j.Email
+	}
+}
+
+// Outcome is how a job ended.
+type Outcome string
+
+const (
+	Sent           Outcome = "sent"            // Slack answered ok; Channel and TS are set
+	Digested       Outcome = "digest"          // queued for the user's digest
+	SkippedOff     Outcome = "skipped_off"     // the user turned notifications off
+	SkippedCat     Outcome = "skipped_category" // the user turned the category off
+	SkippedActor   Outcome = "skipped_actor"   // the user did it themselves
+	AlreadyHandled Outcome = "duplicate"       // this person already got this event
+	Unmatched      Outcome = "unmatched"       // no Slack user has the email
+)
+
+// Receipt records how one event reached one target.
+type Receipt struct {
+	Outcome Outcome   `json:"outcome"`
+	User    string    `json:"user,omitempty"`
+	Channel string    `json:"channel,omitempty"`
+	TS      string    `json:"ts,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// FailedJob is a job Slack refused for a reason retrying cannot fix.
+type FailedJob struct {
+	Job    Job       `json:"job"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// UnmatchedEmail is a recipient email no Slack user has.
+type UnmatchedEmail struct {
+	Email     string    `json:"email"`
+	Count     int       `json:"count"`
+	LastEvent string    `json:"last_event"`
+	LastAt    time.Time `json:"last_at"`
+}
+
+// DigestItem is one event waiting for a user's digest.
+type DigestItem struct {
+	Event    uint64    `json:"event"`
+	QueuedAt time.Time `json:"queued_at"`
+}
+
+var keyFanoutCursor = []byte("fanout_cursor")
+
+// Routes returns the channels each routable kind is sent to.
+func (s *Store) Routes() (map[Kind][]string, error) {
+	out := map[Kind][]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRoutes).ForEach(func(k, v []byte) error {
+			var chs []string
+			if err := json.Unmarshal(v, &chs); err != nil {
+				return fmt.Errorf("decode routes of %s: %w", k, err)
+			}
+			out[Kind(k)] = chs
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetRoutes replaces every route with routes. Kinds that are not routable
+// are refused and nothing changes.
+func (s *Store) SetRoutes(routes map[Kind][]string) error {
+	for k := range routes {
+		if !Kinds[k].Routable {
+			return fmt.Errorf("%q cannot be routed to channels", k)
+		}
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRoutes)
+		var keys [][]byte
+		b.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		for k, chs := range routes {
+			chs = slices.Compact(slices.Sorted(slices.Values(chs)))
+			if len(chs) == 0 {
+				continue
+			}
+			v, _ := json.Marshal(chs)
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Followers returns the users of team who follow the subject with key k.
+func (s *Store) Followers(team, k string) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = followersOf(tx, team, k)
+		return nil
+	})
+	return out, err
+}
+
+func followersOf(tx *bolt.Tx, team, k string) []string {
+	var out []string
+	prefix := followerKey(k, team+"/")
+	c := tx.Bucket(bucketFollowers).Cursor()
+	for key, _ := c.Seek(prefix); key != nil && bytes.HasPrefix(key, prefix); key, _ = c.Next() {
+		out = append(out, string(key[len(prefix):]))
+	}
+	return out
+}
+
+// FanOut turns up to max accepted events that have not been fanned out yet
+// into outbox jobs, in arrival order, and returns the new jobs. team is the
+// workspace whose followers are looked up. The jobs and the cursor are
+// written in one transaction, so each event is fanned out exactly once.
+func (s *Store) FanOut(team string, max int) ([]Job, error) {
+	var jobs []Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		jobs = jobs[:0]
+		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
+		var cursor uint64
+		if v := meta.Get(keyFanoutCursor); v != nil {
+			cursor = binary.BigEndian.Uint64(v)
+		}
+		routes := map[Kind][]string{}
+		tx.Bucket(bucketRoutes).ForEach(func(k, v []byte) error {
+			var chs []string
+			json.Unmarshal(v, &chs)
+			routes[Kind(k)] = chs
+			return nil
+		})
+		c := tx.Bucket(bucketEvents).Cursor()
+		n := 0
+		for k, v := c.Seek(u64(cursor + 1)); k != nil && n < max; k, v = c.Next() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			for _, j := range jobsFor(tx, team, e, routes[e.Type]) {
+				seq, err := out.NextSequence()
+				if err != nil {
+					return err
+				}
+				j.Seq = seq
+				if err := putJSON(out, u64(seq), j); err != nil {
+					return err
+				}
+				jobs = append(jobs, j)
+			}
+			cursor = e.Seq
+			n++
+		}
+		return meta.Put(keyFanoutCursor, u64(cursor))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fan out events: %w", err)
+	}
+	return jobs, nil
+}
+
+// jobsFor lists who gets event e: the routed channels, its recipients and
+// the followers of its subject (comment.reply: followers only when it has
+// no recipients). Emails are compared case-insensitively; a person reached
+// both by email and as a follower is told once (see Finish).
+func jobsFor(tx *bolt.Tx, team string, e Event, channels []string) []Job {
+	var jobs []Job
+	for _, ch := range channels {
+		jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: ch})
+	}
+	seen := map[string]bool{}
+	for _, r := range e.Recipients {
+		r = strings.ToLower(r)
+		if !seen[r] {
+			seen[r] = true
+			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, Email: r})
+		}
+	}
+	if e.Subject != nil && !(e.Type == "comment.reply" && len(e.Recipients) > 0) {
+		for _, tu := range followersOf(tx, team, e.Subject.Key()) {
+			if !seen[tu] {
+				seen[tu] = true
+				jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, User: tu})
+			}
+		}
+	}
+	return jobs
+}
+
+// EventBySeq returns the event with store sequence seq.
+func (s *Store) EventBySeq(seq uint64) (Event, error) {
+	var e Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketEvents).Get(u64(seq))
+		if v == nil {
+			return fmt.Errorf("event %d not found", seq)
+		}
+		return json.Unmarshal(v, &e)
+	})
+	return e, err
+}
+
+// PendingJobs returns every job in the outbox, oldest first.
+func (s *Store) PendingJobs() ([]Job, error) {
+	var jobs []Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
+	})
+	return jobs, err
+}
+
+func receiptKey(event uint64, target string) []byte {
+	return append(u64(event), target...)
+}
+
+// Receipt returns how event reached target (a channel id or a user id).
+func (s *Store) Receipt(event uint64, target string) (Receipt, bool, error) {
+	var r Receipt
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketReceipts).Get(receiptKey(event, target))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &r)
+	})
+	return r, found, err
+}
+
+// Receipts returns every receipt of event, by target.
+func (s *Store) Receipts(event uint64) (map[string]Receipt, error) {
+	out := map[string]Receipt{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := u64(event)
+		c := tx.Bucket(bucketReceipts).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var r Receipt
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out[string(k[8:])] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ErrJobGone means the job is no longer in the outbox.
+var ErrJobGone = errors.New("job is no longer in the outbox")
+
+// Finish ends a job with receipt r, durably, in one transaction:
+//   - the receipt is stored under the job's target (the channel, or the
+//     person's "team/user"; for Unmatched, the email);
+//   - Digested also queues the event for the person's digest;
+//   - Unmatched also lists the email for admins.
+//
+// If the person already has a receipt for this event (reached both by email
+// and as a follower) the first one stands and Finish reports AlreadyHandled.
+func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
+	r.At = s.Now().UTC()
+	outcome := r.Outcome
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		outcome = r.Outcome
+		out := tx.Bucket(bucketOutbox)
+		if out.Get(u64(job.Seq)) == nil {
+			return ErrJobGone
+		}
+		if err := out.Delete(u64(job.Seq)); err != nil {
+			return err
+		}
+		target := job.Channel
+		switch {
+		case job.Kind == JobChannel:
+		case r.Outcome == Unmatched:
+			target = "email:" + job.Email
+			if err := noteUnmatched(tx, job, r.At); err != nil {
+				return err
+			}
+		default:
+			target = team + "/" + r.User
+		}
+		rb := tx.Bucket(bucketReceipts)
+		if job.Kind == JobPerson && r.Outcome != Unmatched && rb.Get(receiptKey(job.Event, target)) != nil {
+			outcome = AlreadyHandled
+			return nil
+		}
+		if r.Outcome == Digested {
+			k := append(digestPrefix(team, r.User), u64(job.Event)...)
+			if err := putJSON(tx.Bucket(bucketDigest), k, DigestItem{Event: job.Event, QueuedAt: r.At}); err != nil {
+				return err
+			}
+		}
+		return putJSON(rb, receiptKey(job.Event, target), r)
+	})
+	return outcome, err
+}
+
+// AlreadyReached reports whether user of team already has a receipt for
+// event, so a worker can skip a second DM before sending it.
+func (s *Store) AlreadyReached(event uint64, team, user string) (bool, error) {
+	_, found, err := s.Receipt(event, team+"/"+user)
+	return found, err
+}
+
+func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
+	b := tx.Bucket(bucketUnmatched)
+	var u UnmatchedEmail
+	if v := b.Get([]byte(job.Email)); v != nil {
+		json.Unmarshal(v, &u)
+	}
+	u.Email, u.Count, u.LastAt = job.Email, u.Count+1, at
+	if ev := tx.Bucket(bucketEvents).Get(u64(job.Event)); ev != nil {
+		var e Event
+		json.Unmarshal(ev, &e)
+		u.LastEvent = e.ID
+	}
+	return putJSON(b, []byte(job.Email), u)
+}
+
+// Unmatched lists the recipient emails no Slack user has, most recent first.
+func (s *Store) Unmatched() ([]UnmatchedEmail, error) {
+	var out []UnmatchedEmail
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUnmatched).ForEach(func(_, v []byte) error {
+			var u UnmatchedEmail
+			if err := json.Unmarshal(v, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b UnmatchedEmail) int { return b.LastAt.Compare(a.LastAt) })
+	return out, err
+}
+
+// Fail moves a job to the failed list with the reason.
+func (s *Store) Fail(job Job, reason string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		out := tx.Bucket(bucketOutbox)
+		if out.Get(u64(job.Seq)) == nil {
+			return ErrJobGone
+		}
+		if err := out.Delete(u64(job.Seq)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketFailed), u64(job.Seq), FailedJob{Job: job, Reason: reason, At: s.Now().UTC()})
+	})
+}
+
+// Failed lists the failed jobs, oldest first.
+func (s *Store) Failed() ([]FailedJob, error) {
+	var out []FailedJob
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFailed).ForEach(func(_, v []byte) error {
+			var f FailedJob
+			if err := json.Unmarshal(v, &f); err != nil {
+				return err
+			}
+			out = append(out, f)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RetryFailed moves failed jobs back to the outbox: the one with outbox
+// sequence seq, or all of them when seq is 0. It returns the jobs moved.
+func (s *Store) RetryFailed(seq uint64) ([]Job, error) {
+	var jobs []Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		jobs = nil
+		fb, out := tx.Bucket(bucketFailed), tx.Bucket(bucketOutbox)
+		var keys [][]byte
+		if seq != 0 {
+			if fb.Get(u64(seq)) != nil {
+				keys = append(keys, u64(seq))
+			}
+		} else {
+			fb.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+		}
+		for _, k := range keys {
+			var f FailedJob
+			if err := json.Unmarshal(fb.Get(k), &f); err != nil {
+				return err
+			}
+			if err := putJSON(out, k, f.Job); err != nil {
+				return err
+			}
+			if err := fb.Delete(k); err != nil {
+				return err
+			}
+			jobs = append(jobs, f.Job)
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+func digestPrefix(team, user string) []byte { return []byte(team + "/" + user + "\x00") }
+
+// PendingDigest counts the events waiting for the user's next digest.
+func (s *Store) PendingDigest(team, user string) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := digestPrefix(team, user)
+		c := tx.Bucket(bucketDigest).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// SlackUser is what the bot remembers of a users.lookupByEmail answer.
+type SlackUser struct {
+	User      string    `json:"user"` // "" when no Slack user has the email
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// CachedUser returns what users.lookupByEmail last said of email.
+func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
+	return getCached[SlackUser](s, "email:"+strings.ToLower(email))
+}
+
+// CacheUser remembers that email belongs to user ("" for no one). A match
+// takes the email off the unmatched list.
+func (s *Store) CacheUser(email, user string) error {
+	email = strings.ToLower(email)
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if user != "" {
+			if err := tx.Bucket(bucketUnmatched).Delete([]byte(email)); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx.Bucket(bucketSlackCache), []byte("email:"+email), SlackUser{User: user, CheckedAt: s.Now().UTC()})
+	})
+}
+
+// CachedDM returns the DM channel opened with user, if known.
+func (s *Store) CachedDM(user string) (string, bool, error) {
+	return getCached[string](s, "dm:"+user)
+}
+
+// CacheDM remembers the DM channel opened with user.
+func (s *Store) CacheDM(user, channel string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketSlackCache), []byte("dm:"+user), channel)
+	})
+}
+
+func getCached[T any](s *Store, key string) (T, bool, error) {
+	var v T
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSlackCache).Get([]byte(key))
+		if b == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(b, &v)
+	})
+	return v, found, err
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}

@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+func lanes(jobs []store.Job) []string {
+	var out []string
+	for _, j := range jobs {
+		out = append(out, j.Lane())
+	}
+	return out
+}
+
+func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
+	s := MustOpen(t)
+	if err := s.SetRoutes(map[store.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
+		t.Fatal(err)
+	}
+	follow := func(user, subject string) {
+		t.Helper()
+		_, err := s.UpdatePrefs("T1", user, func(p *store.Prefs) error {
+			p.Follow(store.Subject{Kind: "topic", ID: subject})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	follow("U1", "t-1")
+	follow("U2", "t-1")
+	follow("U3", "t-2")
+	// Another workspace's follower of the same subject is not ours.
+	if _, err := s.UpdatePrefs("T2", "U9", func(p *store.Prefs) error {
+		p.Follow(store.Subject{Kind: "topic", ID: "t-1"})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.AcceptEvents([]store.Event{
+		{ID: "a", Type: "run.failed", Recipients: []string{"Ann@Example.com", "ann@example.com"}},
+		{ID: "b", Type: "document.created", Subject: &store.Subject{Kind: "topic", ID: "t-1"}},
+		// A reply with recipients goes to them, not the followers.
+		{ID: "c", Type: "comment.reply", Subject: &store.Subject{Kind: "topic", ID: "t-1"}, Recipients: []string{"bo@example.com"}},
+		{ID: "d", Type: "comment.reply", Subject: &store.Subject{Kind: "topic", ID: "t-2"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.FanOut("T1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lanes(jobs), []string{"C1", "C2", "email:ann@example.com", "user:U1", "user:U2"}; !slices.Equal(got, want) {
+		t.Errorf("first fan-out lanes = %v, want %v", got, want)
+	}
+	more, err := s.FanOut("T1", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lanes(more), []string{"email:bo@example.com", "user:U3"}; !slices.Equal(got, want) {
+		t.Errorf("second fan-out lanes = %v, want %v", got, want)
+	}
+	if again, _ := s.FanOut("T1", 100); len(again) != 0 {
+		t.Errorf("events fanned out twice: %v", lanes(again))
+	}
+	pending, _ := s.PendingJobs()
+	if len(pending) != 7 {
+		t.Errorf("%d jobs in the outbox, want 7", len(pending))
+	}
+	// Unfollowing takes the user out of the index.
+	s.UpdatePrefs("T1", "U2", func(p *store.Prefs) error { p.Unfollow("topic:t-1"); return nil })
+	if f, _ := s.Followers("T1", "topic:t-1"); !slices.Equal(f, []string{"U1"}) {
+		t.Errorf("followers after unfollow = %v", f)
+	}
+}
+
+func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
+	s := MustOpen(t)
+	s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
+		p.Follow(store.Subject{Kind: "doc", ID: "d1"})
+		return nil
+	})
+	s.AcceptEvents([]store.Event{{ID: "a", Type: "document.shared", Recipients: []string{"u1@example.com"}, Subject: &store.Subject{Kind: "doc", ID: "d1"}}})
+	jobs, _ := s.FanOut("T1", 10)
+	if len(jobs) != 2 {
+		t.Fatalf("jobs = %v", lanes(jobs))
+	}
+	// The same person by email and as follower: the first receipt stands.
+	o, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: store.Digested, User: "U1"})
+	if err != nil || o != store.Digested {
+		t.Fatalf("first finish = %v, %v", o, err)
+	}
+	if reached, _ := s.AlreadyReached(jobs[0].Event, "T1", "U1"); !reached {
+		t.Error("AlreadyReached = false after a receipt")
+	}
+	o, err = s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Digested, User: "U1"})
+	if err != nil || o != store.AlreadyHandled {
+		t.Fatalf("second finish = %v, %v; want duplicate", o, err)
+	}
+	if n, _ := s.PendingDigest("T1", "U1"); n != 1 {
+		t.Errorf("pending digest = %d, want 1", n)
+	}
+	if _, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: store.Sent}); err != store.ErrJobGone {
+		t.Errorf("finishing a finished job = %v, want ErrJobGone", err)
+	}
+	if pending, _ := s.PendingJobs(); len(pending) != 0 {
+		t.Errorf("outbox not empty: %v", lanes(pending))
+	}
+}
+
+func TestFailRetryAndUnmatched(t *testing.T) {
+	s := MustOpen(t)
+	s.SetRoutes(map[store.Kind][]string{"data.alert": {"CBAD"}})
+	s.AcceptEvents([]store.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
+	jobs, _ := s.FanOut("T1", 10)
+	if len(jobs) != 2 {
+		t.Fatalf("jobs = %v", lanes(jobs))
+	}
+	if err := s.Fail(jobs[0], "channel_not_found"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Unmatched}); err != nil {
+		t.Fatal(err)
+	}
+	failed, _ := s.Failed()
+	if len(failed) != 1 || failed[0].Reason != "channel_not_found" || failed[0].Job.Channel != "CBAD" {
+		t.Errorf("failed = %+v", failed)
+	}
+	un, _ := s.Unmatched()
+	if len(un) != 1 || un[0].Email != "ghost@example.com" || un[0].Count != 1 || un[0].LastEvent != "a" {
+		t.Errorf("unmatched = %+v", un)
+	}
+	// A later match takes the email off the list.
+	s.CacheUser("Ghost@example.com", "U7")
+	if un, _ := s.Unmatched(); len(un) != 0 {
+		t.Errorf("unmatched after a match = %+v", un)
+	}
+	if u, ok, _ := s.CachedUser("ghost@example.com"); !ok || u.User != "U7" {
+		t.Errorf("cached user = %+v, %v", u, ok)
+	}
+	back, err := s.RetryFailed(0)
+	if err != nil || len(back) != 1 || back[0].Seq != jobs[0].Seq {
+		t.Fatalf("retry = %+v, %v", back, err)
+	}
+	if failed, _ := s.Failed(); len(failed) != 0 {
+		t.Errorf("failed after retry = %+v", failed)
+	}
+	if pending, _ := s.PendingJobs(); len(pending) != 1 || pending[0].Channel != "CBAD" {
+		t.Errorf("outbox after retry = %+v", pending)
+	}
+	if err := s.SetRoutes(map[store.Kind][]string{"comment.reply": {"C1"}}); err == nil {
+		t.Error("routing a personal-only kind was accepted")
+	}
+}
