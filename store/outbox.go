@@ -56,13 +56,13 @@ func (j Job) Lane() string {
 type Outcome string
 
 const (
-	Sent           Outcome = "sent"            // Slack answered ok; Channel and TS are set
-	Digested       Outcome = "digest"          // queued for the user's digest
-	SkippedOff     Outcome = "skipped_off"     // the user turned notifications off
+	Sent           Outcome = "sent"             // Slack answered ok; Channel and TS are set
+	Digested       Outcome = "digest"           // queued for the user's digest
+	SkippedOff     Outcome = "skipped_off"      // the user turned notifications off
 	SkippedCat     Outcome = "skipped_category" // the user turned the category off
-	SkippedActor   Outcome = "skipped_actor"   // the user did it themselves
-	AlreadyHandled Outcome = "duplicate"       // this person already got this event
-	Unmatched      Outcome = "unmatched"       // no Slack user has the email
+	SkippedActor   Outcome = "skipped_actor"    // the user did it themselves
+	AlreadyHandled Outcome = "duplicate"        // this person already got this event
+	Unmatched      Outcome = "unmatched"        // no Slack user has the email
 )
 
 // Receipt records how one event reached one target.
