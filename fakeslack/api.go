@@ -22,6 +22,8 @@ var apiMethods = map[string]func(s *Server, r *http.Request, c *Call) (any, []st
 	"views.update":          (*Server).viewsUpdate,
 	"chat.postMessage":      (*Server).chatPostMessage,
 	"chat.postEphemeral":    (*Server).chatPostEphemeral,
+	"chat.update":           (*Server).chatUpdate,
+	"conversations.info":    (*Server).conversationsInfo,
 	"conversations.open":    (*Server).conversationsOpen,
 	"conversations.list":    (*Server).conversationsList,
 	"users.info":            (*Server).usersInfo,
@@ -245,6 +247,40 @@ func (s *Server) chatPostMessage(_ *http.Request, c *Call) (any, []string) {
 		resp["response_metadata"] = map[string]any{"warnings": []string{warn}}
 	}
 	return resp, nil
+}
+
+func (s *Server) chatUpdate(_ *http.Request, c *Call) (any, []string) {
+	ch, ts := c.Arg("channel"), c.Arg("ts")
+	if ch == "" || ts == "" {
+		return apiError("invalid_arguments"), nil
+	}
+	for i := range s.messages {
+		m := &s.messages[i]
+		if m.Channel != ch || m.TS != ts || m.Ephemeral {
+			continue
+		}
+		text, blocks, _, e, errs := messageBody(c)
+		if e != "" {
+			return e, errs
+		}
+		m.Text, m.Blocks = text, blocks
+		m.Edits++
+		s.notifyLocked()
+		return map[string]any{"channel": ch, "ts": ts, "text": text}, nil
+	}
+	return apiError("message_not_found"), nil
+}
+
+func (s *Server) conversationsInfo(_ *http.Request, c *Call) (any, []string) {
+	ch, ok := s.channels[c.Arg("channel")]
+	// Slack hides private channels the bot is not in.
+	if !ok || (ch.IsPrivate && !ch.BotIsMember) {
+		return apiError("channel_not_found"), nil
+	}
+	return map[string]any{"channel": map[string]any{
+		"id": ch.ID, "name": ch.Name, "is_channel": true, "is_group": false, "is_im": false,
+		"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_member": ch.BotIsMember,
+	}}, nil
 }
 
 func (s *Server) chatPostEphemeral(_ *http.Request, c *Call) (any, []string) {

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // User is a member of the fake workspace.
@@ -65,6 +67,11 @@ type Options struct {
 	TriggerTTL time.Duration
 	// Seed makes the random share of injected faults repeatable.
 	Seed uint64
+	// ChannelRate, if set, is how many chat.postMessage calls per second
+	// each channel takes (with ChannelBurst, default 1, at once); calls
+	// beyond it answer 429 with Retry-After: 1, as Slack does.
+	ChannelRate  float64
+	ChannelBurst int
 
 	Users    []User
 	Channels []Channel
@@ -97,6 +104,7 @@ type Server struct {
 	messages []Message
 	triggers map[string]trigger
 	seq      int
+	limiters map[string]*rate.Limiter // per channel, with ChannelRate
 }
 
 type trigger struct {
@@ -145,6 +153,7 @@ type Message struct {
 	Text      string
 	Blocks    json.RawMessage
 	Ephemeral bool
+	Edits     int // times chat.update changed it
 }
 
 // View is a view the bot published or opened.
@@ -207,6 +216,10 @@ func New(opts Options) *Server {
 		views:    map[string]*View{},
 		home:     map[string]string{},
 		triggers: map[string]trigger{},
+		limiters: map[string]*rate.Limiter{},
+	}
+	if s.opts.ChannelBurst <= 0 {
+		s.opts.ChannelBurst = 1
 	}
 	for _, u := range opts.Users {
 		s.AddUser(u)
@@ -494,6 +507,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, call, http.StatusOK, e, nil)
 		return
 	}
+	if s.overChannelRate(call) {
+		call.RetryAfter = time.Second
+		w.Header().Set("Retry-After", "1")
+		s.finish(w, call, http.StatusTooManyRequests, "ratelimited", nil)
+		return
+	}
 	handler, ok := apiMethods[method]
 	if !ok {
 		s.finish(w, call, http.StatusOK, "unknown_method", nil)
@@ -507,6 +526,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.finish(w, call, http.StatusOK, "", resp)
+}
+
+// overChannelRate applies Options.ChannelRate to chat.postMessage.
+func (s *Server) overChannelRate(c Call) bool {
+	if s.opts.ChannelRate <= 0 || c.Method != "chat.postMessage" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := c.Arg("channel")
+	lim, ok := s.limiters[ch]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(s.opts.ChannelRate), s.opts.ChannelBurst)
+		s.limiters[ch] = lim
+	}
+	return !lim.Allow()
 }
 
 func (s *Server) checkToken(method, token string) string {

@@ -368,3 +368,43 @@ func TestSocketModeFramesFollowTheSamples(t *testing.T) {
 		t.Errorf("ack = %+v, %v", a, err)
 	}
 }
+
+func TestChatUpdateConversationsInfoAndChannelRate(t *testing.T) {
+	fs, api := newServer(t, fakeslack.Options{ChannelRate: 5, ChannelBurst: 2, Channels: []fakeslack.Channel{
+		{ID: "C1", Name: "general"},
+		{ID: "C2", Name: "secret", IsPrivate: true},
+	}})
+	ch, ts, err := api.PostMessage("C1", slack.MsgOptionText("first", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, ts, slack.MsgOptionText("second", false)); err != nil {
+		t.Fatal(err)
+	}
+	if m := fs.Messages("C1"); len(m) != 1 || m[0].Text != "second" || m[0].Edits != 1 {
+		t.Errorf("after chat.update: %+v", m)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, "1.000", slack.MsgOptionText("x", false)); slackErr(err) != "message_not_found" {
+		t.Errorf("update of a missing message: %v", err)
+	}
+	info, err := api.GetConversationInfo(&slack.GetConversationInfoInput{ChannelID: "C1"})
+	if err != nil || info.Name != "general" || info.IsPrivate {
+		t.Errorf("conversations.info C1 = %+v, %v", info, err)
+	}
+	if _, err := api.GetConversationInfo(&slack.GetConversationInfoInput{ChannelID: "C2"}); slackErr(err) != "channel_not_found" {
+		t.Errorf("a private channel the bot is not in: %v", err)
+	}
+	// Burst 2 with one used: one more goes, the next is limited for 1 s.
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("b", false)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = api.PostMessage("C1", slack.MsgOptionText("c", false))
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Errorf("third message in a burst of 2: %v, want 429 Retry-After 1", err)
+	}
+	// Other channels have their own allowance.
+	if _, _, err := api.PostMessage("U1", slack.MsgOptionText("dm", false)); err != nil {
+		t.Errorf("one channel's limit applied to another: %v", err)
+	}
+}
