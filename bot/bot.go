@@ -61,6 +61,7 @@ func IsFatal(err error) bool {
 type Client struct {
 	*slack.Client
 	pacer *reconnectPacer
+	calls *prometheus.CounterVec
 }
 
 // NewClient returns a Web API client for the bot token that opens Socket
@@ -68,17 +69,24 @@ type Client struct {
 // URL, ending in "/".
 func NewClient(botToken, appToken, apiURL string) *Client {
 	pacer := newReconnectPacer()
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paligo_slack_api_calls_total",
+		Help: "Slack Web API calls, by method and answer (ok, the ok:false error, ratelimited, http_5xx, network).",
+	}, []string{"method", "answer"})
 	hc := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: pacer.wrap(http.DefaultTransport),
+		Transport: countCalls(calls, pacer.wrap(http.DefaultTransport)),
 	}
 	api := slack.New(botToken,
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionHTTPClient(hc),
 	)
-	return &Client{Client: api, pacer: pacer}
+	return &Client{Client: api, pacer: pacer, calls: calls}
 }
+
+// RegisterMetrics adds the client's call counter to reg.
+func (c *Client) RegisterMetrics(reg prometheus.Registerer) { reg.MustRegister(c.calls) }
 
 // SetReconnectPacing changes how reconnects after short-lived connections
 // are spaced (tests shorten it).

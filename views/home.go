@@ -26,6 +26,10 @@ type Home struct {
 	Pending int // notifications waiting for the next digest
 	// Notice is a one-off line shown at the top, e.g. after "Send digest now".
 	Notice string
+	// CanSendNow shows "Send digest now" when something is pending.
+	CanSendNow bool
+	// Admin, when set, adds routes, unmatched emails and failed deliveries.
+	Admin *Admin
 }
 
 var frequencyLabels = map[store.Frequency][2]string{
@@ -171,13 +175,19 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 
 	// Pending.
 	blocks = append(blocks, slack.NewDividerBlock())
-	if h.Pending > 0 {
+	if h.Pending > 0 && h.CanSendNow {
 		btn := slack.NewButtonBlockElement(ActionDigestNow, "now", plain("Send digest now"))
 		blocks = append(blocks, slack.NewSectionBlock(
 			mrkdwn(fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))),
 			nil, slack.NewAccessory(btn)))
+	} else if h.Pending > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(
+			mrkdwn(fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))), nil, nil))
 	} else {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Waiting for your next digest:* nothing pending"), nil, nil))
+	}
+	if h.Admin != nil {
+		blocks = append(blocks, adminBlocks(h.Admin)...)
 	}
 
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}

@@ -68,8 +68,15 @@ func TestHomeViewGolden(t *testing.T) {
 
 	cases := map[string]views.Home{
 		"home_default":         {Prefs: store.DefaultPrefs()},
-		"home_weekly_follows":  {Prefs: weekly, Pending: 3, Notice: "You no longer follow <@U1>."},
+		"home_weekly_follows":  {Prefs: weekly, Pending: 3, CanSendNow: true, Notice: "You no longer follow <@U1>."},
 		"home_instant_all_off": {Prefs: instant},
+		"home_admin": {Prefs: store.DefaultPrefs(), Pending: 2, Admin: &views.Admin{
+			Routes:    map[store.Kind][]string{"run.failed": {"C0OPS", "C0DATA"}, "publication.ready": {"C0DOCS"}},
+			Unmatched: []store.UnmatchedEmail{{Email: "ghost@example.com", Count: 3, LastEvent: "e1", LastAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
+			Failed: []views.FailedLine{{Seq: 42, Where: "C0GONE", Headline: "Run failed: Nightly <!channel>", Reason: "channel_not_found",
+				At: time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)}},
+			FailedTotal: 1,
+		}},
 	}
 	for name, h := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -87,7 +94,17 @@ func TestHomeViewStaysInsideLimits(t *testing.T) {
 	for i := range 1000 {
 		p.Follow(store.Subject{Kind: strings.Repeat("k", 300), ID: fmt.Sprint(i, strings.Repeat("i", 3000)), Title: long, URL: "https://x.example/" + strings.Repeat("a", 2990)})
 	}
-	v := views.HomeView(views.Home{Prefs: p, Pending: 123456, Notice: long})
+	admin := &views.Admin{Routes: map[store.Kind][]string{}, FailedTotal: 5000}
+	for _, k := range store.RoutableKinds() {
+		for i := range views.MaxRouteChannels {
+			admin.Routes[k] = append(admin.Routes[k], fmt.Sprintf("C%09d", i))
+		}
+	}
+	for i := range 500 {
+		admin.Unmatched = append(admin.Unmatched, store.UnmatchedEmail{Email: fmt.Sprintf("%s%d@example.com", strings.Repeat("x", 200), i), Count: i})
+		admin.Failed = append(admin.Failed, views.FailedLine{Seq: uint64(i), Where: long, Headline: long, Reason: long})
+	}
+	v := views.HomeView(views.Home{Prefs: p, Pending: 123456, CanSendNow: true, Notice: long, Admin: admin})
 	slackAccepts(t, v)
 	b, _ := json.Marshal(v)
 	if !strings.Contains(string(b), fmt.Sprintf("and %d more", 1000-40)) {

@@ -94,3 +94,21 @@ func TestMessageStaysInsideLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestRoutesModal(t *testing.T) {
+	v := views.RoutesModal(map[store.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0DATA", "C0OPS"}})
+	slackAccepts(t, v)
+	golden(t, "modal_routes", v)
+	b, _ := json.Marshal(v)
+	for _, k := range store.RoutableKinds() {
+		if !strings.Contains(string(b), `"block_id":"`+views.RouteBlockID(k)+`"`) {
+			t.Errorf("no select for %s", k)
+		}
+	}
+	if got := views.RoutesText(nil); !strings.Contains(got, "/route-alerts") {
+		t.Errorf("empty routes text = %q", got)
+	}
+	if got := views.ChannelMention("C1<!here>"); strings.Contains(got, "<!here>") {
+		t.Errorf("ChannelMention let markup through: %q", got)
+	}
+}

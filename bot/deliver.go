@@ -1,0 +1,539 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// DeliverySlack is the part of the Web API delivery uses; *Client has it.
+type DeliverySlack interface {
+	AuthTestContext(ctx context.Context) (*slack.AuthTestResponse, error)
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+}
+
+// DeliveryOptions tune a Deliverer. Zero values get the defaults.
+type DeliveryOptions struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// Team is the workspace whose people are notified; empty means ask
+	// auth.test.
+	Team string
+	// Workers bounds the Slack calls in flight at once (and so how many
+	// messages a crash can send twice). Default 8.
+	Workers int
+	// ChannelRate and ChannelBurst pace messages to each channel. Slack
+	// allows about one per second with short bursts: default 1/s, burst 3.
+	ChannelRate  rate.Limit
+	ChannelBurst int
+	// MinBackoff and MaxBackoff bound the wait after a 5xx or network error
+	// (doubling in between). Defaults 500ms and 1 minute.
+	MinBackoff, MaxBackoff time.Duration
+	// UnmatchedTTL is how long "no Slack user has this email" is believed
+	// before users.lookupByEmail is asked again. Default 1 hour.
+	UnmatchedTTL time.Duration
+	// CallTimeout bounds one Slack call. Default 15s.
+	CallTimeout time.Duration
+}
+
+// Deliverer takes accepted events from the store's outbox to Slack: posts
+// to routed channels, DMs to people who want them now, digest entries for
+// the others. Each lane (a channel, a person) goes in order and at Slack's
+// pace; lanes do not wait for one another; a 429 pauses only its channel or
+// method, for Retry-After.
+type Deliverer struct {
+	store *store.Store
+	slack DeliverySlack
+	opts  DeliveryOptions
+	log   *slog.Logger
+	m     *deliveryMetrics
+
+	team  string
+	ready chan struct{} // closed once team is known
+	wake  chan struct{}
+	slots chan struct{}
+	ctx   context.Context
+	wg    sync.WaitGroup
+	depth atomic.Int64
+
+	mu       sync.Mutex
+	lanes    map[string]*lane
+	gates    map[string]*gate
+	limiters map[string]*rate.Limiter
+}
+
+type lane struct {
+	key      string
+	jobs     []store.Job
+	running  bool
+	failures int
+}
+
+// gate is one Slack rate-limit scope: a method, or chat.postMessage to one
+// channel. Calls through a gate go one at a time, and none before until.
+type gate struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// NewDeliverer returns a Deliverer; Run starts it.
+func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Deliverer {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.ChannelRate <= 0 {
+		opts.ChannelRate = 1
+	}
+	if opts.ChannelBurst <= 0 {
+		opts.ChannelBurst = 3
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 500 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	if opts.UnmatchedTTL <= 0 {
+		opts.UnmatchedTTL = time.Hour
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 15 * time.Second
+	}
+	d := &Deliverer{
+		store: st, slack: api, opts: opts, log: opts.Log,
+		ready:    make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, opts.Workers),
+		lanes:    map[string]*lane{},
+		gates:    map[string]*gate{},
+		limiters: map[string]*rate.Limiter{},
+	}
+	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
+	return d
+}
+
+// Notify tells the Deliverer that new events were accepted.
+func (d *Deliverer) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Enqueue hands jobs already in the outbox (e.g. failed ones an admin
+// retried) to their lanes.
+func (d *Deliverer) Enqueue(jobs []store.Job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, j := range jobs {
+		l := d.lanes[j.Lane()]
+		if l == nil {
+			l = &lane{key: j.Lane()}
+			d.lanes[l.key] = l
+		}
+		l.jobs = append(l.jobs, j)
+		d.depth.Add(1)
+		if !l.running && d.ctx != nil {
+			l.running = true
+			d.wg.Add(1)
+			go d.runLane(l)
+		}
+	}
+}
+
+// fanOutBatch is how many events one fan-out transaction takes.
+const fanOutBatch = 500
+
+// Run delivers until ctx ends, then waits for calls in flight to finish.
+func (d *Deliverer) Run(ctx context.Context) error {
+	d.team = d.opts.Team
+	for backoff := d.opts.MinBackoff; d.team == ""; backoff = min(2*backoff, d.opts.MaxBackoff) {
+		resp, err := d.slack.AuthTestContext(ctx)
+		if err == nil {
+			d.team = resp.TeamID
+			break
+		}
+		d.log.Warn("delivery waits for auth.test", "err", err)
+		if sleepCtx(ctx, backoff) != nil {
+			return nil
+		}
+	}
+	pending, err := d.store.PendingJobs()
+	if err != nil {
+		return fmt.Errorf("read outbox: %w", err)
+	}
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	close(d.ready)
+	d.Enqueue(pending)
+	// Lanes that got jobs before Run (an admin's retry) start now.
+	d.mu.Lock()
+	for _, l := range d.lanes {
+		if !l.running && len(l.jobs) > 0 {
+			l.running = true
+			d.wg.Add(1)
+			go d.runLane(l)
+		}
+	}
+	d.mu.Unlock()
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for {
+			jobs, err := d.store.FanOut(d.team, fanOutBatch)
+			if err != nil {
+				d.log.Error("fan out", "err", err)
+				break
+			}
+			d.Enqueue(jobs)
+			if len(jobs) == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			d.wg.Wait()
+			return nil
+		case <-d.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Deliverer) runLane(l *lane) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if len(l.jobs) == 0 || d.ctx.Err() != nil {
+			l.running = false
+			if len(l.jobs) == 0 {
+				delete(d.lanes, l.key)
+			}
+			d.mu.Unlock()
+			return
+		}
+		job := l.jobs[0]
+		d.mu.Unlock()
+
+		done, err := d.deliver(d.ctx, job)
+		if done {
+			d.mu.Lock()
+			l.jobs[0] = store.Job{}
+			l.jobs = l.jobs[1:]
+			l.failures = 0
+			d.mu.Unlock()
+			d.depth.Add(-1)
+			continue
+		}
+		if d.ctx.Err() != nil {
+			continue
+		}
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			continue // the gate holds the next call back for Retry-After
+		}
+		l.failures++
+		wait := min(d.opts.MinBackoff<<min(l.failures-1, 20), d.opts.MaxBackoff)
+		wait = wait/2 + rand.N(wait/2+1) // jitter, so lanes do not retry in step
+		d.log.Warn("delivery will retry", "lane", laneLabel(l.key), "event", job.Event, "in", wait.Round(time.Millisecond), "err", err)
+		sleepCtx(d.ctx, wait)
+	}
+}
+
+// laneLabel keeps emails out of logs.
+func laneLabel(key string) string {
+	if strings.HasPrefix(key, "email:") {
+		return "email:…"
+	}
+	return key
+}
+
+// deliver does one job. done means the job left the outbox (sent, queued,
+// skipped or failed for good); otherwise err says why it must be retried.
+func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
+	e, err := d.store.EventBySeq(job.Event)
+	if err != nil {
+		return false, err
+	}
+	if job.Kind == store.JobChannel {
+		err = d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
+			return d.finish(job, store.Receipt{Outcome: store.Sent, Channel: ch, TS: ts})
+		})
+		return d.settle(job, err)
+	}
+
+	user := job.User
+	if user == "" {
+		if user, err = d.resolve(ctx, job.Email); err != nil {
+			return d.settle(job, err)
+		}
+		if user == "" {
+			return true, d.finish(job, store.Receipt{Outcome: store.Unmatched})
+		}
+	}
+	if e.Actor != nil && e.Actor.Email != "" {
+		actor, err := d.resolve(ctx, e.Actor.Email)
+		if err != nil {
+			return d.settle(job, err)
+		}
+		if actor == user {
+			return true, d.finish(job, store.Receipt{Outcome: store.SkippedActor, User: user})
+		}
+	}
+	if reached, err := d.store.AlreadyReached(job.Event, d.team, user); err != nil || reached {
+		if err != nil {
+			return false, err
+		}
+		return true, d.finish(job, store.Receipt{Outcome: store.AlreadyHandled, User: user})
+	}
+	prefs, err := d.store.Prefs(d.team, user)
+	if err != nil {
+		return false, err
+	}
+	switch outcome := Decide(prefs, e.Type); outcome {
+	case store.Sent:
+	default:
+		return true, d.finish(job, store.Receipt{Outcome: outcome, User: user})
+	}
+	dm, err := d.dmChannel(ctx, user)
+	if err != nil {
+		return d.settle(job, err)
+	}
+	n := views.Notification{Event: e, Personal: true}
+	if e.Subject != nil {
+		n.Following = prefs.FollowsKey(e.Subject.Key())
+	}
+	err = d.post(ctx, dm, n, func(ch, ts string) error {
+		return d.finish(job, store.Receipt{Outcome: store.Sent, User: user, Channel: ch, TS: ts})
+	})
+	return d.settle(job, err)
+}
+
+// Decide says what a person's preferences make of an event of kind k: Sent
+// (a DM now), Digested, SkippedOff or SkippedCat. Critical kinds go now even
+// to digest users, unless they turned the category (or everything) off.
+func Decide(p store.Prefs, k store.Kind) store.Outcome {
+	info := store.Kinds[k]
+	switch {
+	case p.Frequency == store.Off:
+		return store.SkippedOff
+	case info.Category != "" && !p.Wants(info.Category):
+		return store.SkippedCat
+	case p.Frequency == store.Instant || info.Critical || info.Category == "":
+		return store.Sent
+	default:
+		return store.Digested
+	}
+}
+
+func (d *Deliverer) finish(job store.Job, r store.Receipt) error {
+	outcome, err := d.store.Finish(job, d.team, r)
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err == nil {
+		d.m.deliveries.WithLabelValues(string(outcome)).Inc()
+	}
+	return err
+}
+
+// settle turns a Slack error into the job's fate: nil is done; an error
+// retrying cannot cure moves the job to the failed list (done); anything
+// else is retried.
+func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
+	if err == nil {
+		return true, nil
+	}
+	reason, permanent := permanentError(err)
+	if !permanent {
+		return false, err
+	}
+	if ferr := d.store.Fail(job, reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
+		return false, ferr
+	}
+	d.m.deliveries.WithLabelValues("failed").Inc()
+	d.log.Warn("delivery failed", "lane", laneLabel(job.Lane()), "event", job.Event, "reason", reason)
+	return true, nil
+}
+
+// transientSlackErrors are ok:false answers worth retrying. The token
+// errors are here too: the bot stops on them, and the jobs must wait for a
+// good token rather than be failed.
+var transientSlackErrors = []string{"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"}
+
+// permanentError reports whether err is Slack refusing for a reason no
+// retry can change, and that reason.
+func permanentError(err error) (string, bool) {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || IsFatal(err) {
+		return "", false
+	}
+	for _, t := range transientSlackErrors {
+		if se.Err == t {
+			return "", false
+		}
+	}
+	reason := se.Err
+	if msgs := se.ResponseMetadata.Messages; len(msgs) > 0 {
+		reason += ": " + strings.Join(msgs, "; ")
+	}
+	return views.Truncate(reason, 500), true
+}
+
+// post sends one message to channel, paced, and calls sent with where it
+// landed once Slack says ok.
+func (d *Deliverer) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
+	text, blocks := views.Message(n)
+	return d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) error {
+		ch, ts, err := d.slack.PostMessageContext(ctx, channel,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionDisableLinkUnfurl())
+		if err != nil {
+			return err
+		}
+		return sent(ch, ts)
+	})
+}
+
+// resolve finds the Slack user with email, from the cache or
+// users.lookupByEmail; "" means no one (bots and deleted users count as no
+// one).
+func (d *Deliverer) resolve(ctx context.Context, email string) (string, error) {
+	c, found, err := d.store.CachedUser(email)
+	if err != nil {
+		return "", err
+	}
+	if found && (c.User != "" || time.Since(c.CheckedAt) < d.opts.UnmatchedTTL) {
+		return c.User, nil
+	}
+	var user string
+	err = d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
+		u, err := d.slack.GetUserByEmailContext(ctx, email)
+		var se slack.SlackErrorResponse
+		switch {
+		case errors.As(err, &se) && se.Err == "users_not_found":
+		case err != nil:
+			return err
+		case !u.Deleted && !u.IsBot:
+			user = u.ID
+		}
+		return d.store.CacheUser(email, user)
+	})
+	return user, err
+}
+
+// dmChannel returns the DM channel with user, opening it once.
+func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) {
+	if ch, ok, err := d.store.CachedDM(user); err != nil || ok {
+		return ch, err
+	}
+	var ch string
+	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context) error {
+		c, _, _, err := d.slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+		if err != nil {
+			return err
+		}
+		ch = c.ID
+		return d.store.CacheDM(user, ch)
+	})
+	return ch, err
+}
+
+func (d *Deliverer) limiter(channel string) *rate.Limiter {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.limiters[channel]
+	if !ok {
+		l = rate.NewLimiter(d.opts.ChannelRate, d.opts.ChannelBurst)
+		d.limiters[channel] = l
+	}
+	return l
+}
+
+// call makes one Slack call through its gate (method, or method+channel for
+// messages): paced by lim if given, one at a time per gate, not before the
+// gate's Retry-After, and within the overall bound of calls in flight. The
+// call itself does not stop when ctx ends (a message half-sent is worse
+// than a shutdown a moment later); it has its own timeout.
+func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context) error) error {
+	if lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	key := method
+	if channel != "" {
+		key += ":" + channel
+	}
+	d.mu.Lock()
+	g := d.gates[key]
+	if g == nil {
+		g = &gate{}
+		d.gates[key] = g
+	}
+	d.mu.Unlock()
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := sleepCtx(ctx, time.Until(g.until)); err != nil {
+		return err
+	}
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.slots }()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		g.until = time.Now().Add(rl.RetryAfter)
+		d.m.rateLimited.WithLabelValues(method).Inc()
+	}
+	return err
+}
+
+type deliveryMetrics struct {
+	deliveries  *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+}
+
+func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *deliveryMetrics {
+	m := &deliveryMetrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_deliveries_total",
+			Help: "Delivery jobs ended, by outcome (sent, digest, skipped_*, duplicate, unmatched, failed).",
+		}, []string{"outcome"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_rate_limited_total", Help: "Slack 429 answers to delivery calls, by method.",
+		}, []string{"method"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.deliveries, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
+		}, depth))
+	}
+	return m
+}

@@ -1,0 +1,125 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Action IDs of the admin part of the Home tab.
+const (
+	ActionRetry    = "admin_retry"     // value: the failed job's sequence
+	ActionRetryAll = "admin_retry_all" // value: "all"
+)
+
+// Admin is what an admin's Home tab shows besides their own settings.
+type Admin struct {
+	Routes    map[store.Kind][]string
+	Unmatched []store.UnmatchedEmail
+	Failed    []FailedLine // the oldest first, as many as Home shows
+	// FailedTotal counts every failed delivery, shown or not.
+	FailedTotal int
+}
+
+// FailedLine is one failed delivery as the admin sees it.
+type FailedLine struct {
+	Seq      uint64
+	Where    string // a channel id, or a person
+	Headline string // what the event was
+	Reason   string
+	At       time.Time
+}
+
+// Admin lists are cut to these lengths so that the Home tab stays inside its
+// 100 blocks; the rest are counted.
+const (
+	maxFailedShown    = 10
+	maxUnmatchedShown = 15
+)
+
+// ChannelMention draws a channel id as Slack's channel link. Ids come from
+// Slack's own selects, but they are checked: anything else is escaped text.
+func ChannelMention(id string) string {
+	if id == "" || strings.IndexFunc(id, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) >= 0 {
+		return Escape(id)
+	}
+	return "<#" + id + ">"
+}
+
+// RoutesText lists the routes as mrkdwn, one line per routed kind.
+func RoutesText(routes map[store.Kind][]string) string {
+	var lines []string
+	for _, k := range store.RoutableKinds() {
+		chs := routes[k]
+		if len(chs) == 0 {
+			continue
+		}
+		var ms []string
+		for _, c := range chs {
+			ms = append(ms, ChannelMention(c))
+		}
+		lines = append(lines, "• *"+KindLabel(k)+"* (`"+string(k)+"`) → "+strings.Join(ms, ", "))
+	}
+	if len(lines) == 0 {
+		return "No event kinds are routed to channels yet. Run `/route-alerts` to choose some."
+	}
+	return strings.Join(lines, "\n")
+}
+
+// KindLabel names an event kind for people.
+func KindLabel(k store.Kind) string { return lookOf(k).what }
+
+func adminBlocks(a *Admin) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewDividerBlock(),
+		slack.NewHeaderBlock(plain("Admin")),
+		slack.NewSectionBlock(mrkdwn("*Channel routes*\n"+RoutesText(a.Routes)), nil, nil),
+	}
+
+	if len(a.Unmatched) > 0 {
+		var lines []string
+		for i, u := range a.Unmatched {
+			if i == maxUnmatchedShown {
+				lines = append(lines, fmt.Sprintf("and %d more", len(a.Unmatched)-i))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("• %s: %s, last %s", EscapedWithin(u.Email, 200),
+				plural(u.Count, "notification", "notifications"), u.LastAt.UTC().Format("2006-01-02 15:04 UTC")))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(
+			"*Emails no one in Slack has*\nNotifications for these addresses were not delivered. Give the people a Slack account with the same email, or fix the email in Paligo.\n"+
+				strings.Join(lines, "\n")), nil, nil))
+	}
+
+	if a.FailedTotal == 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Failed deliveries:* none"), nil, nil))
+		return blocks
+	}
+	all := slack.NewButtonBlockElement(ActionRetryAll, "all", plain("Retry all"))
+	blocks = append(blocks, slack.NewSectionBlock(
+		mrkdwn(fmt.Sprintf("*Failed deliveries:* %d. Slack refused these for a reason retrying alone won't fix; fix it (invite @Paligo, unarchive, reroute), then retry.", a.FailedTotal)),
+		nil, slack.NewAccessory(all)))
+	for i, f := range a.Failed {
+		if i == maxFailedShown {
+			break
+		}
+		where := f.Where
+		if strings.HasPrefix(where, "C") || strings.HasPrefix(where, "G") {
+			where = ChannelMention(where)
+		} else {
+			where = EscapedWithin(where, 200)
+		}
+		line := fmt.Sprintf("%s → %s\n`%s` · %s", EscapedWithin(f.Headline, 300), where,
+			EscapedWithin(f.Reason, 500), f.At.UTC().Format("2006-01-02 15:04 UTC"))
+		btn := slack.NewButtonBlockElement(ActionRetry, fmt.Sprint(f.Seq), plain("Retry"))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+	}
+	if shown := min(len(a.Failed), maxFailedShown); a.FailedTotal > shown {
+		blocks = append(blocks, slack.NewContextBlock("failed_more", mrkdwn(fmt.Sprintf("and %d more", a.FailedTotal-shown))))
+	}
+	return blocks
+}
