@@ -90,15 +90,19 @@ type Main struct {
 	// Tuning that only tests change.
 	PingTimeout    time.Duration
 	ReconnectDelay time.Duration // first delay after a short-lived connection
+	// Delivery tunes the delivery loop (pacing, workers, backoff).
+	Delivery bot.DeliveryOptions
 
-	store    *store.Store
-	client   *bot.Client
-	bot      *bot.Bot
-	listener net.Listener
-	server   *http.Server
-	cancel   context.CancelFunc
-	botDone  chan error
-	done     chan error
+	store     *store.Store
+	client    *bot.Client
+	bot       *bot.Bot
+	deliverer *bot.Deliverer
+	delivDone chan error
+	listener  net.Listener
+	server    *http.Server
+	cancel    context.CancelFunc
+	botDone   chan error
+	done      chan error
 }
 
 // NewMain returns a Main for cfg.
@@ -123,18 +127,30 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.ReconnectDelay > 0 {
 		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
 	}
-	if _, err := m.client.AuthTestContext(ctx); err != nil {
+	var team string
+	if auth, err := m.client.AuthTestContext(ctx); err != nil {
 		if bot.IsFatal(err) {
 			return fmt.Errorf("SLACK_BOT_TOKEN was rejected by Slack (%v)", err)
 		}
-		// Slack unreachable: the socket's own reconnect loop keeps trying.
+		// Slack unreachable: the socket's own reconnect loop keeps trying,
+		// and delivery asks auth.test again before it starts.
 		m.Log.Warn("auth.test failed; continuing", "err", err)
+	} else {
+		team = auth.TeamID
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log}
+	m.client.RegisterMetrics(reg)
+	dopts := m.Delivery
+	dopts.Log, dopts.Registry, dopts.Team = m.Log, reg, team
+	m.deliverer = bot.NewDeliverer(m.store, m.client, dopts)
+	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins, Delivery: m.deliverer}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
+	ingest := &handlers.Ingest{
+		Store: m.store, Secret: []byte(m.Config.IngestSecret), Now: time.Now, Log: m.Log,
+		Accepted: m.deliverer.Notify, Events: handlers.NewEventsCounter(reg),
+	}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -150,14 +166,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}},
 	}
 	m.server = &http.Server{
-		Handler:           handlers.NewHTTP(checks, reg),
+		Handler:           handlers.NewHTTP(ingest, checks, reg),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	m.done = make(chan error, 2)
+	m.done = make(chan error, 3)
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- fmt.Errorf("listener: %w", err)
@@ -172,6 +188,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.botDone <- err
 		if err != nil {
 			m.done <- err
+		}
+	}()
+	m.delivDone = make(chan error, 1)
+	go func() {
+		err := m.deliverer.Run(botCtx)
+		m.delivDone <- err
+		if err != nil {
+			m.done <- fmt.Errorf("delivery: %w", err)
 		}
 	}()
 	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
@@ -197,6 +221,9 @@ func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		<-m.botDone
+		if m.delivDone != nil {
+			<-m.delivDone
+		}
 		m.cancel = nil
 	}
 	if m.store != nil {

@@ -2,9 +2,18 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
 )
 
 // ephemeral is a slash command's ack payload: a message only the person who
@@ -13,20 +22,159 @@ func ephemeral(text string) map[string]any {
 	return map[string]any{"response_type": "ephemeral", "text": text}
 }
 
+const notAdminText = "Only Slack workspace admins and owners, and the people listed as Paligo admins, can %s. Ask one of them, or ask whoever runs Paligo for Slack to add you to PALIGO_SLACK_ADMINS. Nothing was changed."
+
+const roleUnknownText = "I couldn't check your Slack role just now, so nothing was changed. Try again in a moment."
+
 // Command answers a slash command.
 func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 	sub := strings.ToLower(strings.TrimSpace(cmd.Text))
 	switch cmd.Command {
 	case "/route-alerts":
-		if sub == "help" || sub == "" {
-			return Reply{Ack: ephemeral(routeAlertsHelp)}
-		}
-		return Reply{Ack: ephemeral("I don't know `/route-alerts " + sub + "`.\n" + routeAlertsHelp)}
+		return h.routeAlerts(ctx, cmd, sub)
 	case "/paligo-invite":
 		return Reply{Ack: ephemeral(inviteHelp)}
 	}
 	h.Log.Warn("unknown slash command", "command", cmd.Command)
 	return Reply{Ack: ephemeral("I don't know the command " + cmd.Command + ".")}
+}
+
+func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub string) Reply {
+	switch sub {
+	case "help":
+		return Reply{Ack: ephemeral(routeAlertsHelp)}
+	case "", "list":
+	default:
+		return Reply{Ack: ephemeral("I don't know `/route-alerts " + views.EscapedWithin(sub, 100) + "`.\n" + routeAlertsHelp)}
+	}
+	admin, err := h.IsAdmin(ctx, cmd.UserID)
+	if err != nil {
+		h.Log.Warn("admin check", "user", cmd.UserID, "err", err)
+		return Reply{Ack: ephemeral(roleUnknownText)}
+	}
+	if !admin {
+		return Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "route alerts to channels"))}
+	}
+	routes, err := h.Store.Routes()
+	if err != nil {
+		h.Log.Error("read routes", "err", err)
+		return Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
+	}
+	if sub == "list" {
+		return Reply{Ack: ephemeral("*Channel routes*\n" + views.RoutesText(routes))}
+	}
+	modal := views.RoutesModal(routes)
+	return Reply{After: func(ctx context.Context) {
+		// The trigger lives 3 s: no retry can help once Slack said no.
+		if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
+			h.Log.Error("open routes modal", "user", cmd.UserID, "err", err)
+			h.Slack.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
+				slack.MsgOptionText("I couldn't open the routing form ("+views.Escape(err.Error())+"). Please run `/route-alerts` again.", false))
+		}
+	}}
+}
+
+var channelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
+
+// checkBudget bounds the conversations.info checks of a submission, which
+// must be answered within Slack's 3 seconds.
+const checkBudget = 1500 * time.Millisecond
+
+// submitRoutes saves the /route-alerts modal, or answers with inline errors.
+func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback) Reply {
+	first := views.RouteBlockID(store.RoutableKinds()[0])
+	fail := func(errs map[string]string) Reply {
+		return Reply{Ack: map[string]any{"response_action": "errors", "errors": errs}}
+	}
+	admin, err := h.IsAdmin(ctx, cb.User.ID)
+	if err != nil {
+		return fail(map[string]string{first: roleUnknownText})
+	}
+	if !admin {
+		return fail(map[string]string{first: fmt.Sprintf(notAdminText, "route alerts to channels")})
+	}
+	current, err := h.Store.Routes()
+	if err != nil {
+		return fail(map[string]string{first: "I couldn't read the current routes. Try again in a moment."})
+	}
+	routes := map[store.Kind][]string{}
+	errs := map[string]string{}
+	toCheck := map[string][]string{} // channel -> blocks choosing it
+	for _, k := range store.RoutableKinds() {
+		bid := views.RouteBlockID(k)
+		chs := cb.View.State.Values[bid][views.ActionChannels].SelectedConversations
+		if len(chs) > views.MaxRouteChannels {
+			errs[bid] = fmt.Sprintf("Choose at most %d channels.", views.MaxRouteChannels)
+			continue
+		}
+		for _, c := range chs {
+			if !channelID.MatchString(c) {
+				errs[bid] = "Only channels can receive alerts; direct messages and group DMs cannot."
+				break
+			}
+			if !slices.Contains(current[k], c) {
+				toCheck[c] = append(toCheck[c], bid)
+			}
+		}
+		routes[k] = chs
+	}
+	for c, msg := range h.checkChannels(ctx, toCheck) {
+		for _, bid := range toCheck[c] {
+			if _, taken := errs[bid]; !taken {
+				errs[bid] = msg
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fail(errs)
+	}
+	if err := h.Store.SetRoutes(routes); err != nil {
+		h.Log.Error("save routes", "err", err)
+		return fail(map[string]string{first: "I couldn't save the routes. Try again in a moment."})
+	}
+	h.Log.Info("routes saved", "by", cb.User.ID, "routed_kinds", len(routes))
+	team, user := teamOf(cb), cb.User.ID
+	return Reply{After: func(ctx context.Context) {
+		unlock := h.lockUser(team, user)
+		defer unlock()
+		h.publishHome(ctx, team, user, "Routes saved.")
+	}}
+}
+
+// checkChannels asks Slack about newly chosen channels, in parallel and
+// within checkBudget, and returns a message for each one the bot cannot
+// post to. A channel Slack could not be asked about in time is accepted: a
+// post there that fails ends in the failed list with the reason.
+func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, checkBudget)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]string{}
+	for c := range chans {
+		wg.Go(func() {
+			info, err := h.Slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: c})
+			var msg string
+			var se slack.SlackErrorResponse
+			switch {
+			case errors.As(err, &se) && se.Err == "channel_not_found":
+				msg = "I can't see " + views.ChannelMention(c) + ". If it is private, add @Paligo to it first (`/invite @Paligo`)."
+			case err != nil:
+				h.Log.Warn("conversations.info during routes check", "channel", c, "err", err)
+			case info.IsArchived:
+				msg = views.ChannelMention(c) + " is archived."
+			case info.IsPrivate && !info.IsMember:
+				msg = views.ChannelMention(c) + " is private and @Paligo is not in it: add it first (`/invite @Paligo`)."
+			}
+			if msg != "" {
+				mu.Lock()
+				out[c] = msg
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 const routeAlertsHelp = "*/route-alerts* chooses which channels get which Paligo and pipeline events (admins only).\n" +

@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
 )
 
 // Reply is a handler's answer to one envelope.
@@ -34,6 +35,15 @@ type Slack interface {
 	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
 	OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (*slack.ViewResponse, error)
 	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
+	GetConversationInfoContext(ctx context.Context, input *slack.GetConversationInfoInput) (*slack.Channel, error)
+}
+
+// Delivery is the delivery loop, as far as handlers need it.
+type Delivery interface {
+	// Enqueue hands jobs put back in the outbox (retried) to delivery.
+	Enqueue(jobs []store.Job)
 }
 
 // Router answers every envelope the bot receives.
@@ -41,6 +51,12 @@ type Router struct {
 	Store *store.Store
 	Slack Slack
 	Log   *slog.Logger
+	// Admins are the extra admins (PALIGO_SLACK_ADMINS): user ids or emails.
+	Admins []string
+	// Delivery receives retried jobs; nil in tests that do not deliver.
+	Delivery Delivery
+
+	admins adminCache
 
 	// userLocks serialise the read-save-publish of one user's Home tab, so
 	// two quick clicks cannot publish the older state last.
@@ -88,6 +104,15 @@ func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) 
 		if cb.View.Type == slack.VTHomeTab {
 			return h.homeActions(cb)
 		}
+		if cb.Container.Type == "message" || cb.Message.Timestamp != "" {
+			return h.messageActions(cb)
+		}
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == views.CallbackRoutes {
+			return h.submitRoutes(ctx, cb)
+		}
+	case slack.InteractionTypeViewClosed:
+		return Reply{}
 	}
 	h.Log.Info("ignored interaction", "interaction_type", cb.Type, "view_type", cb.View.Type, "callback_id", cb.View.CallbackID)
 	return Reply{}

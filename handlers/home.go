@@ -19,7 +19,19 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 		h.Log.Error("read prefs for home tab", "team", team, "user", user, "err", err)
 		return
 	}
-	view := views.HomeView(views.Home{Prefs: prefs, Notice: notice})
+	pending, err := h.Store.PendingDigest(team, user)
+	if err != nil {
+		h.Log.Error("count pending digest", "team", team, "user", user, "err", err)
+	}
+	home := views.Home{Prefs: prefs, Pending: pending, Notice: notice}
+	if admin, err := h.IsAdmin(ctx, user); err != nil {
+		h.Log.Warn("admin check for home tab", "user", user, "err", err)
+	} else if admin {
+		if home.Admin, err = h.adminHome(); err != nil {
+			h.Log.Error("read admin home", "err", err)
+		}
+	}
+	view := views.HomeView(home)
 	err = retrySlack(ctx, func(ctx context.Context) error {
 		_, err := h.Slack.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return err
@@ -43,7 +55,7 @@ func (h *Router) homeActions(cb slack.InteractionCallback) Reply {
 		defer unlock()
 		var notice string
 		for _, a := range actions {
-			n, err := h.applyHomeAction(team, user, a)
+			n, err := h.applyHomeAction(ctx, team, user, a)
 			if err != nil {
 				// A value Slack would not send from our own view: keep what is
 				// stored, and the re-publish below puts the control back.
@@ -57,7 +69,7 @@ func (h *Router) homeActions(cb slack.InteractionCallback) Reply {
 	}}
 }
 
-func (h *Router) applyHomeAction(team, user string, a *slack.BlockAction) (notice string, err error) {
+func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slack.BlockAction) (notice string, err error) {
 	update := func(fn func(*store.Prefs) error) error {
 		_, err := h.Store.UpdatePrefs(team, user, fn)
 		return err
@@ -98,9 +110,72 @@ func (h *Router) applyHomeAction(team, user string, a *slack.BlockAction) (notic
 			notice = "You no longer follow " + title + "."
 		}
 		return notice, err
+	case views.ActionRetry, views.ActionRetryAll:
+		return h.retryFailed(ctx, user, a)
 	case views.ActionDigestNow:
 		return "Nothing is waiting: you are all caught up.", nil
 	default:
 		return "", fmt.Errorf("unknown home action %q", a.ActionID)
 	}
+}
+
+// adminHome gathers what an admin's Home tab shows.
+func (h *Router) adminHome() (*views.Admin, error) {
+	var a views.Admin
+	var err error
+	if a.Routes, err = h.Store.Routes(); err != nil {
+		return nil, err
+	}
+	if a.Unmatched, err = h.Store.Unmatched(); err != nil {
+		return nil, err
+	}
+	failed, err := h.Store.Failed()
+	if err != nil {
+		return nil, err
+	}
+	a.FailedTotal = len(failed)
+	for _, f := range failed[:min(len(failed), 10)] {
+		line := views.FailedLine{Seq: f.Job.Seq, Reason: f.Reason, At: f.At}
+		switch {
+		case f.Job.Kind == store.JobChannel:
+			line.Where = f.Job.Channel
+		case f.Job.User != "":
+			line.Where = f.Job.User
+		default:
+			line.Where = f.Job.Email
+		}
+		if e, err := h.Store.EventBySeq(f.Job.Event); err == nil {
+			line.Headline = views.Headline(e)
+		}
+		a.Failed = append(a.Failed, line)
+	}
+	return &a, nil
+}
+
+// retryFailed puts failed deliveries back in the outbox (admins only).
+func (h *Router) retryFailed(ctx context.Context, user string, a *slack.BlockAction) (string, error) {
+	admin, err := h.IsAdmin(ctx, user)
+	if err != nil {
+		return "I couldn't check your Slack role just now; try again in a moment.", err
+	}
+	if !admin {
+		return "Only admins can retry deliveries.", fmt.Errorf("%s is not an admin", user)
+	}
+	var seq uint64
+	if a.ActionID == views.ActionRetry {
+		if seq, err = strconv.ParseUint(a.Value, 10, 64); err != nil || seq == 0 {
+			return "", fmt.Errorf("bad retry value %q", a.Value)
+		}
+	}
+	jobs, err := h.Store.RetryFailed(seq)
+	if err != nil {
+		return "", err
+	}
+	if h.Delivery != nil {
+		h.Delivery.Enqueue(jobs)
+	}
+	if len(jobs) == 0 {
+		return "That delivery was already retried.", nil
+	}
+	return fmt.Sprintf("Retrying %d %s.", len(jobs), map[bool]string{true: "delivery", false: "deliveries"}[len(jobs) == 1]), nil
 }

@@ -13,9 +13,11 @@ type HealthCheck struct {
 	Check func() error
 }
 
-// NewHTTP returns the listener's routes: GET /healthz and GET /metrics.
-func NewHTTP(checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
+// NewHTTP returns the listener's routes: POST /v1/events (ingest), GET
+// /healthz and GET /metrics.
+func NewHTTP(ingest http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("POST /v1/events", ingest)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}
 		for _, c := range checks {

@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
@@ -36,6 +38,29 @@ type Ingest struct {
 	Secret []byte
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Accepted, if set, is called after new events were stored (the
+	// delivery loop's wake-up).
+	Accepted func()
+	// Events, if set, counts events by result: accepted, duplicate,
+	// rejected (every event of a refused request).
+	Events *prometheus.CounterVec
+}
+
+// NewEventsCounter returns the counter Ingest.Events expects, registered
+// with reg.
+func NewEventsCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paligo_slack_events_total",
+		Help: "Events posted to /v1/events, by result (accepted, duplicate, rejected).",
+	}, []string{"result"})
+	reg.MustRegister(c)
+	return c
+}
+
+func (h *Ingest) count(result string, n int) {
+	if h.Events != nil && n > 0 {
+		h.Events.WithLabelValues(result).Add(float64(n))
+	}
 }
 
 // FieldError is one invalid field of one event in a request.
@@ -83,6 +108,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	events, errs := DecodeEvents(body)
 	if len(errs) > 0 {
+		h.count("rejected", max(len(events), 1))
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs})
 		return
 	}
@@ -92,6 +118,11 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "could not store the events; nothing was stored, retry later"})
 		return
+	}
+	h.count("accepted", res.Accepted)
+	h.count("duplicate", res.Duplicates)
+	if res.Accepted > 0 && h.Accepted != nil {
+		h.Accepted()
 	}
 	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
 }

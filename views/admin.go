@@ -108,9 +108,12 @@ func adminBlocks(a *Admin) []slack.Block {
 			break
 		}
 		where := f.Where
-		if strings.HasPrefix(where, "C") || strings.HasPrefix(where, "G") {
+		switch {
+		case strings.HasPrefix(where, "C") || strings.HasPrefix(where, "G"):
 			where = ChannelMention(where)
-		} else {
+		case (strings.HasPrefix(where, "U") || strings.HasPrefix(where, "W")) && ChannelMention(where) != Escape(where):
+			where = "<@" + where + ">" // a mention in the Home tab notifies no one
+		default:
 			where = EscapedWithin(where, 200)
 		}
 		line := fmt.Sprintf("%s → %s\n`%s` · %s", EscapedWithin(f.Headline, 300), where,
