@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +35,7 @@ type Config struct {
 	IngestSecret Secret
 	Admins       []string // Slack user ids or emails
 	InviteURL    string
+	ChannelRate  float64 // messages per second per channel
 }
 
 // setting is one row of the configuration table in README.md.
@@ -72,6 +75,17 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_INVITE_URL", flag: "invite-url",
 		usage: "base URL of the invitation page (invites are refused without it)",
 		check: httpURL, set: func(c *Config, v string) { c.InviteURL = v }},
+	{env: "PALIGO_SLACK_CHANNEL_RATE", flag: "channel-rate", def: "1",
+		usage: "messages per second per channel; Slack allows about 1, keep it unless a proxy or a test says otherwise",
+		check: positiveRate, set: func(c *Config, v string) { c.ChannelRate, _ = strconv.ParseFloat(v, 64) }},
+}
+
+func positiveRate(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
+		return errors.New("must be a number of messages per second above 0 and at most 1000")
+	}
+	return nil
 }
 
 // configError names the setting that is wrong; main prints it as one line.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
@@ -44,7 +45,11 @@ type harness struct {
 	main  *Main
 	db    string
 	logs  *syncBuffer
+	// delivery tunes the delivery loop; tests pace faster than Slack.
+	delivery bot.DeliveryOptions
 }
+
+const testIngestSecret = "test-ingest-secret-0123456789"
 
 var testUsers = []fakeslack.User{
 	{ID: "U0ALICE", Name: "alice", RealName: "Alice Example", Email: "alice@example.com", TZ: "Europe/Paris"},
@@ -69,7 +74,8 @@ func newFake(tb testing.TB, opts fakeslack.Options) *fakeslack.Server {
 // start runs the program on port :0 with a temp bbolt file against fs.
 func start(tb testing.TB, fs *fakeslack.Server) *harness {
 	tb.Helper()
-	h := &harness{t: tb, slack: fs, db: filepath.Join(tb.TempDir(), "paligo-slack.db"), logs: &syncBuffer{}}
+	h := &harness{t: tb, slack: fs, db: filepath.Join(tb.TempDir(), "paligo-slack.db"), logs: &syncBuffer{},
+		delivery: bot.DeliveryOptions{ChannelRate: 200, ChannelBurst: 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}}
 	h.restart()
 	return h
 }
@@ -78,6 +84,7 @@ func (h *harness) config() Config {
 	return Config{
 		BotToken: Secret(h.slack.BotToken()), AppToken: Secret(h.slack.AppToken()),
 		APIURL: h.slack.URL(), DB: h.db, Listen: "127.0.0.1:0",
+		IngestSecret: testIngestSecret, Admins: []string{"boss@example.com"}, ChannelRate: 1,
 	}
 }
 
@@ -92,6 +99,7 @@ func (h *harness) restart() {
 	m := NewMain(h.config(), slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m.PingTimeout = 2 * time.Second
 	m.ReconnectDelay = 20 * time.Millisecond
+	m.Delivery = h.delivery
 	if err := m.Open(context.Background()); err != nil {
 		h.t.Fatalf("open: %v", err)
 	}

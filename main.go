@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/handlers"
@@ -144,6 +145,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.client.RegisterMetrics(reg)
 	dopts := m.Delivery
 	dopts.Log, dopts.Registry, dopts.Team = m.Log, reg, team
+	if dopts.ChannelRate == 0 {
+		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
+	}
 	m.deliverer = bot.NewDeliverer(m.store, m.client, dopts)
 	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins, Delivery: m.deliverer}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})

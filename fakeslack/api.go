@@ -348,6 +348,8 @@ func (s *Server) storeView(id, typ, user string, body map[string]any) map[string
 	s.views[id] = &View{ID: id, Type: typ, User: user, Hash: hash, Body: body, Updated: time.Now()}
 	if typ == SurfaceHome {
 		s.home[user] = id
+	} else {
+		s.modal = id
 	}
 	s.notifyLocked()
 	out := map[string]any{}

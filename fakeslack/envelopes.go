@@ -1,6 +1,7 @@
 package fakeslack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -205,4 +206,41 @@ func FindElements(view map[string]any, actionID string) (blockIDs []string, els 
 		}
 	}
 	return blockIDs, els
+}
+
+// MessageAction is what Slack sends when user clicks the button with
+// actionID (and, if not "", that value) in message m.
+func (s *Server) MessageAction(user string, m Message, actionID, value string) (Envelope, error) {
+	var blocks []any
+	if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
+		return Envelope{}, fmt.Errorf("message blocks: %w", err)
+	}
+	holder := map[string]any{"blocks": blocks}
+	ids, els := FindElements(holder, actionID)
+	var blockID string
+	var el map[string]any
+	for i, e := range els {
+		if value == "" || e["value"] == value {
+			blockID, el = ids[i], e
+			break
+		}
+	}
+	if el == nil {
+		return Envelope{}, fmt.Errorf("%w: %q", ErrNoSuchAction, actionID)
+	}
+	action := map[string]any{
+		"type": el["type"], "action_id": actionID, "block_id": blockID, "text": el["text"], "value": el["value"],
+		"action_ts": fmt.Sprintf("%d.628431", time.Now().Unix()),
+	}
+	return Envelope{Type: "interactive", Payload: map[string]any{
+		"type": "block_actions", "user": s.userRef(user), "api_app_id": s.opts.AppID,
+		"token": "legacy-fixed-value", "trigger_id": s.issueTrigger(),
+		"container": map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false},
+		"team":      map[string]any{"id": s.opts.TeamID, "domain": "fake"},
+		"channel":   map[string]any{"id": m.Channel, "name": "directmessage"},
+		"message": map[string]any{"type": "message", "subtype": "bot_message", "text": m.Text, "ts": m.TS,
+			"bot_id": "B0BOT", "blocks": blocks},
+		"response_url": "https://hooks.slack.com/actions/" + s.opts.TeamID + "/1/fake",
+		"actions":      []any{action},
+	}}, nil
 }

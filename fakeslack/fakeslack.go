@@ -101,6 +101,7 @@ type Server struct {
 	ackLog   []Ack
 	views    map[string]*View
 	home     map[string]string // user id -> home view id
+	modal    string            // the modal opened or updated last
 	messages []Message
 	triggers map[string]trigger
 	seq      int
@@ -380,6 +381,17 @@ func (s *Server) ViewByID(id string) (View, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.views[id]
+	if !ok {
+		return View{}, false
+	}
+	return *v, true
+}
+
+// LastModal returns the modal the bot opened (or updated) last.
+func (s *Server) LastModal() (View, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.views[s.modal]
 	if !ok {
 		return View{}, false
 	}

@@ -533,3 +533,22 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	}
 	return b.Put(k, data)
 }
+
+// Backlog counts what is not delivered yet: accepted events not fanned out,
+// and jobs in the outbox. Zero means every accepted event has ended
+// delivered, digested, skipped, unmatched or failed.
+func (s *Store) Backlog() (events, jobs int, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		var cursor uint64
+		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
+			cursor = binary.BigEndian.Uint64(v)
+		}
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, _ := c.Seek(u64(cursor + 1)); k != nil; k, _ = c.Next() {
+			events++
+		}
+		jobs = tx.Bucket(bucketOutbox).Stats().KeyN
+		return nil
+	})
+	return events, jobs, err
+}
