@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/store"
+)
+
+// buildBinary builds paligo-slack into a temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "paligo-slack")
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// process is the real binary running against the fake.
+type process struct {
+	cmd  *exec.Cmd
+	addr chan string
+	done chan struct{} // closed when the process has exited; err is set
+	err  error
+}
+
+func startProcess(t *testing.T, bin string, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, "run")
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, addr: make(chan string, 1), done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct{ Msg, Listen string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "started" {
+				p.addr <- line.Listen
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *process) listenAddr(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	select {
+	case a := <-p.addr:
+		return a
+	case <-p.done:
+		t.Fatalf("the bot exited before starting: %v", p.err)
+	case <-ctx.Done():
+		t.Fatal("the bot did not start")
+	}
+	return ""
+}
+
+// TestKilledMidDeliveryLosesNothing posts 1,000 events routed to two
+// channels, kills the process with SIGKILL while it delivers them, starts
+// it again on the same file, and counts what the fake received: every post
+// at least once, and no more repeats than calls can be in flight.
+func TestKilledMidDeliveryLosesNothing(t *testing.T) {
+	bin := buildBinary(t)
+	fs := newFake(t, fakeslack.Options{Channels: []fakeslack.Channel{{ID: "C0ONE", Name: "one"}, {ID: "C0TWO", Name: "two"}}})
+	db := filepath.Join(t.TempDir(), "paligo-slack.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetRoutes(map[store.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}})
+	st.Close()
+	env := []string{
+		"SLACK_BOT_TOKEN=" + fs.BotToken(), "SLACK_APP_TOKEN=" + fs.AppToken(), "SLACK_API_URL=" + fs.URL(),
+		"PALIGO_SLACK_DB=" + db, "PALIGO_SLACK_LISTEN=127.0.0.1:0",
+		"PALIGO_SLACK_INGEST_SECRET=" + testIngestSecret, "PALIGO_SLACK_CHANNEL_RATE=200",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	p := startProcess(t, bin, env)
+	addr := p.listenAddr(t, ctx)
+	const n = 1000
+	for b := 0; b < n/100; b++ {
+		var batch []any
+		for i := b * 100; i < (b+1)*100; i++ {
+			batch = append(batch, event(fmt.Sprintf("ev-%04d", i), "run.failed", map[string]any{"subject": subject(fmt.Sprint(i), fmt.Sprintf("ev %04d", i))}))
+		}
+		if status, out := postEvents(t, addr, batch); status != 202 {
+			t.Fatalf("POST = %d %v", status, out)
+		}
+	}
+	// Kill it in the middle of delivering.
+	for len(fs.Messages("")) < 2*n/4 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("only %d posts before the kill", len(fs.Messages("")))
+		case <-time.After(time.Millisecond):
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	before := len(fs.Messages(""))
+	if before >= 2*n {
+		t.Fatalf("everything was delivered (%d) before the kill; the test proves nothing", before)
+	}
+
+	p2 := startProcess(t, bin, env)
+	p2.listenAddr(t, ctx)
+	seen := map[string]int{}
+	for {
+		seen = map[string]int{}
+		for _, m := range fs.Messages("") {
+			seen[m.Channel+" "+m.Text]++
+		}
+		if len(seen) == 2*n {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after restart %d of %d posts arrived", len(seen), 2*n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	<-p2.done
+	if p2.err != nil {
+		t.Errorf("SIGTERM exit: %v", p2.err)
+	}
+	repeats := 0
+	for _, c := range seen {
+		repeats += c - 1
+	}
+	// The default in-flight limit (DeliveryOptions.Workers) is 8.
+	if repeats > 8 {
+		t.Errorf("%d posts repeated after the crash; at most 8 can be in flight", repeats)
+	}
+	st, err = store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if evs, jobs, _ := st.Backlog(); evs != 0 || jobs != 0 {
+		t.Errorf("backlog after delivery: %d events, %d jobs", evs, jobs)
+	}
+	t.Logf("killed after %d of %d posts; %d repeated", before, 2*n, repeats)
+}
