@@ -72,6 +72,7 @@ type Deliverer struct {
 	depth atomic.Int64
 
 	mu       sync.Mutex
+	queued   map[uint64]bool // job seqs in some lane
 	lanes    map[string]*lane
 	gates    map[string]*gate
 	limiters map[string]*rate.Limiter
@@ -122,6 +123,7 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		ready:    make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, opts.Workers),
+		queued:   map[uint64]bool{},
 		lanes:    map[string]*lane{},
 		gates:    map[string]*gate{},
 		limiters: map[string]*rate.Limiter{},
@@ -144,6 +146,10 @@ func (d *Deliverer) Enqueue(jobs []store.Job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, j := range jobs {
+		if d.queued[j.Seq] {
+			continue // e.g. retried by an admin while Run was loading the outbox
+		}
+		d.queued[j.Seq] = true
 		l := d.lanes[j.Lane()]
 		if l == nil {
 			l = &lane{key: j.Lane()}
@@ -238,6 +244,7 @@ func (d *Deliverer) runLane(l *lane) {
 		done, err := d.deliver(d.ctx, job)
 		if done {
 			d.mu.Lock()
+			delete(d.queued, job.Seq)
 			l.jobs[0] = store.Job{}
 			l.jobs = l.jobs[1:]
 			l.failures = 0
