@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/store"
 )
 
 // reportLatency reports p50 and p99 of ds in milliseconds.
@@ -89,4 +93,71 @@ func BenchmarkHomeTabPublish(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+}
+
+// BenchmarkDelivery delivers 10,000 events to 20 channels (10 kinds, each
+// routed to 2 channels: 1,000 posts per channel) with the fake enforcing a
+// per-channel rate, Slack's 1 message/s scaled up to 50/s. One op is the
+// whole run, from the first POST to the last post. The ideal is the rate
+// limit: 1,000 posts / 50 per s = 20 s. ratio = ideal / achieved.
+func BenchmarkDelivery(b *testing.B) {
+	const (
+		events   = 10_000
+		channels = 20
+		perChan  = 2 * events / channels
+		rate     = 50.0
+	)
+	var chs []fakeslack.Channel
+	for i := range channels {
+		chs = append(chs, fakeslack.Channel{ID: fmt.Sprintf("C%02d", i), Name: fmt.Sprintf("c%d", i)})
+	}
+	fs := newFake(b, fakeslack.Options{Users: benchUsers(1), Channels: chs, PingInterval: time.Second, ChannelRate: rate, ChannelBurst: 5})
+	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{},
+		delivery: bot.DeliveryOptions{ChannelRate: rate, ChannelBurst: 3}}
+	h.restart()
+	kinds := store.RoutableKinds()[:10]
+	routes := map[store.Kind][]string{}
+	for i, k := range kinds {
+		routes[k] = []string{chs[2*i].ID, chs[2*i+1].ID}
+	}
+	h.setRoutes(routes)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	run := 0
+	var elapsed time.Duration
+	var calls, posts int
+	for b.Loop() {
+		run++
+		startCount, startCalls := fs.MessageCount(), len(fs.Calls("chat.postMessage"))
+		t0 := time.Now()
+		for batch := range events / 100 {
+			var evs []any
+			for i := range 100 {
+				n := batch*100 + i
+				evs = append(evs, event(fmt.Sprintf("r%d-%05d", run, n), string(kinds[n%len(kinds)]), map[string]any{"text": fmt.Sprint("event ", n)}))
+			}
+			h.post(evs)
+		}
+		for fs.MessageCount()-startCount < 2*events {
+			select {
+			case <-ctx.Done():
+				b.Fatalf("delivered %d of %d", fs.MessageCount()-startCount, 2*events)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		elapsed += time.Since(t0)
+		posts += fs.MessageCount() - startCount
+		calls += len(fs.Calls("chat.postMessage")) - startCalls
+	}
+	b.StopTimer()
+	h.waitDelivered(ctx)
+	if f, _ := h.main.store.Failed(); len(f) != 0 {
+		b.Fatalf("%d deliveries failed", len(f))
+	}
+	ideal := time.Duration(float64(perChan)/rate*float64(time.Second)) * time.Duration(run)
+	b.ReportMetric(ideal.Seconds()/elapsed.Seconds(), "ratio-of-ideal")
+	b.ReportMetric(float64(posts)/elapsed.Seconds(), "posts/s")
+	b.ReportMetric(float64(calls)/float64(posts), "calls/post")
+	b.ReportMetric(float64(2*events*run-posts), "lost")
 }

@@ -365,6 +365,13 @@ func (s *Server) Messages(channel string) []Message {
 	return out
 }
 
+// MessageCount is how many messages were posted (ephemeral ones included).
+func (s *Server) MessageCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.messages)
+}
+
 // HomeView returns the Home tab last published for user.
 func (s *Server) HomeView(user string) (View, bool) {
 	s.mu.Lock()
