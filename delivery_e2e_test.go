@@ -174,6 +174,14 @@ func TestEventsReachRoutedChannelsAndThePeopleTheyConcern(t *testing.T) {
 	if got := texts(fs, "C0DOCS"); len(got) != 0 {
 		t.Errorf("C0DOCS got %v", got)
 	}
+	// The platform re-sends an event: a duplicate, never delivered twice.
+	if status, out := postEvents(t, h.main.Addr(), event("e-run", "run.failed", nil)); status != 202 || out["duplicates"] != float64(1) {
+		t.Errorf("re-sent event: %d %v", status, out)
+	}
+	h.waitDelivered(ctx)
+	if got := texts(fs, "C0OPS"); len(got) != 1 {
+		t.Errorf("a duplicate was delivered again: %v", got)
+	}
 
 	// Alice (instant): the failure and the mention, each with Follow.
 	alice := texts(fs, fs.DMChannel("U0ALICE"))
@@ -224,6 +232,7 @@ func TestEventsReachRoutedChannelsAndThePeopleTheyConcern(t *testing.T) {
 	metrics := get(t, "http://"+h.main.Addr()+"/metrics")
 	for _, want := range []string{
 		`paligo_slack_events_total{result="accepted"} 5`,
+		`paligo_slack_events_total{result="duplicate"} 1`,
 		`paligo_slack_deliveries_total{outcome="sent"} 5`,
 		`paligo_slack_deliveries_total{outcome="digest"} 1`,
 		`paligo_slack_deliveries_total{outcome="skipped_actor"} 1`,

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -53,6 +54,9 @@ func BenchmarkIngest(b *testing.B) {
 						b.Error(err)
 						return
 					}
+					// Drained, so the connection is kept alive as a real
+					// client's would be.
+					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					d := time.Since(t0)
 					if resp.StatusCode != 202 {
