@@ -99,17 +99,40 @@ var keyFanoutCursor = []byte("fanout_cursor")
 
 // Routes returns the channels each routable kind is sent to.
 func (s *Store) Routes() (map[Kind][]string, error) {
-	out := map[Kind][]string{}
+	var out map[Kind][]string
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRoutes).ForEach(func(k, v []byte) error {
-			var chs []string
-			if err := json.Unmarshal(v, &chs); err != nil {
-				return fmt.Errorf("decode routes of %s: %w", k, err)
-			}
-			out[Kind(k)] = chs
-			return nil
-		})
+		var err error
+		out, err = readRoutes(tx)
+		return err
 	})
+	return out, err
+}
+
+func readRoutes(tx *bolt.Tx) (map[Kind][]string, error) {
+	out := map[Kind][]string{}
+	err := eachJSON(tx.Bucket(bucketRoutes), func(k []byte, chs []string) error {
+		out[Kind(k)] = chs
+		return nil
+	})
+	return out, err
+}
+
+// eachJSON calls fn with each key of b and its value decoded as T, in key
+// order.
+func eachJSON[T any](b *bolt.Bucket, fn func(k []byte, v T) error) error {
+	return b.ForEach(func(k, raw []byte) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decode %s: %w", k, err)
+		}
+		return fn(k, v)
+	})
+}
+
+// listJSON decodes every value of b as T, in key order.
+func listJSON[T any](b *bolt.Bucket) ([]T, error) {
+	var out []T
+	err := eachJSON(b, func(_ []byte, v T) error { out = append(out, v); return nil })
 	return out, err
 }
 
@@ -177,13 +200,10 @@ func (s *Store) FanOut(team string, max int) ([]Job, error) {
 		if v := meta.Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
 		}
-		routes := map[Kind][]string{}
-		tx.Bucket(bucketRoutes).ForEach(func(k, v []byte) error {
-			var chs []string
-			json.Unmarshal(v, &chs)
-			routes[Kind(k)] = chs
-			return nil
-		})
+		routes, err := readRoutes(tx)
+		if err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketEvents).Cursor()
 		n := 0
 		for k, v := c.Seek(u64(cursor + 1)); k != nil && n < max; k, v = c.Next() {
@@ -257,15 +277,9 @@ func (s *Store) EventBySeq(seq uint64) (Event, error) {
 // PendingJobs returns every job in the outbox, oldest first.
 func (s *Store) PendingJobs() ([]Job, error) {
 	var jobs []Job
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
-			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
-			jobs = append(jobs, j)
-			return nil
-		})
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		jobs, err = listJSON[Job](tx.Bucket(bucketOutbox))
+		return err
 	})
 	return jobs, err
 }
@@ -382,15 +396,9 @@ func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
 // Unmatched lists the recipient emails no Slack user has, most recent first.
 func (s *Store) Unmatched() ([]UnmatchedEmail, error) {
 	var out []UnmatchedEmail
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketUnmatched).ForEach(func(_, v []byte) error {
-			var u UnmatchedEmail
-			if err := json.Unmarshal(v, &u); err != nil {
-				return err
-			}
-			out = append(out, u)
-			return nil
-		})
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = listJSON[UnmatchedEmail](tx.Bucket(bucketUnmatched))
+		return err
 	})
 	slices.SortFunc(out, func(a, b UnmatchedEmail) int { return b.LastAt.Compare(a.LastAt) })
 	return out, err
@@ -413,15 +421,9 @@ func (s *Store) Fail(job Job, reason string) error {
 // Failed lists the failed jobs, oldest first.
 func (s *Store) Failed() ([]FailedJob, error) {
 	var out []FailedJob
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFailed).ForEach(func(_, v []byte) error {
-			var f FailedJob
-			if err := json.Unmarshal(v, &f); err != nil {
-				return err
-			}
-			out = append(out, f)
-			return nil
-		})
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = listJSON[FailedJob](tx.Bucket(bucketFailed))
+		return err
 	})
 	return out, err
 }
