@@ -72,6 +72,7 @@ type Deliverer struct {
 	depth atomic.Int64
 
 	mu       sync.Mutex
+	stopping bool            // Run is waiting for its lanes; start no more
 	queued   map[uint64]bool // job seqs in some lane
 	lanes    map[string]*lane
 	gates    map[string]*gate
@@ -157,7 +158,7 @@ func (d *Deliverer) Enqueue(jobs []store.Job) {
 		}
 		l.jobs = append(l.jobs, j)
 		d.depth.Add(1)
-		if !l.running && d.ctx != nil {
+		if !l.running && d.ctx != nil && !d.stopping {
 			l.running = true
 			d.wg.Add(1)
 			go d.runLane(l)
@@ -218,6 +219,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			// Jobs enqueued from now on stay in the outbox for the next start.
+			d.mu.Lock()
+			d.stopping = true
+			d.mu.Unlock()
 			d.wg.Wait()
 			return nil
 		case <-d.wake:
