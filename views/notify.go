@@ -181,16 +181,28 @@ func quote(text string) string {
 	return Truncate(strings.Join(lines, "\n"), MaxSectionText)
 }
 
-// EscapedWithin escapes s and cuts it (before escaping, so no entity is
-// broken) until the escaped text is at most n characters.
+// EscapedWithin escapes s and, if the result is longer than n characters,
+// cuts it (never inside an entity such as &amp;) to at most n, ending with
+// "…".
 func EscapedWithin(s string, n int) string {
-	cut := Truncate(s, n)
-	for {
-		esc := Escape(cut)
-		over := utf8.RuneCountInString(esc) - n
-		if over <= 0 {
-			return esc
-		}
-		cut = Truncate(cut, utf8.RuneCountInString(cut)-over)
+	esc := Escape(s)
+	if utf8.RuneCountInString(esc) <= n {
+		return esc
 	}
+	if n <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		e := Escape(string(r))
+		w := utf8.RuneCountInString(e)
+		if used+w > n-1 {
+			break
+		}
+		b.WriteString(e)
+		used += w
+	}
+	b.WriteString("…")
+	return b.String()
 }
