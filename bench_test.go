@@ -139,12 +139,8 @@ func BenchmarkDelivery(b *testing.B) {
 			}
 			h.post(evs)
 		}
-		for fs.MessageCount()-startCount < 2*events {
-			select {
-			case <-ctx.Done():
-				b.Fatalf("delivered %d of %d", fs.MessageCount()-startCount, 2*events)
-			case <-time.After(5 * time.Millisecond):
-			}
+		if err := poll(ctx, 5*time.Millisecond, func() bool { return fs.MessageCount()-startCount >= 2*events }); err != nil {
+			b.Fatalf("delivered %d of %d", fs.MessageCount()-startCount, 2*events)
 		}
 		elapsed += time.Since(t0)
 		posts += fs.MessageCount() - startCount

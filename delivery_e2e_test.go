@@ -59,19 +59,15 @@ func (h *harness) post(v any) {
 // every job has left the outbox.
 func (h *harness) waitDelivered(ctx context.Context) {
 	h.t.Helper()
-	for {
-		events, jobs, err := h.main.store.Backlog()
-		if err != nil {
+	var events, jobs int
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		var err error
+		if events, jobs, err = h.main.store.Backlog(); err != nil {
 			h.t.Fatal(err)
 		}
-		if events == 0 && jobs == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			h.t.Fatalf("still %d events and %d jobs undelivered", events, jobs)
-		case <-time.After(10 * time.Millisecond):
-		}
+		return events == 0 && jobs == 0
+	}); err != nil {
+		h.t.Fatalf("still %d events and %d jobs undelivered", events, jobs)
 	}
 }
 

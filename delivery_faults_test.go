@@ -96,12 +96,8 @@ func TestBrokenChannelGoesToFailedListWhileOthersDeliver(t *testing.T) {
 	}
 	h.post(batch)
 	// The healthy channel gets everything while the slow one is still going.
-	for len(texts(fs, "C0OPS")) < n {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("C0OPS got %d of %d", len(texts(fs, "C0OPS")), n)
-		case <-time.After(5 * time.Millisecond):
-		}
+	if err := poll(ctx, 5*time.Millisecond, func() bool { return len(texts(fs, "C0OPS")) >= n }); err != nil {
+		t.Fatalf("C0OPS got %d of %d", len(texts(fs, "C0OPS")), n)
 	}
 	if slow := len(texts(fs, "C0SLOW")); slow >= n {
 		t.Errorf("the slow channel finished (%d) before the healthy one: lanes are not independent", slow)

@@ -112,6 +112,19 @@ func (h *harness) restart() {
 	})
 }
 
+// poll checks done every interval until it is true; it returns ctx's error
+// if ctx ends first.
+func poll(ctx context.Context, every time.Duration, done func() bool) error {
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+	return nil
+}
+
 func ctxT(tb testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	tb.Cleanup(cancel)
@@ -594,18 +607,13 @@ func TestHealthzAndMetrics(t *testing.T) {
 	// Slack goes away: the socket drops and cannot be reopened.
 	fs.Inject("apps.connections.open", fakeslack.Fault{Status: 503})
 	fs.DropConnections()
-	for {
-		code, body := get("/healthz")
-		if code == 503 {
-			if !strings.Contains(body, "not connected to Slack") {
-				t.Errorf("503 without the reason: %s", body)
-			}
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("healthz never reported the lost connection")
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := poll(ctx, 20*time.Millisecond, func() bool {
+		code, body = get("/healthz")
+		return code == 503
+	}); err != nil {
+		t.Fatal("healthz never reported the lost connection")
+	}
+	if !strings.Contains(body, "not connected to Slack") {
+		t.Errorf("503 without the reason: %s", body)
 	}
 }

@@ -121,36 +121,27 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 		}
 	}
 	// Kill it in the middle of delivering.
-	for len(fs.Messages("")) < 2*n/4 {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("only %d posts before the kill", len(fs.Messages("")))
-		case <-time.After(time.Millisecond):
-		}
+	if err := poll(ctx, time.Millisecond, func() bool { return fs.MessageCount() >= 2*n/4 }); err != nil {
+		t.Fatalf("only %d posts before the kill", fs.MessageCount())
 	}
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
-	before := len(fs.Messages(""))
+	before := fs.MessageCount()
 	if before >= 2*n {
 		t.Fatalf("everything was delivered (%d) before the kill; the test proves nothing", before)
 	}
 
 	p2 := startProcess(t, bin, env)
 	p2.listenAddr(t, ctx)
-	seen := map[string]int{}
-	for {
+	var seen map[string]int
+	if err := poll(ctx, 20*time.Millisecond, func() bool {
 		seen = map[string]int{}
 		for _, m := range fs.Messages("") {
 			seen[m.Channel+" "+m.Text]++
 		}
-		if len(seen) == 2*n {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("after restart %d of %d posts arrived", len(seen), 2*n)
-		case <-time.After(20 * time.Millisecond):
-		}
+		return len(seen) == 2*n
+	}); err != nil {
+		t.Fatalf("after restart %d of %d posts arrived", len(seen), 2*n)
 	}
 	p2.cmd.Process.Signal(syscall.SIGTERM)
 	<-p2.done
