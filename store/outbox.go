@@ -290,17 +290,7 @@ func receiptKey(event uint64, target string) []byte {
 
 // Receipt returns how event reached target (a channel id or a user id).
 func (s *Store) Receipt(event uint64, target string) (Receipt, bool, error) {
-	var r Receipt
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketReceipts).Get(receiptKey(event, target))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &r)
-	})
-	return r, found, err
+	return getJSON[Receipt](s, bucketReceipts, receiptKey(event, target))
 }
 
 // Receipts returns every receipt of event, by target.
@@ -485,7 +475,7 @@ type SlackUser struct {
 
 // CachedUser returns what users.lookupByEmail last said of email.
 func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
-	return getCached[SlackUser](s, "email:"+strings.ToLower(email))
+	return getJSON[SlackUser](s, bucketSlackCache, []byte("email:"+strings.ToLower(email)))
 }
 
 // CacheUser remembers that email belongs to user ("" for no one). A match
@@ -504,7 +494,7 @@ func (s *Store) CacheUser(email, user string) error {
 
 // CachedDM returns the DM channel opened with user, if known.
 func (s *Store) CachedDM(user string) (string, bool, error) {
-	return getCached[string](s, "dm:"+user)
+	return getJSON[string](s, bucketSlackCache, []byte("dm:"+user))
 }
 
 // CacheDM remembers the DM channel opened with user.
@@ -514,11 +504,11 @@ func (s *Store) CacheDM(user, channel string) error {
 	})
 }
 
-func getCached[T any](s *Store, key string) (T, bool, error) {
-	var v T
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSlackCache).Get([]byte(key))
+// getJSON reads the value at key in bucket, decoded as T; found is false
+// when there is none.
+func getJSON[T any](s *Store, bucket, key []byte) (v T, found bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket).Get(key)
 		if b == nil {
 			return nil
 		}
