@@ -44,10 +44,16 @@ const (
 // ChannelMention draws a channel id as Slack's channel link. Ids come from
 // Slack's own selects, but they are checked: anything else is escaped text.
 func ChannelMention(id string) string {
-	if id == "" || strings.IndexFunc(id, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) >= 0 {
+	if !slackID(id) {
 		return Escape(id)
 	}
 	return "<#" + id + ">"
+}
+
+// slackID reports whether s looks like a Slack id: capital letters and
+// digits only, so it cannot carry markup.
+func slackID(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) < 0
 }
 
 // RoutesText lists the routes as mrkdwn, one line per routed kind.
@@ -111,7 +117,7 @@ func adminBlocks(a *Admin) []slack.Block {
 		switch {
 		case strings.HasPrefix(where, "C") || strings.HasPrefix(where, "G"):
 			where = ChannelMention(where)
-		case (strings.HasPrefix(where, "U") || strings.HasPrefix(where, "W")) && ChannelMention(where) != Escape(where):
+		case (strings.HasPrefix(where, "U") || strings.HasPrefix(where, "W")) && slackID(where):
 			where = "<@" + where + ">" // a mention in the Home tab notifies no one
 		default:
 			where = EscapedWithin(where, 200)
