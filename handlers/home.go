@@ -129,12 +129,12 @@ func (h *Router) adminHome() (*views.Admin, error) {
 	if a.Unmatched, err = h.Store.Unmatched(); err != nil {
 		return nil, err
 	}
-	failed, err := h.Store.Failed()
+	failed, total, err := h.Store.FailedFirst(10)
 	if err != nil {
 		return nil, err
 	}
-	a.FailedTotal = len(failed)
-	for _, f := range failed[:min(len(failed), 10)] {
+	a.FailedTotal = total
+	for _, f := range failed {
 		line := views.FailedLine{Seq: f.Job.Seq, Reason: f.Reason, At: f.At}
 		switch {
 		case f.Job.Kind == store.JobChannel:

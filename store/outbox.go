@@ -410,12 +410,29 @@ func (s *Store) Fail(job Job, reason string) error {
 
 // Failed lists the failed jobs, oldest first.
 func (s *Store) Failed() ([]FailedJob, error) {
-	var out []FailedJob
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = listJSON[FailedJob](tx.Bucket(bucketFailed))
-		return err
-	})
+	out, _, err := s.FailedFirst(-1)
 	return out, err
+}
+
+// FailedFirst returns the n oldest failed jobs (all when n < 0) and how
+// many there are in all, without decoding the rest.
+func (s *Store) FailedFirst(n int) ([]FailedJob, int, error) {
+	var out []FailedJob
+	total := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFailed)
+		total = b.Stats().KeyN
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && (n < 0 || len(out) < n); k, v = c.Next() {
+			var f FailedJob
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("decode failed job %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, total, err
 }
 
 // RetryFailed moves failed jobs back to the outbox: the one with outbox

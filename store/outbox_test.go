@@ -126,6 +126,9 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Unmatched}); err != nil {
 		t.Fatal(err)
 	}
+	if first, total, err := s.FailedFirst(0); err != nil || len(first) != 0 || total != 1 {
+		t.Errorf("FailedFirst(0) = %d jobs, total %d, %v; want 0 of 1", len(first), total, err)
+	}
 	failed, _ := s.Failed()
 	if len(failed) != 1 || failed[0].Reason != "channel_not_found" || failed[0].Job.Channel != "CBAD" {
 		t.Errorf("failed = %+v", failed)
