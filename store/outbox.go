@@ -36,7 +36,11 @@ type Job struct {
 	Kind    JobKind `json:"kind"`
 	Channel string  `json:"channel,omitempty"` // JobChannel: where to post
 	Email   string  `json:"email,omitempty"`   // JobPerson: a recipient by email
-	User    string  `json:"user,omitempty"`    // JobPerson: a follower by Slack id
+	User    string  `json:"user,omitempty"`    // JobPerson: a follower by Slack id; JobDigest: who
+	// JobDigest: the events it sends, the window it is for and why.
+	Items  []uint64  `json:"items,omitempty"`
+	Window time.Time `json:"window,omitzero"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Lane groups jobs that must go out one after another: the posts to one
@@ -351,8 +355,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
 			return nil
 		}
 		if r.Outcome == Digested {
-			k := append(digestPrefix(team, r.User), u64(job.Event)...)
-			if err := putJSON(tx.Bucket(bucketDigest), k, DigestItem{Event: job.Event, QueuedAt: r.At}); err != nil {
+			if err := queueDigestItem(tx, team, r.User, job.Event, r.At); err != nil {
 				return err
 			}
 		}
@@ -395,7 +398,7 @@ func (s *Store) Unmatched() ([]UnmatchedEmail, error) {
 }
 
 // Fail moves a job to the failed list with the reason.
-func (s *Store) Fail(job Job, reason string) error {
+func (s *Store) Fail(job Job, team, reason string) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		out := tx.Bucket(bucketOutbox)
 		if out.Get(u64(job.Seq)) == nil {
@@ -403,6 +406,11 @@ func (s *Store) Fail(job Job, reason string) error {
 		}
 		if err := out.Delete(u64(job.Seq)); err != nil {
 			return err
+		}
+		if job.Kind == JobDigest {
+			if err := releaseDigestJob(tx, team, job.User, job.Seq); err != nil {
+				return err
+			}
 		}
 		return putJSON(tx.Bucket(bucketFailed), u64(job.Seq), FailedJob{Job: job, Reason: reason, At: s.Now().UTC()})
 	})
@@ -469,20 +477,6 @@ func (s *Store) RetryFailed(seq uint64) ([]Job, error) {
 }
 
 func digestPrefix(team, user string) []byte { return []byte(team + "/" + user + "\x00") }
-
-// PendingDigest counts the events waiting for the user's next digest.
-func (s *Store) PendingDigest(team, user string) (int, error) {
-	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := digestPrefix(team, user)
-		c := tx.Bucket(bucketDigest).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
-		return nil
-	})
-	return n, err
-}
 
 // SlackUser is what the bot remembers of a users.lookupByEmail answer.
 type SlackUser struct {

@@ -120,7 +120,7 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v", lanes(jobs))
 	}
-	if err := s.Fail(jobs[0], "channel_not_found"); err != nil {
+	if err := s.Fail(jobs[0], "T1", "channel_not_found"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Unmatched}); err != nil {

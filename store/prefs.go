@@ -73,10 +73,16 @@ type Prefs struct {
 	Weekday    time.Weekday `json:"weekday"`     // for weekly digests
 	// Off holds the categories the user turned off. Storing the ones that are
 	// off rather than on means a category added later starts on for everyone.
-	Off       []Category `json:"off,omitempty"`
-	Follows   []Subject  `json:"follows,omitempty"`
-	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+	Off     []Category `json:"off,omitempty"`
+	Follows []Subject  `json:"follows,omitempty"`
+	// PausedUntil, while in the future, holds every notification that is
+	// not critical for one digest when the pause ends.
+	PausedUntil time.Time `json:"paused_until,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
 }
+
+// Paused reports whether notifications are paused at now.
+func (p Prefs) Paused(now time.Time) bool { return now.Before(p.PausedUntil) }
 
 // DefaultPrefs are the preferences of a user who never opened the Home tab:
 // a daily digest at 09:00 local time (weekly ones on Monday), every category

@@ -23,7 +23,8 @@ func DigestWindow(p Prefs, loc *time.Location, now time.Time) (start time.Time, 
 		if t.After(now) { // a 30- or 45-minute zone offset change can put it ahead
 			t = t.Add(-time.Hour)
 		}
-		return t, true
+		// A repeated hour (fall back) is one window, like a daily time in it.
+		return earliest(t, loc), true
 	case Daily, Weekly:
 	default:
 		return time.Time{}, false
@@ -81,3 +82,36 @@ func earliest(t time.Time, loc *time.Location) time.Time {
 }
 
 func clockOf(t time.Time) int { return t.Hour()*60 + t.Minute() }
+
+// DigestDue says whether a digest is due now for a user with prefs p, state
+// st, living in loc, and for which window. Each rule gives a cutoff; a
+// digest is due for the latest cutoff that is after the last window sent
+// and at or after the oldest queued event, so an event queued after a
+// window's start waits for the next window, and downtime gives one digest:
+//
+//   - hourly, daily, weekly: the current window (DigestWindow);
+//   - instant: now (events left queued by a pause or a switch to instant);
+//   - a pause that has ended: its end.
+//
+// Nothing is due while paused, with notifications off, with nothing
+// queued, or with a digest job already waiting.
+func DigestDue(p Prefs, st DigestState, loc *time.Location, now time.Time) (window time.Time, reason string, due bool) {
+	if st.Pending == 0 || st.Job != 0 || p.Frequency == Off || p.Paused(now) {
+		return time.Time{}, "", false
+	}
+	consider := func(c time.Time, why string) {
+		if c.After(st.LastWindow) && !st.Oldest.After(c) && c.After(window) {
+			window, reason, due = c, why, true
+		}
+	}
+	if w, ok := DigestWindow(p, loc, now); ok {
+		consider(w, DigestScheduled)
+	}
+	if p.Frequency == Instant {
+		consider(now, DigestInstant)
+	}
+	if !p.PausedUntil.IsZero() {
+		consider(p.PausedUntil, DigestPauseEnded)
+	}
+	return window, reason, due
+}

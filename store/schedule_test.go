@@ -102,3 +102,147 @@ func TestDigestWindowOncePerDayThroughAYear(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestDue(t *testing.T) {
+	la := mustLoc(t, "America/Los_Angeles")
+	daily := store.DefaultPrefs() // 09:00
+	instant := store.DefaultPrefs()
+	instant.Frequency = store.Instant
+	paused := func(p store.Prefs, until string) store.Prefs { p.PausedUntil = utc(until); return p }
+	off := store.DefaultPrefs()
+	off.Frequency = store.Off
+	st := func(pending int, oldest, last string) store.DigestState {
+		s := store.DigestState{Pending: pending}
+		if oldest != "" {
+			s.Oldest = utc(oldest)
+		}
+		if last != "" {
+			s.LastWindow = utc(last)
+		}
+		return s
+	}
+	// 09:00 in Los Angeles on 2026-11-23 is 17:00Z.
+	cases := []struct {
+		name   string
+		p      store.Prefs
+		st     store.DigestState
+		now    string
+		window string // "" = not due
+		reason string
+	}{
+		{"due on the minute", daily, st(3, "2026-11-23T10:00:00Z", "2026-11-22T17:00:00Z"), "2026-11-23T17:00:00Z", "2026-11-23T17:00:00Z", store.DigestScheduled},
+		{"not a minute early", daily, st(3, "2026-11-23T10:00:00Z", "2026-11-22T17:00:00Z"), "2026-11-23T16:59:00Z", "", ""},
+		{"queued after the window waits for the next", daily, st(1, "2026-11-23T17:30:00Z", "2026-11-22T17:00:00Z"), "2026-11-23T20:00:00Z", "", ""},
+		{"never twice for a window", daily, st(2, "2026-11-23T10:00:00Z", "2026-11-23T17:00:00Z"), "2026-11-23T17:05:00Z", "", ""},
+		{"downtime: one catch-up for the latest window", daily, st(9, "2026-11-19T10:00:00Z", "2026-11-18T17:00:00Z"), "2026-11-23T19:00:00Z", "2026-11-23T17:00:00Z", store.DigestScheduled},
+		{"nothing queued", daily, st(0, "", ""), "2026-11-23T17:00:00Z", "", ""},
+		{"a digest job waits already", daily, store.DigestState{Pending: 2, Oldest: utc("2026-11-23T10:00:00Z"), Job: 7}, "2026-11-23T17:00:00Z", "", ""},
+		{"off keeps what waits", off, st(4, "2026-11-23T10:00:00Z", ""), "2026-11-23T17:00:00Z", "", ""},
+		{"paused holds the digest", paused(daily, "2026-11-24T17:00:00Z"), st(4, "2026-11-23T10:00:00Z", ""), "2026-11-23T17:00:00Z", "", ""},
+		{"pause ended: one digest at its end", paused(instant, "2026-11-23T15:00:00Z"), st(4, "2026-11-23T14:10:00Z", ""), "2026-11-23T15:00:00Z", "2026-11-23T15:00:00Z", store.DigestInstant},
+		{"pause ended for a daily user", paused(daily, "2026-11-23T18:00:00Z"), st(4, "2026-11-23T16:10:00Z", "2026-11-22T17:00:00Z"), "2026-11-23T18:00:00Z", "2026-11-23T18:00:00Z", store.DigestPauseEnded},
+		{"an old pause does not send later items", paused(daily, "2026-11-20T18:00:00Z"), st(1, "2026-11-23T18:10:00Z", "2026-11-23T17:00:00Z"), "2026-11-23T19:00:00Z", "", ""},
+		{"instant with an item left sends it", instant, st(1, "2026-11-23T14:10:00Z", ""), "2026-11-23T14:11:00Z", "2026-11-23T14:11:00Z", store.DigestInstant},
+	}
+	for _, c := range cases {
+		w, reason, due := store.DigestDue(c.p, c.st, la, utc(c.now))
+		switch {
+		case c.window == "" && due:
+			t.Errorf("%s: due (%s, %s), want not due", c.name, w.UTC().Format(time.RFC3339), reason)
+		case c.window != "" && (!due || !w.Equal(utc(c.window)) || reason != c.reason):
+			t.Errorf("%s: = %s %q %v, want %s %q", c.name, w.UTC().Format(time.RFC3339), reason, due, c.window, c.reason)
+		}
+	}
+}
+
+// A simulated month around each DST change, minute by minute: a user who
+// gets a new notification every 20 minutes receives exactly one digest per
+// local day (per local hour for hourly), each at its local time (or the
+// first valid minute after one a jump skipped), never within the same
+// window twice.
+func TestDigestDueThroughDSTChanges(t *testing.T) {
+	type zoneCase struct {
+		tz, at string
+		freq   store.Frequency
+		from   string
+		days   int
+	}
+	cases := []zoneCase{
+		{"America/Los_Angeles", "09:00", store.Daily, "2026-03-01T00:00:00Z", 14}, // spring forward 03-08
+		{"America/Los_Angeles", "02:30", store.Daily, "2026-03-01T00:00:00Z", 14}, // skipped that night
+		{"America/Los_Angeles", "01:30", store.Daily, "2026-10-25T00:00:00Z", 14}, // repeated on 11-01
+		{"America/Los_Angeles", "09:00", store.Weekly, "2026-10-01T00:00:00Z", 42},
+		{"Pacific/Chatham", "09:00", store.Daily, "2026-04-01T00:00:00Z", 14}, // +13:45 → +12:45 on 04-05
+		{"Pacific/Chatham", "02:45", store.Daily, "2026-09-20T00:00:00Z", 14}, // 02:45 → 03:45 on 09-27
+		{"Asia/Kolkata", "09:00", store.Daily, "2026-11-01T00:00:00Z", 14},
+		{"America/Los_Angeles", "", store.Hourly, "2026-10-31T00:00:00Z", 3},
+		{"Pacific/Chatham", "", store.Hourly, "2026-04-04T00:00:00Z", 3},
+	}
+	for _, c := range cases {
+		loc := mustLoc(t, c.tz)
+		p := store.DefaultPrefs()
+		p.Frequency = c.freq
+		if c.at != "" {
+			p.DigestTime = c.at
+		}
+		var st store.DigestState
+		from := utc(c.from)
+		sent := map[string]int{}
+		var sends []time.Time
+		for now := from; now.Before(from.AddDate(0, 0, c.days)); now = now.Add(time.Minute) {
+			if now.Minute()%20 == 7 { // a notification is queued
+				if st.Pending == 0 {
+					st.Oldest = now
+				}
+				st.Pending++
+			}
+			w, _, due := store.DigestDue(p, st, loc, now)
+			if !due {
+				continue
+			}
+			if now.Sub(w) >= time.Minute {
+				t.Errorf("%s %s %s: digest for %s sent late at %s", c.tz, c.freq, c.at, w, now)
+			}
+			key := w.In(loc).Format("2006-01-02")
+			if c.freq == store.Hourly {
+				key = w.UTC().Format(time.RFC3339)
+			}
+			sent[key]++
+			sends = append(sends, now)
+			st = store.DigestState{LastWindow: w}
+		}
+		for k, n := range sent {
+			if n != 1 {
+				t.Errorf("%s %s %s: %d digests for %s", c.tz, c.freq, c.at, n, k)
+			}
+		}
+		want := c.days
+		switch c.freq {
+		case store.Weekly:
+			want = c.days / 7
+		case store.Hourly:
+			// Every hour but the repeated hour of the fall-back night,
+			// which is one window, and a first window starting with the
+			// run (nothing was queued before it).
+			want = c.days*24 - 1
+			if from.In(loc).Minute() == 0 {
+				want--
+			}
+		}
+		if len(sends) < want-1 || len(sends) > want+1 || (c.freq == store.Hourly && len(sends) != want) {
+			t.Errorf("%s %s %s: %d digests in %d days, want about %d", c.tz, c.freq, c.at, len(sends), c.days, want)
+		}
+		if c.freq == store.Daily {
+			mins, _ := store.ParseClock(c.at)
+			for _, s := range sends {
+				l := s.In(loc)
+				if got := l.Hour()*60 + l.Minute(); got != mins {
+					// Only a time a DST jump skipped may move, and only to the jump.
+					if before := s.Add(-time.Minute).In(loc); before.Hour()*60+before.Minute() >= mins || got < mins {
+						t.Errorf("%s daily %s: sent at local %s", c.tz, c.at, l.Format("2006-01-02 15:04 MST"))
+					}
+				}
+			}
+		}
+	}
+}

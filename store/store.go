@@ -6,11 +6,13 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,6 +39,8 @@ var (
 	bucketDigest     = []byte("digest")
 	bucketSlackCache = []byte("slack_cache")
 	bucketUnmatched  = []byte("unmatched")
+	// Digests (v4); see digest.go.
+	bucketDigestState = []byte("digest_state")
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -79,6 +83,27 @@ var migrations = []func(tx *bolt.Tx) error{
 				}
 			}
 			return nil
+		})
+	},
+	// v4: a digest state per user (pending count, oldest item, the digest
+	// job waiting, the last window sent), built from the digest queue.
+	func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketDigestState); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		return tx.Bucket(bucketDigest).ForEach(func(k, _ []byte) error {
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || seen[string(k[:i])] {
+				return nil
+			}
+			seen[string(k[:i])] = true
+			team, user, _ := strings.Cut(string(k[:i]), "/")
+			var st DigestState
+			if err := recount(tx, team, user, &st); err != nil {
+				return err
+			}
+			return putDigestState(tx, team, user, st)
 		})
 	},
 }

@@ -1,0 +1,346 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Digests work in three durable steps. Finish(Digested) puts an event in
+// the user's digest queue and counts it in the user's DigestState. When a
+// digest is due (see DigestDue), QueueDigests writes one JobDigest to the
+// outbox naming the queued events, and marks the state so no second job is
+// made. Delivery posts it and calls FinishDigest, which, in one
+// transaction, takes the events out of the queue, stamps their receipts
+// with the digest's ts and records the window as sent.
+
+// JobDigest is a job that sends one user a digest of queued events.
+const JobDigest JobKind = "digest"
+
+// Why a digest was sent.
+const (
+	DigestScheduled  = "scheduled"   // the user's hourly, daily or weekly time
+	DigestNow        = "now"         // "Send digest now" in the Home tab
+	DigestInstant    = "instant"     // the user switched to instant, or an item was left
+	DigestPauseEnded = "pause_ended" // a pause ended (or the user resumed)
+)
+
+// DigestState is what the bot keeps per user about digests.
+type DigestState struct {
+	Pending int       `json:"pending"`         // events in the queue
+	Oldest  time.Time `json:"oldest,omitzero"` // when the oldest of them was queued
+	Job     uint64    `json:"job,omitempty"`   // digest job in the outbox, if any
+	// LastWindow is the window of the last digest Slack accepted; a digest
+	// for it or an earlier one is never sent again.
+	LastWindow  time.Time `json:"last_window,omitzero"`
+	LastSentAt  time.Time `json:"last_sent_at,omitzero"`
+	LastChannel string    `json:"last_channel,omitempty"`
+	LastTS      string    `json:"last_ts,omitempty"`
+}
+
+// DigestUser is one user's digest state, as listed by DigestStates.
+type DigestUser struct {
+	Team, User string
+	State      DigestState
+}
+
+func digestStateKey(team, user string) []byte { return []byte(team + "/" + user) }
+
+func getDigestState(tx *bolt.Tx, team, user string) (DigestState, error) {
+	var st DigestState
+	v := tx.Bucket(bucketDigestState).Get(digestStateKey(team, user))
+	if v == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(v, &st); err != nil {
+		return st, fmt.Errorf("decode digest state of %s/%s: %w", team, user, err)
+	}
+	return st, nil
+}
+
+func putDigestState(tx *bolt.Tx, team, user string, st DigestState) error {
+	return putJSON(tx.Bucket(bucketDigestState), digestStateKey(team, user), st)
+}
+
+// queueDigestItem adds event to the user's digest queue (in tx).
+func queueDigestItem(tx *bolt.Tx, team, user string, event uint64, at time.Time) error {
+	b := tx.Bucket(bucketDigest)
+	k := append(digestPrefix(team, user), u64(event)...)
+	if b.Get(k) != nil {
+		return nil
+	}
+	if err := putJSON(b, k, DigestItem{Event: event, QueuedAt: at}); err != nil {
+		return err
+	}
+	st, err := getDigestState(tx, team, user)
+	if err != nil {
+		return err
+	}
+	st.Pending++
+	if st.Oldest.IsZero() || at.Before(st.Oldest) {
+		st.Oldest = at
+	}
+	return putDigestState(tx, team, user, st)
+}
+
+// DigestState returns the user's digest state.
+func (s *Store) DigestState(team, user string) (DigestState, error) {
+	var st DigestState
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		st, err = getDigestState(tx, team, user)
+		return err
+	})
+	return st, err
+}
+
+// PendingDigest counts the events waiting for the user's next digest.
+func (s *Store) PendingDigest(team, user string) (int, error) {
+	st, err := s.DigestState(team, user)
+	return st.Pending, err
+}
+
+// DigestCandidates calls fn, with their preferences, for every user of team
+// with events queued and no digest job in the outbox: the users a digest
+// may be due for. fn runs inside a read transaction: it must be quick.
+func (s *Store) DigestCandidates(team string, fn func(user string, p Prefs, st DigestState) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		prefix := []byte(team + "/")
+		c := tx.Bucket(bucketDigestState).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var st DigestState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode digest state of %s: %w", k, err)
+			}
+			if st.Pending == 0 || st.Job != 0 {
+				continue
+			}
+			user := string(k[len(prefix):])
+			p, err := getPrefs(tx, team, user)
+			if err != nil {
+				return err
+			}
+			if err := fn(user, p, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DigestRequest asks QueueDigests for one user's digest.
+type DigestRequest struct {
+	User   string
+	Window time.Time // the window it is sent for
+	Reason string
+	// Due, if set, is asked again inside the transaction with the user's
+	// current preferences and state; false skips the user (they changed
+	// their mind, or a digest was queued meanwhile).
+	Due func(p Prefs, st DigestState) bool
+}
+
+// QueueDigests writes, in one transaction, a digest job for each request
+// whose user still has events queued and no digest job waiting. The job
+// names the events queued now; later ones wait for the next digest.
+func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
+	var jobs []Job
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		jobs = jobs[:0]
+		out, items := tx.Bucket(bucketOutbox), tx.Bucket(bucketDigest)
+		for _, r := range reqs {
+			st, err := getDigestState(tx, team, r.User)
+			if err != nil {
+				return err
+			}
+			if st.Pending == 0 || st.Job != 0 {
+				continue
+			}
+			if r.Due != nil {
+				p, err := getPrefs(tx, team, r.User)
+				if err != nil {
+					return err
+				}
+				if !r.Due(p, st) {
+					continue
+				}
+			}
+			job := Job{Kind: JobDigest, User: r.User, Window: r.Window.UTC(), Reason: r.Reason}
+			prefix := digestPrefix(team, r.User)
+			c := items.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				job.Items = append(job.Items, binary.BigEndian.Uint64(k[len(prefix):]))
+			}
+			if len(job.Items) == 0 {
+				continue // the count was wrong; FinishDigest will mend it
+			}
+			if job.Seq, err = out.NextSequence(); err != nil {
+				return err
+			}
+			if err := putJSON(out, u64(job.Seq), job); err != nil {
+				return err
+			}
+			st.Job = job.Seq
+			if err := putDigestState(tx, team, r.User, st); err != nil {
+				return err
+			}
+			jobs = append(jobs, job)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue digests: %w", err)
+	}
+	return jobs, nil
+}
+
+// DigestEvents returns the events of digest job j that are still queued
+// (another digest may have taken some), oldest first.
+func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
+	var events []Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		items, evs := tx.Bucket(bucketDigest), tx.Bucket(bucketEvents)
+		prefix := digestPrefix(team, j.User)
+		events = make([]Event, 0, len(j.Items))
+		for _, seq := range j.Items {
+			if items.Get(append(prefix, u64(seq)...)) == nil {
+				continue
+			}
+			v := evs.Get(u64(seq))
+			if v == nil {
+				return fmt.Errorf("event %d not found", seq)
+			}
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event %d: %w", seq, err)
+			}
+			events = append(events, e)
+		}
+		return nil
+	})
+	return events, err
+}
+
+// FinishDigest ends digest job j once Slack accepted it at channel and ts
+// (both empty when nothing was left to send): in one transaction the job
+// leaves the outbox, its events leave the queue with their receipts
+// stamped with the digest's channel and ts, and the window is recorded.
+func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
+	now := s.Now().UTC()
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		out := tx.Bucket(bucketOutbox)
+		if out.Get(u64(j.Seq)) == nil {
+			return ErrJobGone
+		}
+		if err := out.Delete(u64(j.Seq)); err != nil {
+			return err
+		}
+		items, rb := tx.Bucket(bucketDigest), tx.Bucket(bucketReceipts)
+		prefix := digestPrefix(team, j.User)
+		target := team + "/" + j.User
+		for _, seq := range j.Items {
+			k := append(prefix, u64(seq)...)
+			if items.Get(k) == nil {
+				continue
+			}
+			if err := items.Delete(k); err != nil {
+				return err
+			}
+			rk := receiptKey(seq, target)
+			r := Receipt{Outcome: Digested, User: j.User, At: now}
+			if v := rb.Get(rk); v != nil {
+				if err := json.Unmarshal(v, &r); err != nil {
+					return err
+				}
+			}
+			r.Channel, r.TS = channel, ts
+			if err := putJSON(rb, rk, r); err != nil {
+				return err
+			}
+		}
+		st, err := getDigestState(tx, team, j.User)
+		if err != nil {
+			return err
+		}
+		if err := recount(tx, team, j.User, &st); err != nil {
+			return err
+		}
+		if st.Job == j.Seq {
+			st.Job = 0
+		}
+		if channel != "" {
+			if j.Window.After(st.LastWindow) {
+				st.LastWindow = j.Window
+			}
+			st.LastSentAt, st.LastChannel, st.LastTS = now, channel, ts
+		}
+		return putDigestState(tx, team, j.User, st)
+	})
+}
+
+// recount sets st's Pending and Oldest from the user's queue.
+func recount(tx *bolt.Tx, team, user string, st *DigestState) error {
+	st.Pending, st.Oldest = 0, time.Time{}
+	prefix := digestPrefix(team, user)
+	c := tx.Bucket(bucketDigest).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var it DigestItem
+		if err := json.Unmarshal(v, &it); err != nil {
+			return err
+		}
+		st.Pending++
+		if st.Oldest.IsZero() || it.QueuedAt.Before(st.Oldest) {
+			st.Oldest = it.QueuedAt
+		}
+	}
+	return nil
+}
+
+// releaseDigestJob clears the user's digest job mark if it is seq (in tx),
+// so the next window can try again.
+func releaseDigestJob(tx *bolt.Tx, team, user string, seq uint64) error {
+	st, err := getDigestState(tx, team, user)
+	if err != nil || st.Job != seq {
+		return err
+	}
+	st.Job = 0
+	return putDigestState(tx, team, user, st)
+}
+
+// UserTZ is what the bot remembers of a user's Slack time zone.
+type UserTZ struct {
+	TZ        string    `json:"tz"`         // IANA name, e.g. "Asia/Kolkata"
+	Offset    int       `json:"offset"`     // seconds east of UTC, if TZ is unknown here
+	CheckedAt time.Time `json:"checked_at"` // when users.info said so
+}
+
+// Location is the zone, falling back to the fixed offset Slack gave when
+// the name is not in the time zone database.
+func (z UserTZ) Location() *time.Location {
+	if z.TZ != "" {
+		if loc, err := time.LoadLocation(z.TZ); err == nil {
+			return loc
+		}
+	}
+	if z.Offset != 0 {
+		return time.FixedZone(z.TZ, z.Offset)
+	}
+	return time.UTC
+}
+
+// CachedTZ returns the user's time zone as last read from users.info.
+func (s *Store) CachedTZ(user string) (UserTZ, bool, error) {
+	return getJSON[UserTZ](s, bucketSlackCache, []byte("tz:"+user))
+}
+
+// CacheTZ remembers the user's time zone.
+func (s *Store) CacheTZ(user string, z UserTZ) error {
+	if z.CheckedAt.IsZero() {
+		z.CheckedAt = s.Now().UTC()
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketSlackCache), []byte("tz:"+user), z)
+	})
+}
