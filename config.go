@@ -36,6 +36,7 @@ type Config struct {
 	Admins       []string // Slack user ids or emails
 	InviteURL    string
 	ChannelRate  float64 // messages per second per channel
+	ActivityURL  string  // where a digest's "and N more" links
 }
 
 // setting is one row of the configuration table in README.md.
@@ -78,6 +79,9 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_CHANNEL_RATE", flag: "channel-rate", def: "1",
 		usage: "messages per second per channel; Slack allows about 1, keep it unless a proxy or a test says otherwise",
 		check: positiveRate, set: func(c *Config, v string) { c.ChannelRate, _ = strconv.ParseFloat(v, 64) }},
+	{env: "PALIGO_SLACK_ACTIVITY_URL", flag: "activity-url",
+		usage: "Paligo's activity page: a digest's \"and N more\" line links there",
+		check: httpURL, set: func(c *Config, v string) { c.ActivityURL = v }},
 }
 
 func positiveRate(v string) error {

@@ -93,12 +93,19 @@ type Main struct {
 	ReconnectDelay time.Duration // first delay after a short-lived connection
 	// Delivery tunes the delivery loop (pacing, workers, backoff).
 	Delivery bot.DeliveryOptions
+	// Digests tunes the digest loop (its cron schedule).
+	Digests bot.DigestOptions
+	// Clock, if set, is the program's time for everything it schedules and
+	// records (tests move it; Slack pacing keeps real time).
+	Clock func() time.Time
 
 	store     *store.Store
 	client    *bot.Client
 	bot       *bot.Bot
 	deliverer *bot.Deliverer
 	delivDone chan error
+	digests   *bot.Digests
+	digDone   chan error
 	listener  net.Listener
 	server    *http.Server
 	cancel    context.CancelFunc
@@ -123,6 +130,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if m.Clock != nil {
+		m.store.Now = m.Clock
+	}
 
 	m.client = bot.NewClient(string(m.Config.BotToken), string(m.Config.AppToken), m.Config.APIURL)
 	if m.ReconnectDelay > 0 {
@@ -144,12 +154,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.client.RegisterMetrics(reg)
 	dopts := m.Delivery
-	dopts.Log, dopts.Registry, dopts.Team = m.Log, reg, team
+	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, reg, team, m.Config.ActivityURL
 	if dopts.ChannelRate == 0 {
 		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
 	}
 	m.deliverer = bot.NewDeliverer(m.store, m.client, dopts)
-	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins, Delivery: m.deliverer}
+	gopts := m.Digests
+	gopts.Log, gopts.Registry = m.Log, reg
+	m.digests = bot.NewDigests(m.store, m.deliverer, m.client, gopts)
+	m.deliverer.SetLocator(m.digests)
+	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
+		Delivery: m.deliverer, Digests: m.digests}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
 	ingest := &handlers.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Now: time.Now, Log: m.Log,
@@ -177,7 +192,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	m.done = make(chan error, 3)
+	m.done = make(chan error, 4)
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- fmt.Errorf("listener: %w", err)
@@ -200,6 +215,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.delivDone <- err
 		if err != nil {
 			m.done <- fmt.Errorf("delivery: %w", err)
+		}
+	}()
+	m.digDone = make(chan error, 1)
+	go func() {
+		err := m.digests.Run(botCtx)
+		m.digDone <- err
+		if err != nil {
+			m.done <- fmt.Errorf("digests: %w", err)
 		}
 	}()
 	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
@@ -227,6 +250,9 @@ func (m *Main) Close() error {
 		<-m.botDone
 		if m.delivDone != nil {
 			<-m.delivDone
+		}
+		if m.digDone != nil {
+			<-m.digDone
 		}
 		m.cancel = nil
 	}

@@ -49,6 +49,9 @@ type DeliveryOptions struct {
 	UnmatchedTTL time.Duration
 	// CallTimeout bounds one Slack call. Default 15s.
 	CallTimeout time.Duration
+	// MoreURL is where a digest's "and N more" line links (Paligo's
+	// activity page); empty leaves the line without a link.
+	MoreURL string
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -62,6 +65,7 @@ type Deliverer struct {
 	opts  DeliveryOptions
 	log   *slog.Logger
 	m     *deliveryMetrics
+	tzs   Locator
 
 	team  string
 	ready chan struct{} // closed once team is known
@@ -283,6 +287,9 @@ func laneLabel(key string) string {
 // deliver does one job. done means the job left the outbox (sent, queued,
 // skipped or failed for good); otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
+	if job.Kind == store.JobDigest {
+		return d.deliverDigest(ctx, job)
+	}
 	e, err := d.store.EventBySeq(job.Event)
 	if err != nil {
 		return false, err
@@ -322,8 +329,20 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 	if err != nil {
 		return false, err
 	}
-	switch outcome := Decide(prefs, e.Type); outcome {
+	switch outcome := Decide(prefs, e.Type, d.store.Now()); outcome {
 	case store.Sent:
+	case store.Digested:
+		if err := d.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
+			return false, err
+		}
+		// Learn the time zone now, a little at a time, rather than for
+		// everyone in the minute their digests fall due.
+		if d.tzs != nil {
+			if _, err := d.tzs.Location(ctx, user); err != nil {
+				d.log.Warn("time zone lookup", "user", user, "err", err)
+			}
+		}
+		return true, nil
 	default:
 		return true, d.finish(job, store.Receipt{Outcome: outcome, User: user})
 	}
@@ -341,21 +360,74 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 	return d.settle(job, err)
 }
 
-// Decide says what a person's preferences make of an event of kind k: Sent
-// (a DM now), Digested, SkippedOff or SkippedCat. Critical kinds go now even
-// to digest users, unless they turned the category (or everything) off.
-func Decide(p store.Prefs, k store.Kind) store.Outcome {
+// Decide says what a person's preferences make, at now, of an event of
+// kind k: Sent (a DM now), Digested, SkippedOff or SkippedCat. Critical
+// kinds go now even to digest users and through a pause, unless the user
+// turned the category (or everything) off; other kinds wait in the digest
+// queue while paused.
+func Decide(p store.Prefs, k store.Kind, now time.Time) store.Outcome {
 	info := store.Kinds[k]
 	switch {
 	case p.Frequency == store.Off:
 		return store.SkippedOff
 	case info.Category != "" && !p.Wants(info.Category):
 		return store.SkippedCat
-	case p.Frequency == store.Instant || info.Critical || info.Category == "":
+	case info.Critical || info.Category == "":
+		return store.Sent
+	case p.Paused(now):
+		return store.Digested
+	case p.Frequency == store.Instant:
 		return store.Sent
 	default:
 		return store.Digested
 	}
+}
+
+// deliverDigest sends a digest job: one DM with what of its events is still
+// queued (nothing left means nothing is sent), recorded once Slack says ok.
+func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
+	events, err := d.store.DigestEvents(d.team, job)
+	if err != nil {
+		return false, err
+	}
+	if len(events) == 0 {
+		return true, d.finishDigest(job, "", "")
+	}
+	dm, err := d.dmChannel(ctx, job.User)
+	if err != nil {
+		return d.settle(job, err)
+	}
+	fallback, blocks, _ := views.Digest(events, d.opts.MoreURL)
+	err = d.call(ctx, "chat.postMessage", dm, d.limiter(dm), func(ctx context.Context) error {
+		ch, ts, err := d.slack.PostMessageContext(ctx, dm,
+			slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionDisableLinkUnfurl())
+		if err != nil {
+			return err
+		}
+		return d.finishDigest(job, ch, ts)
+	})
+	return d.settle(job, err)
+}
+
+func (d *Deliverer) finishDigest(job store.Job, ch, ts string) error {
+	err := d.store.FinishDigest(d.team, job, ch, ts)
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err == nil && ch != "" {
+		d.m.digests.WithLabelValues(job.Reason).Inc()
+	}
+	return err
+}
+
+// SetLocator lets delivery learn a user's time zone when their first
+// digest item is queued.
+func (d *Deliverer) SetLocator(l Locator) { d.tzs = l }
+
+// Locator finds a user's time zone.
+type Locator interface {
+	Location(ctx context.Context, user string) (*time.Location, error)
 }
 
 func (d *Deliverer) finish(job store.Job, r store.Receipt) error {
@@ -380,7 +452,7 @@ func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
 	if !permanent {
 		return false, err
 	}
-	if ferr := d.store.Fail(job, reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
+	if ferr := d.store.Fail(job, d.team, reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
 		return false, ferr
 	}
 	d.m.deliveries.WithLabelValues("failed").Inc()
@@ -529,6 +601,7 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 
 type deliveryMetrics struct {
 	deliveries  *prometheus.CounterVec
+	digests     *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 }
 
@@ -538,12 +611,15 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 			Name: "paligo_slack_deliveries_total",
 			Help: "Delivery jobs ended, by outcome (sent, digest, skipped_*, duplicate, unmatched, failed).",
 		}, []string{"outcome"}),
+		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_digests_sent_total", Help: "Digest DMs Slack accepted, by reason (scheduled, now, instant, pause_ended).",
+		}, []string{"reason"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paligo_slack_rate_limited_total", Help: "Slack 429 answers to delivery calls, by method.",
 		}, []string{"method"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.deliveries, m.digests, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
 		}, depth))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -12,9 +13,15 @@ import (
 )
 
 func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	prefs := func(f store.Frequency, off ...store.Category) store.Prefs {
 		p := store.DefaultPrefs()
 		p.Frequency, p.Off = f, off
+		return p
+	}
+	paused := func(f store.Frequency, until time.Time, off ...store.Category) store.Prefs {
+		p := prefs(f, off...)
+		p.PausedUntil = until
 		return p
 	}
 	cases := []struct {
@@ -39,10 +46,20 @@ func TestDecide(t *testing.T) {
 		// invite.accepted has no category: it always tells the inviter now.
 		{prefs(store.Weekly), "invite.accepted", store.Sent},
 		{prefs(store.Off), "invite.accepted", store.SkippedOff},
+		// A pause holds what is not critical, even for instant users...
+		{paused(store.Instant, now.Add(time.Hour)), "comment.reply", store.Digested},
+		{paused(store.Daily, now.Add(time.Hour)), "document.created", store.Digested},
+		// ...but not critical kinds, nor a category turned off, nor off.
+		{paused(store.Instant, now.Add(time.Hour)), "run.failed", store.Sent},
+		{paused(store.Instant, now.Add(time.Hour), store.CatReplies), "comment.reply", store.SkippedCat},
+		{paused(store.Off, now.Add(time.Hour)), "comment.reply", store.SkippedOff},
+		// A pause that has ended holds nothing.
+		{paused(store.Instant, now), "comment.reply", store.Sent},
+		{paused(store.Instant, now.Add(-time.Minute)), "comment.reply", store.Sent},
 	}
 	for _, c := range cases {
-		if got := Decide(c.p, c.kind); got != c.want {
-			t.Errorf("Decide(%s, off %v, %s) = %s, want %s", c.p.Frequency, c.p.Off, c.kind, got, c.want)
+		if got := Decide(c.p, c.kind, now); got != c.want {
+			t.Errorf("Decide(%s, off %v, paused until %v, %s) = %s, want %s", c.p.Frequency, c.p.Off, c.p.PausedUntil, c.kind, got, c.want)
 		}
 	}
 }

@@ -46,6 +46,15 @@ type Delivery interface {
 	Enqueue(jobs []store.Job)
 }
 
+// Digests is the digest loop, as far as handlers need it.
+type Digests interface {
+	// SendNow queues a digest of everything the user has waiting and says
+	// how many notifications it holds (0: nothing waits).
+	SendNow(team, user, reason string) (int, error)
+	// Location is the user's Slack time zone.
+	Location(ctx context.Context, user string) (*time.Location, error)
+}
+
 // Router answers every envelope the bot receives.
 type Router struct {
 	Store *store.Store
@@ -55,6 +64,8 @@ type Router struct {
 	Admins []string
 	// Delivery receives retried jobs; nil in tests that do not deliver.
 	Delivery Delivery
+	// Digests sends digests on demand; nil in tests that do not deliver.
+	Digests Digests
 
 	admins adminCache
 

@@ -23,7 +23,10 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 	if err != nil {
 		h.Log.Error("count pending digest", "team", team, "user", user, "err", err)
 	}
-	home := views.Home{Prefs: prefs, Pending: pending, Notice: notice}
+	home := views.Home{Prefs: prefs, Pending: pending, Notice: notice, CanSendNow: h.Digests != nil}
+	if prefs.Paused(h.Store.Now()) {
+		home.PausedUntil = prefs.PausedUntil
+	}
 	if admin, err := h.IsAdmin(ctx, user); err != nil {
 		h.Log.Warn("admin check for home tab", "user", user, "err", err)
 	} else if admin {
@@ -80,7 +83,11 @@ func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slac
 		if !f.Valid() {
 			return "", fmt.Errorf("unknown frequency %q", f)
 		}
-		return "", update(func(p *store.Prefs) error { p.Frequency = f; return nil })
+		var was store.Frequency
+		if err := update(func(p *store.Prefs) error { was, p.Frequency = p.Frequency, f; return nil }); err != nil {
+			return "", err
+		}
+		return h.frequencyChanged(team, user, was, f)
 	case views.ActionDigestTime:
 		return "", update(func(p *store.Prefs) error { return p.SetDigestTime(a.SelectedTime) })
 	case views.ActionWeekday:
@@ -113,10 +120,89 @@ func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slac
 	case views.ActionRetry, views.ActionRetryAll:
 		return h.retryFailed(ctx, user, a)
 	case views.ActionDigestNow:
-		return "Nothing is waiting: you are all caught up.", nil
+		return h.sendNow(team, user, store.DigestNow, "Your digest of %s is on its way.")
+	case views.ActionPause:
+		return h.pause(ctx, team, user, a.SelectedOption.Value)
+	case views.ActionResume:
+		if err := update(func(p *store.Prefs) error { p.PausedUntil = time.Time{}; return nil }); err != nil {
+			return "", err
+		}
+		n, err := h.sendNow(team, user, store.DigestPauseEnded, "Notifications resumed: what waited during the pause, %s, comes in one digest now.")
+		if n == "" || err != nil {
+			n = "Notifications resumed."
+		}
+		return n, err
 	default:
 		return "", fmt.Errorf("unknown home action %q", a.ActionID)
 	}
+}
+
+// frequencyChanged applies what a new frequency means for what is waiting:
+// instant sends it now as one digest; off keeps it (the tab says so).
+func (h *Router) frequencyChanged(team, user string, was, now store.Frequency) (string, error) {
+	switch {
+	case was == now:
+		return "", nil
+	case now == store.Instant:
+		n, err := h.sendNow(team, user, store.DigestInstant, "You get notifications as they happen now; the %s that were waiting come in one digest.")
+		if n == "" && err == nil {
+			n = "You get notifications as they happen now."
+		}
+		return n, err
+	case now == store.Off:
+		return "Notifications are off. Channel posts go on; nothing reaches you in DMs until you switch back.", nil
+	}
+	return "", nil
+}
+
+// sendNow queues a digest of what the user has waiting; notice has one %s
+// for "N notifications".
+func (h *Router) sendNow(team, user, reason, notice string) (string, error) {
+	if h.Digests == nil {
+		return "", nil
+	}
+	n, err := h.Digests.SendNow(team, user, reason)
+	if err != nil {
+		return "I couldn't queue your digest just now; try again in a moment.", err
+	}
+	if n == 0 {
+		if reason == store.DigestNow {
+			return "Nothing is waiting: you are all caught up.", nil
+		}
+		return "", nil
+	}
+	return fmt.Sprintf(notice, views.Plural(n, "notification", "notifications")), nil
+}
+
+// pause holds the user's non-critical notifications until the chosen end:
+// an hour from now, 09:00 tomorrow in their own time zone, or a week.
+func (h *Router) pause(ctx context.Context, team, user, choice string) (string, error) {
+	now := h.Store.Now()
+	var until time.Time
+	switch choice {
+	case views.PauseHour:
+		until = now.Add(time.Hour)
+	case views.PauseWeek:
+		until = now.AddDate(0, 0, 7)
+	case views.PauseTomorrow:
+		loc := time.UTC
+		if h.Digests != nil {
+			l, err := h.Digests.Location(ctx, user)
+			if err != nil {
+				return "I couldn't read your time zone from Slack just now; try again in a moment.", err
+			}
+			loc = l
+		}
+		y, m, d := now.In(loc).Date()
+		until = time.Date(y, m, d+1, 9, 0, 0, 0, loc)
+	default:
+		return "", fmt.Errorf("unknown pause %q", choice)
+	}
+	_, err := h.Store.UpdatePrefs(team, user, func(p *store.Prefs) error { p.PausedUntil = until.UTC(); return nil })
+	if err != nil {
+		return "", err
+	}
+	return "Paused. Urgent alerts still reach you; everything else waits for one digest when the pause ends.", nil
 }
 
 // adminHome gathers what an admin's Home tab shows.

@@ -18,6 +18,15 @@ const (
 	ActionCategories = "home_categories"
 	ActionUnfollow   = "home_unfollow"
 	ActionDigestNow  = "home_digest_now"
+	ActionPause      = "home_pause"
+	ActionResume     = "home_resume"
+)
+
+// The pause choices (ActionPause's option values).
+const (
+	PauseHour     = "1h"
+	PauseTomorrow = "tomorrow" // 09:00 tomorrow, the user's time
+	PauseWeek     = "week"
 )
 
 // Home is everything the Home tab shows one user.
@@ -28,6 +37,8 @@ type Home struct {
 	Notice string
 	// CanSendNow shows "Send digest now" when something is pending.
 	CanSendNow bool
+	// PausedUntil, if set, is when the user's pause ends.
+	PausedUntil time.Time
 	// Admin, when set, adds routes, unmatched emails and failed deliveries.
 	Admin *Admin
 }
@@ -173,18 +184,11 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
 	}
 
-	// Pending.
+	// Pending, and pause.
 	blocks = append(blocks, slack.NewDividerBlock())
-	if h.Pending > 0 && h.CanSendNow {
-		btn := slack.NewButtonBlockElement(ActionDigestNow, "now", plain("Send digest now"))
-		blocks = append(blocks, slack.NewSectionBlock(
-			mrkdwn(fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))),
-			nil, slack.NewAccessory(btn)))
-	} else if h.Pending > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(
-			mrkdwn(fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))), nil, nil))
-	} else {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Waiting for your next digest:* nothing pending"), nil, nil))
+	blocks = append(blocks, pendingBlocks(h)...)
+	if p.Frequency != store.Off {
+		blocks = append(blocks, pauseBlock(h))
 	}
 	if h.Admin != nil {
 		blocks = append(blocks, adminBlocks(h.Admin)...)
@@ -192,6 +196,51 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 }
+
+// pendingBlocks says what waits for the user's next digest, with "Send
+// digest now"; with notifications off, what was kept.
+func pendingBlocks(h Home) []slack.Block {
+	var now *slack.Accessory
+	label := "Send digest now"
+	if h.Prefs.Frequency == store.Off {
+		label = "Send them now"
+	}
+	if h.Pending > 0 && h.CanSendNow {
+		now = slack.NewAccessory(slack.NewButtonBlockElement(ActionDigestNow, "now", plain(label)))
+	}
+	var text string
+	switch {
+	case h.Pending == 0:
+		text = "*Waiting for your next digest:* nothing pending"
+	case h.Prefs.Frequency == store.Off:
+		text = fmt.Sprintf("*Kept while notifications are off:* %s. They come in one digest when you choose instant or a digest again.",
+			plural(h.Pending, "notification", "notifications"))
+	case !h.PausedUntil.IsZero() || h.Prefs.Frequency == store.Instant:
+		text = fmt.Sprintf("*Waiting for the end of your pause:* %s", plural(h.Pending, "notification", "notifications"))
+	default:
+		text = fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, now)}
+}
+
+// pauseBlock offers a pause, or shows the one running with Resume.
+func pauseBlock(h Home) slack.Block {
+	if !h.PausedUntil.IsZero() {
+		u := h.PausedUntil
+		text := fmt.Sprintf("*Paused* until <!date^%d^{date_short_pretty} at {time}|%s>. Failed publications and runs, system and data alerts still reach you; everything else waits and comes in one digest when the pause ends.",
+			u.Unix(), u.UTC().Format("2006-01-02 15:04 UTC"))
+		btn := slack.NewButtonBlockElement(ActionResume, "resume", plain("Resume"))
+		return slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn))
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Pause…"), ActionPause,
+		option(PauseHour, "For 1 hour", ""),
+		option(PauseTomorrow, "Until tomorrow 09:00", ""),
+		option(PauseWeek, "For a week", ""))
+	return slack.NewSectionBlock(mrkdwn("*Pause notifications* for a while; urgent alerts still come through."), nil, slack.NewAccessory(sel))
+}
+
+// Plural is "1 notification", "3 notifications".
+func Plural(n int, one, many string) string { return plural(n, one, many) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

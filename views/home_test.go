@@ -66,10 +66,15 @@ func TestHomeViewGolden(t *testing.T) {
 	instant.Frequency = store.Instant
 	instant.SetCategories(nil)
 
+	off := store.DefaultPrefs()
+	off.Frequency = store.Off
+
 	cases := map[string]views.Home{
 		"home_default":         {Prefs: store.DefaultPrefs()},
 		"home_weekly_follows":  {Prefs: weekly, Pending: 3, CanSendNow: true, Notice: "You no longer follow <@U1>."},
 		"home_instant_all_off": {Prefs: instant},
+		"home_paused":          {Prefs: instant, Pending: 4, CanSendNow: true, PausedUntil: time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)},
+		"home_off_kept":        {Prefs: off, Pending: 12, CanSendNow: true},
 		"home_admin": {Prefs: store.DefaultPrefs(), Pending: 2, Admin: &views.Admin{
 			Routes:    map[store.Kind][]string{"run.failed": {"C0OPS", "C0DATA"}, "publication.ready": {"C0DOCS"}},
 			Unmatched: []store.UnmatchedEmail{{Email: "ghost@example.com", Count: 3, LastEvent: "e1", LastAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
@@ -84,6 +89,37 @@ func TestHomeViewGolden(t *testing.T) {
 			slackAccepts(t, v)
 			golden(t, name, v)
 		})
+	}
+}
+
+// The tab says what a pause and "off" mean for what is waiting.
+func TestHomeViewPauseAndOff(t *testing.T) {
+	instant := store.DefaultPrefs()
+	instant.Frequency = store.Instant
+	until := time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)
+	paused := viewText(views.HomeView(views.Home{Prefs: instant, Pending: 4, CanSendNow: true, PausedUntil: until}))
+	for _, want := range []string{"*Paused* until <!date^1795539600^", views.ActionResume, "Waiting for the end of your pause:* 4 notifications", "alerts still reach you"} {
+		if !strings.Contains(paused, want) {
+			t.Errorf("paused tab lacks %q", want)
+		}
+	}
+	if strings.Contains(paused, views.ActionPause+`"`) {
+		t.Error("paused tab still offers a pause")
+	}
+	running := viewText(views.HomeView(views.Home{Prefs: instant}))
+	if !strings.Contains(running, views.ActionPause) || strings.Contains(running, views.ActionResume) {
+		t.Error("tab without a pause must offer one and no Resume")
+	}
+	off := store.DefaultPrefs()
+	off.Frequency = store.Off
+	kept := viewText(views.HomeView(views.Home{Prefs: off, Pending: 12, CanSendNow: true}))
+	for _, want := range []string{"Kept while notifications are off:* 12 notifications", "Send them now"} {
+		if !strings.Contains(kept, want) {
+			t.Errorf("off tab lacks %q", want)
+		}
+	}
+	if strings.Contains(kept, views.ActionPause) {
+		t.Error("off tab offers a pause")
 	}
 }
 
@@ -129,4 +165,12 @@ func TestEscapeAndLink(t *testing.T) {
 	if got := views.Truncate("héllo wörld", 5); got != "héll…" {
 		t.Errorf("Truncate = %q", got)
 	}
+}
+
+func viewText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return plainJSON(string(b))
 }
