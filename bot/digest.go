@@ -108,7 +108,9 @@ func (g *Digests) Run(ctx context.Context) error {
 // progress, if any, has finished.
 func cronLoop(ctx context.Context, spec string, log *slog.Logger, job func()) error {
 	logger := cronLogger{log}
-	wrapped := cron.NewChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)).Then(cron.FuncJob(job))
+	// Recover goes inside SkipIfStillRunning: outside it, a panic would
+	// keep the "running" token and every later run would skip.
+	wrapped := cron.NewChain(cron.SkipIfStillRunning(logger), cron.Recover(logger)).Then(cron.FuncJob(job))
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(logger))
 	if _, err := c.AddJob(spec, wrapped); err != nil {
 		return fmt.Errorf("digest schedule %q: %w", spec, err)
