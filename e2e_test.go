@@ -47,6 +47,29 @@ type harness struct {
 	logs  *syncBuffer
 	// delivery tunes the delivery loop; tests pace faster than Slack.
 	delivery bot.DeliveryOptions
+	// clock is the program's time: real until a test sets it.
+	clock *testClock
+}
+
+// testClock is a clock tests move by hand; until set it is the real time.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		return time.Now()
+	}
+	return c.now
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 const testIngestSecret = "test-ingest-secret-0123456789"
@@ -74,7 +97,13 @@ func newFake(tb testing.TB, opts fakeslack.Options) *fakeslack.Server {
 // start runs the program on port :0 with a temp bbolt file against fs.
 func start(tb testing.TB, fs *fakeslack.Server) *harness {
 	tb.Helper()
-	h := &harness{t: tb, slack: fs, db: filepath.Join(tb.TempDir(), "paligo-slack.db"), logs: &syncBuffer{},
+	return startAt(tb, fs, time.Time{})
+}
+
+// startAt starts the program with its clock stopped at t (zero: real time).
+func startAt(tb testing.TB, fs *fakeslack.Server, t time.Time) *harness {
+	tb.Helper()
+	h := &harness{t: tb, slack: fs, db: filepath.Join(tb.TempDir(), "paligo-slack.db"), logs: &syncBuffer{}, clock: &testClock{now: t},
 		delivery: bot.DeliveryOptions{ChannelRate: 200, ChannelBurst: 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}}
 	h.restart()
 	return h
@@ -85,6 +114,7 @@ func (h *harness) config() Config {
 		BotToken: Secret(h.slack.BotToken()), AppToken: Secret(h.slack.AppToken()),
 		APIURL: h.slack.URL(), DB: h.db, Listen: "127.0.0.1:0",
 		IngestSecret: testIngestSecret, Admins: []string{"boss@example.com"}, ChannelRate: 1,
+		ActivityURL: "https://paligo.example/activity",
 	}
 }
 
@@ -100,6 +130,10 @@ func (h *harness) restart() {
 	m.PingTimeout = 2 * time.Second
 	m.ReconnectDelay = 20 * time.Millisecond
 	m.Delivery = h.delivery
+	m.Clock = h.clock.Now
+	// Tests run digests by hand (runDigests) at the times they choose; the
+	// loop itself only makes its catch-up run at start.
+	m.Digests.Spec = "0 0 1 1 *"
 	if err := m.Open(context.Background()); err != nil {
 		h.t.Fatalf("open: %v", err)
 	}

@@ -31,9 +31,10 @@ const (
 
 // DigestState is what the bot keeps per user about digests.
 type DigestState struct {
-	Pending int       `json:"pending"`         // events in the queue
-	Oldest  time.Time `json:"oldest,omitzero"` // when the oldest of them was queued
-	Job     uint64    `json:"job,omitempty"`   // digest job in the outbox, if any
+	Pending int       `json:"pending"`          // events in the queue
+	Oldest  time.Time `json:"oldest,omitzero"`  // when the oldest of them was queued
+	Job     uint64    `json:"job,omitempty"`    // digest job in the outbox, if any
+	InJob   int       `json:"in_job,omitempty"` // how many of Pending that job sends
 	// LastWindow is the window of the last digest Slack accepted; a digest
 	// for it or an earlier one is never sent again.
 	LastWindow  time.Time `json:"last_window,omitzero"`
@@ -97,10 +98,11 @@ func (s *Store) DigestState(team, user string) (DigestState, error) {
 	return st, err
 }
 
-// PendingDigest counts the events waiting for the user's next digest.
+// PendingDigest counts the events waiting for the user's next digest (not
+// those of a digest already on its way).
 func (s *Store) PendingDigest(team, user string) (int, error) {
 	st, err := s.DigestState(team, user)
-	return st.Pending, err
+	return max(st.Pending-st.InJob, 0), err
 }
 
 // DigestCandidates calls fn, with their preferences, for every user of team
@@ -182,7 +184,7 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 			if err := putJSON(out, u64(job.Seq), job); err != nil {
 				return err
 			}
-			st.Job = job.Seq
+			st.Job, st.InJob = job.Seq, len(job.Items)
 			if err := putDigestState(tx, team, r.User, st); err != nil {
 				return err
 			}
@@ -268,7 +270,7 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 			return err
 		}
 		if st.Job == j.Seq {
-			st.Job = 0
+			st.Job, st.InJob = 0, 0
 		}
 		if channel != "" {
 			if j.Window.After(st.LastWindow) {
@@ -305,7 +307,7 @@ func releaseDigestJob(tx *bolt.Tx, team, user string, seq uint64) error {
 	if err != nil || st.Job != seq {
 		return err
 	}
-	st.Job = 0
+	st.Job, st.InJob = 0, 0
 	return putDigestState(tx, team, user, st)
 }
 
