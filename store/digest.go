@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -207,7 +208,11 @@ func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
 		prefix := digestPrefix(team, j.User)
 		events = make([]Event, 0, len(j.Items))
 		for _, seq := range j.Items {
-			if items.Get(append(prefix, u64(seq)...)) == nil {
+			if items.Get(append(prefix[:len(prefix):len(prefix)], u64(seq)...)) == nil {
+				continue
+			}
+			if e, ok := s.events.get(seq); ok {
+				events = append(events, e)
 				continue
 			}
 			v := evs.Get(u64(seq))
@@ -218,6 +223,7 @@ func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode event %d: %w", seq, err)
 			}
+			s.events.put(seq, e)
 			events = append(events, e)
 		}
 		return nil
@@ -225,10 +231,57 @@ func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
 	return events, err
 }
 
+// SentDigest records one digest Slack accepted.
+type SentDigest struct {
+	Window  time.Time `json:"window"`
+	Reason  string    `json:"reason"`
+	Channel string    `json:"channel"`
+	TS      string    `json:"ts"`
+	Events  []uint64  `json:"events"` // what it told of
+	SentAt  time.Time `json:"sent_at"`
+}
+
+func sentDigestKey(team, user string, seq uint64) []byte {
+	return append(digestPrefix(team, user), u64(seq)...)
+}
+
+// eventCache keeps recently decoded events (which never change once
+// accepted): the digests of one run tell many people of the same events.
+type eventCache struct {
+	mu sync.Mutex
+	m  map[uint64]Event
+}
+
+const eventCacheSize = 8192
+
+func (c *eventCache) get(seq uint64) (Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[seq]
+	return e, ok
+}
+
+func (c *eventCache) put(seq uint64, e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[uint64]Event)
+	}
+	if len(c.m) >= eventCacheSize {
+		for k := range c.m { // evict one, at random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[seq] = e
+}
+
 // FinishDigest ends digest job j once Slack accepted it at channel and ts
 // (both empty when nothing was left to send): in one transaction the job
-// leaves the outbox, its events leave the queue with their receipts
-// stamped with the digest's channel and ts, and the window is recorded.
+// leaves the outbox, its events leave the queue, and the digest is
+// recorded (SentDigests) with its window, so that window is never sent
+// again. The events' receipts keep saying "digest"; the record says which
+// message told of them.
 func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 	now := s.Now().UTC()
 	return s.db.Batch(func(tx *bolt.Tx) error {
@@ -239,28 +292,18 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 		if err := out.Delete(u64(j.Seq)); err != nil {
 			return err
 		}
-		items, rb := tx.Bucket(bucketDigest), tx.Bucket(bucketReceipts)
+		items := tx.Bucket(bucketDigest)
 		prefix := digestPrefix(team, j.User)
-		target := team + "/" + j.User
+		var told []uint64
 		for _, seq := range j.Items {
-			k := append(prefix, u64(seq)...)
+			k := append(prefix[:len(prefix):len(prefix)], u64(seq)...)
 			if items.Get(k) == nil {
 				continue
 			}
 			if err := items.Delete(k); err != nil {
 				return err
 			}
-			rk := receiptKey(seq, target)
-			r := Receipt{Outcome: Digested, User: j.User, At: now}
-			if v := rb.Get(rk); v != nil {
-				if err := json.Unmarshal(v, &r); err != nil {
-					return err
-				}
-			}
-			r.Channel, r.TS = channel, ts
-			if err := putJSON(rb, rk, r); err != nil {
-				return err
-			}
+			told = append(told, seq)
 		}
 		st, err := getDigestState(tx, team, j.User)
 		if err != nil {
@@ -277,9 +320,31 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 				st.LastWindow = j.Window
 			}
 			st.LastSentAt, st.LastChannel, st.LastTS = now, channel, ts
+			rec := SentDigest{Window: j.Window, Reason: j.Reason, Channel: channel, TS: ts, Events: told, SentAt: now}
+			if err := putJSON(tx.Bucket(bucketDigestsSent), sentDigestKey(team, j.User, j.Seq), rec); err != nil {
+				return err
+			}
 		}
 		return putDigestState(tx, team, j.User, st)
 	})
+}
+
+// SentDigests lists the digests the user was sent, oldest first.
+func (s *Store) SentDigests(team, user string) ([]SentDigest, error) {
+	var out []SentDigest
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := digestPrefix(team, user)
+		c := tx.Bucket(bucketDigestsSent).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var d SentDigest
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // recount sets st's Pending and Oldest from the user's queue.
@@ -318,11 +383,19 @@ type UserTZ struct {
 	CheckedAt time.Time `json:"checked_at"` // when users.info said so
 }
 
+// zones caches loaded time zones by name: time.LoadLocation reads and
+// parses the zone file on every call.
+var zones sync.Map // string -> *time.Location
+
 // Location is the zone, falling back to the fixed offset Slack gave when
 // the name is not in the time zone database.
 func (z UserTZ) Location() *time.Location {
 	if z.TZ != "" {
+		if loc, ok := zones.Load(z.TZ); ok {
+			return loc.(*time.Location)
+		}
 		if loc, err := time.LoadLocation(z.TZ); err == nil {
+			zones.Store(z.TZ, loc)
 			return loc
 		}
 	}
@@ -344,5 +417,36 @@ func (s *Store) CacheTZ(user string, z UserTZ) error {
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), []byte("tz:"+user), z)
+	})
+}
+
+// DigestSeed is one user's events to queue with QueueDigestItems.
+type DigestSeed struct {
+	User   string
+	Events []uint64 // seqs of accepted events
+}
+
+// QueueDigestItems queues accepted events for users' digests directly, as
+// if delivery had decided "digest" for each, in one transaction: for
+// imports, the demo workspace and benchmarks. Receipts are written as
+// delivery would.
+func (s *Store) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		rb := tx.Bucket(bucketReceipts)
+		for _, sd := range seeds {
+			for _, seq := range sd.Events {
+				if tx.Bucket(bucketEvents).Get(u64(seq)) == nil {
+					return fmt.Errorf("event %d not found", seq)
+				}
+				if err := queueDigestItem(tx, team, sd.User, seq, at); err != nil {
+					return err
+				}
+				r := Receipt{Outcome: Digested, User: sd.User, At: at.UTC()}
+				if err := putJSON(rb, receiptKey(seq, team+"/"+sd.User), r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }

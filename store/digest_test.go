@@ -89,12 +89,18 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 	if st.Pending != 1 || !st.Oldest.Equal(t0.Add(90*time.Minute)) || st.Job != 0 || !st.LastWindow.Equal(window) || st.LastTS != "1700000000.000100" {
 		t.Errorf("state after the digest = %+v", st)
 	}
-	r, _, _ := s.Receipt(seqs[0], "T1/U1")
-	if r.Outcome != store.Digested || r.Channel != "D1" || r.TS != "1700000000.000100" {
-		t.Errorf("receipt of a digested event = %+v, want the digest's channel and ts", r)
+	sent, err := s.SentDigests("T1", "U1")
+	if err != nil || len(sent) != 1 || sent[0].TS != "1700000000.000100" || sent[0].Channel != "D1" ||
+		!sent[0].Window.Equal(window) || len(sent[0].Events) != 3 || sent[0].Events[0] != seqs[0] {
+		t.Fatalf("sent digests = %+v, %v; want the one with its 3 events, channel, ts and window", sent, err)
 	}
-	if r, _, _ := s.Receipt(later[0], "T1/U1"); r.TS != "" {
-		t.Errorf("the later event got the digest's ts: %+v", r)
+	if r, _, _ := s.Receipt(seqs[0], "T1/U1"); r.Outcome != store.Digested {
+		t.Errorf("receipt of a digested event = %+v", r)
+	}
+	for _, e := range sent[0].Events {
+		if e == later[0] {
+			t.Errorf("the event queued after the job (%d) is in the sent digest: %v", later[0], sent[0].Events)
+		}
 	}
 	if err := s.FinishDigest("T1", jobs[0], "D1", "x"); err != store.ErrJobGone {
 		t.Errorf("finishing twice = %v, want ErrJobGone", err)

@@ -41,6 +41,7 @@ var (
 	bucketUnmatched  = []byte("unmatched")
 	// Digests (v4); see digest.go.
 	bucketDigestState = []byte("digest_state")
+	bucketDigestsSent = []byte("digests_sent")
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -86,10 +87,13 @@ var migrations = []func(tx *bolt.Tx) error{
 		})
 	},
 	// v4: a digest state per user (pending count, oldest item, the digest
-	// job waiting, the last window sent), built from the digest queue.
+	// job waiting, the last window sent), built from the digest queue, and
+	// the record of digests sent.
 	func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketDigestState); err != nil {
-			return err
+		for _, b := range [][]byte{bucketDigestState, bucketDigestsSent} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		seen := map[string]bool{}
 		return tx.Bucket(bucketDigest).ForEach(func(k, _ []byte) error {
@@ -117,6 +121,8 @@ type Store struct {
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+
+	events eventCache // decoded events for digests
 }
 
 // Options tune Open.
