@@ -30,6 +30,9 @@ const maxLinkURL = 1500
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// linkURLEscaper keeps a URL from closing or splitting a <url|text> link.
+var linkURLEscaper = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C")
+
 // Escape makes untrusted text safe inside mrkdwn: with &, < and > escaped,
 // "<!channel>" or "<@U123>" show as text instead of pinging anyone.
 func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
@@ -71,6 +74,6 @@ func Link(u, text string) string {
 	if u == "" || len(u) > maxLinkURL {
 		return text
 	}
-	u = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C").Replace(u)
+	u = linkURLEscaper.Replace(u)
 	return "<" + u + "|" + text + ">"
 }
