@@ -112,7 +112,7 @@ func BenchmarkDelivery(b *testing.B) {
 		chs = append(chs, fakeslack.Channel{ID: fmt.Sprintf("C%02d", i), Name: fmt.Sprintf("c%d", i)})
 	}
 	fs := newFake(b, fakeslack.Options{Users: benchUsers(1), Channels: chs, PingInterval: time.Second, ChannelRate: rate, ChannelBurst: 5})
-	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{},
+	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
 		delivery: bot.DeliveryOptions{ChannelRate: rate, ChannelBurst: 3}}
 	h.restart()
 	kinds := store.RoutableKinds()[:10]
