@@ -115,6 +115,11 @@ func (s *Store) AcceptEvents(events []Event) (AcceptResult, error) {
 			if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
 				return err
 			}
+			if e.Type == "invite.accepted" {
+				if err := acceptInvite(tx, e); err != nil {
+					return err
+				}
+			}
 			res.Accepted++
 		}
 		return nil

@@ -27,6 +27,10 @@ type JobKind string
 const (
 	JobChannel JobKind = "channel" // post the event to a routed channel
 	JobPerson  JobKind = "person"  // notify one person (by email or user id)
+	// JobInvite invites User (a run's entry); JobInviteSummary tells the
+	// inviter (User) how the run went.
+	JobInvite        JobKind = "invite"
+	JobInviteSummary JobKind = "invite_summary"
 )
 
 // Job is one delivery waiting in the outbox.
@@ -41,6 +45,8 @@ type Job struct {
 	Items  []uint64  `json:"items,omitempty"`
 	Window time.Time `json:"window,omitzero"`
 	Reason string    `json:"reason,omitempty"`
+	// JobInvite, JobInviteSummary: the invite run.
+	Run uint64 `json:"run,omitempty"`
 }
 
 // Lane groups jobs that must go out one after another: the posts to one
@@ -252,6 +258,12 @@ func jobsFor(tx *bolt.Tx, team string, e Event, channels []string) []Job {
 		if !seen[r] {
 			seen[r] = true
 			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, Email: r})
+		}
+	}
+	if e.Type == "invite.accepted" {
+		if u, ok := inviterJob(tx, team, e); ok && !seen[u] {
+			seen[u] = true
+			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, User: u})
 		}
 	}
 	if e.Subject != nil && !(e.Type == "comment.reply" && len(e.Recipients) > 0) {

@@ -42,6 +42,10 @@ var (
 	// Digests (v4); see digest.go.
 	bucketDigestState = []byte("digest_state")
 	bucketDigestsSent = []byte("digests_sent")
+	// Invites (v5); see invite.go.
+	bucketInvites      = []byte("invites")
+	bucketInviteEmails = []byte("invite_emails")
+	bucketInviteRuns   = []byte("invite_runs")
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -109,6 +113,16 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 			return putDigestState(tx, team, user, st)
 		})
+	},
+	// v5: invitations, the latest invitation per email, and the invite
+	// runs (one /paligo-invite each) whose summary goes to the inviter.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketInvites, bucketInviteEmails, bucketInviteRuns} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 

@@ -23,6 +23,8 @@ type Admin struct {
 	Failed    []FailedLine // the oldest first, as many as Home shows
 	// FailedTotal counts every failed delivery, shown or not.
 	FailedTotal int
+	// Invites are the newest invitations, newest first.
+	Invites []InviteLine
 }
 
 // FailedLine is one failed delivery as the admin sees it.
@@ -100,6 +102,8 @@ func adminBlocks(a *Admin) []slack.Block {
 			"*Emails no one in Slack has*\nNotifications for these addresses were not delivered. Give the people a Slack account with the same email, or fix the email in Paligo.\n"+
 				strings.Join(lines, "\n")), nil, nil))
 	}
+
+	blocks = append(blocks, invitesBlocks(a.Invites)...)
 
 	if a.FailedTotal == 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Failed deliveries:* none"), nil, nil))

@@ -81,6 +81,12 @@ func TestHomeViewGolden(t *testing.T) {
 			Failed: []views.FailedLine{{Seq: 42, Where: "C0GONE", Headline: "Run failed: Nightly <!channel>", Reason: "channel_not_found",
 				At: time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)}},
 			FailedTotal: 1,
+			Invites: []views.InviteLine{
+				{User: "U0NEW", Inviter: "U0ADMIN", Status: store.InvitePending, Expires: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
+				{User: "U0JOINED", Inviter: "U0ADMIN", Status: store.InviteAccepted, At: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)},
+				{User: "U0OLD", Inviter: "U0ADMIN", Status: store.InviteExpired},
+				{User: "U0GONE", Inviter: "U0ADMIN", Status: store.InviteFailed, Reason: "cannot_dm_bot <@U1>"},
+			},
 		}},
 	}
 	for name, h := range cases {
@@ -139,6 +145,7 @@ func TestHomeViewStaysInsideLimits(t *testing.T) {
 	for i := range 500 {
 		admin.Unmatched = append(admin.Unmatched, store.UnmatchedEmail{Email: fmt.Sprintf("%s%d@example.com", strings.Repeat("x", 200), i), Count: i})
 		admin.Failed = append(admin.Failed, views.FailedLine{Seq: uint64(i), Where: long, Headline: long, Reason: long})
+		admin.Invites = append(admin.Invites, views.InviteLine{User: long, Inviter: long, Status: store.InviteFailed, Reason: long})
 	}
 	v := views.HomeView(views.Home{Prefs: p, Pending: 123456, CanSendNow: true, Notice: long, Admin: admin})
 	slackAccepts(t, v)
