@@ -143,6 +143,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 		s.set(&c, v)
 	}
+	if c.InviteURL != "" && c.IngestSecret == "" {
+		return Config{}, &configError{"PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API"}
+	}
 	return c, nil
 }
 

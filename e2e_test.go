@@ -114,7 +114,7 @@ func (h *harness) config() Config {
 		BotToken: Secret(h.slack.BotToken()), AppToken: Secret(h.slack.AppToken()),
 		APIURL: h.slack.URL(), DB: h.db, Listen: "127.0.0.1:0",
 		IngestSecret: testIngestSecret, Admins: []string{"boss@example.com"}, ChannelRate: 1,
-		ActivityURL: "https://paligo.example/activity",
+		ActivityURL: "https://paligo.example/activity", InviteURL: "https://paligo.example/join?src=slack",
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -158,6 +159,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if dopts.ChannelRate == 0 {
 		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
 	}
+	var tokens *store.InviteTokens
+	if m.Config.InviteURL != "" && m.Config.IngestSecret != "" {
+		tokens = store.NewInviteTokens([]byte(m.Config.IngestSecret))
+		dopts.InviteLink = inviteLink(m.Config.InviteURL, tokens)
+	}
 	m.deliverer = bot.NewDeliverer(m.store, m.client, dopts)
 	gopts := m.Digests
 	gopts.Log, gopts.Registry = m.Log, reg
@@ -165,11 +171,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.deliverer.SetLocator(m.digests)
 	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
 		Delivery: m.deliverer, Digests: m.digests}
+	if tokens != nil {
+		router.InviteURL = m.Config.InviteURL
+	}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
 	ingest := &handlers.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Now: time.Now, Log: m.Log,
-		Accepted: m.deliverer.Notify, Events: handlers.NewEventsCounter(reg),
+		Accepted: m.deliverer.Notify, Events: handlers.NewEventsCounter(reg), Tokens: tokens,
 	}
+	invites := &handlers.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -185,7 +196,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}},
 	}
 	m.server = &http.Server{
-		Handler:           handlers.NewHTTP(ingest, checks, reg),
+		Handler:           handlers.NewHTTP(ingest, invites, checks, reg),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -261,4 +272,19 @@ func (m *Main) Close() error {
 		m.store = nil
 	}
 	return errors.Join(errs...)
+}
+
+// inviteLink returns the link of an invitation: the invitation page with
+// the signed token as its "token" query parameter.
+func inviteLink(base string, tokens *store.InviteTokens) func(store.Invite) string {
+	return func(inv store.Invite) string {
+		u, err := url.Parse(base)
+		if err != nil {
+			return ""
+		}
+		q := u.Query()
+		q.Set("token", tokens.Sign(inv.ID, inv.Expires))
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
 }

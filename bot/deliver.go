@@ -25,6 +25,7 @@ type DeliverySlack interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
 	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 }
 
 // DeliveryOptions tune a Deliverer. Zero values get the defaults.
@@ -52,6 +53,8 @@ type DeliveryOptions struct {
 	// MoreURL is where a digest's "and N more" line links (Paligo's
 	// activity page); empty leaves the line without a link.
 	MoreURL string
+	// InviteLink is the signed link of an invitation; nil fails invitations.
+	InviteLink func(store.Invite) string
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -287,8 +290,13 @@ func laneLabel(key string) string {
 // deliver does one job. done means the job left the outbox (sent, queued,
 // skipped or failed for good); otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
-	if job.Kind == store.JobDigest {
+	switch job.Kind {
+	case store.JobDigest:
 		return d.deliverDigest(ctx, job)
+	case store.JobInvite:
+		return d.deliverInvite(ctx, job)
+	case store.JobInviteSummary:
+		return d.deliverInviteSummary(ctx, job)
 	}
 	e, err := d.store.EventBySeq(job.Event)
 	if err != nil {
@@ -602,6 +610,7 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 type deliveryMetrics struct {
 	deliveries  *prometheus.CounterVec
 	digests     *prometheus.CounterVec
+	invites     *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 }
 
@@ -614,12 +623,15 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paligo_slack_digests_sent_total", Help: "Digest DMs Slack accepted, by reason (scheduled, now, instant, pause_ended).",
 		}, []string{"reason"}),
+		invites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_invites_total", Help: "People of /paligo-invite runs, by result (sent, skipped, failed).",
+		}, []string{"result"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paligo_slack_rate_limited_total", Help: "Slack 429 answers to delivery calls, by method.",
 		}, []string{"method"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.digests, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
 		}, depth))
 	}

@@ -72,9 +72,19 @@ type Options struct {
 	// beyond it answer 429 with Retry-After: 1, as Slack does.
 	ChannelRate  float64
 	ChannelBurst int
+	// MethodRates, if set, limit Web API methods workspace-wide, like
+	// Slack's tiers (Tier 3: about 50 a minute, Tier 4: about 100): calls
+	// beyond the rate answer 429 with Retry-After in whole seconds.
+	MethodRates map[string]MethodRate
 
 	Users    []User
 	Channels []Channel
+}
+
+// MethodRate is one method's limit: PerSecond on average, Burst at once.
+type MethodRate struct {
+	PerSecond float64
+	Burst     int
 }
 
 // Server is a running fake Slack.
@@ -532,6 +542,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, call, http.StatusTooManyRequests, "ratelimited", nil)
 		return
 	}
+	if wait := s.overMethodRate(call); wait > 0 {
+		call.RetryAfter = wait
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)))
+		s.finish(w, call, http.StatusTooManyRequests, "ratelimited", nil)
+		return
+	}
 	handler, ok := apiMethods[method]
 	if !ok {
 		s.finish(w, call, http.StatusOK, "unknown_method", nil)
@@ -561,6 +577,29 @@ func (s *Server) overChannelRate(c Call) bool {
 		s.limiters[ch] = lim
 	}
 	return !lim.Allow()
+}
+
+// overMethodRate applies Options.MethodRates: 0 lets the call through,
+// else it is the Retry-After to answer (whole seconds, at least 1).
+func (s *Server) overMethodRate(c Call) time.Duration {
+	mr, ok := s.opts.MethodRates[c.Method]
+	if !ok || mr.PerSecond <= 0 {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lim, ok := s.limiters["method:"+c.Method]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(mr.PerSecond), max(mr.Burst, 1))
+		s.limiters["method:"+c.Method] = lim
+	}
+	if lim.Allow() {
+		return 0
+	}
+	r := lim.Reserve()
+	wait := r.Delay()
+	r.Cancel()
+	return max(time.Second, (wait + time.Second - 1).Truncate(time.Second)) // whole seconds, rounded up
 }
 
 func (s *Server) checkToken(method, token string) string {

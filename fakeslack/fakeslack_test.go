@@ -408,3 +408,25 @@ func TestChatUpdateConversationsInfoAndChannelRate(t *testing.T) {
 		t.Errorf("one channel's limit applied to another: %v", err)
 	}
 }
+
+func TestMethodRatesAnswer429WithRetryAfter(t *testing.T) {
+	fs, api := newServer(t, fakeslack.Options{MethodRates: map[string]fakeslack.MethodRate{"users.info": {PerSecond: 0.5, Burst: 2}},
+		Users: []fakeslack.User{{ID: "U1", Name: "one"}}})
+	for range 2 {
+		if _, err := api.GetUserInfo("U1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := api.GetUserInfo("U1")
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter != 2*time.Second {
+		t.Fatalf("third call in the burst = %v, want 429 with Retry-After 2s (one call per 2 s)", err)
+	}
+	if _, err := api.GetConversationInfo(&slack.GetConversationInfoInput{ChannelID: "C1"}); errors.As(err, &rl) {
+		t.Error("a method without a rate was limited")
+	}
+	calls := fs.Calls("users.info")
+	if last := calls[len(calls)-1]; last.Status != 429 || last.RetryAfter != 2*time.Second {
+		t.Errorf("recorded call = %+v", last)
+	}
+}

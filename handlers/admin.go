@@ -13,8 +13,9 @@ import (
 const adminCacheTTL = 5 * time.Minute
 
 type adminEntry struct {
-	admin bool
-	at    time.Time
+	admin       bool
+	email, name string
+	at          time.Time
 }
 
 type adminCache struct {
@@ -29,25 +30,36 @@ func (h *Router) IsAdmin(ctx context.Context, user string) (bool, error) {
 	if slices.Contains(h.Admins, user) {
 		return true, nil
 	}
+	p, err := h.profile(ctx, user)
+	return p.admin, err
+}
+
+// profile is what users.info says of user (admin rights, email, name),
+// trusted for adminCacheTTL.
+func (h *Router) profile(ctx context.Context, user string) (adminEntry, error) {
 	h.admins.mu.Lock()
 	e, ok := h.admins.m[user]
 	h.admins.mu.Unlock()
 	if ok && time.Since(e.at) < adminCacheTTL {
-		return e.admin, nil
+		return e, nil
 	}
 	u, err := h.Slack.GetUserInfoContext(ctx, user)
 	if err != nil {
-		return false, err
+		return adminEntry{}, err
 	}
-	admin := !u.Deleted && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner)
-	if !admin && u.Profile.Email != "" {
-		admin = slices.ContainsFunc(h.Admins, func(a string) bool { return strings.EqualFold(a, u.Profile.Email) })
+	e = adminEntry{admin: !u.Deleted && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner),
+		email: u.Profile.Email, name: u.RealName, at: time.Now()}
+	if e.name == "" {
+		e.name = u.Name
+	}
+	if !e.admin && !u.Deleted && e.email != "" {
+		e.admin = slices.ContainsFunc(h.Admins, func(a string) bool { return strings.EqualFold(a, e.email) })
 	}
 	h.admins.mu.Lock()
 	if h.admins.m == nil {
 		h.admins.m = map[string]adminEntry{}
 	}
-	h.admins.m[user] = adminEntry{admin: admin, at: time.Now()}
+	h.admins.m[user] = e
 	h.admins.mu.Unlock()
-	return admin, nil
+	return e, nil
 }

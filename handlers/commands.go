@@ -33,7 +33,7 @@ func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 	case "/route-alerts":
 		return h.routeAlerts(ctx, cmd, sub)
 	case "/paligo-invite":
-		return Reply{Ack: ephemeral(inviteHelp)}
+		return h.paligoInvite(ctx, cmd)
 	}
 	h.Log.Warn("unknown slash command", "command", cmd.Command)
 	return Reply{Ack: ephemeral("I don't know the command " + cmd.Command + ".")}
@@ -181,4 +181,5 @@ const routeAlertsHelp = "*/route-alerts* chooses which channels get which Paligo
 	"• `/route-alerts` opens the routing form\n• `/route-alerts list` shows the current routes\n• `/route-alerts help` shows this help"
 
 const inviteHelp = "*/paligo-invite* invites teammates to Paligo with a DM carrying a personal link (admins only).\n" +
-	"• `/paligo-invite` opens the invite form\n• `/paligo-invite @alice @bob` invites them at once\n• `/paligo-invite help` shows this help"
+	"• `/paligo-invite` opens the invite form\n• `/paligo-invite @alice @bob Welcome aboard!` invites them at once, with an optional note\n• `/paligo-invite help` shows this help\n" +
+	"Each person gets a DM with a personal link that works once, for 7 days. Bots, deactivated people, people without an email and people with a pending invitation are skipped; you get a DM saying who was invited, who was skipped and why."

@@ -66,6 +66,9 @@ type Router struct {
 	Delivery Delivery
 	// Digests sends digests on demand; nil in tests that do not deliver.
 	Digests Digests
+	// InviteURL is the invitation page (PALIGO_SLACK_INVITE_URL); empty
+	// turns invitations off.
+	InviteURL string
 
 	admins adminCache
 
@@ -119,8 +122,11 @@ func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) 
 			return h.messageActions(cb)
 		}
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == views.CallbackRoutes {
+		switch cb.View.CallbackID {
+		case views.CallbackRoutes:
 			return h.submitRoutes(ctx, cb)
+		case views.CallbackInvite:
+			return h.submitInvite(ctx, cb)
 		}
 	case slack.InteractionTypeViewClosed:
 		return Reply{}

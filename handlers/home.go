@@ -30,7 +30,7 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 	if admin, err := h.IsAdmin(ctx, user); err != nil {
 		h.Log.Warn("admin check for home tab", "user", user, "err", err)
 	} else if admin {
-		if home.Admin, err = h.adminHome(); err != nil {
+		if home.Admin, err = h.adminHome(team); err != nil {
 			h.Log.Error("read admin home", "err", err)
 		}
 	}
@@ -206,7 +206,7 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 }
 
 // adminHome gathers what an admin's Home tab shows.
-func (h *Router) adminHome() (*views.Admin, error) {
+func (h *Router) adminHome(team string) (*views.Admin, error) {
 	var a views.Admin
 	var err error
 	if a.Routes, err = h.Store.Routes(); err != nil {
@@ -220,6 +220,15 @@ func (h *Router) adminHome() (*views.Admin, error) {
 		return nil, err
 	}
 	a.FailedTotal = total
+	invites, err := h.Store.RecentInvites(team, 10)
+	if err != nil {
+		return nil, err
+	}
+	now := h.Store.Now()
+	for _, inv := range invites {
+		a.Invites = append(a.Invites, views.InviteLine{User: inv.User, Inviter: inv.Inviter, Status: inv.State(now),
+			Created: inv.Created, Expires: inv.Expires, At: inv.AcceptedAt, Reason: inv.Reason})
+	}
 	for _, f := range failed {
 		line := views.FailedLine{Seq: f.Job.Seq, Reason: f.Reason, At: f.At}
 		switch {

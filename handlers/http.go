@@ -14,10 +14,11 @@ type HealthCheck struct {
 }
 
 // NewHTTP returns the listener's routes: POST /v1/events (ingest), GET
-// /healthz and GET /metrics.
-func NewHTTP(ingest http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
+// /v1/invites/{token} (invitation check), GET /healthz and GET /metrics.
+func NewHTTP(ingest, invites http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/events", ingest)
+	mux.Handle("GET /v1/invites/{token}", invites)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}
 		for _, c := range checks {

@@ -44,6 +44,9 @@ type Ingest struct {
 	// Events, if set, counts events by result: accepted, duplicate,
 	// rejected (every event of a refused request).
 	Events *prometheus.CounterVec
+	// Tokens checks the invitation token of invite.accepted events; nil
+	// refuses them (invitations are off).
+	Tokens *store.InviteTokens
 }
 
 // NewEventsCounter returns the counter Ingest.Events expects, registered
@@ -107,6 +110,9 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, errs := DecodeEvents(body)
+	if len(errs) == 0 {
+		errs = h.resolveInvites(events)
+	}
 	if len(errs) > 0 {
 		h.count("rejected", max(len(events), 1))
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs})
@@ -125,6 +131,61 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Accepted()
 	}
 	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
+}
+
+// resolveInvites ties each invite.accepted event to its invitation: the
+// token of the invitation link (fields.token) or the invitation's id
+// (fields.invite_id, as GET /v1/invites/{token} answers it). The token is
+// not stored; the id is. An event without an actor gets the invitee's
+// email as its actor.
+func (h *Ingest) resolveInvites(events []store.Event) []FieldError {
+	var errs []FieldError
+	for i := range events {
+		e := &events[i]
+		if e.Type != "invite.accepted" {
+			continue
+		}
+		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
+		if h.Tokens == nil {
+			fail("type", "invitations are off here (PALIGO_SLACK_INVITE_URL is not set)")
+			continue
+		}
+		var id uint64
+		switch token, idText := e.Fields["token"], e.Fields[store.FieldInviteID]; {
+		case token != "":
+			var ok bool
+			if id, _, ok = h.Tokens.Parse(token); !ok {
+				fail("fields.token", "is not a valid invitation token")
+				continue
+			}
+		case idText != "":
+			var err error
+			if id, err = strconv.ParseUint(idText, 10, 64); err != nil || id == 0 {
+				fail("fields."+store.FieldInviteID, "must be an invitation id")
+				continue
+			}
+		default:
+			fail("fields.token", "is required for invite.accepted: the token of the invitation link (or fields.invite_id)")
+			continue
+		}
+		inv, found, err := h.Store.Invite(id)
+		if err != nil || !found {
+			fail("fields.token", "names no invitation of this workspace")
+			continue
+		}
+		fields := make(map[string]string, len(e.Fields))
+		for k, v := range e.Fields {
+			if k != "token" {
+				fields[k] = v
+			}
+		}
+		fields[store.FieldInviteID] = strconv.FormatUint(id, 10)
+		e.Fields = fields
+		if e.Actor == nil {
+			e.Actor = &store.Person{Email: inv.Email}
+		}
+	}
+	return errs
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

@@ -78,7 +78,7 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 		{"batch", `[{"id":"b1","type":"run.succeeded"},{"id":"b2","type":"system.alert"}]`, 2, 0},
 		{"duplicate within batch", `[{"id":"d1","type":"run.failed"},{"id":"d1","type":"run.failed"}]`, 1, 1},
 		{"duplicate across batches", `[{"id":"evt_1","type":"comment.reply"},{"id":"b3","type":"run.failed"}]`, 1, 1},
-		{"every kind", everyKind(), float64(len(store.Kinds)), 0},
+		{"every kind", everyKind(inviteToken(t, h, s)), float64(len(store.Kinds)), 0},
 	}
 	for _, c := range cases {
 		code, out := post(t, h, now, req{body: c.body})
@@ -92,9 +92,13 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 	}
 }
 
-func everyKind() string {
+func everyKind(token string) string {
 	var parts []string
 	for k := range store.Kinds {
+		if k == "invite.accepted" {
+			parts = append(parts, fmt.Sprintf(`{"id":"k-%s","type":%q,"fields":{"token":%q}}`, k, k, token))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf(`{"id":"k-%s","type":%q}`, k, k))
 	}
 	return "[" + strings.Join(parts, ",") + "]"

@@ -26,7 +26,7 @@ func (h *Router) messageActions(cb slack.InteractionCallback) Reply {
 		switch a.ActionID {
 		case views.ActionFollow, views.ActionUnfollowNote:
 			todo = append(todo, a)
-		case views.ActionOpen:
+		case views.ActionOpen, views.ActionInviteOpen:
 		default:
 			h.Log.Info("ignored message action", "action_id", a.ActionID)
 		}
