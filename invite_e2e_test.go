@@ -304,6 +304,14 @@ func TestAcceptedInviteTellsTheInviterAndExpiredOnesCanBeSentAgain(t *testing.T)
 	if code, out := h.checkToken(dana2); code != 200 || out["email"] != "dana@example.com" {
 		t.Errorf("new token: %d %v", code, out)
 	}
+	for _, tok := range []string{carl, dana, dana2} {
+		if strings.Contains(h.logs.String(), tok) {
+			t.Error("an invitation token is in the logs")
+		}
+	}
+	if accepted := texts(fs, fs.DMChannel("U0ADMIN")); count(accepted, "Carl New") == 0 {
+		t.Errorf("the inviter's message does not say who accepted: %q", accepted)
+	}
 	home := viewJSON(h.openHome(ctx, "U0ADMIN"))
 	for _, want := range []string{"<@U0CARL>, by <@U0ADMIN>: accepted", "expired: ", "<@U0DANA>, by <@U0ADMIN>: pending"} {
 		if !strings.Contains(home, want) {

@@ -51,6 +51,15 @@ var kindLooks = map[store.Kind]kindLook{
 func Headline(e store.Event) string {
 	look := lookOf(e.Type)
 	s := look.what
+	if e.Type == "invite.accepted" && e.Subject == nil && e.Actor != nil {
+		who := e.Actor.Name
+		if who == "" {
+			who = e.Actor.Email
+		}
+		if who != "" {
+			return s + ": " + who + " joined Paligo"
+		}
+	}
 	if e.Subject != nil {
 		s += ": " + subjectTitle(*e.Subject)
 	}
