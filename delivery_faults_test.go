@@ -21,6 +21,28 @@ func rateKey(c fakeslack.Call) string {
 	return c.Method
 }
 
+// honoursRetryAfter checks that after each 429 no call of the same scope
+// (key) was made before its Retry-After ran out; it returns how many calls
+// were answered 429.
+func honoursRetryAfter(t *testing.T, calls []fakeslack.Call, key func(fakeslack.Call) string) int {
+	t.Helper()
+	limited := 0
+	for i, c := range calls {
+		if c.Status != http.StatusTooManyRequests {
+			continue
+		}
+		limited++
+		until := c.At.Add(c.RetryAfter)
+		for _, d := range calls[i+1:] {
+			if key(d) == key(c) && d.At.Before(until) {
+				t.Errorf("%s called %v after a 429 with Retry-After %v", key(d), d.At.Sub(c.At).Round(time.Millisecond), c.RetryAfter)
+				break
+			}
+		}
+	}
+	return limited
+}
+
 func TestRateLimitStormDeliversEverythingAndHonoursRetryAfter(t *testing.T) {
 	t.Parallel() // mostly waiting out Retry-After
 	fs := newFake(t, fakeslack.Options{Channels: testChannels, Seed: 7})
@@ -60,19 +82,7 @@ func TestRateLimitStormDeliversEverythingAndHonoursRetryAfter(t *testing.T) {
 	}
 
 	calls := fs.Calls("")
-	limited := 0
-	for i, c := range calls {
-		if c.Status != http.StatusTooManyRequests {
-			continue
-		}
-		limited++
-		until := c.At.Add(c.RetryAfter)
-		for _, d := range calls[i+1:] {
-			if rateKey(d) == rateKey(c) && d.At.Before(until) {
-				t.Errorf("%s called %v after a 429 with Retry-After %v", rateKey(d), d.At.Sub(c.At).Round(time.Millisecond), c.RetryAfter)
-			}
-		}
-	}
+	limited := honoursRetryAfter(t, calls, rateKey)
 	if limited < 10 {
 		t.Errorf("only %d calls were rate limited; the storm did not happen", limited)
 	}
