@@ -361,3 +361,30 @@ func TestHundredInviteesStayWithinRateLimits(t *testing.T) {
 	}
 	t.Logf("%d calls, %d answered 429", len(calls), limited)
 }
+
+// A DM Slack refuses for good fails that invitation with the reason (in
+// the summary and the admin Home tab); a 5xx on another is retried and
+// sent. The failed invitation does not block a new one.
+func TestInviteDMRefusedIsReportedAndRetriesTransientErrors(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Users: inviteUsers, Channels: testChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	fs.Inject("conversations.open", fakeslack.Fault{Error: "user_disabled", Match: func(c fakeslack.Call) bool { return strings.Contains(c.Arg("users"), "U0CARL") }})
+	fs.Inject("chat.postMessage", fakeslack.Fault{Status: http.StatusServiceUnavailable, Times: 2})
+	if _, err := fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/paligo-invite", "<@U0CARL> <@U0DANA>")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDelivered(ctx)
+	inviteDM(t, fs, "U0DANA")
+	sum := summaries(fs, "U0ADMIN")
+	if len(sum) != 1 || sum[0].Text != "Invitations: 1 sent, 0 skipped, 1 failed" || !strings.Contains(blocksText(sum[0]), "<@U0CARL> failed: user_disabled") {
+		t.Fatalf("summaries = %+v", sum)
+	}
+	if home := viewJSON(h.openHome(ctx, "U0ADMIN")); !strings.Contains(home, "<@U0CARL>, by <@U0ADMIN>: failed: `user_disabled`") {
+		t.Errorf("admin Home tab: %s", home)
+	}
+	fs.ClearFaults()
+	fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/paligo-invite", "<@U0CARL>"))
+	h.waitDelivered(ctx)
+	inviteDM(t, fs, "U0CARL")
+}
