@@ -60,7 +60,7 @@ func dateToken(t time.Time) string {
 
 // inviterName is how an invitation names who sent it.
 func inviterName(inv store.Invite) string {
-	if slackID(inv.Inviter) {
+	if userID(inv.Inviter) {
 		return "<@" + inv.Inviter + ">"
 	}
 	if inv.InviterName != "" {
@@ -102,7 +102,7 @@ func InviteSummary(run store.InviteRun) (string, []slack.Block) {
 	var other []string
 	for _, e := range run.Entries {
 		who := "<@" + e.User + ">"
-		if !slackID(e.User) {
+		if !userID(e.User) {
 			who = EscapedWithin(e.User, 40)
 		}
 		switch e.Result {
@@ -149,6 +149,12 @@ func sections(text, sep string) []slack.Block {
 	return out
 }
 
+// userID reports whether s is a Slack user id (U… or W…), safe to draw as
+// a mention.
+func userID(s string) bool {
+	return len(s) > 1 && (s[0] == 'U' || s[0] == 'W') && slackID(s)
+}
+
 // InviteLine is one invitation as the admin Home tab lists it.
 type InviteLine struct {
 	User    string
@@ -183,10 +189,10 @@ func invitesBlocks(lines []InviteLine) []slack.Block {
 			state = EscapedWithin(l.Status, 40)
 		}
 		user, by := EscapedWithin(l.User, 40), EscapedWithin(l.Inviter, 40)
-		if slackID(l.User) {
+		if userID(l.User) {
 			user = "<@" + l.User + ">"
 		}
-		if slackID(l.Inviter) {
+		if userID(l.Inviter) {
 			by = "<@" + l.Inviter + ">"
 		}
 		out = append(out, fmt.Sprintf("• %s, by %s: %s", user, by, state))

@@ -1,0 +1,61 @@
+package handlers_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/paligo/paligo-slack/handlers"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// FuzzDecodeEvents: any body either decodes into events that keep every
+// rule of the contract, or is refused with at least one named error; it
+// never panics.
+func FuzzDecodeEvents(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte(everyKind("tok")))
+	f.Add([]byte(`[{"id":"a","type":"run.failed","fields":{"k":"v"}},{"id":"b","type":"data.alert","subject":{"kind":"x","id":"y","url":"javascript:1"}}]`))
+	f.Add([]byte(`{"id":"","type":"nope","occurred_at":"yesterday","recipients":["not an email"],"actor":{"email":"x"},"extra":1}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`null`))
+	f.Add([]byte("\xff\xfe{"))
+	// The platform's samples, where the reference has any.
+	if paths, _ := filepath.Glob("../../shared/slack-reference/*.json"); len(paths) > 0 {
+		for _, p := range paths[:min(len(paths), 5)] {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, errs := handlers.DecodeEvents(body)
+		if len(errs) > 0 {
+			for _, e := range errs {
+				if e.Message == "" {
+					t.Fatalf("an error without a message: %+v", e)
+				}
+			}
+			return
+		}
+		if len(events) == 0 || len(events) > handlers.MaxBatch {
+			t.Fatalf("accepted %d events", len(events))
+		}
+		for _, e := range events {
+			if e.ID == "" || utf8.RuneCountInString(e.ID) > handlers.MaxEventIDLen {
+				t.Fatalf("accepted id %q", e.ID)
+			}
+			if _, ok := store.Kinds[e.Type]; !ok {
+				t.Fatalf("accepted type %q", e.Type)
+			}
+			if utf8.RuneCountInString(e.Text) > handlers.MaxEventText {
+				t.Fatalf("accepted a text of %d characters", utf8.RuneCountInString(e.Text))
+			}
+			if e.Subject != nil && e.Subject.URL != "" && views.SafeURL(e.Subject.URL) == "" {
+				t.Fatalf("accepted subject.url %q", e.Subject.URL)
+			}
+		}
+	})
+}

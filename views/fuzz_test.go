@@ -1,0 +1,100 @@
+package views_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// markup is what views themselves put in mrkdwn: date tokens, http(s)
+// links, mentions of Slack ids and channel links. Any other "<" in a text
+// came from the input unescaped.
+var markup = regexp.MustCompile(`<!date\^\d+\^[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*>|<@[UW][A-Z0-9]+>|<#[CG][A-Z0-9]+>`)
+
+// texts collects every "text" string of a blocks JSON.
+func texts(v any, out *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if s, ok := val.(string); ok && k == "text" {
+				*out = append(*out, s)
+			} else {
+				texts(val, out)
+			}
+		}
+	case []any:
+		for _, val := range x {
+			texts(val, out)
+		}
+	}
+}
+
+// checkBlocks fails when Slack would refuse blocks or when a text holds
+// markup that the views did not make (a "<" outside it).
+func checkBlocks(t *testing.T, what string, blocks any) {
+	t.Helper()
+	b, _ := json.Marshal(blocks)
+	if errs := fakeslack.ValidateBlocksJSON(fakeslack.SurfaceMessage, string(b)); len(errs) > 0 {
+		t.Fatalf("%s: Slack would refuse it: %v\n%s", what, errs, b)
+	}
+	var generic any
+	json.Unmarshal(b, &generic)
+	var all []string
+	texts(generic, &all)
+	for _, s := range all {
+		// ">" alone is harmless (views quote with it); "<" opens Slack markup.
+		if rest := markup.ReplaceAllString(s, ""); strings.Contains(rest, "<") {
+			t.Fatalf("%s: unescaped markup in %q", what, s)
+		}
+	}
+}
+
+// FuzzMessageBuilders feeds arbitrary titles, names, texts and field values
+// to every builder of messages the bot posts.
+func FuzzMessageBuilders(f *testing.F) {
+	f.Add("Install guide", "Bo", "Looks good, one typo in step 3", "failed", "https://paligo.example/t/42")
+	f.Add("<!channel> ping", "<@U123|boss>", "<!here> & <#C1> >quote\n*bold*", "<https://evil.example|click>", "javascript:alert(1)")
+	f.Add(strings.Repeat("é", 3000), strings.Repeat("&", 500), strings.Repeat("<", 5000), strings.Repeat("x", 2000), "https://a.example/"+strings.Repeat("a", 3000))
+	f.Add("", "", "", "", "")
+	f.Add("\x00\xff\xfe", "\u202e", "`code` ~strike~ _it_", "\n\n\n", "http://[::1]:80/|x>")
+	f.Fuzz(func(t *testing.T, title, name, text, field, link string) {
+		at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		for _, k := range []store.Kind{"comment.reply", "run.failed", "release.status_changed", "invite.accepted", "data.alert"} {
+			e := store.Event{ID: "e1", Seq: 1, Type: k, OccurredAt: at,
+				Actor:   &store.Person{Name: name, Email: "bo@example.com"},
+				Subject: &store.Subject{Kind: "topic", ID: title, Title: title, URL: link},
+				Text:    text, Fields: map[string]string{"status": field, "error": text, field: name}}
+			for _, personal := range []bool{false, true} {
+				fallback, blocks := views.Message(views.Notification{Event: e, Personal: personal})
+				checkBlocks(t, string(k), blocks)
+				if strings.Contains(markup.ReplaceAllString(fallback, ""), "<") {
+					t.Fatalf("fallback %q", fallback)
+				}
+			}
+		}
+		var events []store.Event
+		for i := range 120 {
+			events = append(events, store.Event{ID: "d", Seq: uint64(i + 1), Type: "comment.reply", OccurredAt: at.Add(time.Duration(i) * time.Second),
+				Actor:   &store.Person{Name: name + string(rune('a'+i%26))},
+				Subject: &store.Subject{Kind: "topic", ID: title + string(rune('a'+i%60)), Title: title, URL: link}})
+		}
+		_, blocks, ok := views.Digest(events, link)
+		if !ok {
+			t.Fatal("a digest of 120 events was empty")
+		}
+		checkBlocks(t, "digest", blocks)
+
+		inv := store.Invite{ID: 1, Inviter: "U0ADMIN", InviterName: name, Note: text, Expires: at}
+		_, blocks = views.InviteDM(inv, link)
+		checkBlocks(t, "invitation", blocks)
+		run := store.InviteRun{Entries: []store.InviteEntry{{User: "U1", Result: store.InviteSent}, {User: name, Result: store.InviteSkipped, Reason: text}, {User: "U2", Result: store.InviteFailed, Reason: field}}}
+		_, blocks = views.InviteSummary(run)
+		checkBlocks(t, "summary", blocks)
+	})
+}
