@@ -138,7 +138,7 @@ func TestInviteTokenCheck(t *testing.T) {
 		"other key":             store.NewInviteTokens([]byte("another-secret-0123456789")).Sign(inv.ID, inv.Expires),
 		"signed, no such id":    tokens.Sign(inv.ID+100, inv.Expires),
 		"garbage":               "not-a-token",
-		"expiry pushed forward": tokens.Sign(inv.ID, inv.Expires)[:5] + "x",
+		"truncated":             tokens.Sign(inv.ID, inv.Expires)[:5] + "x",
 	} {
 		p := "/v1/invites/" + tok
 		if code, out := getInvite(t, h, p, p, now); code != 404 || out["email"] != nil {
