@@ -133,12 +133,12 @@ func TestInviteTokenCheck(t *testing.T) {
 		return s[:i] + string(c) + s[i+1:]
 	}
 	for name, tok := range map[string]string{
-		"signature changed":     flip(token, len(token)-5),
-		"id changed":            flip(token, 3),
-		"other key":             store.NewInviteTokens([]byte("another-secret-0123456789")).Sign(inv.ID, inv.Expires),
-		"signed, no such id":    tokens.Sign(inv.ID+100, inv.Expires),
-		"garbage":               "not-a-token",
-		"truncated":             tokens.Sign(inv.ID, inv.Expires)[:5] + "x",
+		"signature changed":  flip(token, len(token)-5),
+		"id changed":         flip(token, 3),
+		"other key":          store.NewInviteTokens([]byte("another-secret-0123456789")).Sign(inv.ID, inv.Expires),
+		"signed, no such id": tokens.Sign(inv.ID+100, inv.Expires),
+		"garbage":            "not-a-token",
+		"truncated":          tokens.Sign(inv.ID, inv.Expires)[:5] + "x",
 	} {
 		p := "/v1/invites/" + tok
 		if code, out := getInvite(t, h, p, p, now); code != 404 || out["email"] != nil {
