@@ -285,11 +285,7 @@ func (c *eventCache) put(seq uint64, e Event) {
 func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 	now := s.Now().UTC()
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		out := tx.Bucket(bucketOutbox)
-		if out.Get(u64(j.Seq)) == nil {
-			return ErrJobGone
-		}
-		if err := out.Delete(u64(j.Seq)); err != nil {
+		if err := takeJob(tx, j.Seq); err != nil {
 			return err
 		}
 		items := tx.Bucket(bucketDigest)

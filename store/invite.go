@@ -203,30 +203,21 @@ var ErrNotInviteJob = errors.New("not an invite job")
 
 // settleEntry ends job's entry of its run with result and reason, removes
 // the job, and queues the summary when it was the last entry. It returns
-// the summary job, if any, and the run.
-func settleEntry(tx *bolt.Tx, job Job, result, reason string, invite uint64) ([]Job, error) {
-	out := tx.Bucket(bucketOutbox)
-	if out.Get(u64(job.Seq)) == nil {
-		return nil, ErrJobGone
-	}
-	if err := out.Delete(u64(job.Seq)); err != nil {
-		return nil, err
+// the summary job, if any, and the invitation the entry opened (0: none).
+func settleEntry(tx *bolt.Tx, job Job, result, reason string) ([]Job, uint64, error) {
+	if err := takeJob(tx, job.Seq); err != nil {
+		return nil, 0, err
 	}
 	runs := tx.Bucket(bucketInviteRuns)
 	var run InviteRun
-	v := runs.Get(u64(job.Run))
-	if v == nil {
-		return nil, fmt.Errorf("invite run %d not found", job.Run)
+	if err := getTx(runs, u64(job.Run), &run); err != nil {
+		return nil, 0, fmt.Errorf("invite run %d: %w", job.Run, err)
 	}
-	if err := json.Unmarshal(v, &run); err != nil {
-		return nil, err
-	}
+	var invite uint64
 	for i := range run.Entries {
 		if run.Entries[i].User == job.User && run.Entries[i].Result == "" {
 			run.Entries[i].Result, run.Entries[i].Reason = result, reason
-			if invite != 0 {
-				run.Entries[i].Invite = invite
-			}
+			invite = run.Entries[i].Invite
 			break
 		}
 	}
@@ -234,11 +225,11 @@ func settleEntry(tx *bolt.Tx, job Job, result, reason string, invite uint64) ([]
 	if run.settled() {
 		j, err := queueSummary(tx, run)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		jobs = append(jobs, j)
 	}
-	return jobs, putJSON(runs, u64(run.Seq), run)
+	return jobs, invite, putJSON(runs, u64(run.Seq), run)
 }
 
 // SkipInvite ends an invite job without inviting anyone (a bot, a deleted
@@ -249,7 +240,7 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 	}
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) (err error) {
-		jobs, err = settleEntry(tx, job, InviteSkipped, reason, 0)
+		jobs, _, err = settleEntry(tx, job, InviteSkipped, reason)
 		return err
 	})
 	return jobs, err
@@ -273,12 +264,8 @@ func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs
 		}
 		runs, invites, emails := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketInvites), tx.Bucket(bucketInviteEmails)
 		var run InviteRun
-		v := runs.Get(u64(job.Run))
-		if v == nil {
-			return fmt.Errorf("invite run %d not found", job.Run)
-		}
-		if err := json.Unmarshal(v, &run); err != nil {
-			return err
+		if err := getTx(runs, u64(job.Run), &run); err != nil {
+			return fmt.Errorf("invite run %d: %w", job.Run, err)
 		}
 		var entry *InviteEntry
 		for i := range run.Entries {
@@ -305,7 +292,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs
 			}
 			if skip != "" {
 				var err error
-				jobs, err = settleEntry(tx, job, InviteSkipped, skip, 0)
+				jobs, _, err = settleEntry(tx, job, InviteSkipped, skip)
 				return err
 			}
 		}
@@ -345,7 +332,7 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		if jobs, err = settleEntry(tx, job, InviteSent, "", invite); err != nil {
+		if jobs, _, err = settleEntry(tx, job, InviteSent, ""); err != nil {
 			return err
 		}
 		return updateInvite(tx, invite, func(inv *Invite) {
@@ -363,22 +350,10 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		var run InviteRun
-		if err := getTx(tx.Bucket(bucketInviteRuns), u64(job.Run), &run); err != nil {
-			return err
-		}
 		var invite uint64
-		for _, e := range run.Entries {
-			if e.User == job.User {
-				invite = e.Invite
-			}
-		}
 		var err error
-		if jobs, err = settleEntry(tx, job, InviteFailed, reason, 0); err != nil {
+		if jobs, invite, err = settleEntry(tx, job, InviteFailed, reason); err != nil || invite == 0 {
 			return err
-		}
-		if invite == 0 {
-			return nil
 		}
 		return updateInvite(tx, invite, func(inv *Invite) {
 			if inv.Status == InviteSending {
@@ -402,11 +377,7 @@ func updateInvite(tx *bolt.Tx, id uint64, fn func(*Invite)) error {
 // FinishInviteSummary records the summary DM and ends its job.
 func (s *Store) FinishInviteSummary(job Job, ts string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		out := tx.Bucket(bucketOutbox)
-		if out.Get(u64(job.Seq)) == nil {
-			return ErrJobGone
-		}
-		if err := out.Delete(u64(job.Seq)); err != nil {
+		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
 		runs := tx.Bucket(bucketInviteRuns)

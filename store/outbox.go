@@ -330,6 +330,16 @@ func (s *Store) Receipts(event uint64) (map[string]Receipt, error) {
 // ErrJobGone means the job is no longer in the outbox.
 var ErrJobGone = errors.New("job is no longer in the outbox")
 
+// takeJob removes the job seq from the outbox, or says ErrJobGone when it
+// is not there (a worker that got there first finished or failed it).
+func takeJob(tx *bolt.Tx, seq uint64) error {
+	out := tx.Bucket(bucketOutbox)
+	if out.Get(u64(seq)) == nil {
+		return ErrJobGone
+	}
+	return out.Delete(u64(seq))
+}
+
 // Finish ends a job with receipt r, durably, in one transaction:
 //   - the receipt is stored under the job's target (the channel, or the
 //     person's "team/user"; for Unmatched, the email);
@@ -343,11 +353,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
 	outcome := r.Outcome
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		outcome = r.Outcome
-		out := tx.Bucket(bucketOutbox)
-		if out.Get(u64(job.Seq)) == nil {
-			return ErrJobGone
-		}
-		if err := out.Delete(u64(job.Seq)); err != nil {
+		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
 		target := job.Channel
@@ -412,11 +418,7 @@ func (s *Store) Unmatched() ([]UnmatchedEmail, error) {
 // Fail moves a job to the failed list with the reason.
 func (s *Store) Fail(job Job, team, reason string) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		out := tx.Bucket(bucketOutbox)
-		if out.Get(u64(job.Seq)) == nil {
-			return ErrJobGone
-		}
-		if err := out.Delete(u64(job.Seq)); err != nil {
+		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
 		if job.Kind == JobDigest {
