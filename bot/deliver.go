@@ -406,15 +406,7 @@ func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, err
 		return d.settle(job, err)
 	}
 	fallback, blocks, _ := views.Digest(events, d.opts.MoreURL)
-	err = d.call(ctx, "chat.postMessage", dm, d.limiter(dm), func(ctx context.Context) error {
-		ch, ts, err := d.slack.PostMessageContext(ctx, dm,
-			slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...),
-			slack.MsgOptionDisableLinkUnfurl())
-		if err != nil {
-			return err
-		}
-		return d.finishDigest(job, ch, ts)
-	})
+	err = d.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return d.finishDigest(job, ch, ts) })
 	return d.settle(job, err)
 }
 
@@ -496,6 +488,12 @@ func permanentError(err error) (string, bool) {
 // landed once Slack says ok.
 func (d *Deliverer) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
 	text, blocks := views.Message(n)
+	return d.postBlocks(ctx, channel, text, blocks, sent)
+}
+
+// postBlocks sends one message (fallback text and blocks) to channel,
+// paced, and calls sent with where it landed once Slack says ok.
+func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error) error {
 	return d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) error {
 		ch, ts, err := d.slack.PostMessageContext(ctx, channel,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),

@@ -60,13 +60,8 @@ func (d *Deliverer) deliverInvite(ctx context.Context, job store.Job) (bool, err
 	}
 	text, blocks := views.InviteDM(inv, d.opts.InviteLink(inv))
 	var summary []store.Job
-	err = d.call(ctx, "chat.postMessage", dm, d.limiter(dm), func(ctx context.Context) error {
-		_, ts, err := d.slack.PostMessageContext(ctx, dm,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionDisableLinkUnfurl())
-		if err != nil {
-			return err
-		}
-		summary, err = d.store.FinishInvite(job, inv.ID, dm, ts)
+	err = d.postBlocks(ctx, dm, text, blocks, func(ch, ts string) (err error) {
+		summary, err = d.store.FinishInvite(job, inv.ID, ch, ts)
 		return err
 	})
 	if err == nil {
@@ -126,14 +121,7 @@ func (d *Deliverer) deliverInviteSummary(ctx context.Context, job store.Job) (bo
 		return d.settle(job, err)
 	}
 	text, blocks := views.InviteSummary(run)
-	err = d.call(ctx, "chat.postMessage", dm, d.limiter(dm), func(ctx context.Context) error {
-		_, ts, err := d.slack.PostMessageContext(ctx, dm,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionDisableLinkUnfurl())
-		if err != nil {
-			return err
-		}
-		return d.store.FinishInviteSummary(job, ts)
-	})
+	err = d.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return d.store.FinishInviteSummary(job, ts) })
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil
 	}
