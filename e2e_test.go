@@ -49,6 +49,8 @@ type harness struct {
 	delivery bot.DeliveryOptions
 	// clock is the program's time: real until a test sets it.
 	clock *testClock
+	// http bounds the listener's wait for clients (zero: the defaults).
+	http HTTPTimeouts
 }
 
 // testClock is a clock tests move by hand; until set it is the real time.
@@ -130,6 +132,7 @@ func (h *harness) restart() {
 	m.PingTimeout = 2 * time.Second
 	m.ReconnectDelay = 20 * time.Millisecond
 	m.Delivery = h.delivery
+	m.HTTP = h.http
 	m.Clock = h.clock.Now
 	// Tests run digests by hand (runDigests) at the times they choose; the
 	// loop itself only makes its catch-up run at start.

@@ -96,6 +96,9 @@ type Main struct {
 	Delivery bot.DeliveryOptions
 	// Digests tunes the digest loop (its cron schedule).
 	Digests bot.DigestOptions
+	// HTTP bounds how long the listener waits for a client (zero fields
+	// take the defaults of DefaultHTTPTimeouts).
+	HTTP HTTPTimeouts
 	// Clock, if set, is the program's time for everything it schedules and
 	// records (tests move it; Slack pacing keeps real time).
 	Clock func() time.Time
@@ -195,12 +198,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return nil
 		}},
 	}
+	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
 		Handler:           handlers.NewHTTP(ingest, invites, checks, reg),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		ReadHeaderTimeout: ht.ReadHeader,
+		ReadTimeout:       ht.Read,
+		WriteTimeout:      ht.Write,
+		IdleTimeout:       ht.Idle,
 		MaxHeaderBytes:    64 << 10,
 	}
 	m.done = make(chan error, 4)
@@ -238,6 +242,36 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}()
 	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
 	return nil
+}
+
+// HTTPTimeouts bound the listener's wait for slow or stalled clients, so a
+// client that trickles its headers or body cannot hold a connection open.
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // the request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the answer
+	Idle       time.Duration // a kept-alive connection between requests
+}
+
+// DefaultHTTPTimeouts are the listener's bounds. A 1 MiB ingest body at
+// 100 KB/s fits in Read.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 15 * time.Second, Idle: 60 * time.Second}
+
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	if t.ReadHeader > 0 {
+		d.ReadHeader = t.ReadHeader
+	}
+	if t.Read > 0 {
+		d.Read = t.Read
+	}
+	if t.Write > 0 {
+		d.Write = t.Write
+	}
+	if t.Idle > 0 {
+		d.Idle = t.Idle
+	}
+	return d
 }
 
 // Addr is the listener's address (useful with :0).

@@ -26,21 +26,37 @@ type adminCache struct {
 // IsAdmin reports whether user may route alerts, invite people and see
 // delivery health: a workspace admin or owner per users.info, or someone
 // listed (by id or email) in PALIGO_SLACK_ADMINS.
+//
+// IsAdmin may answer from a users.info answer up to adminCacheTTL old: it is
+// for drawing (the Home tab, which buttons to show). Requests that change
+// something ask isAdminNow.
 func (h *Router) IsAdmin(ctx context.Context, user string) (bool, error) {
+	return h.isAdmin(ctx, user, adminCacheTTL)
+}
+
+// isAdminNow is IsAdmin with a fresh users.info answer. Every request that
+// changes something (routes, invitations, retries) asks it, so someone who
+// lost their admin role cannot act through a view drawn before, nor within
+// the cache's lifetime.
+func (h *Router) isAdminNow(ctx context.Context, user string) (bool, error) {
+	return h.isAdmin(ctx, user, 0)
+}
+
+func (h *Router) isAdmin(ctx context.Context, user string, maxAge time.Duration) (bool, error) {
 	if slices.Contains(h.Admins, user) {
 		return true, nil
 	}
-	p, err := h.profile(ctx, user)
+	p, err := h.profile(ctx, user, maxAge)
 	return p.admin, err
 }
 
 // profile is what users.info says of user (admin rights, email, name),
-// trusted for adminCacheTTL.
-func (h *Router) profile(ctx context.Context, user string) (adminEntry, error) {
+// trusted for maxAge.
+func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration) (adminEntry, error) {
 	h.admins.mu.Lock()
 	e, ok := h.admins.m[user]
 	h.admins.mu.Unlock()
-	if ok && time.Since(e.at) < adminCacheTTL {
+	if ok && time.Since(e.at) < maxAge {
 		return e, nil
 	}
 	u, err := h.Slack.GetUserInfoContext(ctx, user)

@@ -86,7 +86,7 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	fail := func(errs map[string]string) Reply {
 		return Reply{Ack: map[string]any{"response_action": "errors", "errors": errs}}
 	}
-	admin, err := h.IsAdmin(ctx, cb.User.ID)
+	admin, err := h.isAdminNow(ctx, cb.User.ID)
 	if err != nil {
 		return fail(map[string]string{first: roleUnknownText})
 	}

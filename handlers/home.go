@@ -249,7 +249,7 @@ func (h *Router) adminHome(team string) (*views.Admin, error) {
 
 // retryFailed puts failed deliveries back in the outbox (admins only).
 func (h *Router) retryFailed(ctx context.Context, user string, a *slack.BlockAction) (string, error) {
-	admin, err := h.IsAdmin(ctx, user)
+	admin, err := h.isAdminNow(ctx, user)
 	if err != nil {
 		return "I couldn't check your Slack role just now; try again in a moment.", err
 	}

@@ -91,6 +91,11 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"})
 		return
 	}
+	// An unsigned or stale request is refused before its body is read.
+	if _, msg := signatureTimestamp(r.Header, h.Now()); msg != "" {
+		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: msg})
+		return
+	}
 	body, err := readBody(w, r, MaxIngestBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -206,21 +211,32 @@ func Sign(secret []byte, ts int64, body []byte) string {
 // VerifySignature checks X-Signature-Timestamp and X-Signature; it returns
 // "" when they are good, else what is wrong (never the expected value).
 func VerifySignature(secret []byte, hdr http.Header, body []byte, now time.Time) string {
-	tsHdr, sig := hdr.Get("X-Signature-Timestamp"), hdr.Get("X-Signature")
-	if tsHdr == "" || sig == "" {
-		return "missing X-Signature-Timestamp or X-Signature"
+	ts, msg := signatureTimestamp(hdr, now)
+	if msg != "" {
+		return msg
 	}
-	ts, err := strconv.ParseInt(tsHdr, 10, 64)
-	if err != nil {
-		return "X-Signature-Timestamp is not unix seconds"
-	}
-	if d := now.Sub(time.Unix(ts, 0)); d > SignatureWindow || d < -SignatureWindow {
-		return "X-Signature-Timestamp is more than 5 minutes away"
-	}
-	if !hmac.Equal([]byte(sig), []byte(Sign(secret, ts, body))) {
+	if !hmac.Equal([]byte(hdr.Get("X-Signature")), []byte(Sign(secret, ts, body))) {
 		return "X-Signature does not match"
 	}
 	return ""
+}
+
+// signatureTimestamp checks what can be checked before the body is read:
+// both headers are there and the timestamp is within SignatureWindow (a
+// request captured and replayed later is refused here).
+func signatureTimestamp(hdr http.Header, now time.Time) (int64, string) {
+	tsHdr, sig := hdr.Get("X-Signature-Timestamp"), hdr.Get("X-Signature")
+	if tsHdr == "" || sig == "" {
+		return 0, "missing X-Signature-Timestamp or X-Signature"
+	}
+	ts, err := strconv.ParseInt(tsHdr, 10, 64)
+	if err != nil {
+		return 0, "X-Signature-Timestamp is not unix seconds"
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > SignatureWindow || d < -SignatureWindow {
+		return 0, "X-Signature-Timestamp is more than 5 minutes away"
+	}
+	return ts, ""
 }
 
 // DecodeEvents parses one event object or an array of them and validates

@@ -29,7 +29,7 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) Reply
 	if strings.EqualFold(text, "help") {
 		return Reply{Ack: ephemeral(inviteHelp)}
 	}
-	admin, err := h.IsAdmin(ctx, cmd.UserID)
+	admin, err := h.isAdminNow(ctx, cmd.UserID)
 	if err != nil {
 		h.Log.Warn("admin check", "user", cmd.UserID, "err", err)
 		return Reply{Ack: ephemeral(roleUnknownText)}
@@ -85,7 +85,7 @@ func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback)
 	fail := func(block, msg string) Reply {
 		return Reply{Ack: map[string]any{"response_action": "errors", "errors": map[string]string{block: msg}}}
 	}
-	admin, err := h.IsAdmin(ctx, cb.User.ID)
+	admin, err := h.isAdminNow(ctx, cb.User.ID)
 	if err != nil {
 		return fail(views.BlockInviteUsers, roleUnknownText)
 	}
@@ -130,7 +130,7 @@ var userID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
 // delivery, which reads each person from Slack, skips or invites them, and
 // DMs the inviter the summary. It returns how many people it holds.
 func (h *Router) queueInvites(ctx context.Context, team, inviter string, users []string, note string) (int, error) {
-	p, err := h.profile(ctx, inviter)
+	p, err := h.profile(ctx, inviter, adminCacheTTL)
 	if err != nil {
 		// The invitation names the inviter by their Slack id anyway.
 		h.Log.Warn("inviter profile", "user", inviter, "err", err)
