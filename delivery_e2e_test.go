@@ -26,19 +26,10 @@ var testChannels = []fakeslack.Channel{
 	{ID: "C0OLD", Name: "old", IsArchived: true},
 }
 
-// postEvents signs v as the platform does and POSTs it to /v1/events.
+// postEvents posts v signed (signedPost) and decodes the answer.
 func postEvents(t testing.TB, addr string, v any) (int, map[string]any) {
 	t.Helper()
-	body, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/events", bytes.NewReader(body))
-	ts := time.Now().Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
-	req.Header.Set("X-Signature", handlers.Sign([]byte(testIngestSecret), ts, body))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := signedPost(addr, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +37,20 @@ func postEvents(t testing.TB, addr string, v any) (int, map[string]any) {
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// signedPost signs v as the platform does and POSTs it to /v1/events.
+func signedPost(addr string, v any) (*http.Response, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/events", bytes.NewReader(body))
+	ts := time.Now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
+	req.Header.Set("X-Signature", handlers.Sign([]byte(testIngestSecret), ts, body))
+	return http.DefaultClient.Do(req)
 }
 
 func (h *harness) post(v any) {

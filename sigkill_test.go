@@ -39,6 +39,7 @@ type process struct {
 	addr chan string
 	done chan struct{} // closed when the process has exited; err is set
 	err  error
+	logs syncBuffer // everything it wrote to stderr
 }
 
 func startProcess(t *testing.T, bin string, env []string) *process {
@@ -57,6 +58,7 @@ func startProcess(t *testing.T, bin string, env []string) *process {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			p.logs.Write(append(sc.Bytes(), '\n'))
 			var line struct{ Msg, Listen string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "started" {
 				p.addr <- line.Listen
