@@ -341,6 +341,13 @@ func (s *Server) Mark() Mark {
 	return Mark(len(s.calls))
 }
 
+// CallsSince returns every call made after mark.
+func (s *Server) CallsSince(mark Mark) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls[min(int(mark), len(s.calls)):]...)
+}
+
 // WaitForCall waits for a call to method after mark for which match (if not
 // nil) is true, and returns it.
 func (s *Server) WaitForCall(ctx context.Context, mark Mark, method string, match func(Call) bool) (Call, error) {

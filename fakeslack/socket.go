@@ -155,14 +155,7 @@ func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
 	s.envSeq++
 	id := fmt.Sprintf("%08x-fake-4f94-bfb4-%012d", s.envSeq, s.envSeq)
 	s.mu.Unlock()
-	frame := map[string]any{
-		"envelope_id": id, "payload": env.Payload, "type": env.Type,
-		"accepts_response_payload": env.AcceptsResponsePayload,
-	}
-	if env.Type == "events_api" {
-		frame["retry_attempt"], frame["retry_reason"] = env.RetryAttempt, env.RetryReason
-	}
-	msg, err := json.Marshal(frame)
+	msg, err := Frame(id, env)
 	if err != nil {
 		return "", err
 	}
@@ -173,6 +166,18 @@ func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
 		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
 	}
 	return id, nil
+}
+
+// Frame is env as Slack writes it on the socket, with envelope id id.
+func Frame(id string, env Envelope) ([]byte, error) {
+	frame := map[string]any{
+		"envelope_id": id, "payload": env.Payload, "type": env.Type,
+		"accepts_response_payload": env.AcceptsResponsePayload,
+	}
+	if env.Type == "events_api" {
+		frame["retry_attempt"], frame["retry_reason"] = env.RetryAttempt, env.RetryReason
+	}
+	return json.Marshal(frame)
 }
 
 // Send posts env and waits for its ack.
