@@ -398,7 +398,11 @@ func (s *Server) viewsOpen(_ *http.Request, c *Call) (any, []string) {
 	}
 	t.used = true
 	s.triggers[tid] = t
-	return s.storeView(s.nextID("V"), SurfaceModal, "", view), nil
+	id := s.nextID("V")
+	if t.user != "" {
+		s.modals[t.user] = id
+	}
+	return s.storeView(id, SurfaceModal, t.user, view), nil
 }
 
 func (s *Server) viewsUpdate(_ *http.Request, c *Call) (any, []string) {

@@ -41,11 +41,13 @@ func (s *Server) AppHomeOpened(user string) Envelope {
 	return s.EventsAPI(ev)
 }
 
-func (s *Server) issueTrigger() string {
+// issueTrigger makes the trigger_id of an interaction by user: a modal
+// opened with it is that user's.
+func (s *Server) issueTrigger(user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := fmt.Sprintf("%d.3485157640.%s", time.Now().UnixNano()%1e13, s.nextID("trig"))
-	s.triggers[id] = trigger{issued: time.Now()}
+	s.triggers[id] = trigger{issued: time.Now(), user: user}
 	return id
 }
 
@@ -67,7 +69,7 @@ func (s *Server) SlashCommand(user, channel, command, text string) Envelope {
 		"channel_id": channel, "channel_name": "general", "user_id": user, "user_name": u["name"],
 		"command": command, "text": text, "api_app_id": s.opts.AppID, "is_enterprise_install": "false",
 		"response_url": "https://hooks.slack.com/commands/" + s.opts.TeamID + "/1/fake",
-		"trigger_id":   s.issueTrigger(),
+		"trigger_id":   s.issueTrigger(user),
 	}}
 }
 
@@ -135,7 +137,7 @@ func (s *Server) BlockAction(user string, v View, actionID string, value map[str
 	return Envelope{Type: "interactive", Payload: map[string]any{
 		"type": "block_actions", "user": s.userRef(user), "api_app_id": s.opts.AppID,
 		"token": "legacy-fixed-value", "container": map[string]any{"type": "view", "view_id": v.ID},
-		"trigger_id": s.issueTrigger(), "team": map[string]any{"id": s.opts.TeamID, "domain": "fake"},
+		"trigger_id": s.issueTrigger(user), "team": map[string]any{"id": s.opts.TeamID, "domain": "fake"},
 		"enterprise": nil, "is_enterprise_install": false,
 		"view":    s.viewPayload(v, state),
 		"actions": []any{action},
@@ -157,7 +159,7 @@ func (s *Server) ViewSubmission(user string, v View, values map[string]any) Enve
 	return Envelope{Type: "interactive", AcceptsResponsePayload: true, Payload: map[string]any{
 		"type": "view_submission", "team": map[string]any{"id": s.opts.TeamID, "domain": "fake"},
 		"user": s.userRef(user), "api_app_id": s.opts.AppID, "token": "legacy-fixed-value",
-		"trigger_id": s.issueTrigger(), "view": s.viewPayload(v, values), "response_urls": []any{},
+		"trigger_id": s.issueTrigger(user), "view": s.viewPayload(v, values), "response_urls": []any{},
 	}}
 }
 
@@ -234,7 +236,7 @@ func (s *Server) MessageAction(user string, m Message, actionID, value string) (
 	}
 	return Envelope{Type: "interactive", Payload: map[string]any{
 		"type": "block_actions", "user": s.userRef(user), "api_app_id": s.opts.AppID,
-		"token": "legacy-fixed-value", "trigger_id": s.issueTrigger(),
+		"token": "legacy-fixed-value", "trigger_id": s.issueTrigger(user),
 		"container": map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false},
 		"team":      map[string]any{"id": s.opts.TeamID, "domain": "fake"},
 		"channel":   map[string]any{"id": m.Channel, "name": "directmessage"},

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,8 +111,11 @@ type Server struct {
 	acks     map[string][]Ack
 	ackLog   []Ack
 	views    map[string]*View
-	home     map[string]string // user id -> home view id
-	modal    string            // the modal opened or updated last
+	home     map[string]string       // user id -> home view id
+	modal    string                  // the modal opened or updated last
+	modals   map[string]string       // user id -> the modal open on their screen
+	awaiting map[string]envelopeMeta // envelope id -> what its ack acts on
+	rev      int                     // counts changes (notifyLocked)
 	messages []Message
 	triggers map[string]trigger
 	seq      int
@@ -121,6 +125,7 @@ type Server struct {
 type trigger struct {
 	issued time.Time
 	used   bool
+	user   string // who acted
 }
 
 // Call is one Web API call the fake received and what it answered.
@@ -175,6 +180,9 @@ type View struct {
 	Hash    string
 	Body    map[string]any // the view as the bot sent it
 	Updated time.Time
+	// Errors are the inline errors the app answered the last submission
+	// of this modal with (block_id -> message), as Slack shows them.
+	Errors map[string]string
 }
 
 // Ack is one acknowledgement the bot sent over the socket.
@@ -226,6 +234,8 @@ func New(opts Options) *Server {
 		acks:     map[string][]Ack{},
 		views:    map[string]*View{},
 		home:     map[string]string{},
+		modals:   map[string]string{},
+		awaiting: map[string]envelopeMeta{},
 		triggers: map[string]trigger{},
 		limiters: map[string]*rate.Limiter{},
 	}
@@ -291,6 +301,7 @@ func (s *Server) RevokeTokens() {
 }
 
 func (s *Server) notifyLocked() {
+	s.rev++
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
@@ -420,6 +431,57 @@ func (s *Server) LastModal() (View, bool) {
 		return View{}, false
 	}
 	return *v, true
+}
+
+// OpenModal returns the modal open on user's screen, if any: opened with a
+// trigger of theirs, and not yet closed by a submission the app accepted.
+func (s *Server) OpenModal(user string) (View, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.views[s.modals[user]]
+	if !ok {
+		return View{}, false
+	}
+	return *v, true
+}
+
+// CloseModal closes user's modal, as the Cancel button does.
+func (s *Server) CloseModal(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.modals, user)
+	s.notifyLocked()
+}
+
+// Users returns the workspace's members by id.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []User
+	for _, u := range s.sortedUsers() {
+		out = append(out, *u)
+	}
+	return out
+}
+
+// Channels returns the workspace's channels by name.
+func (s *Server) Channels() []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Channel
+	for _, c := range s.channels {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b Channel) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Rev counts the changes to the fake's state (calls, messages, views,
+// acks): a watcher reloads when it moves.
+func (s *Server) Rev() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rev
 }
 
 // DMChannel returns the DM channel id opened with user, if any.

@@ -127,6 +127,10 @@ func (s *Server) readLoop(c *conn) {
 		}
 		s.acks[a.EnvelopeID] = append(s.acks[a.EnvelopeID], ack)
 		s.ackLog = append(s.ackLog, ack)
+		if m, ok := s.awaiting[a.EnvelopeID]; ok {
+			delete(s.awaiting, a.EnvelopeID)
+			s.applyAckLocked(m, ack.Payload)
+		}
 		s.notifyLocked()
 		s.mu.Unlock()
 	}
@@ -161,6 +165,9 @@ func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
 	}
 	s.mu.Lock()
 	s.sent[id] = time.Now()
+	if m, ok := awaitedAck(env); ok {
+		s.awaiting[id] = m
+	}
 	s.mu.Unlock()
 	if err := c.write(msg); err != nil {
 		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
@@ -295,4 +302,75 @@ func (s *Server) SetPings(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pings = on
+}
+
+// envelopeMeta is what an ack's payload acts on in Slack: a modal's
+// submission (close, update, push, show errors) or a slash command (an
+// answer shown in the channel it was typed in).
+type envelopeMeta struct {
+	kind                string // "submission" or "command"
+	user, view, channel string
+}
+
+func awaitedAck(env Envelope) (envelopeMeta, bool) {
+	p, _ := env.Payload.(map[string]any)
+	switch {
+	case env.Type == "slash_commands":
+		user, _ := p["user_id"].(string)
+		ch, _ := p["channel_id"].(string)
+		return envelopeMeta{kind: "command", user: user, channel: ch}, true
+	case env.Type == "interactive" && p["type"] == "view_submission":
+		u, _ := p["user"].(map[string]any)
+		v, _ := p["view"].(map[string]any)
+		user, _ := u["id"].(string)
+		view, _ := v["id"].(string)
+		return envelopeMeta{kind: "submission", user: user, view: view}, true
+	}
+	return envelopeMeta{}, false
+}
+
+// applyAckLocked does what Slack does with an ack's payload.
+func (s *Server) applyAckLocked(m envelopeMeta, payload json.RawMessage) {
+	var a struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+		View           map[string]any    `json:"view"`
+		Text           string            `json:"text"`
+		Blocks         json.RawMessage   `json:"blocks"`
+		ResponseType   string            `json:"response_type"`
+	}
+	if len(payload) > 0 && json.Unmarshal(payload, &a) != nil {
+		return
+	}
+	switch m.kind {
+	case "command":
+		if a.Text == "" && len(a.Blocks) == 0 {
+			return
+		}
+		s.messages = append(s.messages, Message{Channel: m.channel, User: m.user, TS: s.newTS(),
+			Text: a.Text, Blocks: a.Blocks, Ephemeral: a.ResponseType != "in_channel"})
+	case "submission":
+		v := s.views[m.view]
+		switch a.ResponseAction {
+		case "errors":
+			if v != nil {
+				v.Errors = a.Errors
+			}
+		case "update":
+			if a.View != nil && len(ValidateView(a.View)) == 0 {
+				s.storeView(m.view, SurfaceModal, m.user, a.View)
+			}
+		case "push":
+			if a.View != nil && len(ValidateView(a.View)) == 0 {
+				id := s.nextID("V")
+				s.modals[m.user] = id
+				s.storeView(id, SurfaceModal, m.user, a.View)
+			}
+		default: // "clear", or an empty ack: the modal closes
+			if s.modals[m.user] == m.view {
+				delete(s.modals, m.user)
+			}
+		}
+	}
+	s.notifyLocked()
 }
