@@ -1,0 +1,525 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/handlers"
+)
+
+//go:embed page.html app.js app.css
+var assets embed.FS
+
+// Options wire the page to the running program.
+type Options struct {
+	Slack *fakeslack.Server
+	// BotURL is the bot's listener (http://host:port): the page posts
+	// sample events to its /v1/events and checks invitations with its
+	// /v1/invites/{token}, signed with Secret like the platform does.
+	BotURL string
+	Secret []byte
+	Clock  *Clock
+	// RunDigests makes the digest run the cron loop makes every minute,
+	// at the demo time; the clock control calls it after moving time.
+	RunDigests func(context.Context) (int, error)
+	Log        *slog.Logger
+}
+
+// Page is the demo's web page and its small JSON API.
+type Page struct {
+	opts Options
+	tmpl *template.Template
+	mux  *http.ServeMux
+}
+
+// New returns the page for opts.
+func New(opts Options) *Page {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Page{opts: opts, mux: http.NewServeMux()}
+	p.tmpl = template.Must(template.New("page.html").ParseFS(assets, "page.html"))
+	p.mux.HandleFunc("GET /{$}", p.index)
+	p.mux.HandleFunc("GET /app.js", p.asset("app.js", "text/javascript; charset=utf-8"))
+	p.mux.HandleFunc("GET /app.css", p.asset("app.css", "text/css; charset=utf-8"))
+	p.mux.HandleFunc("GET /version", p.version)
+	p.mux.HandleFunc("POST /api/action", p.action)
+	p.mux.HandleFunc("POST /api/submit", p.submit)
+	p.mux.HandleFunc("POST /api/close", p.closeModal)
+	p.mux.HandleFunc("POST /api/command", p.command)
+	p.mux.HandleFunc("POST /api/clock", p.clock)
+	p.mux.HandleFunc("POST /api/event", p.event)
+	p.mux.HandleFunc("GET /invite", p.invite)
+	return p
+}
+
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+
+func (p *Page) asset(name, ctype string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, _ := assets.ReadFile(name)
+		w.Header().Set("Content-Type", ctype)
+		w.Write(b)
+	}
+}
+
+// view is what the page shows one person.
+type view struct {
+	As        fakeslack.User
+	Users     []fakeslack.User
+	Channels  []fakeslack.Channel
+	At        string // "home", "dm" or a channel id
+	Title     string
+	Now       string
+	Home      template.HTML
+	Messages  []message
+	Modal     *modal
+	Composer  string // the channel slash commands are typed in, "" on the Home tab
+	Samples   map[string]string
+	Kinds     []string
+	Rev       int
+	BotURL    string
+	HasHome   bool
+	DMChannel string
+}
+
+type message struct {
+	Channel, TS string
+	Time        string
+	From        string
+	Ephemeral   bool
+	Edited      bool
+	Body        template.HTML
+}
+
+type modal struct {
+	ID, Title, Submit, Close string
+	Body                     template.HTML
+}
+
+func (p *Page) person(id string) fakeslack.User {
+	users := p.opts.Slack.Users()
+	for _, u := range users {
+		if u.ID == id {
+			return u
+		}
+	}
+	for _, u := range users {
+		if !u.IsBot {
+			return u
+		}
+	}
+	return fakeslack.User{}
+}
+
+func (p *Page) renderer(as fakeslack.User) *renderer {
+	var people []fakeslack.User
+	for _, u := range p.opts.Slack.Users() {
+		if !u.Deleted {
+			people = append(people, u)
+		}
+	}
+	return &renderer{users: people, channels: p.opts.Slack.Channels(), loc: zone(as.TZ)}
+}
+
+func (p *Page) index(w http.ResponseWriter, r *http.Request) {
+	fs := p.opts.Slack
+	as := p.person(r.URL.Query().Get("as"))
+	at := r.URL.Query().Get("at")
+	// Opening the Home tab is an event the app hears (app_home_opened):
+	// sent when the person goes to the tab (open=1) or has none drawn yet,
+	// not on the reloads that follow each change.
+	if _, drawn := fs.HomeView(as.ID); (at == "" || at == "home") && (!drawn || r.URL.Query().Get("open") == "1") {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		if _, err := fs.Send(ctx, fs.AppHomeOpened(as.ID)); err != nil {
+			p.opts.Log.Warn("demo: app_home_opened", "err", err)
+		}
+		p.settle(ctx)
+		cancel()
+	}
+	v := view{As: as, Users: fs.Users(), Channels: fs.Channels(), At: at, Rev: fs.Rev(),
+		Now: p.opts.Clock.Now().In(zone(as.TZ)).Format("Mon 2 Jan 15:04 MST"), BotURL: p.opts.BotURL,
+		Samples: samples(as), DMChannel: fs.DMChannel(as.ID)}
+	for k := range v.Samples {
+		v.Kinds = append(v.Kinds, k)
+	}
+	sortStrings(v.Kinds)
+	switch {
+	case at == "" || at == "home":
+		v.At, v.Title = "home", "Paligo · Home"
+		if hv, ok := fs.HomeView(as.ID); ok {
+			rd := p.renderer(as)
+			rd.Blocks(list(hv.Body, "blocks"))
+			v.Home = template.HTML(fmt.Sprintf(`<div class="surface" data-surface="home" data-view="%s">`, esc(hv.ID))) + rd.html() + `</div>`
+			v.HasHome = true
+		}
+	case at == "dm":
+		v.Title, v.Composer = "Paligo · Messages", fs.DMChannel(as.ID)
+		if v.Composer != "" {
+			v.Messages = p.messages(v.Composer, as)
+		} else {
+			v.Composer = "D0" + as.ID // Slack opens the DM when you first type in it
+		}
+	default:
+		for _, c := range v.Channels {
+			if c.ID == at {
+				v.Title = "#" + c.Name
+			}
+		}
+		v.Composer = at
+		v.Messages = p.messages(at, as)
+	}
+	if mv, ok := fs.OpenModal(as.ID); ok {
+		rd := p.renderer(as)
+		rd.errors = mv.Errors
+		rd.Blocks(list(mv.Body, "blocks"))
+		m := &modal{ID: mv.ID, Title: str(obj(mv.Body, "title"), "text"), Body: rd.html(),
+			Submit: str(obj(mv.Body, "submit"), "text"), Close: str(obj(mv.Body, "close"), "text")}
+		if m.Close == "" {
+			m.Close = "Cancel"
+		}
+		v.Modal = m
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := p.tmpl.Execute(w, v); err != nil {
+		p.opts.Log.Error("demo page", "err", err)
+	}
+}
+
+func (p *Page) messages(channel string, as fakeslack.User) []message {
+	var out []message
+	for _, m := range p.opts.Slack.Messages(channel) {
+		if m.Ephemeral && m.User != as.ID {
+			continue
+		}
+		rd := p.renderer(as)
+		if blocks := decodeBlocks(m.Blocks); len(blocks) > 0 {
+			rd.Blocks(blocks)
+		} else {
+			rd.MessageText(m.Text)
+		}
+		body := template.HTML(fmt.Sprintf(`<div class="surface" data-surface="message" data-channel="%s" data-ts="%s">`, esc(m.Channel), esc(m.TS))) + rd.html() + `</div>`
+		out = append(out, message{Channel: m.Channel, TS: m.TS, Time: tsTime(m.TS, zone(as.TZ)), From: "Paligo", Ephemeral: m.Ephemeral, Edited: m.Edits > 0, Body: body})
+	}
+	return out
+}
+
+func tsTime(ts string, loc *time.Location) string {
+	sec, err := strconv.ParseInt(strings.SplitN(ts, ".", 2)[0], 10, 64)
+	if err != nil {
+		return ""
+	}
+	return time.Unix(sec, 0).In(loc).Format("15:04")
+}
+
+func zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func (p *Page) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"rev": p.opts.Slack.Rev()})
+}
+
+// actionReq is a click or a change on a Home tab, modal or message.
+type actionReq struct {
+	As       string         `json:"as"`
+	Surface  string         `json:"surface"` // home, modal, message
+	View     string         `json:"view"`
+	Channel  string         `json:"channel"`
+	TS       string         `json:"ts"`
+	ActionID string         `json:"action_id"`
+	Value    map[string]any `json:"value"` // merged into the action, as Slack sends it
+	Button   string         `json:"button"`
+}
+
+func (p *Page) action(w http.ResponseWriter, r *http.Request) {
+	var req actionReq
+	if !readJSON(w, r, &req) {
+		return
+	}
+	fs := p.opts.Slack
+	var env fakeslack.Envelope
+	var err error
+	switch req.Surface {
+	case "message":
+		var msg fakeslack.Message
+		for _, m := range fs.Messages(req.Channel) {
+			if m.TS == req.TS {
+				msg = m
+			}
+		}
+		env, err = fs.MessageAction(req.As, msg, req.ActionID, req.Button)
+	default:
+		v, ok := fs.ViewByID(req.View)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "that view is gone; reload"})
+			return
+		}
+		value := req.Value
+		if req.Button != "" {
+			value = map[string]any{"value": req.Button}
+		}
+		env, err = fs.BlockAction(req.As, v, req.ActionID, value)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	p.send(w, r.Context(), env)
+}
+
+// send gives env to the bot, waits for its ack and for the work it does
+// after the ack to settle, and answers with the ack.
+func (p *Page) send(w http.ResponseWriter, ctx context.Context, env fakeslack.Envelope) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ack, err := p.opts.Slack.Send(ctx, env)
+	if err != nil {
+		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": err.Error()})
+		return
+	}
+	p.settle(ctx)
+	writeJSON(w, http.StatusOK, map[string]any{"ack": json.RawMessage(orNull(ack.Payload))})
+}
+
+// settle waits until the fake has seen no change for 150 ms (the bot's
+// views.publish and messages after an ack), at most until ctx ends.
+func (p *Page) settle(ctx context.Context) {
+	rev, quiet := p.opts.Slack.Rev(), time.Now()
+	for time.Since(quiet) < 150*time.Millisecond {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		if r := p.opts.Slack.Rev(); r != rev {
+			rev, quiet = r, time.Now()
+		}
+	}
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
+type submitReq struct {
+	As     string         `json:"as"`
+	View   string         `json:"view"`
+	Values map[string]any `json:"values"` // block_id -> action_id -> value object
+}
+
+func (p *Page) submit(w http.ResponseWriter, r *http.Request) {
+	var req submitReq
+	if !readJSON(w, r, &req) {
+		return
+	}
+	v, ok := p.opts.Slack.ViewByID(req.View)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "that form is gone; reload"})
+		return
+	}
+	p.send(w, r.Context(), p.opts.Slack.ViewSubmission(req.As, v, req.Values))
+}
+
+func (p *Page) closeModal(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		As string `json:"as"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	p.opts.Slack.CloseModal(req.As)
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+var mention = regexp.MustCompile(`(^|\s)([@#])([a-z0-9._-]+)`)
+
+// command sends a typed slash command. As Slack does for apps that ask
+// for it, @name and #channel in the text become <@U…|name> and <#C…|name>.
+func (p *Page) command(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		As, Channel, Text string
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	text := strings.TrimSpace(req.Text)
+	if !strings.HasPrefix(text, "/") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Only slash commands can be typed here: try /route-alerts or /paligo-invite."})
+		return
+	}
+	cmd, args, _ := strings.Cut(text, " ")
+	fs := p.opts.Slack
+	args = mention.ReplaceAllStringFunc(args, func(m string) string {
+		sub := mention.FindStringSubmatch(m)
+		if sub[2] == "@" {
+			for _, u := range fs.Users() {
+				if u.Name == sub[3] {
+					return sub[1] + "<@" + u.ID + "|" + u.Name + ">"
+				}
+			}
+		} else {
+			for _, c := range fs.Channels() {
+				if c.Name == sub[3] {
+					return sub[1] + "<#" + c.ID + "|" + c.Name + ">"
+				}
+			}
+		}
+		return m
+	})
+	p.send(w, r.Context(), fs.SlashCommand(req.As, req.Channel, cmd, strings.TrimSpace(args)))
+}
+
+func (p *Page) clock(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Advance string `json:"advance"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	d, err := time.ParseDuration(req.Advance)
+	if err != nil || d <= 0 || d > 8*24*time.Hour {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "advance must be a duration like 1h, up to 192h"})
+		return
+	}
+	p.opts.Clock.Advance(d)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	n, err := p.opts.RunDigests(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	p.settle(ctx)
+	writeJSON(w, http.StatusOK, map[string]any{"now": p.opts.Clock.Now(), "digests": n})
+}
+
+// event signs a sample event and posts it to the bot's ingest API, as the
+// platform would; the answer is the API's.
+func (p *Page) event(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, handlers.MaxIngestBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": err.Error()})
+		return
+	}
+	status, answer, err := p.signed(r.Context(), "POST", "/v1/events", body)
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if status == http.StatusAccepted {
+		p.settle(ctx)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": status, "answer": json.RawMessage(orNull(answer))})
+}
+
+// signed calls the bot's API signed with the ingest secret.
+func (p *Page) signed(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, p.opts.BotURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	ts := time.Now().Unix()
+	signed := body
+	if method == "GET" {
+		signed = []byte(req.URL.EscapedPath())
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Signature", handlers.Sign(p.opts.Secret, ts, signed))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// invite is the demo's stand-in for Paligo's invitation page: it checks
+// the token with the bot, as Paligo would, and offers to accept.
+func (p *Page) invite(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	status, answer, err := p.signed(r.Context(), "GET", "/v1/invites/"+url.PathEscape(token), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	var inv struct {
+		ID, Status, Email, Error string
+		Note                     string
+		SlackUser                string `json:"slack_user"`
+		Inviter                  struct{ Name string }
+	}
+	json.Unmarshal(answer, &inv)
+	// The name the person signs up with; here, their Slack name.
+	name := inv.Email
+	for _, u := range p.opts.Slack.Users() {
+		if u.ID == inv.SlackUser {
+			name = displayName(u)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	page := template.Must(template.New("invite").Parse(invitePage))
+	page.Execute(w, map[string]any{"Status": status, "Invite": inv, "Token": token, "Name": name})
+}
+
+const invitePage = `<!doctype html><html><head><meta charset="utf-8"><title>Join Paligo</title><link rel="stylesheet" href="/app.css"></head>
+<body class="invite-page"><main class="invite-card">
+<h1>Join Paligo</h1>
+{{if eq .Status 200}}
+<p>{{.Invite.Inviter.Name}} invited <b>{{.Invite.Email}}</b> to Paligo.</p>
+{{with .Invite.Note}}<blockquote>{{.}}</blockquote>{{end}}
+<p>This page is the demo's stand-in for Paligo's sign-up page: it checked the link with
+<code>GET /v1/invites/{token}</code>. Accepting posts an <code>invite.accepted</code> event, and the inviter is told.</p>
+<button class="btn btn-primary" id="accept" data-token="{{.Token}}" data-email="{{.Invite.Email}}" data-name="{{.Name}}">Accept invitation</button>
+<p id="accepted" hidden>Welcome aboard! You can close this tab.</p>
+<script>
+document.getElementById('accept').onclick = async (e) => {
+  const d = e.target.dataset;
+  const ev = {id: 'accept-' + Date.now(), type: 'invite.accepted', actor: {email: d.email, name: d.name}, fields: {token: d.token}};
+  const r = await fetch('/api/event', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(ev)});
+  const out = await r.json();
+  if (out.status === 202) { e.target.hidden = true; document.getElementById('accepted').hidden = false; }
+  else { alert(JSON.stringify(out.answer)); }
+};
+</script>
+{{else}}
+<p>This invitation link does not work: {{.Invite.Error}}{{with .Invite.Status}} ({{.}}){{end}}.</p>
+{{end}}
+</main></body></html>`
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
