@@ -213,6 +213,22 @@ func TestDemoInABrowser(t *testing.T) {
 	}
 	b.screenshot("frequency-instant")
 
+	// Cy moves his digest to 08:30 (a time picker) and turns mentions off
+	// (a checkbox).
+	b.open("U0CY", "home")
+	b.waitFor("Cy's Home tab", `document.querySelector('input[type=time]') && document.querySelector('input[type=checkbox][value=mentions]')`)
+	b.run("08:30", b.markPage(), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { const el = document.querySelector('input[type=time]'); el.value = '08:30';
+			el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)(ctx, t)
+		return err
+	}))
+	b.waitFor("08:30 in the redrawn tab", b.reloaded()+` && document.querySelector('input[type=time]').value === '08:30'`)
+	b.run("mentions off", b.markPage(), chromedp.Click(chromedp.CSS(`input[type=checkbox][value=mentions]`)))
+	b.waitFor("mentions off in the redrawn tab", b.reloaded()+` && !document.querySelector('input[type=checkbox][value=mentions]').checked`)
+	if p, _ := st.Prefs(team, "U0CY"); p.DigestTime != "08:30" || fmt.Sprint(p.Off) != "[mentions]" {
+		t.Errorf("Cy's prefs after the time picker and the checkbox: %+v", p)
+	}
+
 	// 2. Ada routes run.failed: first to a private channel Paligo is not
 	// in (an inline error, nothing saved), then to #data-alerts.
 	b.open("U0ADA", "C0GENERAL")
