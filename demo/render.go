@@ -159,15 +159,7 @@ func (r *renderer) element(blockID string, el map[string]any, inInput bool) {
 		if typ != "multi_static_select" {
 			r.wf(`<option value="" disabled%s>%s</option>`, map[bool]string{true: " selected"}[el["initial_option"] == nil], r.plain(obj(el, "placeholder")))
 		}
-		selected := map[string]bool{}
-		if o := obj(el, "initial_option"); o != nil {
-			selected[str(o, "value")] = true
-		}
-		for _, o := range list(el, "initial_options") {
-			if om, ok := o.(map[string]any); ok {
-				selected[str(om, "value")] = true
-			}
-		}
+		selected := initialValues(el, "initial_option", "initial_options")
 		r.options(list(el, "options"), selected)
 		for _, g := range list(el, "option_groups") {
 			gm, _ := g.(map[string]any)
@@ -178,15 +170,7 @@ func (r *renderer) element(blockID string, el map[string]any, inInput bool) {
 		r.w(`</select>`)
 	case "radio_buttons", "checkboxes":
 		input := map[string]string{"radio_buttons": "radio", "checkboxes": "checkbox"}[typ]
-		selected := map[string]bool{}
-		if o := obj(el, "initial_option"); o != nil {
-			selected[str(o, "value")] = true
-		}
-		for _, o := range list(el, "initial_options") {
-			if om, ok := o.(map[string]any); ok {
-				selected[str(om, "value")] = true
-			}
-		}
+		selected := initialValues(el, "initial_option", "initial_options")
 		r.wf(`<div class="bk-choices" %s>`, attrs)
 		for _, o := range list(el, "options") {
 			om, _ := o.(map[string]any)
@@ -212,46 +196,62 @@ func (r *renderer) element(blockID string, el map[string]any, inInput bool) {
 			r.wf(`<input type="text" class="bk-textin" %s placeholder="%s" value="%s">`, attrs, ph, esc(str(el, "initial_value")))
 		}
 	case "conversations_select", "multi_conversations_select", "channels_select", "multi_channels_select":
-		multi := strings.HasPrefix(typ, "multi_")
-		selected := map[string]bool{}
-		for _, k := range []string{"initial_conversation", "initial_channel"} {
-			selected[str(el, k)] = true
-		}
-		for _, k := range []string{"initial_conversations", "initial_channels"} {
-			for _, c := range list(el, k) {
-				s, _ := c.(string)
-				selected[s] = true
-			}
-		}
-		r.wf(`<select class="bk-select" %s%s>`, attrs, map[bool]string{true: " multiple"}[multi])
-		if !multi {
-			r.wf(`<option value="">%s</option>`, r.plain(obj(el, "placeholder")))
-		}
+		var ids, labels []string
 		for _, c := range r.channels {
-			r.wf(`<option value="%s"%s>%s%s</option>`, esc(c.ID), map[bool]string{true: " selected"}[selected[c.ID]],
-				map[bool]string{true: "🔒 ", false: "# "}[c.IsPrivate], esc(c.Name))
+			ids = append(ids, c.ID)
+			labels = append(labels, map[bool]string{true: "🔒 ", false: "# "}[c.IsPrivate]+c.Name)
 		}
-		r.w(`</select>`)
+		r.pickList(attrs, strings.HasPrefix(typ, "multi_"), obj(el, "placeholder"), ids, labels,
+			initialValues(el, "initial_conversation", "initial_channel", "initial_conversations", "initial_channels"))
 	case "users_select", "multi_users_select":
-		multi := typ == "multi_users_select"
-		selected := map[string]bool{str(el, "initial_user"): true}
-		for _, u := range list(el, "initial_users") {
-			s, _ := u.(string)
-			selected[s] = true
-		}
-		r.wf(`<select class="bk-select" %s%s>`, attrs, map[bool]string{true: " multiple"}[multi])
-		if !multi {
-			r.wf(`<option value="">%s</option>`, r.plain(obj(el, "placeholder")))
-		}
+		var ids, labels []string
 		for _, u := range r.users {
-			r.wf(`<option value="%s"%s>%s</option>`, esc(u.ID), map[bool]string{true: " selected"}[selected[u.ID]], esc(displayName(u)))
+			ids = append(ids, u.ID)
+			labels = append(labels, displayName(u))
 		}
-		r.w(`</select>`)
+		r.pickList(attrs, typ == "multi_users_select", obj(el, "placeholder"), ids, labels, initialValues(el, "initial_user", "initial_users"))
 	case "image":
 		r.image(el, "bk-accessory-img")
 	default:
 		r.wf(`<span class="bk-unknown">[%s]</span>`, esc(typ))
 	}
+}
+
+// pickList draws a select of the workspace's channels or people, ids with
+// their labels.
+func (r *renderer) pickList(attrs string, multi bool, placeholder map[string]any, ids, labels []string, selected map[string]bool) {
+	r.wf(`<select class="bk-select" %s%s>`, attrs, map[bool]string{true: " multiple"}[multi])
+	if !multi {
+		r.wf(`<option value="">%s</option>`, r.plain(placeholder))
+	}
+	for i, id := range ids {
+		r.wf(`<option value="%s"%s>%s</option>`, esc(id), map[bool]string{true: " selected"}[selected[id]], esc(labels[i]))
+	}
+	r.w(`</select>`)
+}
+
+// initialValues is what an element starts with: each key holds an option
+// object, a list of them, an id or a list of ids.
+func initialValues(el map[string]any, keys ...string) map[string]bool {
+	selected := map[string]bool{}
+	add := func(v any) {
+		switch x := v.(type) {
+		case string:
+			selected[x] = x != ""
+		case map[string]any:
+			selected[str(x, "value")] = true
+		}
+	}
+	for _, k := range keys {
+		if l, ok := el[k].([]any); ok {
+			for _, v := range l {
+				add(v)
+			}
+		} else {
+			add(el[k])
+		}
+	}
+	return selected
 }
 
 func (r *renderer) options(opts []any, selected map[string]bool) {
