@@ -464,13 +464,7 @@ func TestMalformedAndRealSampleEnvelopesAreAckedOrIgnored(t *testing.T) {
 	ctx := ctxT(t)
 	h.openHome(ctx, "U0ALICE")
 
-	for _, name := range []string{
-		"03_envelope_slash_commands.python-slack-sdk.json",
-		"03b_envelope_slash_commands.docs.json",
-		"04b_envelope_interactive_block_actions_modal.python-slack-sdk.json",
-		"06b_envelope_events_api_app_mention.python-slack-sdk.json",
-		"06c_envelope_events_api_retry_attempt_1.bolt-python.json",
-	} {
+	for _, name := range envelopeSamples {
 		raw := readSample(t, name)
 		var env struct {
 			EnvelopeID string `json:"envelope_id"`

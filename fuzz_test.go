@@ -32,13 +32,7 @@ func FuzzEnvelopes(f *testing.F) {
 	home := h.openHome(ctx, "U0ADMIN")
 	cancel()
 
-	for _, name := range []string{
-		"03_envelope_slash_commands.python-slack-sdk.json",
-		"03b_envelope_slash_commands.docs.json",
-		"04b_envelope_interactive_block_actions_modal.python-slack-sdk.json",
-		"06b_envelope_events_api_app_mention.python-slack-sdk.json",
-		"06c_envelope_events_api_retry_attempt_1.bolt-python.json",
-	} {
+	for _, name := range envelopeSamples {
 		f.Add(readSample(f, name))
 	}
 	wrap := func(typ string, payload []byte) []byte {
