@@ -93,7 +93,6 @@ type view struct {
 	Rev       int
 	BotURL    string
 	HasHome   bool
-	DMChannel string
 }
 
 type message struct {
@@ -152,7 +151,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	}
 	v := view{As: as, Users: fs.Users(), Channels: fs.Channels(), At: at, Rev: fs.Rev(),
 		Now: p.opts.Clock.Now().In(zone(as.TZ)).Format("Mon 2 Jan 15:04 MST"), BotURL: p.opts.BotURL,
-		Samples: samples(as), DMChannel: fs.DMChannel(as.ID)}
+		Samples: samples(as)}
 	for k := range v.Samples {
 		v.Kinds = append(v.Kinds, k)
 	}
@@ -167,12 +166,8 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 			v.HasHome = true
 		}
 	case at == "dm":
-		v.Title, v.Composer = "Paligo · Messages", fs.DMChannel(as.ID)
-		if v.Composer != "" {
-			v.Messages = p.messages(v.Composer, as)
-		} else {
-			v.Composer = "D0" + as.ID // Slack opens the DM when you first type in it
-		}
+		v.Title, v.Composer = "Paligo · Messages", fs.OpenDM(as.ID)
+		v.Messages = p.messages(v.Composer, as)
 	default:
 		for _, c := range v.Channels {
 			if c.ID == at {

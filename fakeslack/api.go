@@ -168,12 +168,28 @@ func (s *Server) conversationsOpen(_ *http.Request, c *Call) (any, []string) {
 	if u.Deleted {
 		return apiError("user_disabled"), nil
 	}
-	id, already := s.dms[u.ID]
-	if !already {
-		id = "D" + strings.TrimLeft(u.ID, "UW")
-		s.dms[u.ID] = id
-	}
+	_, already := s.dms[u.ID]
+	id := s.openDMLocked(u.ID)
 	return map[string]any{"no_op": already, "already_open": already, "channel": map[string]any{"id": id}}, nil
+}
+
+// openDMLocked returns the DM channel between the app and user, opening it
+// if needed.
+func (s *Server) openDMLocked(user string) string {
+	id, ok := s.dms[user]
+	if !ok {
+		id = "D" + strings.TrimLeft(user, "UW")
+		s.dms[user] = id
+	}
+	return id
+}
+
+// OpenDM opens the DM between the app and user, as a person does by going
+// to the app's Messages tab, and returns its id.
+func (s *Server) OpenDM(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.openDMLocked(user)
 }
 
 // conversation resolves a channel argument to where a message lands.
