@@ -44,9 +44,10 @@ const (
 )
 
 // ChannelMention draws a channel id as Slack's channel link. Ids come from
-// Slack's own selects, but they are checked: anything else is escaped text.
+// Slack's own selects, but they are checked: anything but a conversation id
+// (C…, G… or D…) is escaped text.
 func ChannelMention(id string) string {
-	if !slackID(id) {
+	if !slackID(id) || !strings.ContainsAny(id[:1], "CGD") {
 		return Escape(id)
 	}
 	return "<#" + id + ">"

@@ -2,6 +2,7 @@ package views_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // markup is what views themselves put in mrkdwn: date tokens, http(s)
 // links, mentions of Slack ids and channel links. Any other "<" in a text
 // came from the input unescaped.
-var markup = regexp.MustCompile(`<!date\^\d+\^[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*>|<@[UW][A-Z0-9]+>|<#[CG][A-Z0-9]+>`)
+var markup = regexp.MustCompile(`<!date\^\d+\^[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*>|<@[UW][A-Z0-9]+>|<#[CGD][A-Z0-9]+>`)
 
 // texts collects every "text" string of a blocks JSON.
 func texts(v any, out *[]string) {
@@ -45,8 +46,15 @@ func checkBlocks(t *testing.T, what string, blocks any) {
 	}
 	var generic any
 	json.Unmarshal(b, &generic)
+	checkTexts(t, what, generic)
+}
+
+// checkTexts fails when a text holds markup that the views did not make
+// (a "<" outside it).
+func checkTexts(t *testing.T, what string, v any) {
+	t.Helper()
 	var all []string
-	texts(generic, &all)
+	texts(v, &all)
 	for _, s := range all {
 		// ">" alone is harmless (views quote with it); "<" opens Slack markup.
 		if rest := markup.ReplaceAllString(s, ""); strings.Contains(rest, "<") {
@@ -96,5 +104,26 @@ func FuzzMessageBuilders(f *testing.F) {
 		run := store.InviteRun{Entries: []store.InviteEntry{{User: "U1", Result: store.InviteSent}, {User: name, Result: store.InviteSkipped, Reason: text}, {User: "U2", Result: store.InviteFailed, Reason: field}}}
 		_, blocks = views.InviteSummary(run)
 		checkBlocks(t, "summary", blocks)
+
+		// The Home tab, an admin's: followed subjects, unmatched emails,
+		// failed deliveries and invitations all carry outside text.
+		p := store.DefaultPrefs()
+		for i := range 60 {
+			p.Follows = append(p.Follows, store.Subject{Kind: "topic", ID: fmt.Sprint(title, i), Title: title, URL: link})
+		}
+		admin := &views.Admin{Routes: map[store.Kind][]string{"run.failed": {"C0OPS", field}}, FailedTotal: 40}
+		for i := range 20 {
+			admin.Unmatched = append(admin.Unmatched, store.UnmatchedEmail{Email: fmt.Sprint(name, i), Count: i, LastEvent: text, LastAt: at})
+			admin.Failed = append(admin.Failed, views.FailedLine{Seq: uint64(i + 1), Where: field, Headline: title, Reason: text, At: at})
+			admin.Invites = append(admin.Invites, views.InviteLine{User: name, Inviter: field, Status: "failed", Created: at, Expires: at, Reason: text})
+		}
+		home := views.HomeView(views.Home{Prefs: p, Pending: 3, Notice: text, CanSendNow: true, PausedUntil: at, Admin: admin})
+		b, _ := json.Marshal(home)
+		var view map[string]any
+		json.Unmarshal(b, &view)
+		if errs := fakeslack.ValidateView(view); len(errs) > 0 {
+			t.Fatalf("Home tab: Slack would refuse it: %v", errs)
+		}
+		checkTexts(t, "Home tab", view)
 	})
 }
