@@ -78,21 +78,21 @@ func (p *Page) asset(name, ctype string) http.HandlerFunc {
 
 // view is what the page shows one person.
 type view struct {
-	As        fakeslack.User
-	Users     []fakeslack.User
-	Channels  []fakeslack.Channel
-	At        string // "home", "dm" or a channel id
-	Title     string
-	Now       string
-	Home      template.HTML
-	Messages  []message
-	Modal     *modal
-	Composer  string // the channel slash commands are typed in, "" on the Home tab
-	Samples   map[string]string
-	Kinds     []string
-	Rev       int
-	BotURL    string
-	HasHome   bool
+	As       fakeslack.User
+	Users    []fakeslack.User
+	Channels []fakeslack.Channel
+	At       string // "home", "dm" or a channel id
+	Title    string
+	Now      string
+	Home     template.HTML
+	Messages []message
+	Modal    *modal
+	Composer string // the channel slash commands are typed in, "" on the Home tab
+	Samples  map[string]string
+	Kinds    []string
+	Rev      int
+	BotURL   string
+	HasHome  bool
 }
 
 type message struct {
