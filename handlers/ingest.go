@@ -92,7 +92,8 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// An unsigned or stale request is refused before its body is read.
-	if _, msg := signatureTimestamp(r.Header, h.Now()); msg != "" {
+	ts, msg := signatureTimestamp(r.Header, h.Now())
+	if msg != "" {
 		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: msg})
 		return
 	}
@@ -106,8 +107,8 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "could not read the body"})
 		return
 	}
-	if msg := VerifySignature(h.Secret, r.Header, body, h.Now()); msg != "" {
-		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: msg})
+	if !signatureMatches(h.Secret, r.Header, ts, body) {
+		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: badSignature})
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -215,10 +216,18 @@ func VerifySignature(secret []byte, hdr http.Header, body []byte, now time.Time)
 	if msg != "" {
 		return msg
 	}
-	if !hmac.Equal([]byte(hdr.Get("X-Signature")), []byte(Sign(secret, ts, body))) {
-		return "X-Signature does not match"
+	if !signatureMatches(secret, hdr, ts, body) {
+		return badSignature
 	}
 	return ""
+}
+
+const badSignature = "X-Signature does not match"
+
+// signatureMatches compares X-Signature with the signature of body at ts,
+// in constant time.
+func signatureMatches(secret []byte, hdr http.Header, ts int64, body []byte) bool {
+	return hmac.Equal([]byte(hdr.Get("X-Signature")), []byte(Sign(secret, ts, body)))
 }
 
 // signatureTimestamp checks what can be checked before the body is read:
