@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -66,7 +67,22 @@ func New(opts Options) *Page {
 	return p
 }
 
-func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the page. Its API only takes JSON from the page itself:
+// another site open in the same browser cannot post to it (a cross-site
+// form can send neither application/json nor this page's Origin).
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "the demo's API takes application/json"})
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "requests from another site are refused"})
+			return
+		}
+	}
+	p.mux.ServeHTTP(w, r)
+}
 
 func (p *Page) asset(name, ctype string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
