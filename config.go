@@ -33,10 +33,13 @@ type Config struct {
 	DB           string
 	Listen       string
 	IngestSecret Secret
-	Admins       []string // Slack user ids or emails
-	InviteURL    string
-	ChannelRate  float64 // messages per second per channel
-	ActivityURL  string  // where a digest's "and N more" links
+	// IngestSecretPrevious is the ingest secret before IngestSecret, still
+	// accepted while the platform moves to the new one.
+	IngestSecretPrevious Secret
+	Admins               []string // Slack user ids or emails
+	InviteURL            string
+	ChannelRate          float64 // messages per second per channel
+	ActivityURL          string  // where a digest's "and N more" links
 }
 
 // setting is one row of the configuration table in README.md.
@@ -70,6 +73,9 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_INGEST_SECRET", flag: "ingest-secret",
 		usage: "HMAC secret of POST /v1/events (events are refused without it)",
 		check: minLen(16), set: func(c *Config, v string) { c.IngestSecret = Secret(v) }},
+	{env: "PALIGO_SLACK_INGEST_SECRET_PREVIOUS", flag: "ingest-secret-previous",
+		usage: "while rotating the ingest secret: the one before, still accepted (requests and invitation links)",
+		check: minLen(16), set: func(c *Config, v string) { c.IngestSecretPrevious = Secret(v) }},
 	{env: "PALIGO_SLACK_ADMINS", flag: "admins",
 		usage: "extra admins: Slack user ids or emails, comma-separated",
 		check: adminList, set: func(c *Config, v string) { c.Admins = splitList(v) }},
@@ -142,6 +148,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			}
 		}
 		s.set(&c, v)
+	}
+	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
+		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}
 	}
 	if c.InviteURL != "" && c.IngestSecret == "" {
 		return Config{}, &configError{"PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API"}

@@ -68,6 +68,8 @@ func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
 		{"bad admin", with(map[string]string{"PALIGO_SLACK_ADMINS": "U012AB,not an admin"}), nil, "PALIGO_SLACK_ADMINS (--admins) is malformed"},
 		{"bad invite url", with(map[string]string{"PALIGO_SLACK_INVITE_URL": "ftp://x"}), nil, "PALIGO_SLACK_INVITE_URL (--invite-url) is malformed"},
 		{"invite url without ingest secret", with(map[string]string{"PALIGO_SLACK_INVITE_URL": "https://paligo.example/join"}), nil, "PALIGO_SLACK_INVITE_URL (--invite-url) needs PALIGO_SLACK_INGEST_SECRET"},
+		{"short previous ingest secret", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET": "new-secret-0123456789", "PALIGO_SLACK_INGEST_SECRET_PREVIOUS": "short"}), nil, "PALIGO_SLACK_INGEST_SECRET_PREVIOUS (--ingest-secret-previous) is malformed"},
+		{"previous ingest secret alone", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS": "old-secret-0123456789"}), nil, "PALIGO_SLACK_INGEST_SECRET_PREVIOUS (--ingest-secret-previous) needs PALIGO_SLACK_INGEST_SECRET"},
 		{"bad flag", goodEnv, []string{"--bot-token"}, "flag needs an argument"},
 		{"unknown flag", goodEnv, []string{"--nope"}, "flag provided but not defined"},
 		{"stray argument", goodEnv, []string{"extra"}, `unexpected argument "extra"`},

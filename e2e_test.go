@@ -51,6 +51,8 @@ type harness struct {
 	clock *testClock
 	// http bounds the listener's wait for clients (zero: the defaults).
 	http HTTPTimeouts
+	// configure, if set, changes the configuration of the next restart.
+	configure func(*Config)
 }
 
 // testClock is a clock tests move by hand; until set it is the real time.
@@ -128,7 +130,11 @@ func (h *harness) restart() {
 			h.t.Fatalf("close: %v", err)
 		}
 	}
-	m := NewMain(h.config(), slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	cfg := h.config()
+	if h.configure != nil {
+		h.configure(&cfg)
+	}
+	m := NewMain(cfg, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m.PingTimeout = 2 * time.Second
 	m.ReconnectDelay = 20 * time.Millisecond
 	m.Delivery = h.delivery

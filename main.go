@@ -167,7 +167,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	var tokens *store.InviteTokens
 	if m.Config.InviteURL != "" && m.Config.IngestSecret != "" {
-		tokens = store.NewInviteTokens([]byte(m.Config.IngestSecret))
+		tokens = store.NewInviteTokens([]byte(m.Config.IngestSecret), []byte(m.Config.IngestSecretPrevious))
 		dopts.InviteLink = inviteLink(m.Config.InviteURL, tokens)
 	}
 	m.deliverer = bot.NewDeliverer(m.store, m.client, dopts)
@@ -182,10 +182,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
 	ingest := &handlers.Ingest{
-		Store: m.store, Secret: []byte(m.Config.IngestSecret), Now: time.Now, Log: m.Log,
+		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: time.Now, Log: m.Log,
 		Accepted: m.deliverer.Notify, Events: handlers.NewEventsCounter(reg), Tokens: tokens,
 	}
-	invites := &handlers.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret),
+	invites := &handlers.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)

@@ -150,6 +150,67 @@ func TestUnsignedOrReplayedRequestsGetNothing(t *testing.T) {
 	}
 }
 
+// TestIngestSecretRotationLosesNothing rotates the ingest secret the way
+// SECURITY.md says: the new secret with the old one as previous, then the
+// new one alone. During the rotation requests signed with either are good
+// and invitation links sent before still work; after it, only the new one.
+func TestIngestSecretRotationLosesNothing(t *testing.T) {
+	const oldSecret, newSecret = testIngestSecret, "rotated-ingest-secret-9876543210"
+	fs := newFake(t, fakeslack.Options{Users: inviteUsers, Channels: testChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	h.setRoutes(map[store.Kind][]string{"run.failed": {"C0OPS"}})
+	if _, err := fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/paligo-invite", "<@U0CARL|carl>")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDelivered(ctx)
+	_, oldToken := inviteDM(t, fs, "U0CARL")
+
+	post := func(id, secret string) int {
+		t.Helper()
+		body, _ := json.Marshal(event(id, "run.failed", nil))
+		status, _ := signed("POST", "/v1/events", body, secret, time.Now()).send(t, h.main.Addr())
+		return status
+	}
+	check := func(token, secret string) int {
+		t.Helper()
+		status, _ := signed("GET", "/v1/invites/"+token, nil, secret, time.Now()).send(t, h.main.Addr())
+		return status
+	}
+
+	// During the rotation.
+	h.configure = func(c *Config) { c.IngestSecret, c.IngestSecretPrevious = newSecret, oldSecret }
+	h.restart()
+	if a, b := post("during-old", oldSecret), post("during-new", newSecret); a != http.StatusAccepted || b != http.StatusAccepted {
+		t.Errorf("during the rotation: old secret %d, new secret %d; want 202 for both", a, b)
+	}
+	if a, b := check(oldToken, oldSecret), check(oldToken, newSecret); a != http.StatusOK || b != http.StatusOK {
+		t.Errorf("a link sent before the rotation, checked during it: %d (old), %d (new); want 200", a, b)
+	}
+	if _, err := fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/paligo-invite", "<@U0DANA|dana>")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDelivered(ctx)
+	_, newToken := inviteDM(t, fs, "U0DANA")
+
+	// After it: the new secret alone.
+	h.configure = func(c *Config) { c.IngestSecret = newSecret }
+	h.restart()
+	if a, b := post("after-old", oldSecret), post("after-new", newSecret); a != http.StatusUnauthorized || b != http.StatusAccepted {
+		t.Errorf("after the rotation: old secret %d, new secret %d; want 401 and 202", a, b)
+	}
+	if got := check(oldToken, newSecret); got != http.StatusNotFound {
+		t.Errorf("a link of the old secret after the rotation: %d, want 404", got)
+	}
+	if got := check(newToken, newSecret); got != http.StatusOK {
+		t.Errorf("a link sent during the rotation, after it: %d, want 200", got)
+	}
+	h.waitDelivered(ctx)
+	if got := texts(fs, "C0OPS"); len(got) != 3 {
+		t.Errorf("C0OPS got %d posts, want the 3 accepted events", len(got))
+	}
+}
+
 // TestDemotedAdminIsRefusedOnEveryRequest draws an admin's Home tab and
 // forms, takes their admin role away in Slack, and then uses those views:
 // every request that changes something checks the role again with Slack, so

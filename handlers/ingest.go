@@ -36,8 +36,11 @@ const (
 type Ingest struct {
 	Store  *store.Store
 	Secret []byte
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Previous, while the ingest secret is being rotated, is the secret
+	// before it: requests signed with it are good too.
+	Previous []byte
+	Now      func() time.Time
+	Log      *slog.Logger
 	// Accepted, if set, is called after new events were stored (the
 	// delivery loop's wake-up).
 	Accepted func()
@@ -107,7 +110,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "could not read the body"})
 		return
 	}
-	if !signatureMatches(h.Secret, r.Header, ts, body) {
+	if !signatureMatches(r.Header, ts, body, h.Secret, h.Previous) {
 		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: badSignature})
 		return
 	}
@@ -211,12 +214,14 @@ func Sign(secret []byte, ts int64, body []byte) string {
 
 // VerifySignature checks X-Signature-Timestamp and X-Signature; it returns
 // "" when they are good, else what is wrong (never the expected value).
-func VerifySignature(secret []byte, hdr http.Header, body []byte, now time.Time) string {
+// A request signed with any of secrets (the ingest secret and, while it is
+// being rotated, the previous one) is good.
+func VerifySignature(hdr http.Header, body []byte, now time.Time, secrets ...[]byte) string {
 	ts, msg := signatureTimestamp(hdr, now)
 	if msg != "" {
 		return msg
 	}
-	if !signatureMatches(secret, hdr, ts, body) {
+	if !signatureMatches(hdr, ts, body, secrets...) {
 		return badSignature
 	}
 	return ""
@@ -224,10 +229,17 @@ func VerifySignature(secret []byte, hdr http.Header, body []byte, now time.Time)
 
 const badSignature = "X-Signature does not match"
 
-// signatureMatches compares X-Signature with the signature of body at ts,
-// in constant time.
-func signatureMatches(secret []byte, hdr http.Header, ts int64, body []byte) bool {
-	return hmac.Equal([]byte(hdr.Get("X-Signature")), []byte(Sign(secret, ts, body)))
+// signatureMatches compares X-Signature with the signature of body at ts
+// under each secret, in constant time; empty secrets are skipped.
+func signatureMatches(hdr http.Header, ts int64, body []byte, secrets ...[]byte) bool {
+	sig := []byte(hdr.Get("X-Signature"))
+	ok := false
+	for _, secret := range secrets {
+		if len(secret) > 0 && hmac.Equal(sig, []byte(Sign(secret, ts, body))) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // signatureTimestamp checks what can be checked before the body is read:

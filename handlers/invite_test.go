@@ -35,7 +35,7 @@ func openInvite(t *testing.T, s *store.Store, user, email string) store.Invite {
 func inviteToken(t *testing.T, h *handlers.Ingest, s *store.Store) string {
 	t.Helper()
 	if h.Tokens == nil {
-		h.Tokens = store.NewInviteTokens(secret)
+		h.Tokens = store.NewInviteTokens(secret, nil)
 	}
 	inv := openInvite(t, s, fmt.Sprintf("U%d", time.Now().UnixNano()%1e9), fmt.Sprintf("n%d@example.com", time.Now().UnixNano()))
 	return h.Tokens.Sign(inv.ID, inv.Expires)
@@ -43,12 +43,12 @@ func inviteToken(t *testing.T, h *handlers.Ingest, s *store.Store) string {
 
 func TestIngestInviteAccepted(t *testing.T) {
 	h, s := newIngest(t)
-	h.Tokens = store.NewInviteTokens(secret)
+	h.Tokens = store.NewInviteTokens(secret, nil)
 	now := h.Now()
 	s.Now = h.Now
 	inv := openInvite(t, s, "U0NEW", "new@example.com")
 	token := h.Tokens.Sign(inv.ID, inv.Expires)
-	other := store.NewInviteTokens([]byte("another-secret-0123456789")).Sign(inv.ID, inv.Expires)
+	other := store.NewInviteTokens([]byte("another-secret-0123456789"), nil).Sign(inv.ID, inv.Expires)
 
 	bad := []struct{ name, fields, field string }{
 		{"no token", `{}`, "fields.token"},
@@ -110,7 +110,7 @@ func TestInviteTokenCheck(t *testing.T) {
 	_, s := newIngest(t)
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	tokens := store.NewInviteTokens(secret)
+	tokens := store.NewInviteTokens(secret, nil)
 	h := &handlers.Invites{Store: s, Tokens: tokens, Secret: secret, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
 	inv := openInvite(t, s, "U0NEW", "New@Example.com")
 	token := tokens.Sign(inv.ID, inv.Expires)
@@ -135,7 +135,7 @@ func TestInviteTokenCheck(t *testing.T) {
 	for name, tok := range map[string]string{
 		"signature changed":  flip(token, len(token)-5),
 		"id changed":         flip(token, 3),
-		"other key":          store.NewInviteTokens([]byte("another-secret-0123456789")).Sign(inv.ID, inv.Expires),
+		"other key":          store.NewInviteTokens([]byte("another-secret-0123456789"), nil).Sign(inv.ID, inv.Expires),
 		"signed, no such id": tokens.Sign(inv.ID+100, inv.Expires),
 		"garbage":            "not-a-token",
 		"truncated":          tokens.Sign(inv.ID, inv.Expires)[:5] + "x",

@@ -16,8 +16,10 @@ type Invites struct {
 	Store  *store.Store
 	Tokens *store.InviteTokens // nil: invitations are off
 	Secret []byte
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Previous is the ingest secret before Secret, while it is rotated.
+	Previous []byte
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 type inviteAnswer struct {
@@ -44,7 +46,7 @@ func (h *Invites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, inviteAnswer{Error: "invitations are off: PALIGO_SLACK_INGEST_SECRET and PALIGO_SLACK_INVITE_URL must be set"})
 		return
 	}
-	if msg := VerifySignature(h.Secret, r.Header, []byte(r.URL.EscapedPath()), h.Now()); msg != "" {
+	if msg := VerifySignature(r.Header, []byte(r.URL.EscapedPath()), h.Now(), h.Secret, h.Previous); msg != "" {
 		writeJSON(w, http.StatusUnauthorized, inviteAnswer{Error: msg})
 		return
 	}
