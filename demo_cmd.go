@@ -111,7 +111,9 @@ func startDemo(ctx context.Context, listen string, log *slog.Logger) (d *demoRun
 	rand.Read(key)
 	d.Secret = hex.EncodeToString(key)
 
-	d.Slack = fakeslack.New(demo.Workspace())
+	ws := demo.Workspace()
+	ws.Now = d.Clock.Now // messages are stamped with the demo's time
+	d.Slack = fakeslack.New(ws)
 	cfg := Config{
 		BotToken: Secret(d.Slack.BotToken()), AppToken: Secret(d.Slack.AppToken()), APIURL: d.Slack.URL(),
 		DB: filepath.Join(d.dir, "paligo-slack.db"), Listen: "127.0.0.1:0",

@@ -220,7 +220,7 @@ func (s *Server) conversation(id string) (string, apiError) {
 
 func (s *Server) newTS() string {
 	s.seq++
-	return fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq%1000000)
+	return fmt.Sprintf("%d.%06d", s.opts.Now().Unix(), s.seq%1000000)
 }
 
 // messageBody checks text and blocks the way chat.postMessage does.

@@ -68,6 +68,9 @@ type Options struct {
 	TriggerTTL time.Duration
 	// Seed makes the random share of injected faults repeatable.
 	Seed uint64
+	// Now, if set, is the workspace's clock for the ts of the messages it
+	// takes (the demo moves it forward); default time.Now.
+	Now func() time.Time
 	// ChannelRate, if set, is how many chat.postMessage calls per second
 	// each channel takes (with ChannelBurst, default 1, at once); calls
 	// beyond it answer 429 with Retry-After: 1, as Slack does.
@@ -209,6 +212,9 @@ func New(opts Options) *Server {
 	}
 	if opts.BotUser == "" {
 		opts.BotUser = "U0BOT"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.PingInterval == 0 {
 		opts.PingInterval = 5 * time.Second
