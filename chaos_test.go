@@ -123,11 +123,7 @@ func TestChaosLosesNothing(t *testing.T) {
 	fs.Inject("*", fakeslack.Fault{Status: http.StatusServiceUnavailable, Rate: 0.03})
 	fs.Inject("*", fakeslack.Fault{Latency: 30 * time.Millisecond, Rate: 0.1})
 
-	env := []string{
-		"SLACK_BOT_TOKEN=" + fs.BotToken(), "SLACK_APP_TOKEN=" + fs.AppToken(), "SLACK_API_URL=" + fs.URL(),
-		"PALIGO_SLACK_DB=" + db, "PALIGO_SLACK_LISTEN=127.0.0.1:0",
-		"PALIGO_SLACK_INGEST_SECRET=" + testIngestSecret, "PALIGO_SLACK_CHANNEL_RATE=200",
-	}
+	env := processEnv(fs, db)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	stormCtx, stopStorm := context.WithCancel(ctx)

@@ -33,6 +33,16 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// processEnv is the environment of the binary run against fs on the
+// bbolt file db, paced faster than Slack.
+func processEnv(fs *fakeslack.Server, db string) []string {
+	return []string{
+		"SLACK_BOT_TOKEN=" + fs.BotToken(), "SLACK_APP_TOKEN=" + fs.AppToken(), "SLACK_API_URL=" + fs.URL(),
+		"PALIGO_SLACK_DB=" + db, "PALIGO_SLACK_LISTEN=127.0.0.1:0",
+		"PALIGO_SLACK_INGEST_SECRET=" + testIngestSecret, "PALIGO_SLACK_CHANNEL_RATE=200",
+	}
+}
+
 // process is the real binary running against the fake.
 type process struct {
 	cmd  *exec.Cmd
@@ -102,11 +112,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 	}
 	st.SetRoutes(map[store.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}})
 	st.Close()
-	env := []string{
-		"SLACK_BOT_TOKEN=" + fs.BotToken(), "SLACK_APP_TOKEN=" + fs.AppToken(), "SLACK_API_URL=" + fs.URL(),
-		"PALIGO_SLACK_DB=" + db, "PALIGO_SLACK_LISTEN=127.0.0.1:0",
-		"PALIGO_SLACK_INGEST_SECRET=" + testIngestSecret, "PALIGO_SLACK_CHANNEL_RATE=200",
-	}
+	env := processEnv(fs, db)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 

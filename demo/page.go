@@ -9,10 +9,12 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,10 +170,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	v := view{As: as, Users: fs.Users(), Channels: fs.Channels(), At: at, Rev: fs.Rev(),
 		Now: p.opts.Clock.Now().In(zone(as.TZ)).Format("Mon 2 Jan 15:04 MST"), BotURL: p.opts.BotURL,
 		Samples: samples(as)}
-	for k := range v.Samples {
-		v.Kinds = append(v.Kinds, k)
-	}
-	sortStrings(v.Kinds)
+	v.Kinds = slices.Sorted(maps.Keys(v.Samples))
 	switch {
 	case at == "" || at == "home":
 		v.At, v.Title = "home", "Paligo · Home"

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"encoding/json"
-	"slices"
 
 	"github.com/paligo/paligo-slack/fakeslack"
 )
@@ -45,5 +44,3 @@ func samples(as fakeslack.User) map[string]string {
 	}
 	return out
 }
-
-func sortStrings(s []string) { slices.Sort(s) }
