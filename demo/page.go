@@ -211,11 +211,12 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 
 func (p *Page) messages(channel string, as fakeslack.User) []message {
 	var out []message
+	base := p.renderer(as)
 	for _, m := range p.opts.Slack.Messages(channel) {
 		if m.Ephemeral && m.User != as.ID {
 			continue
 		}
-		rd := p.renderer(as)
+		rd := &renderer{users: base.users, channels: base.channels, loc: base.loc}
 		if blocks := decodeBlocks(m.Blocks); len(blocks) > 0 {
 			rd.Blocks(blocks)
 		} else {
