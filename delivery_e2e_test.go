@@ -384,6 +384,15 @@ func TestRouteAlertsForAdminsOnly(t *testing.T) {
 		!strings.Contains(resp.Errors[views.RouteBlockID("publication.failed")], "direct messages") {
 		t.Errorf("invalid submission ack = %s", ack.Payload)
 	}
+	// Slack shows inline errors as plain text: channels by name, no markup.
+	if !strings.Contains(resp.Errors[views.RouteBlockID("data.alert")], "#old") {
+		t.Errorf("the archived channel is not named: %q", resp.Errors[views.RouteBlockID("data.alert")])
+	}
+	for block, msg := range resp.Errors {
+		if strings.ContainsAny(msg, "<>`*") {
+			t.Errorf("inline error of %s carries mrkdwn, which Slack shows as it is: %q", block, msg)
+		}
+	}
 	if r, _ := h.main.store.Routes(); len(r) != 0 {
 		t.Errorf("an invalid submission saved routes: %v", r)
 	}

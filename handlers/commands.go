@@ -157,14 +157,16 @@ func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) m
 			var msg string
 			var se slack.SlackErrorResponse
 			switch {
+			// Slack shows these inline errors as plain text: no <#C…> links,
+			// no `code`.
 			case errors.As(err, &se) && se.Err == "channel_not_found":
-				msg = "I can't see " + views.ChannelMention(c) + ". If it is private, add @Paligo to it first (`/invite @Paligo`)."
+				msg = "I can't see one of these channels (" + c + "). If it is private, add @Paligo to it first: type /invite @Paligo in it."
 			case err != nil:
 				h.Log.Warn("conversations.info during routes check", "channel", c, "err", err)
 			case info.IsArchived:
-				msg = views.ChannelMention(c) + " is archived."
+				msg = "#" + info.Name + " is archived."
 			case info.IsPrivate && !info.IsMember:
-				msg = views.ChannelMention(c) + " is private and @Paligo is not in it: add it first (`/invite @Paligo`)."
+				msg = "#" + info.Name + " is private and @Paligo is not in it: add @Paligo to it first (type /invite @Paligo in it)."
 			}
 			if msg != "" {
 				mu.Lock()
