@@ -39,18 +39,54 @@ func postEvents(t testing.TB, addr string, v any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// signedRequest is a request as the platform sends it, kept so that a test
+// can send it again (a replay) or change one part of it.
+type signedRequest struct {
+	method, path string
+	body         []byte
+	header       http.Header
+}
+
+// signed signs a request to the bot's API with secret at time at: the body,
+// or for a GET the path, as the platform does.
+func signed(method, path string, body []byte, secret string, at time.Time) signedRequest {
+	ts := at.Unix()
+	signedBody := body
+	if method == "GET" {
+		signedBody = []byte(path)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Signature-Timestamp", fmt.Sprint(ts))
+	h.Set("X-Signature", handlers.Sign([]byte(secret), ts, signedBody))
+	return signedRequest{method: method, path: path, body: body, header: h}
+}
+
+func (r signedRequest) do(addr string) (*http.Response, error) {
+	req, _ := http.NewRequest(r.method, "http://"+addr+r.path, bytes.NewReader(r.body))
+	req.Header = r.header.Clone()
+	return http.DefaultClient.Do(req)
+}
+
+// send sends r and returns the status and the body.
+func (r signedRequest) send(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	resp, err := r.do(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
 // signedPost signs v as the platform does and POSTs it to /v1/events.
 func signedPost(addr string, v any) (*http.Response, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/events", bytes.NewReader(body))
-	ts := time.Now().Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
-	req.Header.Set("X-Signature", handlers.Sign([]byte(testIngestSecret), ts, body))
-	return http.DefaultClient.Do(req)
+	return signed("POST", "/v1/events", body, testIngestSecret, time.Now()).do(addr)
 }
 
 func (h *harness) post(v any) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
@@ -67,12 +66,7 @@ func summaries(fs *fakeslack.Server, user string) []fakeslack.Message {
 // checkToken asks GET /v1/invites/{token}, signed at the program's time.
 func (h *harness) checkToken(token string) (int, map[string]any) {
 	h.t.Helper()
-	path := "/v1/invites/" + token
-	req, _ := http.NewRequest("GET", "http://"+h.main.Addr()+path, nil)
-	ts := h.clock.Now().Unix()
-	req.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
-	req.Header.Set("X-Signature", handlers.Sign([]byte(testIngestSecret), ts, []byte(path)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := signed("GET", "/v1/invites/"+token, nil, testIngestSecret, h.clock.Now()).do(h.main.Addr())
 	if err != nil {
 		h.t.Fatal(err)
 	}

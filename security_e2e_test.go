@@ -16,44 +16,9 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
-
-// signedRequest is a request as the platform sends it, kept so that a test
-// can send it again (a replay) or change one part of it.
-type signedRequest struct {
-	method, path string
-	body         []byte
-	header       http.Header
-}
-
-func signed(method, path string, body []byte, secret string, at time.Time) signedRequest {
-	ts := at.Unix()
-	signedBody := body
-	if method == "GET" {
-		signedBody = []byte(path)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Signature-Timestamp", fmt.Sprint(ts))
-	h.Set("X-Signature", handlers.Sign([]byte(secret), ts, signedBody))
-	return signedRequest{method: method, path: path, body: body, header: h}
-}
-
-func (r signedRequest) send(t *testing.T, addr string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(r.method, "http://"+addr+r.path, bytes.NewReader(r.body))
-	req.Header = r.header.Clone()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out)
-}
 
 // TestUnsignedOrReplayedRequestsGetNothing sends the ingest API and the
 // invitation check every kind of bad signature, a request captured and
