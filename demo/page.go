@@ -380,16 +380,17 @@ func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd, args, _ := strings.Cut(text, " ")
 	fs := p.opts.Slack
+	users, channels := fs.Users(), fs.Channels()
 	args = mention.ReplaceAllStringFunc(args, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
 		if sub[2] == "@" {
-			for _, u := range fs.Users() {
+			for _, u := range users {
 				if u.Name == sub[3] {
 					return sub[1] + "<@" + u.ID + "|" + u.Name + ">"
 				}
 			}
 		} else {
-			for _, c := range fs.Channels() {
+			for _, c := range channels {
 				if c.Name == sub[3] {
 					return sub[1] + "<#" + c.ID + "|" + c.Name + ">"
 				}
