@@ -23,7 +23,7 @@ import (
 //   - never draw a message or view Slack would refuse (invalid_blocks,
 //     invalid_arguments).
 //
-// Seeds: the envelopes of ../shared/slack-reference, the fake's envelopes
+// Seeds: Slack's reference envelopes (testdata/slack), the fake's envelopes
 // for every slash command, Home tab control and form, and malformed frames.
 func FuzzEnvelopes(f *testing.F) {
 	fs := newFake(f, fakeslack.Options{Users: inviteUsers, Channels: testChannels})

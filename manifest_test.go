@@ -52,7 +52,7 @@ func manifestJSON(t *testing.T) []byte {
 }
 
 func TestManifestMatchesSlackSchema(t *testing.T) {
-	schemaPath := filepath.Join(sharedDir(t), "slack-reference", "manifest.schema.1.0.0.json")
+	schemaPath := filepath.Join("testdata", "slack", "manifest.schema.1.0.0.json")
 	f, err := os.Open(schemaPath)
 	if err != nil {
 		t.Fatal(err)

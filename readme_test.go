@@ -7,7 +7,7 @@ import (
 )
 
 // testCommand is the README's test command; .ci/run must run exactly it.
-const testCommand = "go vet ./... && go test -race ./..."
+const testCommand = "scripts/test"
 
 func TestREADMEAndCIRunTheSameTestCommand(t *testing.T) {
 	readme, err := os.ReadFile("README.md")

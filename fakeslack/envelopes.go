@@ -8,7 +8,7 @@ import (
 )
 
 // Builders of the envelopes Slack sends, shaped like the samples in
-// shared/slack-reference (06_event_callback_app_home_opened,
+// testdata/slack (06_event_callback_app_home_opened,
 // 04_payload_block_actions_home_view, 03_envelope_slash_commands,
 // 05_payload_view_submission).
 

@@ -3,7 +3,7 @@
 // bearer or form tokens, ok:false errors, 429 with Retry-After) and Socket
 // Mode over a websocket (hello, envelopes, acks with payloads, server pings,
 // disconnect messages, abrupt closes). Its frames and answers follow the real
-// samples in shared/slack-reference, and it checks every message and view
+// samples in testdata/slack, and it checks every message and view
 // against Block Kit's limits, answering invalid_blocks like Slack does.
 //
 // It records every call and ack so tests can assert on what the bot did, and

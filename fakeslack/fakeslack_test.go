@@ -20,7 +20,7 @@ import (
 
 func sample(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "slack-reference", name))
+	b, err := os.ReadFile(filepath.Join("testdata", "slack", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,17 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`null`))
 	f.Add([]byte("\xff\xfe{"))
-	// The platform's samples, where the reference has any.
-	if paths, _ := filepath.Glob("../../shared/slack-reference/*.json"); len(paths) > 0 {
-		for _, p := range paths[:min(len(paths), 5)] {
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(b)
-			}
+	// JSON that is not the platform's: Slack's own Socket Mode frames.
+	paths, err := filepath.Glob(filepath.Join("testdata", "slack", "*.json"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no seeds in testdata/slack: %v", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, errs := handlers.DecodeEvents(body)
