@@ -36,15 +36,3 @@ func TestREADMEAndCIRunTheSameTestCommand(t *testing.T) {
 		t.Errorf(".ci/run does not run %q on a line of its own", testCommand)
 	}
 }
-
-func TestREADMEListsEverySetting(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range settings {
-		if !strings.Contains(string(readme), "| `"+s.env+"` | `--"+s.flag+"` |") {
-			t.Errorf("README's configuration table lacks %s (--%s)", s.env, s.flag)
-		}
-	}
-}

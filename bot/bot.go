@@ -1,7 +1,10 @@
-// Package bot owns the connection to Slack: the Socket Mode socket, the one
-// dispatcher that acknowledges every envelope within Slack's 3 seconds with
-// the handler's answer as payload, reconnection without storms, and the
-// Slack Web API client everything else uses.
+// Package bot is the Slack side of the wire: the Socket Mode connection and
+// its one dispatcher, which acks every envelope within Slack's 3 seconds with
+// the handler's Reply as payload and runs the Reply's slower work after; the
+// Web API client, with paced reconnects and call metrics; and the one reading
+// of Slack's errors (Classify: retry, refused for good, or a dead token) and
+// the one Backoff every retry waits by. It imports nothing of this project:
+// the handlers and delivery build on it.
 package bot
 
 import (
@@ -21,40 +24,13 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
-
-	"github.com/paligo/paligo-slack/handlers"
 )
 
 // Handler answers envelopes; *handlers.Router is the real one.
 type Handler interface {
-	Event(ctx context.Context, ev slackevents.EventsAPIEvent) handlers.Reply
-	Interaction(ctx context.Context, cb slack.InteractionCallback) handlers.Reply
-	Command(ctx context.Context, cmd slack.SlashCommand) handlers.Reply
-}
-
-// ErrAuth wraps the errors that no reconnect can cure: the token was
-// rejected, revoked, or the account is inactive.
-var ErrAuth = errors.New("slack rejected the token")
-
-// fatalSlackErrors are Slack error codes that end the program.
-var fatalSlackErrors = []string{"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type", "no_permission", "missing_scope"}
-
-// IsFatal reports whether err is a Slack error no retry can cure.
-func IsFatal(err error) bool {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		for _, f := range fatalSlackErrors {
-			if se.Err == f {
-				return true
-			}
-		}
-	}
-	for _, f := range fatalSlackErrors {
-		if err != nil && err.Error() == f {
-			return true
-		}
-	}
-	return false
+	Event(ctx context.Context, ev slackevents.EventsAPIEvent) Reply
+	Interaction(ctx context.Context, cb slack.InteractionCallback) Reply
+	Command(ctx context.Context, cmd slack.SlashCommand) Reply
 }
 
 // Client is the Slack Web API client with its connection pacing.
@@ -173,7 +149,7 @@ loop:
 			runErr = nil
 			if err != nil && !errors.Is(err, context.Canceled) {
 				fatal = fmt.Errorf("%w: %v", ErrAuth, err)
-				if !IsFatal(err) {
+				if v, _ := Classify(err); v != Fatal {
 					fatal = fmt.Errorf("socket mode stopped: %w", err)
 				}
 			}
@@ -291,13 +267,13 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		return
 	}
 
-	replies := make(chan handlers.Reply, 1)
+	replies := make(chan Reply, 1)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				b.metrics.panics.Inc()
 				b.log.Error("handler panicked", "envelope_type", kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				replies <- handlers.Reply{}
+				replies <- Reply{}
 			}
 		}()
 		replies <- b.route(ctx, evt)
@@ -305,7 +281,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 
 	timer := time.NewTimer(b.opts.AckBudget)
 	defer timer.Stop()
-	var reply handlers.Reply
+	var reply Reply
 	select {
 	case reply = <-replies:
 		b.ack(ctx, req, reply.Ack, start, kind)
@@ -355,12 +331,12 @@ func (b *Bot) duplicateEvent(req *socketmode.Request) string {
 	return p.EventID
 }
 
-func (b *Bot) route(ctx context.Context, evt socketmode.Event) handlers.Reply {
+func (b *Bot) route(ctx context.Context, evt socketmode.Event) Reply {
 	switch data := evt.Data.(type) {
 	case slackevents.EventsAPIEvent:
 		if data.Type != slackevents.CallbackEvent {
 			b.log.Info("events api envelope ignored", "outer_type", data.Type)
-			return handlers.Reply{}
+			return Reply{}
 		}
 		return b.handler.Event(ctx, data)
 	case slack.InteractionCallback:
@@ -369,7 +345,7 @@ func (b *Bot) route(ctx context.Context, evt socketmode.Event) handlers.Reply {
 		return b.handler.Command(ctx, data)
 	default:
 		b.log.Warn("envelope with unexpected data ignored", "type", evt.Type, "data_type", fmt.Sprintf("%T", evt.Data))
-		return handlers.Reply{}
+		return Reply{}
 	}
 }
 

@@ -14,23 +14,22 @@ import (
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/handlers"
 )
 
 // scripted is a Handler whose answers the test sets.
 type scripted struct {
-	command func(ctx context.Context, cmd slack.SlashCommand) handlers.Reply
+	command func(ctx context.Context, cmd slack.SlashCommand) bot.Reply
 	afterMu sync.Mutex
 	after   []string
 }
 
-func (s *scripted) Event(context.Context, slackevents.EventsAPIEvent) handlers.Reply {
-	return handlers.Reply{}
+func (s *scripted) Event(context.Context, slackevents.EventsAPIEvent) bot.Reply {
+	return bot.Reply{}
 }
-func (s *scripted) Interaction(context.Context, slack.InteractionCallback) handlers.Reply {
-	return handlers.Reply{}
+func (s *scripted) Interaction(context.Context, slack.InteractionCallback) bot.Reply {
+	return bot.Reply{}
 }
-func (s *scripted) Command(ctx context.Context, cmd slack.SlashCommand) handlers.Reply {
+func (s *scripted) Command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	return s.command(ctx, cmd)
 }
 func (s *scripted) ran(text string) {
@@ -88,8 +87,8 @@ func ctxT(t *testing.T) context.Context {
 
 func TestAckCarriesHandlerAnswerThenAfterRuns(t *testing.T) {
 	h := &scripted{}
-	h.command = func(_ context.Context, cmd slack.SlashCommand) handlers.Reply {
-		return handlers.Reply{
+	h.command = func(_ context.Context, cmd slack.SlashCommand) bot.Reply {
+		return bot.Reply{
 			Ack:   map[string]any{"text": "hi " + cmd.UserID},
 			After: func(context.Context) { h.ran(cmd.Text) },
 		}
@@ -111,9 +110,9 @@ func TestAckCarriesHandlerAnswerThenAfterRuns(t *testing.T) {
 func TestSlowHandlerIsAckedWithinBudgetAndItsWorkStillRuns(t *testing.T) {
 	h := &scripted{}
 	release := make(chan struct{})
-	h.command = func(context.Context, slack.SlashCommand) handlers.Reply {
+	h.command = func(context.Context, slack.SlashCommand) bot.Reply {
 		<-release
-		return handlers.Reply{Ack: map[string]any{"text": "late"}, After: func(context.Context) { h.ran("after") }}
+		return bot.Reply{Ack: map[string]any{"text": "late"}, After: func(context.Context) { h.ran("after") }}
 	}
 	fs, logs, stop := runBot(t, h, 50*time.Millisecond)
 	ctx := ctxT(t)
@@ -143,11 +142,11 @@ func TestSlowHandlerIsAckedWithinBudgetAndItsWorkStillRuns(t *testing.T) {
 
 func TestPanickingHandlerIsAckedAndTheBotGoesOn(t *testing.T) {
 	h := &scripted{}
-	h.command = func(_ context.Context, cmd slack.SlashCommand) handlers.Reply {
+	h.command = func(_ context.Context, cmd slack.SlashCommand) bot.Reply {
 		if cmd.Text == "boom" {
 			panic("boom")
 		}
-		return handlers.Reply{Ack: map[string]any{"text": "fine"}}
+		return bot.Reply{Ack: map[string]any{"text": "fine"}}
 	}
 	fs, logs, _ := runBot(t, h, time.Second)
 	ctx := ctxT(t)
@@ -168,8 +167,8 @@ func TestPanickingHandlerIsAckedAndTheBotGoesOn(t *testing.T) {
 
 func TestOversizedAckFallsBackToEmptyAck(t *testing.T) {
 	h := &scripted{}
-	h.command = func(context.Context, slack.SlashCommand) handlers.Reply {
-		return handlers.Reply{Ack: map[string]any{"text": strings.Repeat("x", 25000)}}
+	h.command = func(context.Context, slack.SlashCommand) bot.Reply {
+		return bot.Reply{Ack: map[string]any{"text": strings.Repeat("x", 25000)}}
 	}
 	fs, logs, _ := runBot(t, h, time.Second)
 	ack, err := fs.Send(ctxT(t), fs.SlashCommand("U1", "C1", "/x", ""))

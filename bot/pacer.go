@@ -31,21 +31,7 @@ type reconnectPacer struct {
 func newReconnectPacer() *reconnectPacer {
 	return &reconnectPacer{
 		Min: time.Second, Max: 2 * time.Minute, Stable: time.Minute,
-		now: time.Now, sleep: sleepCtx,
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+		now: time.Now, sleep: Sleep,
 	}
 }
 

@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/handlers"
 )
 
 //go:embed page.html app.js app.css
@@ -428,7 +428,7 @@ func (p *Page) clock(w http.ResponseWriter, r *http.Request) {
 // event signs a sample event and posts it to the bot's ingest API, as the
 // platform would; the answer is the API's.
 func (p *Page) event(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, handlers.MaxIngestBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxIngestBody))
 	if err != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": err.Error()})
 		return
@@ -459,7 +459,7 @@ func (p *Page) signed(ctx context.Context, method, path string, body []byte) (in
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Signature", handlers.Sign(p.opts.Secret, ts, signed))
+	req.Header.Set("X-Signature", api.Sign(p.opts.Secret, ts, signed))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil, err

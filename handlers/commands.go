@@ -12,7 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -27,7 +28,7 @@ const notAdminText = "Only Slack workspace admins and owners, and the people lis
 const roleUnknownText = "I couldn't check your Slack role just now, so nothing was changed. Try again in a moment."
 
 // Command answers a slash command.
-func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
+func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	sub := strings.ToLower(strings.TrimSpace(cmd.Text))
 	switch cmd.Command {
 	case "/route-alerts":
@@ -36,35 +37,35 @@ func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) Reply {
 		return h.paligoInvite(ctx, cmd)
 	}
 	h.Log.Warn("unknown slash command", "command", cmd.Command)
-	return Reply{Ack: ephemeral("I don't know the command " + cmd.Command + ".")}
+	return bot.Reply{Ack: ephemeral("I don't know the command " + cmd.Command + ".")}
 }
 
-func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub string) Reply {
+func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub string) bot.Reply {
 	switch sub {
 	case "help":
-		return Reply{Ack: ephemeral(routeAlertsHelp)}
+		return bot.Reply{Ack: ephemeral(routeAlertsHelp)}
 	case "", "list":
 	default:
-		return Reply{Ack: ephemeral("I don't know `/route-alerts " + views.EscapedWithin(sub, 100) + "`.\n" + routeAlertsHelp)}
+		return bot.Reply{Ack: ephemeral("I don't know `/route-alerts " + views.EscapedWithin(sub, 100) + "`.\n" + routeAlertsHelp)}
 	}
 	admin, err := h.IsAdmin(ctx, cmd.UserID)
 	if err != nil {
 		h.Log.Warn("admin check", "user", cmd.UserID, "err", err)
-		return Reply{Ack: ephemeral(roleUnknownText)}
+		return bot.Reply{Ack: ephemeral(roleUnknownText)}
 	}
 	if !admin {
-		return Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "route alerts to channels"))}
+		return bot.Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "route alerts to channels"))}
 	}
 	routes, err := h.Store.Routes()
 	if err != nil {
 		h.Log.Error("read routes", "err", err)
-		return Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
+		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
 	}
 	if sub == "list" {
-		return Reply{Ack: ephemeral("*Channel routes*\n" + views.RoutesText(routes))}
+		return bot.Reply{Ack: ephemeral("*Channel routes*\n" + views.RoutesText(routes))}
 	}
 	modal := views.RoutesModal(routes)
-	return Reply{After: func(ctx context.Context) {
+	return bot.Reply{After: func(ctx context.Context) {
 		// The trigger lives 3 s: no retry can help once Slack said no.
 		if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
 			h.Log.Error("open routes modal", "user", cmd.UserID, "err", err)
@@ -81,10 +82,10 @@ var channelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
 const checkBudget = 1500 * time.Millisecond
 
 // submitRoutes saves the /route-alerts modal, or answers with inline errors.
-func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback) Reply {
-	first := views.RouteBlockID(store.RoutableKinds()[0])
-	fail := func(errs map[string]string) Reply {
-		return Reply{Ack: map[string]any{"response_action": "errors", "errors": errs}}
+func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+	first := views.RouteBlockID(paligo.RoutableKinds()[0])
+	fail := func(errs map[string]string) bot.Reply {
+		return bot.Reply{Ack: map[string]any{"response_action": "errors", "errors": errs}}
 	}
 	admin, err := h.isAdminNow(ctx, cb.User.ID)
 	if err != nil {
@@ -97,10 +98,10 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	if err != nil {
 		return fail(map[string]string{first: "I couldn't read the current routes. Try again in a moment."})
 	}
-	routes := map[store.Kind][]string{}
+	routes := map[paligo.Kind][]string{}
 	errs := map[string]string{}
 	toCheck := map[string][]string{} // channel -> blocks choosing it
-	for _, k := range store.RoutableKinds() {
+	for _, k := range paligo.RoutableKinds() {
 		bid := views.RouteBlockID(k)
 		chs := cb.View.State.Values[bid][views.ActionChannels].SelectedConversations
 		if len(chs) > views.MaxRouteChannels {
@@ -134,7 +135,7 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	}
 	h.Log.Info("routes saved", "by", cb.User.ID, "routed_kinds", len(routes))
 	team, user := teamOf(cb), cb.User.ID
-	return Reply{After: func(ctx context.Context) {
+	return bot.Reply{After: func(ctx context.Context) {
 		unlock := h.lockUser(team, user)
 		defer unlock()
 		h.publishHome(ctx, team, user, "Routes saved.")

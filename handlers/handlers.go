@@ -1,34 +1,24 @@
-// Package handlers decides what happens when Slack or the platform speaks to
-// the bot: an event (the Home tab opened), an interaction (a click, a modal
-// submitted), a slash command. Each answer is a Reply: what goes back in the
-// Socket Mode ack, and the slower work to do after it.
+// Package handlers decides what happens when Slack speaks to the bot: an
+// event (the Home tab opened), an interaction (a click, a modal submitted), a
+// slash command (/route-alerts, /paligo-invite). Each answer is a bot.Reply:
+// what goes back in the ack, and the slower work to do after it. The
+// platform's HTTP API is package api.
 package handlers
 
 import (
 	"context"
-	"errors"
 	"hash/fnv"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
-
-// Reply is a handler's answer to one envelope.
-type Reply struct {
-	// Ack is the payload of the Socket Mode ack (a modal's response_action,
-	// a slash command's ephemeral answer); nil acks with no payload.
-	Ack any
-	// After, if set, runs once the ack has been sent: Slack calls and other
-	// work that must not delay the ack past Slack's 3 seconds.
-	After func(ctx context.Context)
-}
 
 // Slack is the part of the Slack Web API the handlers call.
 type Slack interface {
@@ -93,26 +83,26 @@ func (h *Router) lockUser(team, user string) func() {
 }
 
 // Event answers an Events API event.
-func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) Reply {
+func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppHomeOpenedEvent:
 		if e.Tab != "home" || e.User == "" {
-			return Reply{} // the Messages tab; nothing to draw
+			return bot.Reply{} // the Messages tab; nothing to draw
 		}
 		team := ev.TeamID
-		return Reply{After: func(ctx context.Context) {
+		return bot.Reply{After: func(ctx context.Context) {
 			unlock := h.lockUser(team, e.User)
 			defer unlock()
 			h.publishHome(ctx, team, e.User, "")
 		}}
 	default:
 		h.Log.Info("ignored event", "event_type", ev.InnerEvent.Type)
-		return Reply{}
+		return bot.Reply{}
 	}
 }
 
 // Interaction answers a block action, a view submission or a view closing.
-func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) Reply {
+func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		if cb.View.Type == slack.VTHomeTab {
@@ -129,10 +119,10 @@ func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) 
 			return h.submitInvite(ctx, cb)
 		}
 	case slack.InteractionTypeViewClosed:
-		return Reply{}
+		return bot.Reply{}
 	}
 	h.Log.Info("ignored interaction", "interaction_type", cb.Type, "view_type", cb.View.Type, "callback_id", cb.View.CallbackID)
-	return Reply{}
+	return bot.Reply{}
 }
 
 func teamOf(cb slack.InteractionCallback) string {
@@ -142,35 +132,9 @@ func teamOf(cb slack.InteractionCallback) string {
 	return cb.User.TeamID
 }
 
-// retrySlack runs call, retrying a few times when Slack is rate limiting
-// (after its Retry-After) or briefly unreachable; ok:false errors are final.
-func retrySlack(ctx context.Context, call func(context.Context) error) error {
-	backoff := 200 * time.Millisecond
-	var err error
-	for attempt := 0; attempt < 4; attempt++ {
-		if err = call(ctx); err == nil {
-			return nil
-		}
-		wait := backoff
-		var rl *slack.RateLimitedError
-		var sc slack.StatusCodeError
-		var ne net.Error
-		switch {
-		case errors.As(err, &rl):
-			wait = rl.RetryAfter
-		case errors.As(err, &sc) && sc.Code >= 500:
-		case errors.As(err, &ne):
-		default:
-			return err
-		}
-		backoff *= 2
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-	}
-	return err
+// callAgain runs a Slack call made while someone waits for its result (a
+// Home tab, an answer in the channel): a few tries, after Slack's
+// Retry-After when it is rate limiting.
+func callAgain(ctx context.Context, call func(context.Context) error) error {
+	return bot.CallAgain(ctx, bot.Backoff{Min: 400 * time.Millisecond, Max: 4 * time.Second}, 4, call)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
@@ -35,7 +37,7 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 		}
 	}
 	view := views.HomeView(home)
-	err = retrySlack(ctx, func(ctx context.Context) error {
+	err = callAgain(ctx, func(ctx context.Context) error {
 		_, err := h.Slack.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return err
 	})
@@ -46,14 +48,14 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 
 // homeActions saves a change made in the Home tab, then re-publishes it. The
 // ack goes first and empty: Slack needs nothing back for a block action.
-func (h *Router) homeActions(cb slack.InteractionCallback) Reply {
+func (h *Router) homeActions(cb slack.InteractionCallback) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
 	if user == "" || len(cb.ActionCallback.BlockActions) == 0 {
 		h.Log.Warn("home action without user or action")
-		return Reply{}
+		return bot.Reply{}
 	}
 	actions := cb.ActionCallback.BlockActions
-	return Reply{After: func(ctx context.Context) {
+	return bot.Reply{After: func(ctx context.Context) {
 		unlock := h.lockUser(team, user)
 		defer unlock()
 		var notice string
@@ -73,38 +75,38 @@ func (h *Router) homeActions(cb slack.InteractionCallback) Reply {
 }
 
 func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slack.BlockAction) (notice string, err error) {
-	update := func(fn func(*store.Prefs) error) error {
+	update := func(fn func(*paligo.Prefs) error) error {
 		_, err := h.Store.UpdatePrefs(team, user, fn)
 		return err
 	}
 	switch a.ActionID {
 	case views.ActionFrequency:
-		f := store.Frequency(a.SelectedOption.Value)
+		f := paligo.Frequency(a.SelectedOption.Value)
 		if !f.Valid() {
 			return "", fmt.Errorf("unknown frequency %q", f)
 		}
-		var was store.Frequency
-		if err := update(func(p *store.Prefs) error { was, p.Frequency = p.Frequency, f; return nil }); err != nil {
+		var was paligo.Frequency
+		if err := update(func(p *paligo.Prefs) error { was, p.Frequency = p.Frequency, f; return nil }); err != nil {
 			return "", err
 		}
 		return h.frequencyChanged(team, user, was, f)
 	case views.ActionDigestTime:
-		return "", update(func(p *store.Prefs) error { return p.SetDigestTime(a.SelectedTime) })
+		return "", update(func(p *paligo.Prefs) error { return p.SetDigestTime(a.SelectedTime) })
 	case views.ActionWeekday:
 		d, err := strconv.Atoi(a.SelectedOption.Value)
 		if err != nil || d < 0 || d > 6 {
 			return "", fmt.Errorf("unknown weekday %q", a.SelectedOption.Value)
 		}
-		return "", update(func(p *store.Prefs) error { p.Weekday = time.Weekday(d); return nil })
+		return "", update(func(p *paligo.Prefs) error { p.Weekday = time.Weekday(d); return nil })
 	case views.ActionCategories:
-		on := make([]store.Category, 0, len(a.SelectedOptions))
+		on := make([]paligo.Category, 0, len(a.SelectedOptions))
 		for _, o := range a.SelectedOptions {
-			on = append(on, store.Category(o.Value))
+			on = append(on, paligo.Category(o.Value))
 		}
-		return "", update(func(p *store.Prefs) error { return p.SetCategories(on) })
+		return "", update(func(p *paligo.Prefs) error { return p.SetCategories(on) })
 	case views.ActionUnfollow:
 		var title string
-		err := update(func(p *store.Prefs) error {
+		err := update(func(p *paligo.Prefs) error {
 			for _, s := range p.Follows {
 				if s.Key() == a.Value {
 					title = s.Title
@@ -120,14 +122,14 @@ func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slac
 	case views.ActionRetry, views.ActionRetryAll:
 		return h.retryFailed(ctx, user, a)
 	case views.ActionDigestNow:
-		return h.sendNow(team, user, store.DigestNow, "Your digest of %s is on its way.")
+		return h.sendNow(team, user, paligo.DigestNow, "Your digest of %s is on its way.")
 	case views.ActionPause:
 		return h.pause(ctx, team, user, a.SelectedOption.Value)
 	case views.ActionResume:
-		if err := update(func(p *store.Prefs) error { p.PausedUntil = time.Time{}; return nil }); err != nil {
+		if err := update(func(p *paligo.Prefs) error { p.PausedUntil = time.Time{}; return nil }); err != nil {
 			return "", err
 		}
-		n, err := h.sendNow(team, user, store.DigestPauseEnded, "Notifications resumed: what waited during the pause, %s, comes in one digest now.")
+		n, err := h.sendNow(team, user, paligo.DigestPauseEnded, "Notifications resumed: what waited during the pause, %s, comes in one digest now.")
 		if n == "" || err != nil {
 			n = "Notifications resumed."
 		}
@@ -139,17 +141,17 @@ func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slac
 
 // frequencyChanged applies what a new frequency means for what is waiting:
 // instant sends it now as one digest; off keeps it (the tab says so).
-func (h *Router) frequencyChanged(team, user string, was, now store.Frequency) (string, error) {
+func (h *Router) frequencyChanged(team, user string, was, now paligo.Frequency) (string, error) {
 	switch {
 	case was == now:
 		return "", nil
-	case now == store.Instant:
-		n, err := h.sendNow(team, user, store.DigestInstant, "You get notifications as they happen now; the %s that were waiting come in one digest.")
+	case now == paligo.Instant:
+		n, err := h.sendNow(team, user, paligo.DigestInstant, "You get notifications as they happen now; the %s that were waiting come in one digest.")
 		if n == "" && err == nil {
 			n = "You get notifications as they happen now."
 		}
 		return n, err
-	case now == store.Off:
+	case now == paligo.Off:
 		return "Notifications are off. Channel posts go on; nothing reaches you in DMs until you switch back.", nil
 	}
 	return "", nil
@@ -166,7 +168,7 @@ func (h *Router) sendNow(team, user, reason, notice string) (string, error) {
 		return "I couldn't queue your digest just now; try again in a moment.", err
 	}
 	if n == 0 {
-		if reason == store.DigestNow {
+		if reason == paligo.DigestNow {
 			return "Nothing is waiting: you are all caught up.", nil
 		}
 		return "", nil
@@ -198,7 +200,7 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 	default:
 		return "", fmt.Errorf("unknown pause %q", choice)
 	}
-	_, err := h.Store.UpdatePrefs(team, user, func(p *store.Prefs) error { p.PausedUntil = until.UTC(); return nil })
+	_, err := h.Store.UpdatePrefs(team, user, func(p *paligo.Prefs) error { p.PausedUntil = until.UTC(); return nil })
 	if err != nil {
 		return "", err
 	}

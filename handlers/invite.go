@@ -10,7 +10,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -24,25 +25,25 @@ const invitesOffText = "Invitations are not set up here: whoever runs Paligo for
 
 // paligoInvite answers /paligo-invite: help, the form, or invitations to
 // the people mentioned (the rest of the text is the note).
-func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) Reply {
+func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	text := strings.TrimSpace(cmd.Text)
 	if strings.EqualFold(text, "help") {
-		return Reply{Ack: ephemeral(inviteHelp)}
+		return bot.Reply{Ack: ephemeral(inviteHelp)}
 	}
 	admin, err := h.isAdminNow(ctx, cmd.UserID)
 	if err != nil {
 		h.Log.Warn("admin check", "user", cmd.UserID, "err", err)
-		return Reply{Ack: ephemeral(roleUnknownText)}
+		return bot.Reply{Ack: ephemeral(roleUnknownText)}
 	}
 	if !admin {
-		return Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "invite people to Paligo"))}
+		return bot.Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "invite people to Paligo"))}
 	}
 	if h.InviteURL == "" {
-		return Reply{Ack: ephemeral(invitesOffText)}
+		return bot.Reply{Ack: ephemeral(invitesOffText)}
 	}
 	if text == "" {
 		modal := views.InviteModal(cmd.ChannelID)
-		return Reply{After: func(ctx context.Context) {
+		return bot.Reply{After: func(ctx context.Context) {
 			if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
 				h.Log.Error("open invite modal", "user", cmd.UserID, "err", err)
 				h.Slack.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
@@ -51,7 +52,7 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) Reply
 		}}
 	}
 	if otherMention.MatchString(text) {
-		return Reply{Ack: ephemeral("Only people can be invited, not channels or groups: mention each person, like `/paligo-invite @alice @bob`. Nothing was sent.")}
+		return bot.Reply{Ack: ephemeral("Only people can be invited, not channels or groups: mention each person, like `/paligo-invite @alice @bob`. Nothing was sent.")}
 	}
 	var users []string
 	for _, m := range userMention.FindAllStringSubmatch(text, -1) {
@@ -60,30 +61,30 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) Reply
 		}
 	}
 	if len(users) == 0 {
-		return Reply{Ack: ephemeral("I found no one to invite in that. Mention people with @, like `/paligo-invite @alice @bob Welcome!`, or run `/paligo-invite` alone for the form. Nothing was sent.")}
+		return bot.Reply{Ack: ephemeral("I found no one to invite in that. Mention people with @, like `/paligo-invite @alice @bob Welcome!`, or run `/paligo-invite` alone for the form. Nothing was sent.")}
 	}
 	if len(users) > views.MaxInvitees {
-		return Reply{Ack: ephemeral(fmt.Sprintf("That is %d people; one invitation run takes at most %d. Nothing was sent.", len(users), views.MaxInvitees))}
+		return bot.Reply{Ack: ephemeral(fmt.Sprintf("That is %d people; one invitation run takes at most %d. Nothing was sent.", len(users), views.MaxInvitees))}
 	}
 	note := strings.TrimSpace(userMention.ReplaceAllString(text, ""))
 	if n := utf8.RuneCountInString(note); n > views.MaxInviteNote {
-		return Reply{Ack: ephemeral(fmt.Sprintf("The note is %d characters; at most %d. Nothing was sent.", n, views.MaxInviteNote))}
+		return bot.Reply{Ack: ephemeral(fmt.Sprintf("The note is %d characters; at most %d. Nothing was sent.", n, views.MaxInviteNote))}
 	}
 	// Slack escaped the text: the note is stored as the person typed it.
 	note = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(note)
 	n, err := h.queueInvites(ctx, cmd.TeamID, cmd.UserID, users, note)
 	if err != nil {
 		h.Log.Error("queue invites", "user", cmd.UserID, "err", err)
-		return Reply{Ack: ephemeral("I couldn't record the invitations just now. Nothing was sent; try again in a moment.")}
+		return bot.Reply{Ack: ephemeral("I couldn't record the invitations just now. Nothing was sent; try again in a moment.")}
 	}
-	return Reply{Ack: ephemeral(fmt.Sprintf("Inviting %s. I'll DM you a summary once the invitations are out.", views.Plural(n, "person", "people")))}
+	return bot.Reply{Ack: ephemeral(fmt.Sprintf("Inviting %s. I'll DM you a summary once the invitations are out.", views.Plural(n, "person", "people")))}
 }
 
 // submitInvite sends the invitations chosen in the /paligo-invite form, or
 // answers with inline errors.
-func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback) Reply {
-	fail := func(block, msg string) Reply {
-		return Reply{Ack: map[string]any{"response_action": "errors", "errors": map[string]string{block: msg}}}
+func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+	fail := func(block, msg string) bot.Reply {
+		return bot.Reply{Ack: map[string]any{"response_action": "errors", "errors": map[string]string{block: msg}}}
 	}
 	admin, err := h.isAdminNow(ctx, cb.User.ID)
 	if err != nil {
@@ -121,7 +122,7 @@ func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback)
 		h.Log.Error("queue invites", "user", cb.User.ID, "err", err)
 		return fail(views.BlockInviteUsers, "I couldn't record the invitations just now. Nothing was sent; try again in a moment.")
 	}
-	return Reply{} // the form closes; the summary comes as a DM
+	return bot.Reply{} // the form closes; the summary comes as a DM
 }
 
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
@@ -135,9 +136,9 @@ func (h *Router) queueInvites(ctx context.Context, team, inviter string, users [
 		// The invitation names the inviter by their Slack id anyway.
 		h.Log.Warn("inviter profile", "user", inviter, "err", err)
 	}
-	run := store.InviteRun{Team: team, Inviter: inviter, InviterEmail: p.email, InviterName: p.name, Note: note}
+	run := paligo.InviteRun{Team: team, Inviter: inviter, InviterEmail: p.email, InviterName: p.name, Note: note}
 	for _, u := range users {
-		run.Entries = append(run.Entries, store.InviteEntry{User: u})
+		run.Entries = append(run.Entries, paligo.InviteEntry{User: u})
 	}
 	run, jobs, err := h.Store.QueueInvites(run)
 	if err != nil {

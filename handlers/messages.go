@@ -6,13 +6,14 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
 // messageActions answers buttons on the bot's messages: Follow / Unfollow
 // on a personal notification (Open is a link; its click needs nothing).
-func (h *Router) messageActions(cb slack.InteractionCallback) Reply {
+func (h *Router) messageActions(cb slack.InteractionCallback) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
 	channel, ts := cb.Channel.ID, cb.Message.Timestamp
 	if channel == "" {
@@ -32,9 +33,9 @@ func (h *Router) messageActions(cb slack.InteractionCallback) Reply {
 		}
 	}
 	if len(todo) == 0 || user == "" {
-		return Reply{}
+		return bot.Reply{}
 	}
-	return Reply{After: func(ctx context.Context) {
+	return bot.Reply{After: func(ctx context.Context) {
 		unlock := h.lockUser(team, user)
 		defer unlock()
 		for _, a := range todo {
@@ -56,7 +57,7 @@ func (h *Router) follow(ctx context.Context, team, user, channel, ts string, a *
 		return fmt.Errorf("no event %q with a subject", a.Value)
 	}
 	following := a.ActionID == views.ActionFollow
-	_, err = h.Store.UpdatePrefs(team, user, func(p *store.Prefs) error {
+	_, err = h.Store.UpdatePrefs(team, user, func(p *paligo.Prefs) error {
 		if following {
 			p.Follow(*e.Subject)
 		} else {
@@ -71,7 +72,7 @@ func (h *Router) follow(ctx context.Context, team, user, channel, ts string, a *
 		return nil
 	}
 	text, blocks := views.Message(views.Notification{Event: e, Personal: true, Following: following})
-	return retrySlack(ctx, func(ctx context.Context) error {
+	return callAgain(ctx, func(ctx context.Context) error {
 		_, _, _, err := h.Slack.UpdateMessageContext(ctx, channel, ts,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err

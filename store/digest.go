@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -22,38 +23,16 @@ import (
 // JobDigest is a job that sends one user a digest of queued events.
 const JobDigest JobKind = "digest"
 
-// Why a digest was sent.
-const (
-	DigestScheduled  = "scheduled"   // the user's hourly, daily or weekly time
-	DigestNow        = "now"         // "Send digest now" in the Home tab
-	DigestInstant    = "instant"     // the user switched to instant, or an item was left
-	DigestPauseEnded = "pause_ended" // a pause ended (or the user resumed)
-)
-
-// DigestState is what the bot keeps per user about digests.
-type DigestState struct {
-	Pending int       `json:"pending"`          // events in the queue
-	Oldest  time.Time `json:"oldest,omitzero"`  // when the oldest of them was queued
-	Job     uint64    `json:"job,omitempty"`    // digest job in the outbox, if any
-	InJob   int       `json:"in_job,omitempty"` // how many of Pending that job sends
-	// LastWindow is the window of the last digest Slack accepted; a digest
-	// for it or an earlier one is never sent again.
-	LastWindow  time.Time `json:"last_window,omitzero"`
-	LastSentAt  time.Time `json:"last_sent_at,omitzero"`
-	LastChannel string    `json:"last_channel,omitempty"`
-	LastTS      string    `json:"last_ts,omitempty"`
-}
-
 // DigestUser is one user's digest state, as listed by DigestStates.
 type DigestUser struct {
 	Team, User string
-	State      DigestState
+	State      paligo.DigestState
 }
 
 func digestStateKey(team, user string) []byte { return []byte(team + "/" + user) }
 
-func getDigestState(tx *bolt.Tx, team, user string) (DigestState, error) {
-	var st DigestState
+func getDigestState(tx *bolt.Tx, team, user string) (paligo.DigestState, error) {
+	var st paligo.DigestState
 	v := tx.Bucket(bucketDigestState).Get(digestStateKey(team, user))
 	if v == nil {
 		return st, nil
@@ -64,7 +43,7 @@ func getDigestState(tx *bolt.Tx, team, user string) (DigestState, error) {
 	return st, nil
 }
 
-func putDigestState(tx *bolt.Tx, team, user string, st DigestState) error {
+func putDigestState(tx *bolt.Tx, team, user string, st paligo.DigestState) error {
 	return putJSON(tx.Bucket(bucketDigestState), digestStateKey(team, user), st)
 }
 
@@ -90,8 +69,8 @@ func queueDigestItem(tx *bolt.Tx, team, user string, event uint64, at time.Time)
 }
 
 // DigestState returns the user's digest state.
-func (s *Store) DigestState(team, user string) (DigestState, error) {
-	var st DigestState
+func (s *Store) DigestState(team, user string) (paligo.DigestState, error) {
+	var st paligo.DigestState
 	err := s.db.View(func(tx *bolt.Tx) (err error) {
 		st, err = getDigestState(tx, team, user)
 		return err
@@ -109,12 +88,12 @@ func (s *Store) PendingDigest(team, user string) (int, error) {
 // DigestCandidates calls fn, with their preferences, for every user of team
 // with events queued and no digest job in the outbox: the users a digest
 // may be due for. fn runs inside a read transaction: it must be quick.
-func (s *Store) DigestCandidates(team string, fn func(user string, p Prefs, st DigestState) error) error {
+func (s *Store) DigestCandidates(team string, fn func(user string, p paligo.Prefs, st paligo.DigestState) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		prefix := []byte(team + "/")
 		c := tx.Bucket(bucketDigestState).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var st DigestState
+			var st paligo.DigestState
 			if err := json.Unmarshal(v, &st); err != nil {
 				return fmt.Errorf("decode digest state of %s: %w", k, err)
 			}
@@ -142,7 +121,7 @@ type DigestRequest struct {
 	// Due, if set, is asked again inside the transaction with the user's
 	// current preferences and state; false skips the user (they changed
 	// their mind, or a digest was queued meanwhile).
-	Due func(p Prefs, st DigestState) bool
+	Due func(p paligo.Prefs, st paligo.DigestState) bool
 }
 
 // QueueDigests writes, in one transaction, a digest job for each request
@@ -201,12 +180,12 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 
 // DigestEvents returns the events of digest job j that are still queued
 // (another digest may have taken some), oldest first.
-func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
-	var events []Event
+func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
+	var events []paligo.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
 		items, evs := tx.Bucket(bucketDigest), tx.Bucket(bucketEvents)
 		prefix := digestPrefix(team, j.User)
-		events = make([]Event, 0, len(j.Items))
+		events = make([]paligo.Event, 0, len(j.Items))
 		for _, seq := range j.Items {
 			if items.Get(append(prefix[:len(prefix):len(prefix)], u64(seq)...)) == nil {
 				continue
@@ -219,7 +198,7 @@ func (s *Store) DigestEvents(team string, j Job) ([]Event, error) {
 			if v == nil {
 				return fmt.Errorf("event %d not found", seq)
 			}
-			var e Event
+			var e paligo.Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode event %d: %w", seq, err)
 			}
@@ -249,23 +228,23 @@ func sentDigestKey(team, user string, seq uint64) []byte {
 // accepted): the digests of one run tell many people of the same events.
 type eventCache struct {
 	mu sync.Mutex
-	m  map[uint64]Event
+	m  map[uint64]paligo.Event
 }
 
 const eventCacheSize = 8192
 
-func (c *eventCache) get(seq uint64) (Event, bool) {
+func (c *eventCache) get(seq uint64) (paligo.Event, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[seq]
 	return e, ok
 }
 
-func (c *eventCache) put(seq uint64, e Event) {
+func (c *eventCache) put(seq uint64, e paligo.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[uint64]Event)
+		c.m = make(map[uint64]paligo.Event)
 	}
 	if len(c.m) >= eventCacheSize {
 		for k := range c.m { // evict one, at random
@@ -344,7 +323,7 @@ func (s *Store) SentDigests(team, user string) ([]SentDigest, error) {
 }
 
 // recount sets st's Pending and Oldest from the user's queue.
-func recount(tx *bolt.Tx, team, user string, st *DigestState) error {
+func recount(tx *bolt.Tx, team, user string, st *paligo.DigestState) error {
 	st.Pending, st.Oldest = 0, time.Time{}
 	prefix := digestPrefix(team, user)
 	c := tx.Bucket(bucketDigest).Cursor()
@@ -437,7 +416,7 @@ func (s *Store) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) 
 				if err := queueDigestItem(tx, team, sd.User, seq, at); err != nil {
 					return err
 				}
-				r := Receipt{Outcome: Digested, User: sd.User, At: at.UTC()}
+				r := Receipt{Outcome: paligo.Digested, User: sd.User, At: at.UTC()}
 				if err := putJSON(rb, receiptKey(seq, team+"/"+sd.User), r); err != nil {
 					return err
 				}

@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -16,9 +17,9 @@ import (
 func queueFor(t *testing.T, s *store.Store, user string, n int, at time.Time) []uint64 {
 	t.Helper()
 	s.Now = func() time.Time { return at }
-	events := make([]store.Event, n)
+	events := make([]paligo.Event, n)
 	for i := range events {
-		events[i] = store.Event{ID: fmt.Sprintf("%s-%d-%d", user, at.Unix(), i), Type: "comment.reply", Recipients: []string{user + "@example.com"}}
+		events[i] = paligo.Event{ID: fmt.Sprintf("%s-%d-%d", user, at.Unix(), i), Type: "comment.reply", Recipients: []string{user + "@example.com"}}
 	}
 	if _, err := s.AcceptEvents(events); err != nil {
 		t.Fatal(err)
@@ -29,7 +30,7 @@ func queueFor(t *testing.T, s *store.Store, user string, n int, at time.Time) []
 	}
 	var seqs []uint64
 	for _, j := range jobs {
-		if _, err := s.Finish(j, "T1", store.Receipt{Outcome: store.Digested, User: user}); err != nil {
+		if _, err := s.Finish(j, "T1", store.Receipt{Outcome: paligo.Digested, User: user}); err != nil {
 			t.Fatal(err)
 		}
 		seqs = append(seqs, j.Event)
@@ -46,7 +47,7 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 		t.Fatalf("state after 3 queued = %+v, %v", st, err)
 	}
 	var cands []string
-	s.DigestCandidates("T1", func(user string, p store.Prefs, st store.DigestState) error {
+	s.DigestCandidates("T1", func(user string, p paligo.Prefs, st paligo.DigestState) error {
 		cands = append(cands, user)
 		return nil
 	})
@@ -55,7 +56,7 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 	}
 
 	window := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	jobs, err := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Window: window, Reason: store.DigestScheduled}})
+	jobs, err := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Window: window, Reason: paligo.DigestScheduled}})
 	if err != nil || len(jobs) != 1 || len(jobs[0].Items) != 3 || jobs[0].Kind != store.JobDigest {
 		t.Fatalf("QueueDigests = %+v, %v", jobs, err)
 	}
@@ -65,7 +66,7 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 		t.Errorf("second digest job queued: %+v", again)
 	}
 	cands = nil
-	s.DigestCandidates("T1", func(user string, p store.Prefs, st store.DigestState) error {
+	s.DigestCandidates("T1", func(user string, p paligo.Prefs, st paligo.DigestState) error {
 		cands = append(cands, user)
 		return nil
 	})
@@ -94,7 +95,7 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 		!sent[0].Window.Equal(window) || len(sent[0].Events) != 3 || sent[0].Events[0] != seqs[0] {
 		t.Fatalf("sent digests = %+v, %v; want the one with its 3 events, channel, ts and window", sent, err)
 	}
-	if r, _, _ := s.Receipt(seqs[0], "T1/U1"); r.Outcome != store.Digested {
+	if r, _, _ := s.Receipt(seqs[0], "T1/U1"); r.Outcome != paligo.Digested {
 		t.Errorf("receipt of a digested event = %+v", r)
 	}
 	for _, e := range sent[0].Events {
@@ -133,7 +134,7 @@ func TestDigestFailReleasesTheUser(t *testing.T) {
 func TestQueueDigestsAsksDueAgain(t *testing.T) {
 	s := MustOpen(t)
 	queueFor(t, s, "U1", 1, time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
-	jobs, err := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Due: func(p store.Prefs, st store.DigestState) bool { return false }}})
+	jobs, err := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Due: func(p paligo.Prefs, st paligo.DigestState) bool { return false }}})
 	if err != nil || len(jobs) != 0 {
 		t.Errorf("QueueDigests with Due false = %+v, %v", jobs, err)
 	}

@@ -4,75 +4,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
 )
-
-// Kind is an event type from the product contract's table.
-type Kind string
-
-// KindInfo is what the product contract says of one kind.
-type KindInfo struct {
-	Routable bool     // can be sent to channels with /route-alerts
-	Category Category // personal category; "" when the kind has none
-	Critical bool     // sent at once even to digest users
-}
-
-// Kinds is the product contract's event table.
-var Kinds = map[Kind]KindInfo{
-	"document.created":          {Routable: true, Category: CatFollowing},
-	"document.title_changed":    {Routable: true, Category: CatFollowing},
-	"assignment.started":        {Routable: true, Category: CatAssignments},
-	"release.status_changed":    {Routable: true, Category: CatFollowing},
-	"snapshot.created":          {Routable: true, Category: CatFollowing},
-	"review.mention":            {Category: CatMentions},
-	"comment.reply":             {Category: CatReplies},
-	"document.shared":           {Category: CatShares},
-	"publication.ready":         {Routable: true, Category: CatPublications},
-	"publication.failed":        {Routable: true, Category: CatPublications, Critical: true},
-	"assignment.status_changed": {Routable: true, Category: CatAssignments},
-	"run.succeeded":             {Routable: true, Category: CatRuns},
-	"run.failed":                {Routable: true, Category: CatRuns, Critical: true},
-	"system.alert":              {Routable: true, Category: CatAlerts, Critical: true},
-	"data.alert":                {Routable: true, Category: CatAlerts, Critical: true},
-	"invite.accepted":           {},
-}
-
-// RoutableKinds lists the kinds /route-alerts can route, sorted.
-func RoutableKinds() []Kind {
-	var out []Kind
-	for k, info := range Kinds {
-		if info.Routable {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Person is someone in Paligo, known by email.
-type Person struct {
-	Email string `json:"email,omitempty"`
-	Name  string `json:"name,omitempty"`
-}
-
-// Event is one notification from the platform, as accepted by the ingest API.
-type Event struct {
-	ID         string            `json:"id"`
-	Type       Kind              `json:"type"`
-	OccurredAt time.Time         `json:"occurred_at"`
-	Actor      *Person           `json:"actor,omitempty"`
-	Subject    *Subject          `json:"subject,omitempty"`
-	Recipients []string          `json:"recipients,omitempty"`
-	Text       string            `json:"text,omitempty"`
-	Fields     map[string]string `json:"fields,omitempty"`
-
-	// Seq is the store's sequence number, set when accepted.
-	Seq        uint64    `json:"seq"`
-	ReceivedAt time.Time `json:"received_at"`
-}
 
 // AcceptResult counts what AcceptEvents did.
 type AcceptResult struct {
@@ -85,7 +20,7 @@ type AcceptResult struct {
 // right after. An ID seen before, in an earlier call or earlier in the same
 // slice, counts as a duplicate and is not stored again. Concurrent callers
 // are coalesced into fewer fsyncs with bbolt's Batch.
-func (s *Store) AcceptEvents(events []Event) (AcceptResult, error) {
+func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
 	var res AcceptResult
 	now := s.Now().UTC()
 	err := s.db.Batch(func(tx *bolt.Tx) error {
@@ -131,8 +66,8 @@ func (s *Store) AcceptEvents(events []Event) (AcceptResult, error) {
 }
 
 // Event returns the accepted event with the given ID.
-func (s *Store) Event(id string) (Event, bool, error) {
-	var e Event
+func (s *Store) Event(id string) (paligo.Event, bool, error) {
+	var e paligo.Event
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		seq := tx.Bucket(bucketEventIDs).Get([]byte(id))

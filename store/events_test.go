@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -16,7 +17,7 @@ func TestAcceptEventsIsIdempotent(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	evs := []store.Event{
+	evs := []paligo.Event{
 		{ID: "e1", Type: "run.failed"},
 		{ID: "e2", Type: "comment.reply", OccurredAt: now.Add(-time.Hour)},
 		{ID: "e1", Type: "run.failed"}, // repeated in the same batch
@@ -28,7 +29,7 @@ func TestAcceptEventsIsIdempotent(t *testing.T) {
 	if res.Accepted != 2 || res.Duplicates != 1 {
 		t.Errorf("first batch = %+v, want 2 accepted, 1 duplicate", res)
 	}
-	res, err = s.AcceptEvents([]store.Event{{ID: "e2", Type: "comment.reply"}, {ID: "e3", Type: "data.alert"}})
+	res, err = s.AcceptEvents([]paligo.Event{{ID: "e2", Type: "comment.reply"}, {ID: "e3", Type: "data.alert"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestAcceptEventsConcurrentWritersStoreEachIDOnce(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWriter {
 				// Every writer sends the same ids: only one may win each.
-				res, err := s.AcceptEvents([]store.Event{{ID: fmt.Sprint("e", i), Type: "run.failed"}, {ID: fmt.Sprint("w", w, "-", i), Type: "data.alert"}})
+				res, err := s.AcceptEvents([]paligo.Event{{ID: fmt.Sprint("e", i), Type: "run.failed"}, {ID: fmt.Sprint("w", w, "-", i), Type: "data.alert"}})
 				if err != nil {
 					t.Error(err)
 					return
@@ -105,10 +106,10 @@ func TestMigrationFromV1KeepsPrefsAndAddsEvents(t *testing.T) {
 		t.Errorf("version after migration = %d", v)
 	}
 	p, err := s.Prefs("T1", "U1")
-	if err != nil || p.Frequency != store.Hourly || p.DigestTime != "08:15" {
+	if err != nil || p.Frequency != paligo.Hourly || p.DigestTime != "08:15" {
 		t.Errorf("v1 prefs after migration = %+v, %v", p, err)
 	}
-	if _, err := s.AcceptEvents([]store.Event{{ID: "x", Type: "run.failed"}}); err != nil {
+	if _, err := s.AcceptEvents([]paligo.Event{{ID: "x", Type: "run.failed"}}); err != nil {
 		t.Errorf("events bucket missing after migration: %v", err)
 	}
 	// v3 indexes the follows saved before it existed.
@@ -118,20 +119,20 @@ func TestMigrationFromV1KeepsPrefsAndAddsEvents(t *testing.T) {
 }
 
 func TestKindsTable(t *testing.T) {
-	if len(store.Kinds) != 16 {
-		t.Errorf("%d kinds, the contract lists 16", len(store.Kinds))
+	if len(paligo.Kinds) != 16 {
+		t.Errorf("%d kinds, the contract lists 16", len(paligo.Kinds))
 	}
-	for _, k := range []store.Kind{"publication.failed", "run.failed", "system.alert", "data.alert"} {
-		if !store.Kinds[k].Critical {
+	for _, k := range []paligo.Kind{"publication.failed", "run.failed", "system.alert", "data.alert"} {
+		if !paligo.Kinds[k].Critical {
 			t.Errorf("%s is not critical", k)
 		}
 	}
-	for _, k := range []store.Kind{"review.mention", "comment.reply", "document.shared", "invite.accepted"} {
-		if store.Kinds[k].Routable {
+	for _, k := range []paligo.Kind{"review.mention", "comment.reply", "document.shared", "invite.accepted"} {
+		if paligo.Kinds[k].Routable {
 			t.Errorf("%s must not be routable", k)
 		}
 	}
-	if n := len(store.RoutableKinds()); n != 12 {
+	if n := len(paligo.RoutableKinds()); n != 12 {
 		t.Errorf("%d routable kinds, want 12", n)
 	}
 }

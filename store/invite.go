@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,107 +20,10 @@ import (
 // inviter what happened. An invite.accepted event marks the Invite accepted
 // (AcceptEvents) and tells the inviter (FanOut).
 
-// Invite statuses. Expired is not stored: a sending or pending invite past
-// its Expires is expired.
-const (
-	InviteSending  = "sending"  // recorded; Slack has not confirmed the DM yet
-	InvitePending  = "pending"  // the DM is out; waiting for the person
-	InviteAccepted = "accepted" // the platform said invite.accepted
-	InviteFailed   = "failed"   // the DM could not be sent (Reason)
-	InviteExpired  = "expired"
-)
-
-// InviteTTL is how long an invitation link works.
-const InviteTTL = 7 * 24 * time.Hour
-
-// Invite is one invitation of one person.
-type Invite struct {
-	ID           uint64    `json:"id"`
-	Team         string    `json:"team"`
-	Email        string    `json:"email"`
-	User         string    `json:"user"`
-	Inviter      string    `json:"inviter"`
-	InviterEmail string    `json:"inviter_email,omitempty"`
-	InviterName  string    `json:"inviter_name,omitempty"`
-	Note         string    `json:"note,omitempty"`
-	Run          uint64    `json:"run"`
-	Created      time.Time `json:"created"`
-	Expires      time.Time `json:"expires"`
-	Status       string    `json:"status"`
-	Channel      string    `json:"channel,omitempty"` // the DM, once Slack said ok
-	TS           string    `json:"ts,omitempty"`
-	Reason       string    `json:"reason,omitempty"` // why it failed
-	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
-	// AcceptEvent is the invite.accepted event that accepted it: the one
-	// that tells the inviter.
-	AcceptEvent uint64 `json:"accept_event,omitempty"`
-}
-
-// State is the invite's status at now: Status, or expired.
-func (i Invite) State(now time.Time) string {
-	if (i.Status == InviteSending || i.Status == InvitePending) && !now.Before(i.Expires) {
-		return InviteExpired
-	}
-	return i.Status
-}
-
-// Results of an invite run's entries.
-const (
-	InviteSent    = "sent"
-	InviteSkipped = "skipped"
-	// InviteFailed ("failed") is shared with the Invite status.
-)
-
-// InviteEntry is one person of an invite run and how it ended.
-type InviteEntry struct {
-	User   string `json:"user"`
-	Invite uint64 `json:"invite,omitempty"` // the Invite opened for them
-	Result string `json:"result,omitempty"` // "" while on its way; sent, skipped, failed
-	Reason string `json:"reason,omitempty"`
-}
-
-// InviteRun is one /paligo-invite: who asked, the note, and each person.
-type InviteRun struct {
-	Seq          uint64        `json:"seq"`
-	Team         string        `json:"team"`
-	Inviter      string        `json:"inviter"`
-	InviterEmail string        `json:"inviter_email,omitempty"`
-	InviterName  string        `json:"inviter_name,omitempty"`
-	Note         string        `json:"note,omitempty"`
-	Created      time.Time     `json:"created"`
-	Entries      []InviteEntry `json:"entries"`
-	// SummaryTS is the summary DM's ts, once Slack said ok.
-	SummaryTS string `json:"summary_ts,omitempty"`
-}
-
-// Counts returns how many entries were sent, skipped and failed.
-func (r InviteRun) Counts() (sent, skipped, failed int) {
-	for _, e := range r.Entries {
-		switch e.Result {
-		case InviteSent:
-			sent++
-		case InviteSkipped:
-			skipped++
-		case InviteFailed:
-			failed++
-		}
-	}
-	return
-}
-
-func (r InviteRun) settled() bool {
-	for _, e := range r.Entries {
-		if e.Result == "" {
-			return false
-		}
-	}
-	return true
-}
-
 // QueueInvites records an invite run and returns its jobs: one JobInvite
 // per entry without a result, or, when every entry already has one (the
 // handler skipped them all), the summary job. Entries must be distinct.
-func (s *Store) QueueInvites(run InviteRun) (InviteRun, []Job, error) {
+func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, error) {
 	run.Created = s.Now().UTC()
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -154,12 +56,12 @@ func (s *Store) QueueInvites(run InviteRun) (InviteRun, []Job, error) {
 		return putJSON(runs, u64(seq), run)
 	})
 	if err != nil {
-		return InviteRun{}, nil, fmt.Errorf("queue invites: %w", err)
+		return paligo.InviteRun{}, nil, fmt.Errorf("queue invites: %w", err)
 	}
 	return run, jobs, nil
 }
 
-func queueSummary(tx *bolt.Tx, run InviteRun) (Job, error) {
+func queueSummary(tx *bolt.Tx, run paligo.InviteRun) (Job, error) {
 	out := tx.Bucket(bucketOutbox)
 	seq, err := out.NextSequence()
 	if err != nil {
@@ -170,22 +72,22 @@ func queueSummary(tx *bolt.Tx, run InviteRun) (Job, error) {
 }
 
 // InviteRun returns the invite run seq.
-func (s *Store) InviteRun(seq uint64) (InviteRun, bool, error) {
-	return getJSON[InviteRun](s, bucketInviteRuns, u64(seq))
+func (s *Store) InviteRun(seq uint64) (paligo.InviteRun, bool, error) {
+	return getJSON[paligo.InviteRun](s, bucketInviteRuns, u64(seq))
 }
 
 // Invite returns the invitation id.
-func (s *Store) Invite(id uint64) (Invite, bool, error) {
-	return getJSON[Invite](s, bucketInvites, u64(id))
+func (s *Store) Invite(id uint64) (paligo.Invite, bool, error) {
+	return getJSON[paligo.Invite](s, bucketInvites, u64(id))
 }
 
 // RecentInvites returns the team's n newest invitations, newest first.
-func (s *Store) RecentInvites(team string, n int) ([]Invite, error) {
-	var out []Invite
+func (s *Store) RecentInvites(team string, n int) ([]paligo.Invite, error) {
+	var out []paligo.Invite
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketInvites).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-			var inv Invite
+			var inv paligo.Invite
 			if err := json.Unmarshal(v, &inv); err != nil {
 				return fmt.Errorf("decode invite %d: %w", binary.BigEndian.Uint64(k), err)
 			}
@@ -209,7 +111,7 @@ func settleEntry(tx *bolt.Tx, job Job, result, reason string) ([]Job, uint64, er
 		return nil, 0, err
 	}
 	runs := tx.Bucket(bucketInviteRuns)
-	var run InviteRun
+	var run paligo.InviteRun
 	if err := getTx(runs, u64(job.Run), &run); err != nil {
 		return nil, 0, fmt.Errorf("invite run %d: %w", job.Run, err)
 	}
@@ -222,7 +124,7 @@ func settleEntry(tx *bolt.Tx, job Job, result, reason string) ([]Job, uint64, er
 		}
 	}
 	var jobs []Job
-	if run.settled() {
+	if run.Settled() {
 		j, err := queueSummary(tx, run)
 		if err != nil {
 			return nil, 0, err
@@ -240,7 +142,7 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 	}
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) (err error) {
-		jobs, _, err = settleEntry(tx, job, InviteSkipped, reason)
+		jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, reason)
 		return err
 	})
 	return jobs, err
@@ -251,23 +153,23 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 // an invitation still pending, or accepted, is not invited again: then
 // skip says why, the job has ended and jobs holds the summary if it was
 // the last.
-func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs []Job, err error) {
+func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip string, jobs []Job, err error) {
 	if job.Kind != JobInvite {
-		return Invite{}, "", nil, ErrNotInviteJob
+		return paligo.Invite{}, "", nil, ErrNotInviteJob
 	}
 	email = strings.ToLower(email)
 	now := s.Now().UTC()
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		inv, skip, jobs = Invite{}, "", nil
+		inv, skip, jobs = paligo.Invite{}, "", nil
 		if tx.Bucket(bucketOutbox).Get(u64(job.Seq)) == nil {
 			return ErrJobGone
 		}
 		runs, invites, emails := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketInvites), tx.Bucket(bucketInviteEmails)
-		var run InviteRun
+		var run paligo.InviteRun
 		if err := getTx(runs, u64(job.Run), &run); err != nil {
 			return fmt.Errorf("invite run %d: %w", job.Run, err)
 		}
-		var entry *InviteEntry
+		var entry *paligo.InviteEntry
 		for i := range run.Entries {
 			if run.Entries[i].User == job.User {
 				entry = &run.Entries[i]
@@ -280,19 +182,19 @@ func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs
 			return getTx(invites, u64(entry.Invite), &inv)
 		}
 		if id := emails.Get([]byte(email)); id != nil {
-			var prev Invite
+			var prev paligo.Invite
 			if err := getTx(invites, id, &prev); err != nil {
 				return err
 			}
 			switch prev.State(now) {
-			case InviteAccepted:
+			case paligo.InviteAccepted:
 				skip = "already accepted an invitation on " + prev.AcceptedAt.Format("2 Jan 2006")
-			case InviteSending, InvitePending:
+			case paligo.InviteSending, paligo.InvitePending:
 				skip = "already has a pending invitation (until " + prev.Expires.Format("2 Jan 2006") + ")"
 			}
 			if skip != "" {
 				var err error
-				jobs, _, err = settleEntry(tx, job, InviteSkipped, skip)
+				jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, skip)
 				return err
 			}
 		}
@@ -300,9 +202,9 @@ func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs
 		if err != nil {
 			return err
 		}
-		inv = Invite{ID: id, Team: run.Team, Email: email, User: job.User, Inviter: run.Inviter,
+		inv = paligo.Invite{ID: id, Team: run.Team, Email: email, User: job.User, Inviter: run.Inviter,
 			InviterEmail: run.InviterEmail, InviterName: run.InviterName, Note: run.Note, Run: run.Seq,
-			Created: now, Expires: now.Add(InviteTTL), Status: InviteSending}
+			Created: now, Expires: now.Add(paligo.InviteTTL), Status: paligo.InviteSending}
 		if err := putJSON(invites, u64(id), inv); err != nil {
 			return err
 		}
@@ -313,7 +215,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv Invite, skip string, jobs
 		return putJSON(runs, u64(run.Seq), run)
 	})
 	if err != nil {
-		return Invite{}, "", nil, err
+		return paligo.Invite{}, "", nil, err
 	}
 	return inv, skip, jobs, nil
 }
@@ -332,12 +234,12 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 	var jobs []Job
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		if jobs, _, err = settleEntry(tx, job, InviteSent, ""); err != nil {
+		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
 			return err
 		}
-		return updateInvite(tx, invite, func(inv *Invite) {
-			if inv.Status == InviteSending {
-				inv.Status = InvitePending
+		return updateInvite(tx, invite, func(inv *paligo.Invite) {
+			if inv.Status == paligo.InviteSending {
+				inv.Status = paligo.InvitePending
 			}
 			inv.Channel, inv.TS = channel, ts
 		})
@@ -352,21 +254,21 @@ func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var invite uint64
 		var err error
-		if jobs, invite, err = settleEntry(tx, job, InviteFailed, reason); err != nil || invite == 0 {
+		if jobs, invite, err = settleEntry(tx, job, paligo.InviteFailed, reason); err != nil || invite == 0 {
 			return err
 		}
-		return updateInvite(tx, invite, func(inv *Invite) {
-			if inv.Status == InviteSending {
-				inv.Status, inv.Reason = InviteFailed, reason
+		return updateInvite(tx, invite, func(inv *paligo.Invite) {
+			if inv.Status == paligo.InviteSending {
+				inv.Status, inv.Reason = paligo.InviteFailed, reason
 			}
 		})
 	})
 	return jobs, err
 }
 
-func updateInvite(tx *bolt.Tx, id uint64, fn func(*Invite)) error {
+func updateInvite(tx *bolt.Tx, id uint64, fn func(*paligo.Invite)) error {
 	b := tx.Bucket(bucketInvites)
-	var inv Invite
+	var inv paligo.Invite
 	if err := getTx(b, u64(id), &inv); err != nil {
 		return err
 	}
@@ -381,7 +283,7 @@ func (s *Store) FinishInviteSummary(job Job, ts string) error {
 			return err
 		}
 		runs := tx.Bucket(bucketInviteRuns)
-		var run InviteRun
+		var run paligo.InviteRun
 		if err := getTx(runs, u64(job.Run), &run); err != nil {
 			return err
 		}
@@ -390,20 +292,10 @@ func (s *Store) FinishInviteSummary(job Job, ts string) error {
 	})
 }
 
-// FieldInviteID is the event field that names the invitation an
-// invite.accepted event accepts (the ingest API sets it from the token).
-const FieldInviteID = "invite_id"
-
-// InviteIDOf returns the invitation an invite.accepted event names.
-func InviteIDOf(e Event) (uint64, bool) {
-	id, err := strconv.ParseUint(e.Fields[FieldInviteID], 10, 64)
-	return id, err == nil && id > 0
-}
-
 // acceptInvite marks the invitation e names accepted, unless it already
 // was (then the inviter is not told again).
-func acceptInvite(tx *bolt.Tx, e Event) error {
-	id, ok := InviteIDOf(e)
+func acceptInvite(tx *bolt.Tx, e paligo.Event) error {
+	id, ok := paligo.InviteIDOf(e)
 	if !ok {
 		return nil
 	}
@@ -411,21 +303,21 @@ func acceptInvite(tx *bolt.Tx, e Event) error {
 	if b.Get(u64(id)) == nil {
 		return nil
 	}
-	return updateInvite(tx, id, func(inv *Invite) {
-		if inv.Status != InviteAccepted {
-			inv.Status, inv.AcceptedAt, inv.AcceptEvent, inv.Reason = InviteAccepted, e.OccurredAt, e.Seq, ""
+	return updateInvite(tx, id, func(inv *paligo.Invite) {
+		if inv.Status != paligo.InviteAccepted {
+			inv.Status, inv.AcceptedAt, inv.AcceptEvent, inv.Reason = paligo.InviteAccepted, e.OccurredAt, e.Seq, ""
 		}
 	})
 }
 
 // inviterJob is the job telling the inviter that the invitation e names
 // was accepted, if e is the event that accepted it.
-func inviterJob(tx *bolt.Tx, team string, e Event) (string, bool) {
-	id, ok := InviteIDOf(e)
+func inviterJob(tx *bolt.Tx, team string, e paligo.Event) (string, bool) {
+	id, ok := paligo.InviteIDOf(e)
 	if !ok {
 		return "", false
 	}
-	var inv Invite
+	var inv paligo.Invite
 	if getTx(tx.Bucket(bucketInvites), u64(id), &inv) != nil || inv.AcceptEvent != e.Seq || inv.Inviter == "" || inv.Team != team {
 		return "", false
 	}

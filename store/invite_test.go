@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -11,15 +12,15 @@ func TestInviteRunLifecycle(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	run, jobs, err := s.QueueInvites(store.InviteRun{Team: "T1", Inviter: "U0ADMIN", Note: "hi",
-		Entries: []store.InviteEntry{{User: "U1"}, {User: "U2"}, {User: "U3"}, {User: "U4", Result: store.InviteSkipped, Reason: "handler said so"}}})
+	run, jobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Note: "hi",
+		Entries: []paligo.InviteEntry{{User: "U1"}, {User: "U2"}, {User: "U3"}, {User: "U4", Result: paligo.InviteSkipped, Reason: "handler said so"}}})
 	if err != nil || len(jobs) != 3 || jobs[0].Kind != store.JobInvite || jobs[0].Run != run.Seq {
 		t.Fatalf("queue: %+v %v", jobs, err)
 	}
 	// U1: invited; opening again (a retried job) returns the same invite.
 	inv, skip, more, err := s.OpenInvite(jobs[0], "One@Example.com")
-	if err != nil || skip != "" || len(more) != 0 || inv.Email != "one@example.com" || inv.Status != store.InviteSending ||
-		!inv.Expires.Equal(now.Add(store.InviteTTL)) {
+	if err != nil || skip != "" || len(more) != 0 || inv.Email != "one@example.com" || inv.Status != paligo.InviteSending ||
+		!inv.Expires.Equal(now.Add(paligo.InviteTTL)) {
 		t.Fatalf("open: %+v %q %v", inv, skip, err)
 	}
 	again, _, _, err := s.OpenInvite(jobs[0], "one@example.com")
@@ -48,10 +49,10 @@ func TestInviteRunLifecycle(t *testing.T) {
 	if sent, skipped, failed := got.Counts(); sent != 1 || skipped != 2 || failed != 1 {
 		t.Errorf("run counts = %d %d %d: %+v", sent, skipped, failed, got.Entries)
 	}
-	if i3, _, _ := s.Invite(inv3.ID); i3.Status != store.InviteFailed || i3.Reason != "cannot_dm_bot" {
+	if i3, _, _ := s.Invite(inv3.ID); i3.Status != paligo.InviteFailed || i3.Reason != "cannot_dm_bot" {
 		t.Errorf("failed invitation = %+v", i3)
 	}
-	if i1, _, _ := s.Invite(inv.ID); i1.Status != store.InvitePending || i1.TS != "1.1" {
+	if i1, _, _ := s.Invite(inv.ID); i1.Status != paligo.InvitePending || i1.TS != "1.1" {
 		t.Errorf("sent invitation = %+v", i1)
 	}
 	if err := s.FinishInviteSummary(more[0], "9.9"); err != nil {
@@ -65,12 +66,12 @@ func TestInviteRunLifecycle(t *testing.T) {
 	}
 
 	// A failed invitation does not block a new one; an expired one neither.
-	run2, jobs2, _ := s.QueueInvites(store.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []store.InviteEntry{{User: "U3"}, {User: "U1"}}})
+	run2, jobs2, _ := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []paligo.InviteEntry{{User: "U3"}, {User: "U1"}}})
 	if _, skip, _, _ := s.OpenInvite(jobs2[0], "three@example.com"); skip != "" {
 		t.Errorf("after a failed invitation: skipped (%s)", skip)
 	}
-	now = now.Add(store.InviteTTL)
-	if i1, _, _ := s.Invite(inv.ID); i1.State(now) != store.InviteExpired {
+	now = now.Add(paligo.InviteTTL)
+	if i1, _, _ := s.Invite(inv.ID); i1.State(now) != paligo.InviteExpired {
 		t.Errorf("state a week later = %s", i1.State(now))
 	}
 	if _, skip, _, _ := s.OpenInvite(jobs2[1], "one@example.com"); skip != "" {
@@ -87,14 +88,14 @@ func TestInviteRunLifecycle(t *testing.T) {
 
 func TestInviteRunWithEveryoneSkippedQueuesTheSummary(t *testing.T) {
 	s := MustOpen(t)
-	_, jobs, err := s.QueueInvites(store.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []store.InviteEntry{{User: "U1", Result: store.InviteSkipped, Reason: "x"}}})
+	_, jobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []paligo.InviteEntry{{User: "U1", Result: paligo.InviteSkipped, Reason: "x"}}})
 	if err != nil || len(jobs) != 1 || jobs[0].Kind != store.JobInviteSummary {
 		t.Fatalf("jobs = %+v %v", jobs, err)
 	}
 }
 
 func TestInviteTokens(t *testing.T) {
-	tok := store.NewInviteTokens([]byte("secret-0123456789abcdef"), nil)
+	tok := paligo.NewInviteTokens([]byte("secret-0123456789abcdef"), nil)
 	exp := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	s := tok.Sign(42, exp)
 	id, e, ok := tok.Parse(s)
@@ -110,7 +111,7 @@ func TestInviteTokens(t *testing.T) {
 			t.Fatalf("a token with character %d changed was accepted", i)
 		}
 	}
-	if _, _, ok := store.NewInviteTokens([]byte("another-secret-0123456"), nil).Parse(s); ok {
+	if _, _, ok := paligo.NewInviteTokens([]byte("another-secret-0123456"), nil).Parse(s); ok {
 		t.Error("a token signed with another secret was accepted")
 	}
 	for _, bad := range []string{"", "x", s + "A", s[:len(s)-1]} {
@@ -121,18 +122,18 @@ func TestInviteTokens(t *testing.T) {
 
 	// Rotating: the new secret signs, links of the previous one still
 	// parse; without the previous one they do not.
-	rotated := store.NewInviteTokens([]byte("new-secret-0123456789"), []byte("secret-0123456789abcdef"))
+	rotated := paligo.NewInviteTokens([]byte("new-secret-0123456789"), []byte("secret-0123456789abcdef"))
 	if id, _, ok := rotated.Parse(s); !ok || id != 42 {
 		t.Error("a link signed before the rotation stopped working during it")
 	}
 	fresh := rotated.Sign(43, exp)
-	if id, _, ok := store.NewInviteTokens([]byte("new-secret-0123456789"), nil).Parse(fresh); !ok || id != 43 {
+	if id, _, ok := paligo.NewInviteTokens([]byte("new-secret-0123456789"), nil).Parse(fresh); !ok || id != 43 {
 		t.Error("a link signed during the rotation is not signed with the new secret")
 	}
 	if _, _, ok := tok.Parse(fresh); ok {
 		t.Error("a link signed during the rotation parses with the old secret alone")
 	}
-	if _, _, ok := store.NewInviteTokens([]byte("new-secret-0123456789"), nil).Parse(s); ok {
+	if _, _, ok := paligo.NewInviteTokens([]byte("new-secret-0123456789"), nil).Parse(s); ok {
 		t.Error("a link of the previous secret still works after the rotation ended")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -62,26 +63,13 @@ func (j Job) Lane() string {
 	}
 }
 
-// Outcome is how a job ended.
-type Outcome string
-
-const (
-	Sent           Outcome = "sent"             // Slack answered ok; Channel and TS are set
-	Digested       Outcome = "digest"           // queued for the user's digest
-	SkippedOff     Outcome = "skipped_off"      // the user turned notifications off
-	SkippedCat     Outcome = "skipped_category" // the user turned the category off
-	SkippedActor   Outcome = "skipped_actor"    // the user did it themselves
-	AlreadyHandled Outcome = "duplicate"        // this person already got this event
-	Unmatched      Outcome = "unmatched"        // no Slack user has the email
-)
-
 // Receipt records how one event reached one target.
 type Receipt struct {
-	Outcome Outcome   `json:"outcome"`
-	User    string    `json:"user,omitempty"`
-	Channel string    `json:"channel,omitempty"`
-	TS      string    `json:"ts,omitempty"`
-	At      time.Time `json:"at"`
+	Outcome paligo.Outcome `json:"outcome"`
+	User    string         `json:"user,omitempty"`
+	Channel string         `json:"channel,omitempty"`
+	TS      string         `json:"ts,omitempty"`
+	At      time.Time      `json:"at"`
 }
 
 // FailedJob is a job Slack refused for a reason retrying cannot fix.
@@ -89,14 +77,6 @@ type FailedJob struct {
 	Job    Job       `json:"job"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
-}
-
-// UnmatchedEmail is a recipient email no Slack user has.
-type UnmatchedEmail struct {
-	Email     string    `json:"email"`
-	Count     int       `json:"count"`
-	LastEvent string    `json:"last_event"`
-	LastAt    time.Time `json:"last_at"`
 }
 
 // DigestItem is one event waiting for a user's digest.
@@ -108,8 +88,8 @@ type DigestItem struct {
 var keyFanoutCursor = []byte("fanout_cursor")
 
 // Routes returns the channels each routable kind is sent to.
-func (s *Store) Routes() (map[Kind][]string, error) {
-	var out map[Kind][]string
+func (s *Store) Routes() (map[paligo.Kind][]string, error) {
+	var out map[paligo.Kind][]string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		out, err = readRoutes(tx)
@@ -118,10 +98,10 @@ func (s *Store) Routes() (map[Kind][]string, error) {
 	return out, err
 }
 
-func readRoutes(tx *bolt.Tx) (map[Kind][]string, error) {
-	out := map[Kind][]string{}
+func readRoutes(tx *bolt.Tx) (map[paligo.Kind][]string, error) {
+	out := map[paligo.Kind][]string{}
 	err := eachJSON(tx.Bucket(bucketRoutes), func(k []byte, chs []string) error {
-		out[Kind(k)] = chs
+		out[paligo.Kind(k)] = chs
 		return nil
 	})
 	return out, err
@@ -148,9 +128,9 @@ func listJSON[T any](b *bolt.Bucket) ([]T, error) {
 
 // SetRoutes replaces every route with routes. Kinds that are not routable
 // are refused and nothing changes.
-func (s *Store) SetRoutes(routes map[Kind][]string) error {
+func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 	for k := range routes {
-		if !Kinds[k].Routable {
+		if !paligo.Kinds[k].Routable {
 			return fmt.Errorf("%q cannot be routed to channels", k)
 		}
 	}
@@ -217,7 +197,7 @@ func (s *Store) FanOut(team string, max int) ([]Job, error) {
 		c := tx.Bucket(bucketEvents).Cursor()
 		n := 0
 		for k, v := c.Seek(u64(cursor + 1)); k != nil && n < max; k, v = c.Next() {
-			var e Event
+			var e paligo.Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
@@ -247,7 +227,7 @@ func (s *Store) FanOut(team string, max int) ([]Job, error) {
 // the followers of its subject (comment.reply: followers only when it has
 // no recipients). Emails are compared case-insensitively; a person reached
 // both by email and as a follower is told once (see Finish).
-func jobsFor(tx *bolt.Tx, team string, e Event, channels []string) []Job {
+func jobsFor(tx *bolt.Tx, team string, e paligo.Event, channels []string) []Job {
 	var jobs []Job
 	for _, ch := range channels {
 		jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: ch})
@@ -278,8 +258,8 @@ func jobsFor(tx *bolt.Tx, team string, e Event, channels []string) []Job {
 }
 
 // EventBySeq returns the event with store sequence seq.
-func (s *Store) EventBySeq(seq uint64) (Event, error) {
-	var e Event
+func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
+	var e paligo.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketEvents).Get(u64(seq))
 		if v == nil {
@@ -348,7 +328,7 @@ func takeJob(tx *bolt.Tx, seq uint64) error {
 //
 // If the person already has a receipt for this event (reached both by email
 // and as a follower) the first one stands and Finish reports AlreadyHandled.
-func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
+func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
 	r.At = s.Now().UTC()
 	outcome := r.Outcome
 	err := s.db.Batch(func(tx *bolt.Tx) error {
@@ -359,7 +339,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
 		target := job.Channel
 		switch {
 		case job.Kind == JobChannel:
-		case r.Outcome == Unmatched:
+		case r.Outcome == paligo.Unmatched:
 			target = "email:" + job.Email
 			if err := noteUnmatched(tx, job, r.At); err != nil {
 				return err
@@ -368,11 +348,11 @@ func (s *Store) Finish(job Job, team string, r Receipt) (Outcome, error) {
 			target = team + "/" + r.User
 		}
 		rb := tx.Bucket(bucketReceipts)
-		if job.Kind == JobPerson && r.Outcome != Unmatched && rb.Get(receiptKey(job.Event, target)) != nil {
-			outcome = AlreadyHandled
+		if job.Kind == JobPerson && r.Outcome != paligo.Unmatched && rb.Get(receiptKey(job.Event, target)) != nil {
+			outcome = paligo.AlreadyHandled
 			return nil
 		}
-		if r.Outcome == Digested {
+		if r.Outcome == paligo.Digested {
 			if err := queueDigestItem(tx, team, r.User, job.Event, r.At); err != nil {
 				return err
 			}
@@ -391,13 +371,13 @@ func (s *Store) AlreadyReached(event uint64, team, user string) (bool, error) {
 
 func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
 	b := tx.Bucket(bucketUnmatched)
-	var u UnmatchedEmail
+	var u paligo.UnmatchedEmail
 	if v := b.Get([]byte(job.Email)); v != nil {
 		json.Unmarshal(v, &u)
 	}
 	u.Email, u.Count, u.LastAt = job.Email, u.Count+1, at
 	if ev := tx.Bucket(bucketEvents).Get(u64(job.Event)); ev != nil {
-		var e Event
+		var e paligo.Event
 		json.Unmarshal(ev, &e)
 		u.LastEvent = e.ID
 	}
@@ -405,13 +385,13 @@ func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
 }
 
 // Unmatched lists the recipient emails no Slack user has, most recent first.
-func (s *Store) Unmatched() ([]UnmatchedEmail, error) {
-	var out []UnmatchedEmail
+func (s *Store) Unmatched() ([]paligo.UnmatchedEmail, error) {
+	var out []paligo.UnmatchedEmail
 	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = listJSON[UnmatchedEmail](tx.Bucket(bucketUnmatched))
+		out, err = listJSON[paligo.UnmatchedEmail](tx.Bucket(bucketUnmatched))
 		return err
 	})
-	slices.SortFunc(out, func(a, b UnmatchedEmail) int { return b.LastAt.Compare(a.LastAt) })
+	slices.SortFunc(out, func(a, b paligo.UnmatchedEmail) int { return b.LastAt.Compare(a.LastAt) })
 	return out, err
 }
 

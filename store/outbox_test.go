@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -17,13 +18,13 @@ func lanes(jobs []store.Job) []string {
 
 func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 	s := MustOpen(t)
-	if err := s.SetRoutes(map[store.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
+	if err := s.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
 		t.Fatal(err)
 	}
 	follow := func(user, subject string) {
 		t.Helper()
-		_, err := s.UpdatePrefs("T1", user, func(p *store.Prefs) error {
-			p.Follow(store.Subject{Kind: "topic", ID: subject})
+		_, err := s.UpdatePrefs("T1", user, func(p *paligo.Prefs) error {
+			p.Follow(paligo.Subject{Kind: "topic", ID: subject})
 			return nil
 		})
 		if err != nil {
@@ -34,18 +35,18 @@ func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 	follow("U2", "t-1")
 	follow("U3", "t-2")
 	// Another workspace's follower of the same subject is not ours.
-	if _, err := s.UpdatePrefs("T2", "U9", func(p *store.Prefs) error {
-		p.Follow(store.Subject{Kind: "topic", ID: "t-1"})
+	if _, err := s.UpdatePrefs("T2", "U9", func(p *paligo.Prefs) error {
+		p.Follow(paligo.Subject{Kind: "topic", ID: "t-1"})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.AcceptEvents([]store.Event{
+	_, err := s.AcceptEvents([]paligo.Event{
 		{ID: "a", Type: "run.failed", Recipients: []string{"Ann@Example.com", "ann@example.com"}},
-		{ID: "b", Type: "document.created", Subject: &store.Subject{Kind: "topic", ID: "t-1"}},
+		{ID: "b", Type: "document.created", Subject: &paligo.Subject{Kind: "topic", ID: "t-1"}},
 		// A reply with recipients goes to them, not the followers.
-		{ID: "c", Type: "comment.reply", Subject: &store.Subject{Kind: "topic", ID: "t-1"}, Recipients: []string{"bo@example.com"}},
-		{ID: "d", Type: "comment.reply", Subject: &store.Subject{Kind: "topic", ID: "t-2"}},
+		{ID: "c", Type: "comment.reply", Subject: &paligo.Subject{Kind: "topic", ID: "t-1"}, Recipients: []string{"bo@example.com"}},
+		{ID: "d", Type: "comment.reply", Subject: &paligo.Subject{Kind: "topic", ID: "t-2"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 		t.Errorf("%d jobs in the outbox, want 7", len(pending))
 	}
 	// Unfollowing takes the user out of the index.
-	s.UpdatePrefs("T1", "U2", func(p *store.Prefs) error { p.Unfollow("topic:t-1"); return nil })
+	s.UpdatePrefs("T1", "U2", func(p *paligo.Prefs) error { p.Unfollow("topic:t-1"); return nil })
 	if f, _ := s.Followers("T1", "topic:t-1"); !slices.Equal(f, []string{"U1"}) {
 		t.Errorf("followers after unfollow = %v", f)
 	}
@@ -80,31 +81,31 @@ func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 
 func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 	s := MustOpen(t)
-	s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
-		p.Follow(store.Subject{Kind: "doc", ID: "d1"})
+	s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
+		p.Follow(paligo.Subject{Kind: "doc", ID: "d1"})
 		return nil
 	})
-	s.AcceptEvents([]store.Event{{ID: "a", Type: "document.shared", Recipients: []string{"u1@example.com"}, Subject: &store.Subject{Kind: "doc", ID: "d1"}}})
+	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "document.shared", Recipients: []string{"u1@example.com"}, Subject: &paligo.Subject{Kind: "doc", ID: "d1"}}})
 	jobs, _ := s.FanOut("T1", 10)
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v", lanes(jobs))
 	}
 	// The same person by email and as follower: the first receipt stands.
-	o, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: store.Digested, User: "U1"})
-	if err != nil || o != store.Digested {
+	o, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: paligo.Digested, User: "U1"})
+	if err != nil || o != paligo.Digested {
 		t.Fatalf("first finish = %v, %v", o, err)
 	}
 	if reached, _ := s.AlreadyReached(jobs[0].Event, "T1", "U1"); !reached {
 		t.Error("AlreadyReached = false after a receipt")
 	}
-	o, err = s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Digested, User: "U1"})
-	if err != nil || o != store.AlreadyHandled {
+	o, err = s.Finish(jobs[1], "T1", store.Receipt{Outcome: paligo.Digested, User: "U1"})
+	if err != nil || o != paligo.AlreadyHandled {
 		t.Fatalf("second finish = %v, %v; want duplicate", o, err)
 	}
 	if n, _ := s.PendingDigest("T1", "U1"); n != 1 {
 		t.Errorf("pending digest = %d, want 1", n)
 	}
-	if _, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: store.Sent}); err != store.ErrJobGone {
+	if _, err := s.Finish(jobs[0], "T1", store.Receipt{Outcome: paligo.Sent}); err != store.ErrJobGone {
 		t.Errorf("finishing a finished job = %v, want ErrJobGone", err)
 	}
 	if pending, _ := s.PendingJobs(); len(pending) != 0 {
@@ -114,8 +115,8 @@ func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 
 func TestFailRetryAndUnmatched(t *testing.T) {
 	s := MustOpen(t)
-	s.SetRoutes(map[store.Kind][]string{"data.alert": {"CBAD"}})
-	s.AcceptEvents([]store.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
+	s.SetRoutes(map[paligo.Kind][]string{"data.alert": {"CBAD"}})
+	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
 	jobs, _ := s.FanOut("T1", 10)
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v", lanes(jobs))
@@ -123,7 +124,7 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if err := s.Fail(jobs[0], "T1", "channel_not_found"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: store.Unmatched}); err != nil {
+	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: paligo.Unmatched}); err != nil {
 		t.Fatal(err)
 	}
 	if first, total, err := s.FailedFirst(0); err != nil || len(first) != 0 || total != 1 {
@@ -155,7 +156,7 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if pending, _ := s.PendingJobs(); len(pending) != 1 || pending[0].Channel != "CBAD" {
 		t.Errorf("outbox after retry = %+v", pending)
 	}
-	if err := s.SetRoutes(map[store.Kind][]string{"comment.reply": {"C1"}}); err == nil {
+	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil {
 		t.Error("routing a personal-only kind was accepted")
 	}
 }

@@ -1,8 +1,10 @@
-// Package store owns everything the bot keeps on disk: one bbolt file holding
-// each user's notification preferences (and, as the product grows, events,
-// the delivery outbox and digests). Exported methods open their own
-// transaction; unexported helpers take a *bolt.Tx so that several of them can
-// share one.
+// Package store keeps the bot's state in one bbolt file: accepted events and
+// their idempotency index, each person's preferences and follows, routes,
+// the delivery outbox with its receipts and failed list, digest queues and
+// the digests sent, invitations, and the Slack lookups worth caching. It
+// holds records, not rules: the rules (kinds, preferences, digest windows,
+// who gets what) are package paligo's. Exported methods open their own
+// transaction; unexported helpers take a *bolt.Tx so that several share one.
 package store
 
 import (
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -78,7 +81,7 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return tx.Bucket(bucketPrefs).ForEach(func(k, v []byte) error {
-			var p Prefs
+			var p paligo.Prefs
 			if err := json.Unmarshal(v, &p); err != nil {
 				return fmt.Errorf("decode prefs of %s: %w", k, err)
 			}
@@ -107,7 +110,7 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 			seen[string(k[:i])] = true
 			team, user, _ := strings.Cut(string(k[:i]), "/")
-			var st DigestState
+			var st paligo.DigestState
 			if err := recount(tx, team, user, &st); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 	bolt "go.etcd.io/bbolt"
 )
@@ -115,10 +116,10 @@ func TestPrefsDefaultsForUnknownUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Frequency != store.Daily || p.DigestTime != "09:00" || p.Weekday != time.Monday {
+	if p.Frequency != paligo.Daily || p.DigestTime != "09:00" || p.Weekday != time.Monday {
 		t.Errorf("defaults = %+v, want daily at 09:00, Monday", p)
 	}
-	for _, c := range store.Categories {
+	for _, c := range paligo.Categories {
 		if !p.Wants(c) {
 			t.Errorf("default prefs do not want %s", c)
 		}
@@ -133,14 +134,14 @@ func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	want, err := s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
-		p.Frequency = store.Weekly
+	want, err := s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
+		p.Frequency = paligo.Weekly
 		p.Weekday = time.Friday
 		if err := p.SetDigestTime("17:30"); err != nil {
 			return err
 		}
-		p.Follow(store.Subject{Kind: "document", ID: "d1", Title: "Guide"})
-		return p.SetCategories([]store.Category{store.CatMentions, store.CatRuns})
+		p.Follow(paligo.Subject{Kind: "document", ID: "d1", Title: "Guide"})
+		return p.SetCategories([]paligo.Category{paligo.CatMentions, paligo.CatRuns})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,58 +163,58 @@ func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
 	if !got.UpdatedAt.Equal(now) {
 		t.Errorf("UpdatedAt = %v, want %v", got.UpdatedAt, now)
 	}
-	if got.Wants(store.CatReplies) || !got.Wants(store.CatRuns) {
+	if got.Wants(paligo.CatReplies) || !got.Wants(paligo.CatRuns) {
 		t.Errorf("categories not saved: off = %v", got.Off)
 	}
 	// Another user of the same team is untouched.
 	other, _ := s.Prefs("T1", "U2")
-	if other.Frequency != store.Daily {
+	if other.Frequency != paligo.Daily {
 		t.Errorf("other user's prefs changed: %+v", other)
 	}
 }
 
 func TestUpdatePrefsErrorSavesNothing(t *testing.T) {
 	s := MustOpen(t)
-	_, err := s.UpdatePrefs("T1", "U1", func(p *store.Prefs) error {
-		p.Frequency = store.Off
+	_, err := s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
+		p.Frequency = paligo.Off
 		return p.SetDigestTime("25:00")
 	})
 	if err == nil {
 		t.Fatal("SetDigestTime(25:00) accepted")
 	}
 	p, _ := s.Prefs("T1", "U1")
-	if p.Frequency != store.Daily {
+	if p.Frequency != paligo.Daily {
 		t.Errorf("a failed update was saved: %+v", p)
 	}
 }
 
 func TestPrefsRules(t *testing.T) {
-	var p store.Prefs
-	if err := p.SetCategories([]store.Category{"nope"}); err == nil {
+	var p paligo.Prefs
+	if err := p.SetCategories([]paligo.Category{"nope"}); err == nil {
 		t.Error("unknown category accepted")
 	}
 	for _, bad := range []string{"9:00", "24:00", "12:60", "", "noon", "12:00:00"} {
-		if _, err := store.ParseClock(bad); err == nil {
+		if _, err := paligo.ParseClock(bad); err == nil {
 			t.Errorf("ParseClock(%q) accepted", bad)
 		}
 	}
-	if m, err := store.ParseClock("23:59"); err != nil || m != 23*60+59 {
+	if m, err := paligo.ParseClock("23:59"); err != nil || m != 23*60+59 {
 		t.Errorf("ParseClock(23:59) = %d, %v", m, err)
 	}
-	p.Follow(store.Subject{Kind: "topic", ID: "t1", Title: "Old"})
-	p.Follow(store.Subject{Kind: "topic", ID: "t1", Title: "New"})
+	p.Follow(paligo.Subject{Kind: "topic", ID: "t1", Title: "Old"})
+	p.Follow(paligo.Subject{Kind: "topic", ID: "t1", Title: "New"})
 	if len(p.Follows) != 1 || p.Follows[0].Title != "New" {
 		t.Errorf("Follow twice = %+v, want one entry titled New", p.Follows)
 	}
 	if !p.Unfollow("topic:t1") || p.Unfollow("topic:t1") || len(p.Follows) != 0 {
 		t.Errorf("Unfollow did not remove exactly once: %+v", p.Follows)
 	}
-	for _, f := range []store.Frequency{"instant", "hourly", "daily", "weekly", "off"} {
+	for _, f := range []paligo.Frequency{"instant", "hourly", "daily", "weekly", "off"} {
 		if !f.Valid() {
 			t.Errorf("%s not valid", f)
 		}
 	}
-	if store.Frequency("sometimes").Valid() {
+	if paligo.Frequency("sometimes").Valid() {
 		t.Error("invalid frequency accepted")
 	}
 }

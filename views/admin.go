@@ -7,7 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Action IDs of the admin part of the Home tab.
@@ -18,8 +18,8 @@ const (
 
 // Admin is what an admin's Home tab shows besides their own settings.
 type Admin struct {
-	Routes    map[store.Kind][]string
-	Unmatched []store.UnmatchedEmail
+	Routes    map[paligo.Kind][]string
+	Unmatched []paligo.UnmatchedEmail
 	Failed    []FailedLine // the oldest first, as many as Home shows
 	// FailedTotal counts every failed delivery, shown or not.
 	FailedTotal int
@@ -60,9 +60,9 @@ func slackID(s string) bool {
 }
 
 // RoutesText lists the routes as mrkdwn, one line per routed kind.
-func RoutesText(routes map[store.Kind][]string) string {
+func RoutesText(routes map[paligo.Kind][]string) string {
 	var lines []string
-	for _, k := range store.RoutableKinds() {
+	for _, k := range paligo.RoutableKinds() {
 		chs := routes[k]
 		if len(chs) == 0 {
 			continue
@@ -80,7 +80,7 @@ func RoutesText(routes map[store.Kind][]string) string {
 }
 
 // KindLabel names an event kind for people.
-func KindLabel(k store.Kind) string { return lookOf(k).what }
+func KindLabel(k paligo.Kind) string { return lookOf(k).what }
 
 func adminBlocks(a *Admin) []slack.Block {
 	blocks := []slack.Block{

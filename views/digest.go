@@ -8,12 +8,12 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // kindNouns name what one event of a kind is, singular and plural, for
 // condensed digest lines ("3 replies from Bo, Ann and 1 other").
-var kindNouns = map[store.Kind][2]string{
+var kindNouns = map[paligo.Kind][2]string{
 	"document.created":          {"new document", "new documents"},
 	"document.title_changed":    {"rename", "renames"},
 	"assignment.started":        {"assignment started", "assignments started"},
@@ -34,9 +34,9 @@ var kindNouns = map[store.Kind][2]string{
 
 // digestGroup is the items of one subject (or, without a subject, one kind).
 type digestGroup struct {
-	subject *store.Subject
-	kind    store.Kind
-	events  []store.Event // newest first
+	subject *paligo.Subject
+	kind    paligo.Kind
+	events  []paligo.Event // newest first
 }
 
 // maxDigestGroups leaves room in a 50-block message for the header, the
@@ -47,12 +47,12 @@ const maxDigestGroups = MaxMessageBlocks - 4
 // count, then one section per subject, newest first, each kind condensed
 // with its actors. What does not fit is counted, with a link to moreURL if
 // given. ok is false when there is nothing to send: never an empty digest.
-func Digest(events []store.Event, moreURL string) (fallback string, blocks []slack.Block, ok bool) {
+func Digest(events []paligo.Event, moreURL string) (fallback string, blocks []slack.Block, ok bool) {
 	if len(events) == 0 {
 		return "", nil, false
 	}
 	events = slices.Clone(events)
-	slices.SortStableFunc(events, func(a, b store.Event) int { return b.OccurredAt.Compare(a.OccurredAt) })
+	slices.SortStableFunc(events, func(a, b paligo.Event) int { return b.OccurredAt.Compare(a.OccurredAt) })
 	var groups []*digestGroup
 	index := map[string]*digestGroup{}
 	for _, e := range events {
@@ -113,12 +113,12 @@ func groupText(g *digestGroup) string {
 	}
 	// One line per kind, the kind with the newest item first.
 	type kindLine struct {
-		kind   store.Kind
+		kind   paligo.Kind
 		count  int
 		actors []string
 	}
 	var lines []*kindLine
-	byKind := map[store.Kind]*kindLine{}
+	byKind := map[paligo.Kind]*kindLine{}
 	for _, e := range g.events {
 		l := byKind[e.Type]
 		if l == nil {

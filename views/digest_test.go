@@ -7,26 +7,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
 func TestDigestGolden(t *testing.T) {
-	doc := &store.Subject{Kind: "topic", ID: "t-1", Title: "Install guide", URL: "https://paligo.example/t/1"}
-	ev := func(id string, kind store.Kind, min int, actor string, s *store.Subject) store.Event {
-		e := store.Event{ID: id, Type: kind, OccurredAt: at.Add(time.Duration(min) * time.Minute), Subject: s}
+	doc := &paligo.Subject{Kind: "topic", ID: "t-1", Title: "Install guide", URL: "https://paligo.example/t/1"}
+	ev := func(id string, kind paligo.Kind, min int, actor string, s *paligo.Subject) paligo.Event {
+		e := paligo.Event{ID: id, Type: kind, OccurredAt: at.Add(time.Duration(min) * time.Minute), Subject: s}
 		if actor != "" {
-			e.Actor = &store.Person{Name: actor}
+			e.Actor = &paligo.Person{Name: actor}
 		}
 		return e
 	}
-	events := []store.Event{
+	events := []paligo.Event{
 		ev("1", "comment.reply", 1, "Bo", doc),
 		ev("2", "comment.reply", 2, "Ann", doc),
 		ev("3", "comment.reply", 3, "Cy", doc),
 		ev("4", "comment.reply", 4, "Bo", doc),
 		ev("5", "review.mention", 5, "Ann", doc),
-		ev("6", "run.succeeded", 6, "", &store.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly <!channel>"}),
+		ev("6", "run.succeeded", 6, "", &paligo.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly <!channel>"}),
 		ev("7", "system.alert", 0, "", nil),
 	}
 	fallback, blocks, ok := views.Digest(events, "")
@@ -50,11 +50,11 @@ func TestDigestGolden(t *testing.T) {
 }
 
 func TestDigestOf500ItemsFitsAndCountsTheRest(t *testing.T) {
-	var events []store.Event
+	var events []paligo.Event
 	for i := range 500 {
-		s := &store.Subject{Kind: "document", ID: fmt.Sprint(i % 120), Title: strings.Repeat("<&>", 100), URL: "https://x.example/" + strings.Repeat("a", 1400)}
-		events = append(events, store.Event{ID: fmt.Sprint(i), Type: store.Kind([]string{"comment.reply", "review.mention", "document.shared", "run.failed", "data.alert", "document.created", "snapshot.created", "publication.ready", "assignment.started", "release.status_changed"}[i%10]),
-			OccurredAt: at.Add(time.Duration(i) * time.Second), Subject: s, Actor: &store.Person{Name: fmt.Sprint("person ", i%7, strings.Repeat("&", 100))}})
+		s := &paligo.Subject{Kind: "document", ID: fmt.Sprint(i % 120), Title: strings.Repeat("<&>", 100), URL: "https://x.example/" + strings.Repeat("a", 1400)}
+		events = append(events, paligo.Event{ID: fmt.Sprint(i), Type: paligo.Kind([]string{"comment.reply", "review.mention", "document.shared", "run.failed", "data.alert", "document.created", "snapshot.created", "publication.ready", "assignment.started", "release.status_changed"}[i%10]),
+			OccurredAt: at.Add(time.Duration(i) * time.Second), Subject: s, Actor: &paligo.Person{Name: fmt.Sprint("person ", i%7, strings.Repeat("&", 100))}})
 	}
 	_, blocks, ok := views.Digest(events, "https://paligo.example/notifications")
 	if !ok {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -73,10 +73,10 @@ func FuzzMessageBuilders(f *testing.F) {
 	f.Add("\x00\xff\xfe", "\u202e", "`code` ~strike~ _it_", "\n\n\n", "http://[::1]:80/|x>")
 	f.Fuzz(func(t *testing.T, title, name, text, field, link string) {
 		at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-		for _, k := range []store.Kind{"comment.reply", "run.failed", "release.status_changed", "invite.accepted", "data.alert"} {
-			e := store.Event{ID: "e1", Seq: 1, Type: k, OccurredAt: at,
-				Actor:   &store.Person{Name: name, Email: "bo@example.com"},
-				Subject: &store.Subject{Kind: "topic", ID: title, Title: title, URL: link},
+		for _, k := range []paligo.Kind{"comment.reply", "run.failed", "release.status_changed", "invite.accepted", "data.alert"} {
+			e := paligo.Event{ID: "e1", Seq: 1, Type: k, OccurredAt: at,
+				Actor:   &paligo.Person{Name: name, Email: "bo@example.com"},
+				Subject: &paligo.Subject{Kind: "topic", ID: title, Title: title, URL: link},
 				Text:    text, Fields: map[string]string{"status": field, "error": text, field: name}}
 			for _, personal := range []bool{false, true} {
 				fallback, blocks := views.Message(views.Notification{Event: e, Personal: personal})
@@ -86,11 +86,11 @@ func FuzzMessageBuilders(f *testing.F) {
 				}
 			}
 		}
-		var events []store.Event
+		var events []paligo.Event
 		for i := range 120 {
-			events = append(events, store.Event{ID: "d", Seq: uint64(i + 1), Type: "comment.reply", OccurredAt: at.Add(time.Duration(i) * time.Second),
-				Actor:   &store.Person{Name: name + string(rune('a'+i%26))},
-				Subject: &store.Subject{Kind: "topic", ID: title + string(rune('a'+i%60)), Title: title, URL: link}})
+			events = append(events, paligo.Event{ID: "d", Seq: uint64(i + 1), Type: "comment.reply", OccurredAt: at.Add(time.Duration(i) * time.Second),
+				Actor:   &paligo.Person{Name: name + string(rune('a'+i%26))},
+				Subject: &paligo.Subject{Kind: "topic", ID: title + string(rune('a'+i%60)), Title: title, URL: link}})
 		}
 		_, blocks, ok := views.Digest(events, link)
 		if !ok {
@@ -98,22 +98,22 @@ func FuzzMessageBuilders(f *testing.F) {
 		}
 		checkBlocks(t, "digest", blocks)
 
-		inv := store.Invite{ID: 1, Inviter: "U0ADMIN", InviterName: name, Note: text, Expires: at}
+		inv := paligo.Invite{ID: 1, Inviter: "U0ADMIN", InviterName: name, Note: text, Expires: at}
 		_, blocks = views.InviteDM(inv, link)
 		checkBlocks(t, "invitation", blocks)
-		run := store.InviteRun{Entries: []store.InviteEntry{{User: "U1", Result: store.InviteSent}, {User: name, Result: store.InviteSkipped, Reason: text}, {User: "U2", Result: store.InviteFailed, Reason: field}}}
+		run := paligo.InviteRun{Entries: []paligo.InviteEntry{{User: "U1", Result: paligo.InviteSent}, {User: name, Result: paligo.InviteSkipped, Reason: text}, {User: "U2", Result: paligo.InviteFailed, Reason: field}}}
 		_, blocks = views.InviteSummary(run)
 		checkBlocks(t, "summary", blocks)
 
 		// The Home tab, an admin's: followed subjects, unmatched emails,
 		// failed deliveries and invitations all carry outside text.
-		p := store.DefaultPrefs()
+		p := paligo.DefaultPrefs()
 		for i := range 60 {
-			p.Follows = append(p.Follows, store.Subject{Kind: "topic", ID: fmt.Sprint(title, i), Title: title, URL: link})
+			p.Follows = append(p.Follows, paligo.Subject{Kind: "topic", ID: fmt.Sprint(title, i), Title: title, URL: link})
 		}
-		admin := &views.Admin{Routes: map[store.Kind][]string{"run.failed": {"C0OPS", field}}, FailedTotal: 40}
+		admin := &views.Admin{Routes: map[paligo.Kind][]string{"run.failed": {"C0OPS", field}}, FailedTotal: 40}
 		for i := range 20 {
-			admin.Unmatched = append(admin.Unmatched, store.UnmatchedEmail{Email: fmt.Sprint(name, i), Count: i, LastEvent: text, LastAt: at})
+			admin.Unmatched = append(admin.Unmatched, paligo.UnmatchedEmail{Email: fmt.Sprint(name, i), Count: i, LastEvent: text, LastAt: at})
 			admin.Failed = append(admin.Failed, views.FailedLine{Seq: uint64(i + 1), Where: field, Headline: title, Reason: text, At: at})
 			admin.Invites = append(admin.Invites, views.InviteLine{User: name, Inviter: field, Status: "failed", Created: at, Expires: at, Reason: text})
 		}

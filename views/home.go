@@ -7,7 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Action IDs of the Home tab's controls. handlers dispatch on these.
@@ -31,7 +31,7 @@ const (
 
 // Home is everything the Home tab shows one user.
 type Home struct {
-	Prefs   store.Prefs
+	Prefs   paligo.Prefs
 	Pending int // notifications waiting for the next digest
 	// Notice is a one-off line shown at the top, e.g. after "Send digest now".
 	Notice string
@@ -43,23 +43,23 @@ type Home struct {
 	Admin *Admin
 }
 
-var frequencyLabels = map[store.Frequency][2]string{
-	store.Instant: {"Instant", "A DM as soon as something happens"},
-	store.Hourly:  {"Hourly digest", "One DM at the top of each hour"},
-	store.Daily:   {"Daily digest", "One DM a day at the time you choose"},
-	store.Weekly:  {"Weekly digest", "One DM a week on the day and time you choose"},
-	store.Off:     {"Off", "No DMs (urgent alerts too); channel posts go on"},
+var frequencyLabels = map[paligo.Frequency][2]string{
+	paligo.Instant: {"Instant", "A DM as soon as something happens"},
+	paligo.Hourly:  {"Hourly digest", "One DM at the top of each hour"},
+	paligo.Daily:   {"Daily digest", "One DM a day at the time you choose"},
+	paligo.Weekly:  {"Weekly digest", "One DM a week on the day and time you choose"},
+	paligo.Off:     {"Off", "No DMs (urgent alerts too); channel posts go on"},
 }
 
-var categoryLabels = map[store.Category][2]string{
-	store.CatFollowing:    {"Things I follow", "Documents created or renamed, releases, snapshots"},
-	store.CatMentions:     {"Mentions", "Someone @mentions you in a review"},
-	store.CatReplies:      {"Replies", "Replies in topics you follow"},
-	store.CatShares:       {"Shares", "A document is shared with you"},
-	store.CatPublications: {"Publications", "A publication is ready or failed"},
-	store.CatAssignments:  {"Assignments", "Assignments started, approved, canceled, ended"},
-	store.CatRuns:         {"Schedule runs", "A schedule run succeeded or failed"},
-	store.CatAlerts:       {"Alerts", "System and data alerts"},
+var categoryLabels = map[paligo.Category][2]string{
+	paligo.CatFollowing:    {"Things I follow", "Documents created or renamed, releases, snapshots"},
+	paligo.CatMentions:     {"Mentions", "Someone @mentions you in a review"},
+	paligo.CatReplies:      {"Replies", "Replies in topics you follow"},
+	paligo.CatShares:       {"Shares", "A document is shared with you"},
+	paligo.CatPublications: {"Publications", "A publication is ready or failed"},
+	paligo.CatAssignments:  {"Assignments", "Assignments started, approved, canceled, ended"},
+	paligo.CatRuns:         {"Schedule runs", "A schedule run succeeded or failed"},
+	paligo.CatAlerts:       {"Alerts", "System and data alerts"},
 }
 
 // maxFollowsShown keeps the following list inside the view's block budget;
@@ -97,7 +97,7 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 	// Frequency.
 	var freqOpts []*slack.OptionBlockObject
 	var freqInitial *slack.OptionBlockObject
-	for _, f := range store.Frequencies {
+	for _, f := range paligo.Frequencies {
 		o := option(string(f), frequencyLabels[f][0], frequencyLabels[f][1])
 		freqOpts = append(freqOpts, o)
 		if f == p.Frequency {
@@ -111,12 +111,12 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 		slack.NewSectionBlock(mrkdwn("*How often*"), nil, nil),
 		slack.NewActionBlock("frequency", radio),
 	)
-	if p.Frequency == store.Daily || p.Frequency == store.Weekly {
+	if p.Frequency == paligo.Daily || p.Frequency == paligo.Weekly {
 		tp := slack.NewTimePickerBlockElement(ActionDigestTime)
 		tp.InitialTime = p.DigestTime
 		tp.Placeholder = plain("Time of day")
 		elems := []slack.BlockElement{tp}
-		if p.Frequency == store.Weekly {
+		if p.Frequency == paligo.Weekly {
 			var dayOpts []*slack.OptionBlockObject
 			var dayInitial *slack.OptionBlockObject
 			for i := range 7 {
@@ -133,7 +133,7 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 			elems = append(elems, sel)
 		}
 		when := "Your digest arrives every day at this time"
-		if p.Frequency == store.Weekly {
+		if p.Frequency == paligo.Weekly {
 			when = "Your digest arrives once a week, on this day at this time"
 		}
 		blocks = append(blocks,
@@ -141,14 +141,14 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 			slack.NewContextBlock("digest_when_help", mrkdwn(when+", in the time zone of your Slack profile.")),
 		)
 	}
-	if p.Frequency != store.Instant && p.Frequency != store.Off {
+	if p.Frequency != paligo.Instant && p.Frequency != paligo.Off {
 		blocks = append(blocks, slack.NewContextBlock("urgent_help",
 			mrkdwn("Failed publications and runs, system and data alerts still reach you at once.")))
 	}
 
 	// Categories.
 	var catOpts, catOn []*slack.OptionBlockObject
-	for _, c := range store.Categories {
+	for _, c := range paligo.Categories {
 		o := option(string(c), categoryLabels[c][0], categoryLabels[c][1])
 		catOpts = append(catOpts, o)
 		if p.Wants(c) {
@@ -187,7 +187,7 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 	// Pending, and pause.
 	blocks = append(blocks, slack.NewDividerBlock())
 	blocks = append(blocks, pendingBlocks(h)...)
-	if p.Frequency != store.Off {
+	if p.Frequency != paligo.Off {
 		blocks = append(blocks, pauseBlock(h))
 	}
 	if h.Admin != nil {
@@ -202,7 +202,7 @@ func HomeView(h Home) slack.HomeTabViewRequest {
 func pendingBlocks(h Home) []slack.Block {
 	var now *slack.Accessory
 	label := "Send digest now"
-	if h.Prefs.Frequency == store.Off {
+	if h.Prefs.Frequency == paligo.Off {
 		label = "Send them now"
 	}
 	if h.Pending > 0 && h.CanSendNow {
@@ -212,10 +212,10 @@ func pendingBlocks(h Home) []slack.Block {
 	switch {
 	case h.Pending == 0:
 		text = "*Waiting for your next digest:* nothing pending"
-	case h.Prefs.Frequency == store.Off:
+	case h.Prefs.Frequency == paligo.Off:
 		text = fmt.Sprintf("*Kept while notifications are off:* %s. They come in one digest when you choose instant or a digest again.",
 			plural(h.Pending, "notification", "notifications"))
-	case !h.PausedUntil.IsZero() || h.Prefs.Frequency == store.Instant:
+	case !h.PausedUntil.IsZero() || h.Prefs.Frequency == paligo.Instant:
 		text = fmt.Sprintf("*Waiting for the end of your pause:* %s", plural(h.Pending, "notification", "notifications"))
 	default:
 		text = fmt.Sprintf("*Waiting for your next digest:* %s", plural(h.Pending, "notification", "notifications"))
@@ -250,7 +250,7 @@ func plural(n int, one, many string) string {
 }
 
 // FrequencyLabel is how a frequency is named to people.
-func FrequencyLabel(f store.Frequency) string {
+func FrequencyLabel(f paligo.Frequency) string {
 	if l, ok := frequencyLabels[f]; ok {
 		return strings.ToLower(l[0])
 	}

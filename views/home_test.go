@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -54,38 +54,38 @@ func slackAccepts(t *testing.T, view any) {
 }
 
 func TestHomeViewGolden(t *testing.T) {
-	weekly := store.DefaultPrefs()
-	weekly.Frequency = store.Weekly
+	weekly := paligo.DefaultPrefs()
+	weekly.Frequency = paligo.Weekly
 	weekly.Weekday = time.Thursday
 	weekly.DigestTime = "16:30"
-	weekly.SetCategories([]store.Category{store.CatMentions, store.CatAlerts})
-	weekly.Follow(store.Subject{Kind: "document", ID: "d-1", Title: "Install guide", URL: "https://paligo.example/d/1"})
-	weekly.Follow(store.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly <!channel> & run"})
+	weekly.SetCategories([]paligo.Category{paligo.CatMentions, paligo.CatAlerts})
+	weekly.Follow(paligo.Subject{Kind: "document", ID: "d-1", Title: "Install guide", URL: "https://paligo.example/d/1"})
+	weekly.Follow(paligo.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly <!channel> & run"})
 
-	instant := store.DefaultPrefs()
-	instant.Frequency = store.Instant
+	instant := paligo.DefaultPrefs()
+	instant.Frequency = paligo.Instant
 	instant.SetCategories(nil)
 
-	off := store.DefaultPrefs()
-	off.Frequency = store.Off
+	off := paligo.DefaultPrefs()
+	off.Frequency = paligo.Off
 
 	cases := map[string]views.Home{
-		"home_default":         {Prefs: store.DefaultPrefs()},
+		"home_default":         {Prefs: paligo.DefaultPrefs()},
 		"home_weekly_follows":  {Prefs: weekly, Pending: 3, CanSendNow: true, Notice: "You no longer follow <@U1>."},
 		"home_instant_all_off": {Prefs: instant},
 		"home_paused":          {Prefs: instant, Pending: 4, CanSendNow: true, PausedUntil: time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)},
 		"home_off_kept":        {Prefs: off, Pending: 12, CanSendNow: true},
-		"home_admin": {Prefs: store.DefaultPrefs(), Pending: 2, Admin: &views.Admin{
-			Routes:    map[store.Kind][]string{"run.failed": {"C0OPS", "C0DATA"}, "publication.ready": {"C0DOCS"}},
-			Unmatched: []store.UnmatchedEmail{{Email: "ghost@example.com", Count: 3, LastEvent: "e1", LastAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
+		"home_admin": {Prefs: paligo.DefaultPrefs(), Pending: 2, Admin: &views.Admin{
+			Routes:    map[paligo.Kind][]string{"run.failed": {"C0OPS", "C0DATA"}, "publication.ready": {"C0DOCS"}},
+			Unmatched: []paligo.UnmatchedEmail{{Email: "ghost@example.com", Count: 3, LastEvent: "e1", LastAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}},
 			Failed: []views.FailedLine{{Seq: 42, Where: "C0GONE", Headline: "Run failed: Nightly <!channel>", Reason: "channel_not_found",
 				At: time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)}},
 			FailedTotal: 1,
 			Invites: []views.InviteLine{
-				{User: "U0NEW", Inviter: "U0ADMIN", Status: store.InvitePending, Expires: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
-				{User: "U0JOINED", Inviter: "U0ADMIN", Status: store.InviteAccepted, At: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)},
-				{User: "U0OLD", Inviter: "U0ADMIN", Status: store.InviteExpired},
-				{User: "U0GONE", Inviter: "U0ADMIN", Status: store.InviteFailed, Reason: "cannot_dm_bot <@U1>"},
+				{User: "U0NEW", Inviter: "U0ADMIN", Status: paligo.InvitePending, Expires: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)},
+				{User: "U0JOINED", Inviter: "U0ADMIN", Status: paligo.InviteAccepted, At: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)},
+				{User: "U0OLD", Inviter: "U0ADMIN", Status: paligo.InviteExpired},
+				{User: "U0GONE", Inviter: "U0ADMIN", Status: paligo.InviteFailed, Reason: "cannot_dm_bot <@U1>"},
 			},
 		}},
 	}
@@ -100,8 +100,8 @@ func TestHomeViewGolden(t *testing.T) {
 
 // The tab says what a pause and "off" mean for what is waiting.
 func TestHomeViewPauseAndOff(t *testing.T) {
-	instant := store.DefaultPrefs()
-	instant.Frequency = store.Instant
+	instant := paligo.DefaultPrefs()
+	instant.Frequency = paligo.Instant
 	until := time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)
 	paused := viewText(views.HomeView(views.Home{Prefs: instant, Pending: 4, CanSendNow: true, PausedUntil: until}))
 	for _, want := range []string{"*Paused* until <!date^1795539600^", views.ActionResume, "Waiting for the end of your pause:* 4 notifications", "alerts still reach you"} {
@@ -116,8 +116,8 @@ func TestHomeViewPauseAndOff(t *testing.T) {
 	if !strings.Contains(running, views.ActionPause) || strings.Contains(running, views.ActionResume) {
 		t.Error("tab without a pause must offer one and no Resume")
 	}
-	off := store.DefaultPrefs()
-	off.Frequency = store.Off
+	off := paligo.DefaultPrefs()
+	off.Frequency = paligo.Off
 	kept := viewText(views.HomeView(views.Home{Prefs: off, Pending: 12, CanSendNow: true}))
 	for _, want := range []string{"Kept while notifications are off:* 12 notifications", "Send them now"} {
 		if !strings.Contains(kept, want) {
@@ -130,22 +130,22 @@ func TestHomeViewPauseAndOff(t *testing.T) {
 }
 
 func TestHomeViewStaysInsideLimits(t *testing.T) {
-	p := store.DefaultPrefs()
-	p.Frequency = store.Weekly
+	p := paligo.DefaultPrefs()
+	p.Frequency = paligo.Weekly
 	long := strings.Repeat("Ü<>&", 2000)
 	for i := range 1000 {
-		p.Follow(store.Subject{Kind: strings.Repeat("k", 300), ID: fmt.Sprint(i, strings.Repeat("i", 3000)), Title: long, URL: "https://x.example/" + strings.Repeat("a", 2990)})
+		p.Follow(paligo.Subject{Kind: strings.Repeat("k", 300), ID: fmt.Sprint(i, strings.Repeat("i", 3000)), Title: long, URL: "https://x.example/" + strings.Repeat("a", 2990)})
 	}
-	admin := &views.Admin{Routes: map[store.Kind][]string{}, FailedTotal: 5000}
-	for _, k := range store.RoutableKinds() {
+	admin := &views.Admin{Routes: map[paligo.Kind][]string{}, FailedTotal: 5000}
+	for _, k := range paligo.RoutableKinds() {
 		for i := range views.MaxRouteChannels {
 			admin.Routes[k] = append(admin.Routes[k], fmt.Sprintf("C%09d", i))
 		}
 	}
 	for i := range 500 {
-		admin.Unmatched = append(admin.Unmatched, store.UnmatchedEmail{Email: fmt.Sprintf("%s%d@example.com", strings.Repeat("x", 200), i), Count: i})
+		admin.Unmatched = append(admin.Unmatched, paligo.UnmatchedEmail{Email: fmt.Sprintf("%s%d@example.com", strings.Repeat("x", 200), i), Count: i})
 		admin.Failed = append(admin.Failed, views.FailedLine{Seq: uint64(i), Where: long, Headline: long, Reason: long})
-		admin.Invites = append(admin.Invites, views.InviteLine{User: long, Inviter: long, Status: store.InviteFailed, Reason: long})
+		admin.Invites = append(admin.Invites, views.InviteLine{User: long, Inviter: long, Status: paligo.InviteFailed, Reason: long})
 	}
 	v := views.HomeView(views.Home{Prefs: p, Pending: 123456, CanSendNow: true, Notice: long, Admin: admin})
 	slackAccepts(t, v)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // The /paligo-invite modal and the invitation DM.
@@ -59,7 +59,7 @@ func dateToken(t time.Time) string {
 }
 
 // inviterName is how an invitation names who sent it.
-func inviterName(inv store.Invite) string {
+func inviterName(inv paligo.Invite) string {
 	if userID(inv.Inviter) {
 		return "<@" + inv.Inviter + ">"
 	}
@@ -71,7 +71,7 @@ func inviterName(inv store.Invite) string {
 
 // InviteDM draws the invitation: who invites, their note, and the Accept
 // button carrying link (the signed, personal URL).
-func InviteDM(inv store.Invite, link string) (string, []slack.Block) {
+func InviteDM(inv paligo.Invite, link string) (string, []slack.Block) {
 	who := inviterName(inv)
 	text := "You're invited to join Paligo"
 	blocks := []slack.Block{
@@ -94,7 +94,7 @@ func InviteDM(inv store.Invite, link string) (string, []slack.Block) {
 
 // InviteSummary draws what the inviter is told when a run has ended:
 // sent, skipped (with reasons) and failed (with reasons).
-func InviteSummary(run store.InviteRun) (string, []slack.Block) {
+func InviteSummary(run paligo.InviteRun) (string, []slack.Block) {
 	sent, skipped, failed := run.Counts()
 	title := fmt.Sprintf("Invitations: %d sent, %d skipped, %d failed", sent, skipped, failed)
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(title))}
@@ -106,11 +106,11 @@ func InviteSummary(run store.InviteRun) (string, []slack.Block) {
 			who = EscapedWithin(e.User, 40)
 		}
 		switch e.Result {
-		case store.InviteSent:
+		case paligo.InviteSent:
 			sentTo = append(sentTo, who)
-		case store.InviteSkipped:
+		case paligo.InviteSkipped:
 			other = append(other, "• "+who+" skipped: "+EscapedWithin(e.Reason, 200))
-		case store.InviteFailed:
+		case paligo.InviteFailed:
 			other = append(other, "• "+who+" failed: "+EscapedWithin(e.Reason, 200))
 		}
 	}
@@ -177,13 +177,13 @@ func invitesBlocks(lines []InviteLine) []slack.Block {
 		}
 		var state string
 		switch l.Status {
-		case store.InviteAccepted:
+		case paligo.InviteAccepted:
 			state = "accepted " + dateToken(l.At)
-		case store.InvitePending, store.InviteSending:
+		case paligo.InvitePending, paligo.InviteSending:
 			state = "pending until " + dateToken(l.Expires)
-		case store.InviteExpired:
+		case paligo.InviteExpired:
 			state = "expired: `/paligo-invite` sends a new one"
-		case store.InviteFailed:
+		case paligo.InviteFailed:
 			state = "failed: `" + EscapedWithin(l.Reason, 200) + "`"
 		default:
 			state = EscapedWithin(l.Status, 40)

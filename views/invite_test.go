@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -18,7 +18,7 @@ func TestInviteModalAndDM(t *testing.T) {
 		t.Error("a channel that is not a Slack id went into private_metadata")
 	}
 
-	inv := store.Invite{ID: 7, Inviter: "U0ADMIN", Note: "Welcome <!channel> & <@U1>\nsecond line " + strings.Repeat("x", 2000),
+	inv := paligo.Invite{ID: 7, Inviter: "U0ADMIN", Note: "Welcome <!channel> & <@U1>\nsecond line " + strings.Repeat("x", 2000),
 		Expires: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
 	text, blocks := views.InviteDM(inv, "https://paligo.example/join?token=abc")
 	j := slackAcceptsMessage(t, blocks)
@@ -33,16 +33,16 @@ func TestInviteModalAndDM(t *testing.T) {
 }
 
 func TestInviteSummaryFitsWithAHundredPeople(t *testing.T) {
-	run := store.InviteRun{Inviter: "U0ADMIN"}
+	run := paligo.InviteRun{Inviter: "U0ADMIN"}
 	for i := range 100 {
-		e := store.InviteEntry{User: fmt.Sprintf("U%08d", i)}
+		e := paligo.InviteEntry{User: fmt.Sprintf("U%08d", i)}
 		switch i % 3 {
 		case 0:
-			e.Result = store.InviteSent
+			e.Result = paligo.InviteSent
 		case 1:
-			e.Result, e.Reason = store.InviteSkipped, "already has a pending invitation <!here> "+strings.Repeat("y", 300)
+			e.Result, e.Reason = paligo.InviteSkipped, "already has a pending invitation <!here> "+strings.Repeat("y", 300)
 		case 2:
-			e.Result, e.Reason = store.InviteFailed, "cannot_dm_bot"
+			e.Result, e.Reason = paligo.InviteFailed, "cannot_dm_bot"
 		}
 		run.Entries = append(run.Entries, e)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Action IDs of the buttons on notifications.
@@ -27,7 +27,7 @@ type kindLook struct {
 	fields      []string
 }
 
-var kindLooks = map[store.Kind]kindLook{
+var kindLooks = map[paligo.Kind]kindLook{
 	"document.created":          {":page_facing_up:", "Document created", nil},
 	"document.title_changed":    {":pencil2:", "Document renamed", []string{"old_title", "new_title"}},
 	"assignment.started":        {":clipboard:", "Assignment started", []string{"assignee", "due"}},
@@ -48,7 +48,7 @@ var kindLooks = map[store.Kind]kindLook{
 
 // Headline is the one-line summary of an event, as plain text (for
 // notification previews and the digest).
-func Headline(e store.Event) string {
+func Headline(e paligo.Event) string {
 	look := lookOf(e.Type)
 	s := look.what
 	if e.Type == "invite.accepted" && e.Subject == nil && e.Actor != nil {
@@ -66,14 +66,14 @@ func Headline(e store.Event) string {
 	return s
 }
 
-func lookOf(k store.Kind) kindLook {
+func lookOf(k paligo.Kind) kindLook {
 	if l, ok := kindLooks[k]; ok {
 		return l
 	}
 	return kindLook{":bell:", string(k), nil}
 }
 
-func subjectTitle(s store.Subject) string {
+func subjectTitle(s paligo.Subject) string {
 	if s.Title != "" {
 		return s.Title
 	}
@@ -82,7 +82,7 @@ func subjectTitle(s store.Subject) string {
 
 // Notification is one event drawn as a Slack message.
 type Notification struct {
-	Event store.Event
+	Event paligo.Event
 	// Personal adds Follow/Unfollow (for DMs about a subject).
 	Personal  bool
 	Following bool

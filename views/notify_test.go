@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paligo/paligo-slack/fakeslack"
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -24,10 +24,10 @@ func slackAcceptsMessage(t *testing.T, blocks any) string {
 var at = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 func TestMessageGolden(t *testing.T) {
-	runFailed := store.Event{
+	runFailed := paligo.Event{
 		ID: "evt_1", Type: "run.failed", OccurredAt: at,
-		Actor:   &store.Person{Name: "Scheduler"},
-		Subject: &store.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly build", URL: "https://app.paradime.io/bolt/nightly"},
+		Actor:   &paligo.Person{Name: "Scheduler"},
+		Subject: &paligo.Subject{Kind: "schedule", ID: "nightly", Title: "Nightly build", URL: "https://app.paradime.io/bolt/nightly"},
 		Text:    "dbt run failed on model orders",
 		Fields:  map[string]string{"error": "relation \"orders\" does not exist", "run": "4711", "schedule": "nightly", "duration": "3m2s"},
 	}
@@ -35,10 +35,10 @@ func TestMessageGolden(t *testing.T) {
 	slackAcceptsMessage(t, blocks)
 	golden(t, "message_run_failed", map[string]any{"text": fallback, "blocks": blocks})
 
-	reply := store.Event{
+	reply := paligo.Event{
 		ID: "evt_2", Type: "comment.reply", OccurredAt: at,
-		Actor:   &store.Person{Email: "bo@example.com", Name: "Bo"},
-		Subject: &store.Subject{Kind: "topic", ID: "t-42", Title: "Install guide", URL: "https://paligo.example/t/42"},
+		Actor:   &paligo.Person{Email: "bo@example.com", Name: "Bo"},
+		Subject: &paligo.Subject{Kind: "topic", ID: "t-42", Title: "Install guide", URL: "https://paligo.example/t/42"},
 		Text:    "Looks good,\none typo in step 3",
 	}
 	fallback, blocks = views.Message(views.Notification{Event: reply, Personal: true})
@@ -52,10 +52,10 @@ func TestMessageGolden(t *testing.T) {
 
 func TestMessageEscapesInjection(t *testing.T) {
 	evil := "<!channel> <!everyone> <@U0ADMIN> & <https://evil.example|click> *bold*"
-	e := store.Event{
+	e := paligo.Event{
 		ID: "evt_x", Type: "data.alert", OccurredAt: at,
-		Actor:   &store.Person{Name: "<!here>"},
-		Subject: &store.Subject{Kind: "monitor", ID: "m", Title: evil, URL: "javascript:alert(1)"},
+		Actor:   &paligo.Person{Name: "<!here>"},
+		Subject: &paligo.Subject{Kind: "monitor", ID: "m", Title: evil, URL: "javascript:alert(1)"},
 		Text:    evil,
 		Fields:  map[string]string{"<!channel>": evil, "": "empty key", "été": "ok"},
 	}
@@ -76,11 +76,11 @@ func TestMessageStaysInsideLimits(t *testing.T) {
 	for i := range 30 {
 		fields[strings.Repeat("k", 60)+string(rune('a'+i))] = strings.Repeat("<&>", 700)
 	}
-	e := store.Event{
+	e := paligo.Event{
 		ID: strings.Repeat("i", 128), Type: "system.alert",
-		Subject: &store.Subject{Kind: "s", ID: "1", Title: strings.Repeat("&", 500), URL: "https://x.example/" + strings.Repeat("a", 2900)},
+		Subject: &paligo.Subject{Kind: "s", ID: "1", Title: strings.Repeat("&", 500), URL: "https://x.example/" + strings.Repeat("a", 2900)},
 		Text:    strings.Repeat("<>&\n", 1000),
-		Actor:   &store.Person{Name: strings.Repeat("&", 200)},
+		Actor:   &paligo.Person{Name: strings.Repeat("&", 200)},
 		Fields:  fields,
 	}
 	_, blocks := views.Message(views.Notification{Event: e, Personal: true})
@@ -96,11 +96,11 @@ func TestMessageStaysInsideLimits(t *testing.T) {
 }
 
 func TestRoutesModal(t *testing.T) {
-	v := views.RoutesModal(map[store.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0DATA", "C0OPS"}})
+	v := views.RoutesModal(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0DATA", "C0OPS"}})
 	slackAccepts(t, v)
 	golden(t, "modal_routes", v)
 	b, _ := json.Marshal(v)
-	for _, k := range store.RoutableKinds() {
+	for _, k := range paligo.RoutableKinds() {
 		if !strings.Contains(string(b), `"block_id":"`+views.RouteBlockID(k)+`"`) {
 			t.Errorf("no select for %s", k)
 		}

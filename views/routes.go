@@ -3,7 +3,7 @@ package views
 import (
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // The /route-alerts modal.
@@ -15,15 +15,15 @@ const (
 )
 
 // RouteBlockID is the input block of one kind in the routes modal.
-func RouteBlockID(k store.Kind) string { return "route:" + string(k) }
+func RouteBlockID(k paligo.Kind) string { return "route:" + string(k) }
 
 // RoutesModal draws the /route-alerts modal: one multi-conversation select
 // per routable kind, showing the current routes.
-func RoutesModal(routes map[store.Kind][]string) slack.ModalViewRequest {
+func RoutesModal(routes map[paligo.Kind][]string) slack.ModalViewRequest {
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn("Choose the channels each kind of event is posted to. Private channels need @Paligo as a member first (`/invite @Paligo`). Leave a kind empty to post it nowhere."), nil, nil),
 	}
-	for _, k := range store.RoutableKinds() {
+	for _, k := range paligo.RoutableKinds() {
 		sel := slack.NewOptionsMultiSelectBlockElement(slack.MultiOptTypeConversations, plain("Channels"), ActionChannels)
 		sel.InitialConversations = routes[k]
 		max := MaxRouteChannels

@@ -1,0 +1,229 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+)
+
+var secret = []byte("test-ingest-secret-0123456789")
+
+func newIngest(t testing.TB) (*api.Ingest, *store.Store) {
+	t.Helper()
+	s, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	return &api.Ingest{Store: s, Secret: secret, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}, s
+}
+
+type req struct {
+	body        string
+	ts          int64 // 0: the handler's now
+	sig         string
+	contentType string
+	noSig       bool
+}
+
+func post(t *testing.T, h http.Handler, now time.Time, r req) (int, map[string]any) {
+	t.Helper()
+	ts := r.ts
+	if ts == 0 {
+		ts = now.Unix()
+	}
+	hr := httptest.NewRequest("POST", "/v1/events", strings.NewReader(r.body))
+	ct := r.contentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	hr.Header.Set("Content-Type", ct)
+	if !r.noSig {
+		sig := r.sig
+		if sig == "" {
+			sig = api.Sign(secret, ts, []byte(r.body))
+		}
+		hr.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
+		hr.Header.Set("X-Signature", sig)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, hr)
+	var out map[string]any
+	json.Unmarshal(w.Body.Bytes(), &out)
+	return w.Code, out
+}
+
+const good = `{"id":"evt_1","type":"comment.reply","occurred_at":"2026-11-22T10:00:00Z","actor":{"email":"bo@example.com","name":"Bo"},"subject":{"kind":"topic","id":"t-42","title":"Install guide","url":"https://paligo.example/t/42"},"recipients":["alice@example.com"],"text":"Looks good","fields":{"status":"open"}}`
+
+func TestIngestAcceptsValidShapes(t *testing.T) {
+	h, s := newIngest(t)
+	now := h.Now()
+	cases := []struct {
+		name, body          string
+		accepted, duplicate float64
+	}{
+		{"full single", good, 1, 0},
+		{"minimal", `{"id":"evt_2","type":"run.failed"}`, 1, 0},
+		{"nulls for optional fields", `{"id":"evt_3","type":"data.alert","actor":null,"subject":null,"recipients":null,"fields":null}`, 1, 0},
+		{"batch", `[{"id":"b1","type":"run.succeeded"},{"id":"b2","type":"system.alert"}]`, 2, 0},
+		{"duplicate within batch", `[{"id":"d1","type":"run.failed"},{"id":"d1","type":"run.failed"}]`, 1, 1},
+		{"duplicate across batches", `[{"id":"evt_1","type":"comment.reply"},{"id":"b3","type":"run.failed"}]`, 1, 1},
+		{"every kind", everyKind(inviteToken(t, h, s)), float64(len(paligo.Kinds)), 0},
+	}
+	for _, c := range cases {
+		code, out := post(t, h, now, req{body: c.body})
+		if code != 202 || out["accepted"] != c.accepted || out["duplicates"] != c.duplicate {
+			t.Errorf("%s: %d %v, want 202 accepted=%v duplicates=%v", c.name, code, out, c.accepted, c.duplicate)
+		}
+	}
+	e, ok, _ := s.Event("evt_1")
+	if !ok || e.Subject.ID != "t-42" || e.Actor.Email != "bo@example.com" || e.Recipients[0] != "alice@example.com" || e.Fields["status"] != "open" {
+		t.Errorf("stored evt_1 = %+v", e)
+	}
+}
+
+func everyKind(token string) string {
+	var parts []string
+	for k := range paligo.Kinds {
+		if k == "invite.accepted" {
+			parts = append(parts, fmt.Sprintf(`{"id":"k-%s","type":%q,"fields":{"token":%q}}`, k, k, token))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf(`{"id":"k-%s","type":%q}`, k, k))
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
+	h, s := newIngest(t)
+	now := h.Now()
+	cases := []struct{ name, body, field string }{
+		{"missing id", `{"type":"run.failed"}`, "id"},
+		{"empty id", `{"id":"","type":"run.failed"}`, "id"},
+		{"id too long", `{"id":"` + strings.Repeat("x", 129) + `","type":"run.failed"}`, "id"},
+		{"id not a string", `{"id":42,"type":"run.failed"}`, "id"},
+		{"missing type", `{"id":"a"}`, "type"},
+		{"unknown type", `{"id":"a","type":"run.exploded"}`, "type"},
+		{"bad occurred_at", `{"id":"a","type":"run.failed","occurred_at":"yesterday"}`, "occurred_at"},
+		{"actor not object", `{"id":"a","type":"run.failed","actor":"bo"}`, "actor"},
+		{"bad actor email", `{"id":"a","type":"run.failed","actor":{"email":"not-an-email"}}`, "actor.email"},
+		{"subject without id", `{"id":"a","type":"run.failed","subject":{"kind":"schedule"}}`, "subject.id"},
+		{"subject without kind", `{"id":"a","type":"run.failed","subject":{"id":"s1"}}`, "subject.kind"},
+		{"javascript url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"javascript:alert(1)"}}`, "subject.url"},
+		{"recipients not array", `{"id":"a","type":"run.failed","recipients":"alice@example.com"}`, "recipients"},
+		{"bad recipient", `{"id":"a","type":"run.failed","recipients":["alice@example.com","nope"]}`, "recipients[1]"},
+		{"text too long", `{"id":"a","type":"run.failed","text":"` + strings.Repeat("é", 4001) + `"}`, "text"},
+		{"fields not strings", `{"id":"a","type":"run.failed","fields":{"n":1}}`, "fields"},
+		{"unknown field", `{"id":"a","type":"run.failed","recipient":["x@example.com"]}`, "recipient"},
+		{"not an object", `"hello"`, ""},
+		{"not json", `{"id":`, ""},
+		{"empty batch", `[]`, ""},
+	}
+	for _, c := range cases {
+		code, out := post(t, h, now, req{body: c.body})
+		if code != 400 {
+			t.Errorf("%s: status %d, want 400", c.name, code)
+			continue
+		}
+		errs, _ := out["errors"].([]any)
+		found := false
+		for _, e := range errs {
+			if e.(map[string]any)["field"] == c.field {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: errors %v do not name field %q", c.name, errs, c.field)
+		}
+	}
+	// One bad event in a batch: none of the batch is stored, and the error
+	// says which one.
+	code, out := post(t, h, now, req{body: `[{"id":"ok1","type":"run.failed"},{"id":"bad","type":"nope"},{"id":"ok2","type":"run.failed"}]`})
+	errs, _ := out["errors"].([]any)
+	if code != 400 || len(errs) != 1 || errs[0].(map[string]any)["index"] != float64(1) {
+		t.Errorf("batch with one bad event: %d %v", code, out)
+	}
+	// Too many events.
+	var many []string
+	for i := range 1001 {
+		many = append(many, fmt.Sprintf(`{"id":"m%d","type":"run.failed"}`, i))
+	}
+	if code, _ := post(t, h, now, req{body: "[" + strings.Join(many, ",") + "]"}); code != 400 {
+		t.Errorf("1001 events: %d, want 400", code)
+	}
+	if n, _ := s.EventCount(); n != 0 {
+		t.Errorf("%d events stored after only bad requests", n)
+	}
+}
+
+func TestIngestAuthSizeAndContentType(t *testing.T) {
+	h, s := newIngest(t)
+	now := h.Now()
+	cases := []struct {
+		name string
+		r    req
+		want int
+	}{
+		{"no signature", req{body: good, noSig: true}, 401},
+		{"wrong signature", req{body: good, sig: "v0=" + strings.Repeat("0", 64)}, 401},
+		{"signed with another secret", req{body: good, sig: api.Sign([]byte("other-secret-0123456789"), now.Unix(), []byte(good))}, 401},
+		{"stale timestamp", req{body: good, ts: now.Add(-6 * time.Minute).Unix()}, 401},
+		{"future timestamp", req{body: good, ts: now.Add(6 * time.Minute).Unix()}, 401},
+		{"wrong content type", req{body: good, contentType: "text/plain"}, 415},
+		{"too large", req{body: `{"id":"a","type":"run.failed","text":"` + strings.Repeat("x", 1<<20) + `"}`}, 413},
+		{"just inside the window", req{body: good, ts: now.Add(-299 * time.Second).Unix()}, 202},
+	}
+	for _, c := range cases {
+		code, out := post(t, h, now, c.r)
+		if code != c.want {
+			t.Errorf("%s: %d %v, want %d", c.name, code, out, c.want)
+		}
+		if code != 202 {
+			if msg, _ := out["error"].(string); msg == "" {
+				t.Errorf("%s: no error message", c.name)
+			}
+		}
+	}
+	// A replay of the accepted request within the window is a duplicate,
+	// never a second event.
+	code, out := post(t, h, now, req{body: good, ts: now.Add(-299 * time.Second).Unix()})
+	if code != 202 || out["duplicates"] != float64(1) {
+		t.Errorf("replay: %d %v", code, out)
+	}
+	if n, _ := s.EventCount(); n != 1 {
+		t.Errorf("%d events stored, want only the one validly signed", n)
+	}
+}
+
+func TestIngestDisabledWithoutSecretAndStoreFailureIs503(t *testing.T) {
+	h, s := newIngest(t)
+	now := h.Now()
+	h.Secret = nil
+	if code, _ := post(t, h, now, req{body: good}); code != 503 {
+		t.Errorf("no secret: %d, want 503", code)
+	}
+	h.Secret = secret
+	s.Close() // the store cannot commit
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(good))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Signature-Timestamp", fmt.Sprint(now.Unix()))
+	r.Header.Set("X-Signature", api.Sign(secret, now.Unix(), []byte(good)))
+	h.ServeHTTP(w, r)
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("closed store: %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
+func signFor(ts int64, body []byte) string { return api.Sign(secret, ts, body) }

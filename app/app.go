@@ -1,0 +1,327 @@
+// Package app is the program: its configuration (config.go), the wiring of
+// every part into one running Main (store, Slack client and socket, delivery,
+// digests, handlers, the platform's HTTP API), and the commands the binary
+// runs (run, demo, help). End-to-end tests start a Main on port :0.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
+
+	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/delivery"
+	"github.com/paligo/paligo-slack/handlers"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+)
+
+const usage = `paligo-slack brings Paligo and pipeline notifications into Slack.
+
+Usage:
+  paligo-slack [run] [flags]   start the bot (the default)
+  paligo-slack demo [flags]    try it without Slack: an embedded workspace and a page
+  paligo-slack help            show this help
+
+Settings come from the environment; each has a flag of run
+(paligo-slack run -h lists them).
+`
+
+// run is the whole program; it returns the exit status.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "demo":
+		return runDemo(ctx, args, stdout, stderr)
+	}
+	cfg, err := ParseConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	m := NewMain(cfg, log)
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		return 1
+	}
+	status := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-m.Done():
+		fmt.Fprintf(stderr, "paligo-slack: %v\n", err)
+		status = 1
+	}
+	if err := m.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		status = 1
+	}
+	return status
+}
+
+// Main is the running program: store, Slack connection and HTTP listener.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	// Tuning that only tests change.
+	PingTimeout    time.Duration
+	ReconnectDelay time.Duration // first delay after a short-lived connection
+	// Delivery tunes the delivery loop (pacing, workers, backoff).
+	Delivery delivery.DeliveryOptions
+	// Digests tunes the digest loop (its cron schedule).
+	Digests delivery.DigestOptions
+	// HTTP bounds how long the listener waits for a client (zero fields
+	// take the defaults of DefaultHTTPTimeouts).
+	HTTP HTTPTimeouts
+	// Clock, if set, is the program's time for everything it schedules and
+	// records (tests move it; Slack pacing keeps real time).
+	Clock func() time.Time
+
+	store     *store.Store
+	client    *bot.Client
+	bot       *bot.Bot
+	deliverer *delivery.Deliverer
+	delivDone chan error
+	digests   *delivery.Digests
+	digDone   chan error
+	listener  net.Listener
+	server    *http.Server
+	cancel    context.CancelFunc
+	botDone   chan error
+	done      chan error
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	return &Main{Config: cfg, Log: log}
+}
+
+// Open starts everything and returns once the listener is bound and the
+// Slack connection is being made.
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	m.store, err = store.Open(m.Config.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	if m.Clock != nil {
+		m.store.Now = m.Clock
+	}
+
+	m.client = bot.NewClient(string(m.Config.BotToken), string(m.Config.AppToken), m.Config.APIURL)
+	if m.ReconnectDelay > 0 {
+		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
+	}
+	var team string
+	if auth, err := m.client.AuthTestContext(ctx); err != nil {
+		if v, _ := bot.Classify(err); v == bot.Fatal {
+			return fmt.Errorf("SLACK_BOT_TOKEN was rejected by Slack (%v)", err)
+		}
+		// Slack unreachable: the socket's own reconnect loop keeps trying,
+		// and delivery asks auth.test again before it starts.
+		m.Log.Warn("auth.test failed; continuing", "err", err)
+	} else {
+		team = auth.TeamID
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.client.RegisterMetrics(reg)
+	dopts := m.Delivery
+	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, reg, team, m.Config.ActivityURL
+	if dopts.ChannelRate == 0 {
+		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
+	}
+	var tokens *paligo.InviteTokens
+	if m.Config.InviteURL != "" && m.Config.IngestSecret != "" {
+		tokens = paligo.NewInviteTokens([]byte(m.Config.IngestSecret), []byte(m.Config.IngestSecretPrevious))
+		dopts.InviteLink = inviteLink(m.Config.InviteURL, tokens)
+	}
+	m.deliverer = delivery.NewDeliverer(m.store, m.client, dopts)
+	gopts := m.Digests
+	gopts.Log, gopts.Registry = m.Log, reg
+	m.digests = delivery.NewDigests(m.store, m.deliverer, m.client, gopts)
+	m.deliverer.SetLocator(m.digests)
+	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
+		Delivery: m.deliverer, Digests: m.digests}
+	if tokens != nil {
+		router.InviteURL = m.Config.InviteURL
+	}
+	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
+	ingest := &api.Ingest{
+		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: time.Now, Log: m.Log,
+		Accepted: m.deliverer.Notify, Events: api.NewEventsCounter(reg), Tokens: tokens,
+	}
+	invites := &api.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
+
+	m.listener, err = net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
+	}
+	checks := []api.HealthCheck{
+		{Name: "store", Check: m.store.Ping},
+		{Name: "slack", Check: func() error {
+			if !m.bot.Connected() {
+				return errors.New("not connected to Slack")
+			}
+			return nil
+		}},
+	}
+	ht := m.HTTP.withDefaults()
+	m.server = &http.Server{
+		Handler:           api.NewHTTP(ingest, invites, checks, reg),
+		ReadHeaderTimeout: ht.ReadHeader,
+		ReadTimeout:       ht.Read,
+		WriteTimeout:      ht.Write,
+		IdleTimeout:       ht.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.done = make(chan error, 4)
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- fmt.Errorf("listener: %w", err)
+		}
+	}()
+
+	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.botDone = make(chan error, 1)
+	go func() {
+		err := m.bot.Run(botCtx)
+		m.botDone <- err
+		if err != nil {
+			m.done <- err
+		}
+	}()
+	m.delivDone = make(chan error, 1)
+	go func() {
+		err := m.deliverer.Run(botCtx)
+		m.delivDone <- err
+		if err != nil {
+			m.done <- fmt.Errorf("delivery: %w", err)
+		}
+	}()
+	m.digDone = make(chan error, 1)
+	go func() {
+		err := m.digests.Run(botCtx)
+		m.digDone <- err
+		if err != nil {
+			m.done <- fmt.Errorf("digests: %w", err)
+		}
+	}()
+	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
+	return nil
+}
+
+// HTTPTimeouts bound the listener's wait for slow or stalled clients, so a
+// client that trickles its headers or body cannot hold a connection open.
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // the request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the answer
+	Idle       time.Duration // a kept-alive connection between requests
+}
+
+// DefaultHTTPTimeouts are the listener's bounds. A 1 MiB ingest body at
+// 100 KB/s fits in Read.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 15 * time.Second, Idle: 60 * time.Second}
+
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	if t.ReadHeader > 0 {
+		d.ReadHeader = t.ReadHeader
+	}
+	if t.Read > 0 {
+		d.Read = t.Read
+	}
+	if t.Write > 0 {
+		d.Write = t.Write
+	}
+	if t.Idle > 0 {
+		d.Idle = t.Idle
+	}
+	return d
+}
+
+// Store is the program's store, once Open has succeeded (tests look into it).
+func (m *Main) Store() *store.Store { return m.store }
+
+// DigestLoop is the digest loop, once Open has succeeded.
+func (m *Main) DigestLoop() *delivery.Digests { return m.digests }
+
+// Addr is the listener's address (useful with :0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Done delivers an error when the program cannot go on (Slack rejected the
+// tokens, the listener failed).
+func (m *Main) Done() <-chan error { return m.done }
+
+// Close stops the listener, lets in-flight Slack work finish, and closes the
+// store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.server.Shutdown(sctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		<-m.botDone
+		if m.delivDone != nil {
+			<-m.delivDone
+		}
+		if m.digDone != nil {
+			<-m.digDone
+		}
+		m.cancel = nil
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+		m.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// inviteLink returns the link of an invitation: the invitation page with
+// the signed token as its "token" query parameter.
+func inviteLink(base string, tokens *paligo.InviteTokens) func(paligo.Invite) string {
+	return func(inv paligo.Invite) string {
+		u, err := url.Parse(base)
+		if err != nil {
+			return ""
+		}
+		q := u.Query()
+		q.Set("token", tokens.Sign(inv.ID, inv.Expires))
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+}

@@ -1,0 +1,219 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Secret is a token or key. It never prints itself, so a Config can be
+// logged or wrapped into an error without leaking it.
+type Secret string
+
+func (Secret) String() string                 { return "[redacted]" }
+func (Secret) GoString() string               { return "[redacted]" }
+func (Secret) LogValue() slog.Value           { return slog.StringValue("[redacted]") }
+func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Config is everything the operator sets. Each field comes from an
+// environment variable and can be overridden by a flag of `run`.
+type Config struct {
+	BotToken     Secret
+	AppToken     Secret
+	APIURL       string
+	DB           string
+	Listen       string
+	IngestSecret Secret
+	// IngestSecretPrevious is the ingest secret before IngestSecret, still
+	// accepted while the platform moves to the new one.
+	IngestSecretPrevious Secret
+	Admins               []string // Slack user ids or emails
+	InviteURL            string
+	ChannelRate          float64 // messages per second per channel
+	ActivityURL          string  // where a digest's "and N more" links
+}
+
+// setting is one row of the configuration table in README.md.
+type setting struct {
+	env, flag, def, usage string
+	required              bool
+	check                 func(string) error
+	set                   func(*Config, string)
+}
+
+var settings = []setting{
+	{env: "SLACK_BOT_TOKEN", flag: "bot-token", required: true,
+		usage: "bot token (xoxb-…), from OAuth & Permissions",
+		check: prefixed("xoxb-"), set: func(c *Config, v string) { c.BotToken = Secret(v) }},
+	{env: "SLACK_APP_TOKEN", flag: "app-token", required: true,
+		usage: "app-level token (xapp-…) with connections:write, from Basic Information",
+		check: prefixed("xapp-"), set: func(c *Config, v string) { c.AppToken = Secret(v) }},
+	{env: "SLACK_API_URL", flag: "api-url", def: "https://slack.com/api/",
+		usage: "Slack Web API base URL (proxies, tests)",
+		check: httpURL, set: func(c *Config, v string) {
+			if !strings.HasSuffix(v, "/") {
+				v += "/"
+			}
+			c.APIURL = v
+		}},
+	{env: "PALIGO_SLACK_DB", flag: "db", def: "paligo-slack.db",
+		usage: "bbolt database file", set: func(c *Config, v string) { c.DB = v }},
+	{env: "PALIGO_SLACK_LISTEN", flag: "listen", def: "127.0.0.1:8080",
+		usage: "address of the ingest, health and metrics listener",
+		check: hostPort, set: func(c *Config, v string) { c.Listen = v }},
+	{env: "PALIGO_SLACK_INGEST_SECRET", flag: "ingest-secret",
+		usage: "HMAC secret of POST /v1/events (events are refused without it)",
+		check: minLen(16), set: func(c *Config, v string) { c.IngestSecret = Secret(v) }},
+	{env: "PALIGO_SLACK_INGEST_SECRET_PREVIOUS", flag: "ingest-secret-previous",
+		usage: "while rotating the ingest secret: the one before, still accepted (requests and invitation links)",
+		check: minLen(16), set: func(c *Config, v string) { c.IngestSecretPrevious = Secret(v) }},
+	{env: "PALIGO_SLACK_ADMINS", flag: "admins",
+		usage: "extra admins: Slack user ids or emails, comma-separated",
+		check: adminList, set: func(c *Config, v string) { c.Admins = splitList(v) }},
+	{env: "PALIGO_SLACK_INVITE_URL", flag: "invite-url",
+		usage: "base URL of the invitation page (invites are refused without it)",
+		check: httpURL, set: func(c *Config, v string) { c.InviteURL = v }},
+	{env: "PALIGO_SLACK_CHANNEL_RATE", flag: "channel-rate", def: "1",
+		usage: "messages per second per channel; Slack allows about 1, keep it unless a proxy or a test says otherwise",
+		check: positiveRate, set: func(c *Config, v string) { c.ChannelRate, _ = strconv.ParseFloat(v, 64) }},
+	{env: "PALIGO_SLACK_ACTIVITY_URL", flag: "activity-url",
+		usage: "Paligo's activity page: a digest's \"and N more\" line links there",
+		check: httpURL, set: func(c *Config, v string) { c.ActivityURL = v }},
+}
+
+func positiveRate(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
+		return errors.New("must be a number of messages per second above 0 and at most 1000")
+	}
+	return nil
+}
+
+// configError names the setting that is wrong; main prints it as one line.
+type configError struct{ env, flag, msg string }
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("%s (--%s) %s", e.env, e.flag, e.msg)
+}
+
+// parseConfig reads the settings from args (flags of run), falling back to
+// getenv, then to the defaults. Flag defaults never show the environment's
+// values, so -h cannot print a token.
+func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("paligo-slack run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		values[i] = fs.String(s.flag, s.def, s.usage+" [$"+s.env+"]")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(usageOut)
+			fs.PrintDefaults()
+		}
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var c Config
+	for i, s := range settings {
+		v := *values[i]
+		if !given[s.flag] {
+			if e := getenv(s.env); e != "" {
+				v = e
+			}
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			if s.required {
+				return Config{}, &configError{s.env, s.flag, "is required: the " + s.usage}
+			}
+			continue
+		}
+		if s.check != nil {
+			if err := s.check(v); err != nil {
+				return Config{}, &configError{s.env, s.flag, "is malformed: " + err.Error()}
+			}
+		}
+		s.set(&c, v)
+	}
+	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
+		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}
+	}
+	if c.InviteURL != "" && c.IngestSecret == "" {
+		return Config{}, &configError{"PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API"}
+	}
+	return c, nil
+}
+
+// The checks below never quote the value: it may be a secret.
+
+func prefixed(p string) func(string) error {
+	return func(v string) error {
+		if !strings.HasPrefix(v, p) || len(v) <= len(p) {
+			return fmt.Errorf("must start with %q", p)
+		}
+		return nil
+	}
+}
+
+func minLen(n int) func(string) error {
+	return func(v string) error {
+		if len(v) < n {
+			return fmt.Errorf("must be at least %d characters", n)
+		}
+		return nil
+	}
+}
+
+func httpURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http:// or https:// URL")
+	}
+	return nil
+}
+
+func hostPort(v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return errors.New("must be host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	return nil
+}
+
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+func adminList(v string) error {
+	for _, a := range splitList(v) {
+		if slackUserID.MatchString(a) {
+			continue
+		}
+		if addr, err := mail.ParseAddress(a); err == nil && addr.Address == a {
+			continue
+		}
+		return fmt.Errorf("%q is neither a Slack user id (U…/W…) nor an email", a)
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+var goodEnv = map[string]string{
+	"SLACK_BOT_TOKEN": "xoxb-1-secretbot",
+	"SLACK_APP_TOKEN": "xapp-1-secretapp",
+}
+
+func with(extra map[string]string) map[string]string {
+	m := map[string]string{}
+	for k, v := range goodEnv {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func TestConfigDefaultsAndFlagsOverrideEnv(t *testing.T) {
+	c, err := ParseConfig(nil, envOf(goodEnv), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIURL != "https://slack.com/api/" || c.DB != "paligo-slack.db" || c.Listen != "127.0.0.1:8080" {
+		t.Errorf("defaults = %+v", c)
+	}
+	c, err = ParseConfig([]string{"--listen", ":9090", "--api-url", "http://127.0.0.1:1/api", "--admins", "U012AB, ada@example.com"},
+		envOf(with(map[string]string{"PALIGO_SLACK_LISTEN": "127.0.0.1:7070"})), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":9090" {
+		t.Errorf("flag did not override env: listen = %q", c.Listen)
+	}
+	if c.APIURL != "http://127.0.0.1:1/api/" {
+		t.Errorf("api url = %q, want a trailing slash added", c.APIURL)
+	}
+	if len(c.Admins) != 2 || c.Admins[1] != "ada@example.com" {
+		t.Errorf("admins = %q", c.Admins)
+	}
+}
+
+func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bot token missing", map[string]string{"SLACK_APP_TOKEN": "xapp-1-secretapp"}, nil, "SLACK_BOT_TOKEN (--bot-token) is required"},
+		{"app token missing", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-secretbot"}, nil, "SLACK_APP_TOKEN (--app-token) is required"},
+		{"tokens swapped", map[string]string{"SLACK_BOT_TOKEN": "xapp-1-secretapp", "SLACK_APP_TOKEN": "xoxb-1-secretbot"}, nil, "SLACK_BOT_TOKEN (--bot-token) is malformed"},
+		{"app token not xapp", with(map[string]string{"SLACK_APP_TOKEN": "xoxp-1-secretapp"}), nil, "SLACK_APP_TOKEN (--app-token) is malformed"},
+		{"api url not a url", with(map[string]string{"SLACK_API_URL": "slack.com"}), nil, "SLACK_API_URL (--api-url) is malformed"},
+		{"listen without port", with(map[string]string{"PALIGO_SLACK_LISTEN": "localhost"}), nil, "PALIGO_SLACK_LISTEN (--listen) is malformed"},
+		{"short ingest secret", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET": "short-secret"}), nil, "PALIGO_SLACK_INGEST_SECRET (--ingest-secret) is malformed"},
+		{"bad admin", with(map[string]string{"PALIGO_SLACK_ADMINS": "U012AB,not an admin"}), nil, "PALIGO_SLACK_ADMINS (--admins) is malformed"},
+		{"bad invite url", with(map[string]string{"PALIGO_SLACK_INVITE_URL": "ftp://x"}), nil, "PALIGO_SLACK_INVITE_URL (--invite-url) is malformed"},
+		{"invite url without ingest secret", with(map[string]string{"PALIGO_SLACK_INVITE_URL": "https://paligo.example/join"}), nil, "PALIGO_SLACK_INVITE_URL (--invite-url) needs PALIGO_SLACK_INGEST_SECRET"},
+		{"short previous ingest secret", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET": "new-secret-0123456789", "PALIGO_SLACK_INGEST_SECRET_PREVIOUS": "short"}), nil, "PALIGO_SLACK_INGEST_SECRET_PREVIOUS (--ingest-secret-previous) is malformed"},
+		{"previous ingest secret alone", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS": "old-secret-0123456789"}), nil, "PALIGO_SLACK_INGEST_SECRET_PREVIOUS (--ingest-secret-previous) needs PALIGO_SLACK_INGEST_SECRET"},
+		{"bad flag", goodEnv, []string{"--bot-token"}, "flag needs an argument"},
+		{"unknown flag", goodEnv, []string{"--nope"}, "flag provided but not defined"},
+		{"stray argument", goodEnv, []string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			// A cancelled context: if the config were accepted, nothing may
+			// keep running.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			code := Run(ctx, append([]string{"run"}, tc.args...), envOf(tc.env), &stdout, &stderr)
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
+			}
+			out := stderr.String()
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("stderr %q does not contain %q", out, tc.want)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 1 {
+				t.Errorf("want one line, got %d: %q", len(lines), out)
+			}
+			if strings.Contains(out, "secretbot") || strings.Contains(out, "secretapp") {
+				t.Errorf("a token leaked into the error: %q", out)
+			}
+		})
+	}
+}
+
+func TestHelpAndUnknownCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"help"}, envOf(nil), &stdout, &stderr); code != 0 {
+		t.Errorf("help exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "paligo-slack [run]") {
+		t.Errorf("help output %q", stdout.String())
+	}
+	// run -h lists every setting, without the environment's values.
+	stdout.Reset()
+	if code := Run(context.Background(), []string{"run", "-h"}, envOf(goodEnv), &stdout, &stderr); code != 0 {
+		t.Errorf("run -h exit %d", code)
+	}
+	for _, s := range settings {
+		if !strings.Contains(stdout.String(), "$"+s.env) {
+			t.Errorf("run -h does not list %s", s.env)
+		}
+	}
+	if strings.Contains(stdout.String(), "secretbot") {
+		t.Error("run -h printed a token")
+	}
+}
+
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(readme), "| `"+s.env+"` | `--"+s.flag+"` |") {
+			t.Errorf("README's configuration table lacks %s (--%s)", s.env, s.flag)
+		}
+	}
+}

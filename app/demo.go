@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/paligo/paligo-slack/demo"
+	"github.com/paligo/paligo-slack/fakeslack"
+)
+
+// runDemo is `paligo-slack demo`: the same Main as `run`, against a fake
+// Slack workspace in the same process, with the demo page beside it. The
+// bbolt file lives in a temp dir and goes with the process, like the
+// workspace.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	listen := fl.String("listen", "127.0.0.1:8090", "address of the demo page (port 0 picks a free one)")
+	open := fl.Bool("open", false, "open the page in the default browser")
+	verbose := fl.Bool("v", false, "log what the bot does (JSON on stderr)")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, "Usage: paligo-slack demo [--listen 127.0.0.1:8090] [--open] [-v]\n\n"+
+			"Runs the bot against an embedded Slack workspace and serves a page where you\n"+
+			"can be any of its people, use the Home tab, commands and forms, and send events.\n\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	d, err := StartDemo(ctx, *listen, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "paligo-slack demo: %v\n", err)
+		return 1
+	}
+	defer d.Close()
+	fmt.Fprintf(stdout, `Paligo for Slack — demo workspace
+
+  page:          %s
+  ingest API:    %s/v1/events
+  ingest secret: %s   (a throwaway one, made for this run)
+
+Open the page, pick who you are (Ada is an admin), and try the Home tab,
+/route-alerts, /paligo-invite and the sample events. Ctrl-C stops it; the
+workspace and its database go with it.
+`, d.PageURL, d.BotURL, d.Secret)
+	if *open {
+		if err := exec.Command("xdg-open", d.PageURL).Start(); err != nil {
+			fmt.Fprintf(stderr, "paligo-slack demo: could not open a browser (%v); open %s yourself\n", err, d.PageURL)
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return 0
+	case err := <-d.Main.Done():
+		fmt.Fprintf(stderr, "paligo-slack demo: %v\n", err)
+		return 1
+	}
+}
+
+// demoRun is a running demo: workspace, program and page.
+type demoRun struct {
+	Slack   *fakeslack.Server
+	Main    *Main
+	Clock   *demo.Clock
+	PageURL string
+	BotURL  string
+	Secret  string
+
+	dir  string
+	ln   net.Listener
+	page *http.Server
+}
+
+func StartDemo(ctx context.Context, listen string, log *slog.Logger) (d *demoRun, err error) {
+	d = &demoRun{Clock: &demo.Clock{}}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.ln, err = net.Listen("tcp", listen); err != nil {
+		return d, fmt.Errorf("--listen: %w", err)
+	}
+	d.PageURL = "http://" + d.ln.Addr().String()
+	d.page = &http.Server{ReadHeaderTimeout: 5 * time.Second}
+	if d.dir, err = os.MkdirTemp("", "paligo-slack-demo-"); err != nil {
+		return d, err
+	}
+	key := make([]byte, 24)
+	rand.Read(key)
+	d.Secret = hex.EncodeToString(key)
+
+	ws := demo.Workspace()
+	ws.Now = d.Clock.Now // messages are stamped with the demo's time
+	d.Slack = fakeslack.New(ws)
+	cfg := Config{
+		BotToken: Secret(d.Slack.BotToken()), AppToken: Secret(d.Slack.AppToken()), APIURL: d.Slack.URL(),
+		DB: filepath.Join(d.dir, "paligo-slack.db"), Listen: "127.0.0.1:0",
+		IngestSecret: Secret(d.Secret), ChannelRate: 1,
+		InviteURL: d.PageURL + "/invite", ActivityURL: d.PageURL + "/?at=dm",
+	}
+	d.Main = NewMain(cfg, log)
+	d.Main.Clock = d.Clock.Now
+	if err := d.Main.Open(ctx); err != nil {
+		return d, err
+	}
+	d.BotURL = "http://" + d.Main.Addr()
+	d.page.Handler = demo.New(demo.Options{
+		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock,
+		RunDigests: d.Main.digests.RunOnce, Log: log,
+	})
+	go d.page.Serve(d.ln)
+	return d, nil
+}
+
+// Close stops the page, the program and the workspace, and removes the
+// database.
+func (d *demoRun) Close() {
+	if d.page != nil {
+		d.page.Close() // closes d.ln too once serving
+	}
+	if d.ln != nil {
+		d.ln.Close()
+	}
+	if d.Main != nil {
+		d.Main.Close()
+	}
+	if d.Slack != nil {
+		d.Slack.Close()
+	}
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+}

@@ -1,0 +1,603 @@
+// Package delivery takes accepted events from the store's outbox to Slack:
+// the fan-out of each event to channels and people, one lane per channel or
+// person (in order, at Slack's pace), 429 gates per method and channel, a
+// bound on calls in flight, retries by bot.Classify and bot.Backoff; and the
+// two kinds of sending that ride the same outbox: the digest loop (a cron
+// run each minute that queues every digest due, in each person's time zone)
+// and invitations. A job leaves the outbox only once Slack said ok, or
+// refused it for good.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// DeliverySlack is the part of the Web API delivery uses; *Client has it.
+type DeliverySlack interface {
+	AuthTestContext(ctx context.Context) (*slack.AuthTestResponse, error)
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
+}
+
+// DeliveryOptions tune a Deliverer. Zero values get the defaults.
+type DeliveryOptions struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// Team is the workspace whose people are notified; empty means ask
+	// auth.test.
+	Team string
+	// Workers bounds the Slack calls in flight at once (and so how many
+	// messages a crash can send twice). Default 8.
+	Workers int
+	// ChannelRate and ChannelBurst pace messages to each channel. Slack
+	// allows about one per second with short bursts: default 1/s, burst 3.
+	ChannelRate  rate.Limit
+	ChannelBurst int
+	// MinBackoff and MaxBackoff bound the wait after a 5xx or network error
+	// (doubling in between). Defaults 500ms and 1 minute.
+	MinBackoff, MaxBackoff time.Duration
+	// UnmatchedTTL is how long "no Slack user has this email" is believed
+	// before users.lookupByEmail is asked again. Default 1 hour.
+	UnmatchedTTL time.Duration
+	// CallTimeout bounds one Slack call. Default 15s.
+	CallTimeout time.Duration
+	// MoreURL is where a digest's "and N more" line links (Paligo's
+	// activity page); empty leaves the line without a link.
+	MoreURL string
+	// InviteLink is the signed link of an invitation; nil fails invitations.
+	InviteLink func(paligo.Invite) string
+}
+
+// Deliverer takes accepted events from the store's outbox to Slack: posts
+// to routed channels, DMs to people who want them now, digest entries for
+// the others. Each lane (a channel, a person) goes in order and at Slack's
+// pace; lanes do not wait for one another; a 429 pauses only its channel or
+// method, for Retry-After.
+type Deliverer struct {
+	store *store.Store
+	slack DeliverySlack
+	opts  DeliveryOptions
+	log   *slog.Logger
+	m     *deliveryMetrics
+	tzs   Locator
+	// backoff spaces a lane's retries after a 5xx or a network error.
+	backoff bot.Backoff
+
+	team  string
+	ready chan struct{} // closed once team is known
+	wake  chan struct{}
+	slots chan struct{}
+	ctx   context.Context
+	wg    sync.WaitGroup
+	depth atomic.Int64
+
+	mu       sync.Mutex
+	stopping bool            // Run is waiting for its lanes; start no more
+	queued   map[uint64]bool // job seqs in some lane
+	lanes    map[string]*lane
+	gates    map[string]*gate
+	limiters map[string]*rate.Limiter
+}
+
+type lane struct {
+	key      string
+	jobs     []store.Job
+	running  bool
+	failures int
+}
+
+// gate is one Slack rate-limit scope: a method, or chat.postMessage to one
+// channel. Calls through a gate go one at a time, and none before until.
+type gate struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// NewDeliverer returns a Deliverer; Run starts it.
+func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Deliverer {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.ChannelRate <= 0 {
+		opts.ChannelRate = 1
+	}
+	if opts.ChannelBurst <= 0 {
+		opts.ChannelBurst = 3
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 500 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	if opts.UnmatchedTTL <= 0 {
+		opts.UnmatchedTTL = time.Hour
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 15 * time.Second
+	}
+	d := &Deliverer{
+		store: st, slack: api, opts: opts, log: opts.Log,
+		backoff:  bot.Backoff{Min: opts.MinBackoff, Max: opts.MaxBackoff},
+		ready:    make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, opts.Workers),
+		queued:   map[uint64]bool{},
+		lanes:    map[string]*lane{},
+		gates:    map[string]*gate{},
+		limiters: map[string]*rate.Limiter{},
+	}
+	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
+	return d
+}
+
+// Notify tells the Deliverer that new events were accepted.
+func (d *Deliverer) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Enqueue hands jobs already in the outbox (e.g. failed ones an admin
+// retried) to their lanes.
+func (d *Deliverer) Enqueue(jobs []store.Job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, j := range jobs {
+		if d.queued[j.Seq] {
+			continue // e.g. retried by an admin while Run was loading the outbox
+		}
+		d.queued[j.Seq] = true
+		l := d.lanes[j.Lane()]
+		if l == nil {
+			l = &lane{key: j.Lane()}
+			d.lanes[l.key] = l
+		}
+		l.jobs = append(l.jobs, j)
+		d.depth.Add(1)
+		if !l.running && d.ctx != nil && !d.stopping {
+			l.running = true
+			d.wg.Add(1)
+			go d.runLane(l)
+		}
+	}
+}
+
+// fanOutBatch is how many events one fan-out transaction takes.
+const fanOutBatch = 500
+
+// Run delivers until ctx ends, then waits for calls in flight to finish.
+func (d *Deliverer) Run(ctx context.Context) error {
+	d.team = d.opts.Team
+	for try := 1; d.team == ""; try++ {
+		resp, err := d.slack.AuthTestContext(ctx)
+		if err == nil {
+			d.team = resp.TeamID
+			break
+		}
+		d.log.Warn("delivery waits for auth.test", "err", err)
+		if bot.Sleep(ctx, d.backoff.Delay(try)) != nil {
+			return nil
+		}
+	}
+	pending, err := d.store.PendingJobs()
+	if err != nil {
+		return fmt.Errorf("read outbox: %w", err)
+	}
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	close(d.ready)
+	d.Enqueue(pending)
+	// Lanes that got jobs before Run (an admin's retry) start now.
+	d.mu.Lock()
+	for _, l := range d.lanes {
+		if !l.running && len(l.jobs) > 0 {
+			l.running = true
+			d.wg.Add(1)
+			go d.runLane(l)
+		}
+	}
+	d.mu.Unlock()
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for {
+			jobs, err := d.store.FanOut(d.team, fanOutBatch)
+			if err != nil {
+				d.log.Error("fan out", "err", err)
+				break
+			}
+			d.Enqueue(jobs)
+			if len(jobs) == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			// Jobs enqueued from now on stay in the outbox for the next start.
+			d.mu.Lock()
+			d.stopping = true
+			d.mu.Unlock()
+			d.wg.Wait()
+			return nil
+		case <-d.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Deliverer) runLane(l *lane) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if len(l.jobs) == 0 || d.ctx.Err() != nil {
+			l.running = false
+			if len(l.jobs) == 0 {
+				delete(d.lanes, l.key)
+			}
+			d.mu.Unlock()
+			return
+		}
+		job := l.jobs[0]
+		d.mu.Unlock()
+
+		done, err := d.deliver(d.ctx, job)
+		if done {
+			d.mu.Lock()
+			delete(d.queued, job.Seq)
+			l.jobs[0] = store.Job{}
+			l.jobs = l.jobs[1:]
+			l.failures = 0
+			d.mu.Unlock()
+			d.depth.Add(-1)
+			continue
+		}
+		if d.ctx.Err() != nil {
+			continue
+		}
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			continue // the gate holds the next call back for Retry-After
+		}
+		l.failures++
+		wait := d.backoff.Delay(l.failures)
+		d.log.Warn("delivery will retry", "lane", laneLabel(l.key), "event", job.Event, "in", wait.Round(time.Millisecond), "err", err)
+		bot.Sleep(d.ctx, wait)
+	}
+}
+
+// laneLabel keeps emails out of logs.
+func laneLabel(key string) string {
+	if strings.HasPrefix(key, "email:") {
+		return "email:…"
+	}
+	return key
+}
+
+// deliver does one job. done means the job left the outbox (sent, queued,
+// skipped or failed for good); otherwise err says why it must be retried.
+func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
+	switch job.Kind {
+	case store.JobDigest:
+		return d.deliverDigest(ctx, job)
+	case store.JobInvite:
+		return d.deliverInvite(ctx, job)
+	case store.JobInviteSummary:
+		return d.deliverInviteSummary(ctx, job)
+	}
+	e, err := d.store.EventBySeq(job.Event)
+	if err != nil {
+		return false, err
+	}
+	if job.Kind == store.JobChannel {
+		err = d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
+			return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
+		})
+		return d.settle(job, err)
+	}
+
+	user := job.User
+	if user == "" {
+		if user, err = d.resolve(ctx, job.Email); err != nil {
+			return d.settle(job, err)
+		}
+		if user == "" {
+			return true, d.finish(job, store.Receipt{Outcome: paligo.Unmatched})
+		}
+	}
+	if e.Actor != nil && e.Actor.Email != "" {
+		actor, err := d.resolve(ctx, e.Actor.Email)
+		if err != nil {
+			return d.settle(job, err)
+		}
+		if actor == user {
+			return true, d.finish(job, store.Receipt{Outcome: paligo.SkippedActor, User: user})
+		}
+	}
+	if reached, err := d.store.AlreadyReached(job.Event, d.team, user); err != nil || reached {
+		if err != nil {
+			return false, err
+		}
+		return true, d.finish(job, store.Receipt{Outcome: paligo.AlreadyHandled, User: user})
+	}
+	prefs, err := d.store.Prefs(d.team, user)
+	if err != nil {
+		return false, err
+	}
+	switch outcome := paligo.Decide(prefs, e.Type, d.store.Now()); outcome {
+	case paligo.Sent:
+	case paligo.Digested:
+		if err := d.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
+			return false, err
+		}
+		// Learn the time zone now, a little at a time, rather than for
+		// everyone in the minute their digests fall due.
+		if d.tzs != nil {
+			if _, err := d.tzs.Location(ctx, user); err != nil {
+				d.log.Warn("time zone lookup", "user", user, "err", err)
+			}
+		}
+		return true, nil
+	default:
+		return true, d.finish(job, store.Receipt{Outcome: outcome, User: user})
+	}
+	dm, err := d.dmChannel(ctx, user)
+	if err != nil {
+		return d.settle(job, err)
+	}
+	n := views.Notification{Event: e, Personal: true}
+	if e.Subject != nil {
+		n.Following = prefs.FollowsKey(e.Subject.Key())
+	}
+	err = d.post(ctx, dm, n, func(ch, ts string) error {
+		return d.finish(job, store.Receipt{Outcome: paligo.Sent, User: user, Channel: ch, TS: ts})
+	})
+	return d.settle(job, err)
+}
+
+// deliverDigest sends a digest job: one DM with what of its events is still
+// queued (nothing left means nothing is sent), recorded once Slack says ok.
+func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
+	events, err := d.store.DigestEvents(d.team, job)
+	if err != nil {
+		return false, err
+	}
+	if len(events) == 0 {
+		return true, d.finishDigest(job, "", "")
+	}
+	dm, err := d.dmChannel(ctx, job.User)
+	if err != nil {
+		return d.settle(job, err)
+	}
+	fallback, blocks, _ := views.Digest(events, d.opts.MoreURL)
+	err = d.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return d.finishDigest(job, ch, ts) })
+	return d.settle(job, err)
+}
+
+func (d *Deliverer) finishDigest(job store.Job, ch, ts string) error {
+	err := d.store.FinishDigest(d.team, job, ch, ts)
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err == nil && ch != "" {
+		d.m.digests.WithLabelValues(job.Reason).Inc()
+	}
+	return err
+}
+
+// SetLocator lets delivery learn a user's time zone when their first
+// digest item is queued.
+func (d *Deliverer) SetLocator(l Locator) { d.tzs = l }
+
+// Locator finds a user's time zone.
+type Locator interface {
+	Location(ctx context.Context, user string) (*time.Location, error)
+}
+
+func (d *Deliverer) finish(job store.Job, r store.Receipt) error {
+	outcome, err := d.store.Finish(job, d.team, r)
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err == nil {
+		d.m.deliveries.WithLabelValues(string(outcome)).Inc()
+	}
+	return err
+}
+
+// settle turns a Slack error into the job's fate: nil is done; an error
+// retrying cannot cure moves the job to the failed list (done); anything
+// else is retried.
+func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
+	if err == nil {
+		return true, nil
+	}
+	verdict, reason := bot.Classify(err)
+	if verdict != bot.Refused {
+		// Fatal too: the bot stops, and the job waits for a good token
+		// rather than being failed.
+		return false, err
+	}
+	if ferr := d.store.Fail(job, d.team, reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
+		return false, ferr
+	}
+	d.m.deliveries.WithLabelValues("failed").Inc()
+	d.log.Warn("delivery failed", "lane", laneLabel(job.Lane()), "event", job.Event, "reason", reason)
+	return true, nil
+}
+
+// post sends one message to channel, paced, and calls sent with where it
+// landed once Slack says ok.
+func (d *Deliverer) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
+	text, blocks := views.Message(n)
+	return d.postBlocks(ctx, channel, text, blocks, sent)
+}
+
+// postBlocks sends one message (fallback text and blocks) to channel,
+// paced, and calls sent with where it landed once Slack says ok.
+func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error) error {
+	return d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) error {
+		ch, ts, err := d.slack.PostMessageContext(ctx, channel,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionDisableLinkUnfurl())
+		if err != nil {
+			return err
+		}
+		return sent(ch, ts)
+	})
+}
+
+// resolve finds the Slack user with email, from the cache or
+// users.lookupByEmail; "" means no one (bots and deleted users count as no
+// one).
+func (d *Deliverer) resolve(ctx context.Context, email string) (string, error) {
+	c, found, err := d.store.CachedUser(email)
+	if err != nil {
+		return "", err
+	}
+	if found && (c.User != "" || time.Since(c.CheckedAt) < d.opts.UnmatchedTTL) {
+		return c.User, nil
+	}
+	var user string
+	err = d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
+		u, err := d.slack.GetUserByEmailContext(ctx, email)
+		var se slack.SlackErrorResponse
+		switch {
+		case errors.As(err, &se) && se.Err == "users_not_found":
+		case err != nil:
+			return err
+		case !u.Deleted && !u.IsBot:
+			user = u.ID
+		}
+		return d.store.CacheUser(email, user)
+	})
+	return user, err
+}
+
+// dmChannel returns the DM channel with user, opening it once.
+func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) {
+	if ch, ok, err := d.store.CachedDM(user); err != nil || ok {
+		return ch, err
+	}
+	var ch string
+	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context) error {
+		c, _, _, err := d.slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+		if err != nil {
+			return err
+		}
+		ch = c.ID
+		return d.store.CacheDM(user, ch)
+	})
+	return ch, err
+}
+
+func (d *Deliverer) limiter(channel string) *rate.Limiter {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.limiters[channel]
+	if !ok {
+		l = rate.NewLimiter(d.opts.ChannelRate, d.opts.ChannelBurst)
+		d.limiters[channel] = l
+	}
+	return l
+}
+
+// call makes one Slack call through its gate (method, or method+channel for
+// messages): paced by lim if given, one at a time per gate, not before the
+// gate's Retry-After, and within the overall bound of calls in flight. The
+// call itself does not stop when ctx ends (a message half-sent is worse
+// than a shutdown a moment later); it has its own timeout.
+func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context) error) error {
+	if lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	key := method
+	if channel != "" {
+		key += ":" + channel
+	}
+	d.mu.Lock()
+	g := d.gates[key]
+	if g == nil {
+		g = &gate{}
+		d.gates[key] = g
+	}
+	d.mu.Unlock()
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := bot.Sleep(ctx, time.Until(g.until)); err != nil {
+		return err
+	}
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.slots }()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		g.until = time.Now().Add(rl.RetryAfter)
+		d.m.rateLimited.WithLabelValues(method).Inc()
+	}
+	return err
+}
+
+type deliveryMetrics struct {
+	deliveries  *prometheus.CounterVec
+	digests     *prometheus.CounterVec
+	invites     *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+}
+
+func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *deliveryMetrics {
+	m := &deliveryMetrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_deliveries_total",
+			Help: "Delivery jobs ended, by outcome (sent, digest, skipped_*, duplicate, unmatched, failed).",
+		}, []string{"outcome"}),
+		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_digests_sent_total", Help: "Digest DMs Slack accepted, by reason (scheduled, now, instant, pause_ended).",
+		}, []string{"reason"}),
+		invites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_invites_total", Help: "People of /paligo-invite runs, by result (sent, skipped, failed).",
+		}, []string{"result"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_rate_limited_total", Help: "Slack 429 answers to delivery calls, by method.",
+		}, []string{"method"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
+		}, depth))
+	}
+	return m
+}

@@ -1,0 +1,131 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// skipReason says why a Slack user is not invited, or "".
+func skipReason(u *slack.User) string {
+	switch {
+	case u.IsBot || u.IsAppUser || u.ID == "USLACKBOT":
+		return "is a bot"
+	case u.Deleted:
+		return "is deactivated in Slack"
+	case u.Profile.Email == "":
+		return "has no email address in Slack"
+	}
+	return ""
+}
+
+// deliverInvite does one person of an invite run: reads them from Slack
+// (users.info), then skips them with the reason or opens their invitation
+// and DMs them the link. Each ends the job in one transaction, which queues
+// the inviter's summary after the run's last person.
+func (d *Deliverer) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
+	var u *slack.User
+	err := d.call(ctx, "users.info", "", nil, func(ctx context.Context) error {
+		var err error
+		u, err = d.slack.GetUserInfoContext(ctx, job.User)
+		return err
+	})
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &se) && se.Err == "user_not_found":
+		return d.inviteSkipped(d.store.SkipInvite(job, "is not in this workspace"))
+	case err != nil:
+		return d.settleInvite(job, err)
+	}
+	if reason := skipReason(u); reason != "" {
+		return d.inviteSkipped(d.store.SkipInvite(job, reason))
+	}
+	inv, skip, jobs, err := d.store.OpenInvite(job, u.Profile.Email)
+	if err != nil {
+		return d.inviteEnded(jobs, err)
+	}
+	if skip != "" {
+		return d.inviteSkipped(jobs, nil)
+	}
+	if d.opts.InviteLink == nil {
+		return d.inviteEnded(d.store.FailInvite(job, "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"))
+	}
+	dm, err := d.dmChannel(ctx, job.User)
+	if err != nil {
+		return d.settleInvite(job, err)
+	}
+	text, blocks := views.InviteDM(inv, d.opts.InviteLink(inv))
+	var summary []store.Job
+	err = d.postBlocks(ctx, dm, text, blocks, func(ch, ts string) (err error) {
+		summary, err = d.store.FinishInvite(job, inv.ID, ch, ts)
+		return err
+	})
+	if err == nil {
+		d.m.invites.WithLabelValues(paligo.InviteSent).Inc()
+		d.Enqueue(summary)
+		return true, nil
+	}
+	if errors.Is(err, store.ErrJobGone) {
+		return true, nil
+	}
+	return d.settleInvite(job, err)
+}
+
+// inviteEnded hands the summary job on, if the run is over.
+func (d *Deliverer) inviteEnded(jobs []store.Job, err error) (bool, error) {
+	if errors.Is(err, store.ErrJobGone) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	d.Enqueue(jobs)
+	return true, nil
+}
+
+func (d *Deliverer) inviteSkipped(jobs []store.Job, err error) (bool, error) {
+	if err == nil {
+		d.m.invites.WithLabelValues(paligo.InviteSkipped).Inc()
+	}
+	return d.inviteEnded(jobs, err)
+}
+
+// settleInvite retries what can succeed later; anything Slack refused for
+// good ends the person's entry (and invitation) failed, with the reason,
+// for the inviter's summary and the admin Home tab.
+func (d *Deliverer) settleInvite(job store.Job, err error) (bool, error) {
+	verdict, reason := bot.Classify(err)
+	if verdict != bot.Refused {
+		return false, err
+	}
+	d.m.invites.WithLabelValues(paligo.InviteFailed).Inc()
+	d.log.Warn("invitation failed", "user", job.User, "run", job.Run, "reason", reason)
+	return d.inviteEnded(d.store.FailInvite(job, reason))
+}
+
+// deliverInviteSummary DMs the inviter how the run went.
+func (d *Deliverer) deliverInviteSummary(ctx context.Context, job store.Job) (bool, error) {
+	run, found, err := d.store.InviteRun(job.Run)
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return d.settle(job, slack.SlackErrorResponse{Err: "invite_run_not_found"})
+	}
+	dm, err := d.dmChannel(ctx, job.User)
+	if err != nil {
+		return d.settle(job, err)
+	}
+	text, blocks := views.InviteSummary(run)
+	err = d.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return d.store.FinishInviteSummary(job, ts) })
+	if errors.Is(err, store.ErrJobGone) {
+		return true, nil
+	}
+	return d.settle(job, err)
+}

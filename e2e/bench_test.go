@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/delivery"
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+// reportLatency reports p50 and p99 of ds in milliseconds.
+func reportLatency(b *testing.B, ds []time.Duration) {
+	b.Helper()
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	q := func(p float64) float64 {
+		return float64(ds[min(len(ds)-1, int(float64(len(ds))*p))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+func benchUsers(n int) []fakeslack.User {
+	var us []fakeslack.User
+	for i := range n {
+		us = append(us, fakeslack.User{ID: fmt.Sprintf("U%05d", i), Email: fmt.Sprintf("u%d@example.com", i)})
+	}
+	return us
+}
+
+// BenchmarkEnvelopeAck measures envelope -> ack through the whole program:
+// the fake writes an envelope to the socket and times the ack's arrival.
+func BenchmarkEnvelopeAck(b *testing.B) {
+	for _, kind := range []string{"slash_command", "block_action"} {
+		b.Run(kind, func(b *testing.B) {
+			fs := newFake(b, fakeslack.Options{Users: benchUsers(1), PingInterval: time.Second})
+			h := start(b, fs)
+			ctx := ctxT(b)
+			h.openHome(ctx, "U00000")
+			env := fs.SlashCommand("U00000", "C1", "/route-alerts", "help")
+			if kind == "block_action" {
+				var err error
+				env, err = fs.ClickHome("U00000", "home_frequency", map[string]any{"selected_option": option("daily")})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for b.Loop() {
+				a, err := fs.Send(ctx, env)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, a.Latency)
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+}
+
+// BenchmarkHomeTabPublish measures app_home_opened -> views.publish: from
+// the envelope written to the socket to the fake receiving the publish.
+func BenchmarkHomeTabPublish(b *testing.B) {
+	const users = 500
+	fs := newFake(b, fakeslack.Options{Users: benchUsers(users), PingInterval: time.Second})
+	start(b, fs)
+	ctx := ctxT(b)
+	lat := make([]time.Duration, 0, b.N)
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
+		user := fmt.Sprintf("U%05d", i%users)
+		i++
+		mark := fs.Mark()
+		t0 := time.Now()
+		if _, err := fs.Post(ctx, fs.AppHomeOpened(user)); err != nil {
+			b.Fatal(err)
+		}
+		c, err := fs.WaitForCall(ctx, mark, "views.publish", func(c fakeslack.Call) bool { return c.Arg("user_id") == user })
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, c.At.Sub(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// BenchmarkDelivery delivers 10,000 events to 20 channels (10 kinds, each
+// routed to 2 channels: 1,000 posts per channel) with the fake enforcing a
+// per-channel rate, Slack's 1 message/s scaled up to 50/s. One op is the
+// whole run, from the first POST to the last post. The ideal is the rate
+// limit: 1,000 posts / 50 per s = 20 s. ratio = ideal / achieved.
+func BenchmarkDelivery(b *testing.B) {
+	const (
+		events   = 10_000
+		channels = 20
+		perChan  = 2 * events / channels
+		rate     = 50.0
+	)
+	var chs []fakeslack.Channel
+	for i := range channels {
+		chs = append(chs, fakeslack.Channel{ID: fmt.Sprintf("C%02d", i), Name: fmt.Sprintf("c%d", i)})
+	}
+	fs := newFake(b, fakeslack.Options{Users: benchUsers(1), Channels: chs, PingInterval: time.Second, ChannelRate: rate, ChannelBurst: 5})
+	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
+		delivery: delivery.DeliveryOptions{ChannelRate: rate, ChannelBurst: 3}}
+	h.restart()
+	kinds := paligo.RoutableKinds()[:10]
+	routes := map[paligo.Kind][]string{}
+	for i, k := range kinds {
+		routes[k] = []string{chs[2*i].ID, chs[2*i+1].ID}
+	}
+	h.setRoutes(routes)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	run := 0
+	var elapsed time.Duration
+	var calls, posts int
+	for b.Loop() {
+		run++
+		startCount, startCalls := fs.MessageCount(), len(fs.Calls("chat.postMessage"))
+		t0 := time.Now()
+		for batch := range events / 100 {
+			var evs []any
+			for i := range 100 {
+				n := batch*100 + i
+				evs = append(evs, event(fmt.Sprintf("r%d-%05d", run, n), string(kinds[n%len(kinds)]), map[string]any{"text": fmt.Sprint("event ", n)}))
+			}
+			h.post(evs)
+		}
+		if err := poll(ctx, 5*time.Millisecond, func() bool { return fs.MessageCount()-startCount >= 2*events }); err != nil {
+			b.Fatalf("delivered %d of %d", fs.MessageCount()-startCount, 2*events)
+		}
+		elapsed += time.Since(t0)
+		posts += fs.MessageCount() - startCount
+		calls += len(fs.Calls("chat.postMessage")) - startCalls
+	}
+	b.StopTimer()
+	h.waitDelivered(ctx)
+	if f, _ := h.main.Store().Failed(); len(f) != 0 {
+		b.Fatalf("%d deliveries failed", len(f))
+	}
+	ideal := time.Duration(float64(perChan)/rate*float64(time.Second)) * time.Duration(run)
+	b.ReportMetric(ideal.Seconds()/elapsed.Seconds(), "ratio-of-ideal")
+	b.ReportMetric(float64(posts)/elapsed.Seconds(), "posts/s")
+	b.ReportMetric(float64(calls)/float64(posts), "calls/post")
+	b.ReportMetric(float64(2*events*run-posts), "lost")
+}

@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/paligo/paligo-slack/app"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// chromium finds the browser the demo test drives: $CHROMIUM, or Debian's
+// chromium package (.ci/run installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, c := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	t.Fatal("the demo's browser test needs Chromium: apt-get install chromium (or set CHROMIUM to a Chrome binary)")
+	return ""
+}
+
+// artifacts is where the browser test saves its screenshots: $ARTIFACTS,
+// or artifacts/ in the checkout (ignored by git).
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("ARTIFACTS")
+	if dir == "" {
+		dir = "artifacts"
+	}
+	dir = filepath.Join(dir, "demo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser is a headless Chromium on the demo page.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	page string
+	dir  string
+	shot int
+}
+
+func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.screenshot("failed")
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// open goes to the page as user, on surface at ("home", "dm" or a
+// channel id).
+func (b *browser) open(user, at string) {
+	b.t.Helper()
+	b.run("open "+at, chromedp.Navigate(fmt.Sprintf("%s/?as=%s&at=%s&open=1", b.page, user, at)), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// waitFor polls a JavaScript condition on the page (across the reloads the
+// page makes after each change) until it holds.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.screenshot("failed")
+			b.t.Fatalf("the page never showed %s (%s)", what, cond)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// markPage marks the document shown now, so that reloaded can tell when
+// the page has been drawn anew after a change.
+func (b *browser) markPage() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`window.beforeChange = true`)(ctx, t)
+		return err
+	})
+}
+
+// reloaded is a condition: the page marked by markPage was replaced.
+func (b *browser) reloaded() string {
+	return `document.readyState === 'complete' && !window.beforeChange`
+}
+
+// text is a condition: the selector's text contains s.
+func text(sel, s string) string {
+	return fmt.Sprintf(`(document.querySelector(%q)||{}).innerText && document.querySelector(%q).innerText.includes(%q)`, sel, sel, s)
+}
+
+func (b *browser) screenshot(name string) string {
+	b.t.Helper()
+	b.shot++
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	path := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+	return path
+}
+
+// selectOptions selects the options with values in the select sel (and
+// unselects the others), as a person picking in the list would.
+func selectOptions(sel string, values ...string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => { const s = document.querySelector(%q); const want = %s;
+		for (const o of s.options) o.selected = want.includes(o.value); return s.selectedOptions.length; })()`, sel, jsList(values))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		n, err := chromedp.Evaluate[int](js)(ctx, t)
+		if err == nil && n != len(values) {
+			err = fmt.Errorf("%s: %d of %v selected", sel, n, values)
+		}
+		return err
+	})
+}
+
+func jsList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+// TestDemoInABrowser starts `paligo-slack demo` as the command does and
+// drives its page in headless Chromium through what a newcomer would try:
+// change their frequency, route run.failed to #data-alerts (after an inline
+// error), send a run.failed event and see it in the channel, and invite two
+// people; then the invitee accepts, and the clock brings a digest. Each
+// step is checked in the page and in the bot's store, and
+// screenshotted.
+func TestDemoInABrowser(t *testing.T) {
+	chrome := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logs := &syncBuffer{}
+	d, err := app.StartDemo(ctx, "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st := d.Main.Store()
+	team := d.Slack.TeamID()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelB := chromedp.NewContext(alloc)
+	defer cancelB()
+	b := &browser{t: t, ctx: bctx, page: d.PageURL, dir: artifacts(t)}
+	// The first action starts the browser (with no timeout: it would be
+	// the browser's).
+	if err := chromedp.Do(bctx, chromedp.Navigate(d.PageURL)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	// The page alerts only when something went wrong: record and dismiss.
+	var mu sync.Mutex
+	var alerts []string
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			alerts = append(alerts, ev.Message)
+			mu.Unlock()
+			chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+
+	// 1. Bo changes his frequency on his Home tab.
+	b.open("U0BO", "home")
+	b.waitFor("Bo's Home tab", `document.querySelector('input[type=radio][value=instant]')`)
+	b.run("choose instant", b.markPage(), chromedp.Click(chromedp.CSS(`input[type=radio][value=instant]`)))
+	b.waitFor("instant chosen in the redrawn tab", b.reloaded()+` && document.querySelector('input[type=radio][value=instant]').checked`)
+	if p, _ := st.Prefs(team, "U0BO"); p.Frequency != paligo.Instant {
+		t.Errorf("Bo's frequency is %q after choosing instant", p.Frequency)
+	}
+	b.screenshot("frequency-instant")
+
+	// Cy moves his digest to 08:30 (a time picker) and turns mentions off
+	// (a checkbox).
+	b.open("U0CY", "home")
+	b.waitFor("Cy's Home tab", `document.querySelector('input[type=time]') && document.querySelector('input[type=checkbox][value=mentions]')`)
+	b.run("08:30", b.markPage(), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { const el = document.querySelector('input[type=time]'); el.value = '08:30';
+			el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)(ctx, t)
+		return err
+	}))
+	b.waitFor("08:30 in the redrawn tab", b.reloaded()+` && document.querySelector('input[type=time]').value === '08:30'`)
+	b.run("mentions off", b.markPage(), chromedp.Click(chromedp.CSS(`input[type=checkbox][value=mentions]`)))
+	b.waitFor("mentions off in the redrawn tab", b.reloaded()+` && !document.querySelector('input[type=checkbox][value=mentions]').checked`)
+	if p, _ := st.Prefs(team, "U0CY"); p.DigestTime != "08:30" || fmt.Sprint(p.Off) != "[mentions]" {
+		t.Errorf("Cy's prefs after the time picker and the checkbox: %+v", p)
+	}
+
+	// 2. Ada routes run.failed: first to a private channel Paligo is not
+	// in (an inline error, nothing saved), then to #data-alerts.
+	b.open("U0ADA", "C0GENERAL")
+	b.run("type /route-alerts", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts\r"))
+	runFailed := fmt.Sprintf(`.bk-input[data-block-id=%q] select`, views.RouteBlockID("run.failed"))
+	b.waitFor("the routing form", `document.querySelector('#modal') && document.querySelector(`+fmt.Sprintf("%q", runFailed)+`)`)
+	b.run("choose #leadership", selectOptions(runFailed, "C0LEADS"), chromedp.Click(chromedp.CSS("#modal-submit")))
+	b.waitFor("the inline error", text("#modal", "add @Paligo"))
+	if r, _ := st.Routes(); len(r) != 0 {
+		t.Errorf("a refused form saved routes: %v", r)
+	}
+	b.screenshot("route-inline-error")
+	b.run("choose #data-alerts", selectOptions(runFailed, "C0DATAALERTS"), chromedp.Click(chromedp.CSS("#modal-submit")))
+	b.waitFor("the form closed", `!document.querySelector('#modal') && document.querySelector('#command')`)
+	if r, _ := st.Routes(); fmt.Sprint(r["run.failed"]) != "[C0DATAALERTS]" {
+		t.Errorf("routes after the form: %v", r)
+	}
+
+	// 3. A run.failed event through the real ingest API lands in the channel.
+	b.open("U0ADA", "C0DATAALERTS")
+	b.waitFor("the run.failed sample", `document.querySelector('#kind').value === 'run.failed' && document.querySelector('#event-json').value.includes('run.failed')`)
+	b.run("send the sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.waitFor("the post in #data-alerts", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
+	b.waitFor("the ingest answer", text("#event-answer", `202 {"accepted":1`))
+	b.screenshot("run-failed-in-channel")
+
+	// 4. Ada invites Eve and Finn with the form and a note.
+	b.run("type /paligo-invite", chromedp.SendKeys(chromedp.CSS("#command"), "/paligo-invite\r"))
+	users := fmt.Sprintf(`.bk-input[data-block-id=%q] select`, views.BlockInviteUsers)
+	b.waitFor("the invitation form", `document.querySelector(`+fmt.Sprintf("%q", users)+`)`)
+	b.run("choose Eve and Finn", selectOptions(users, "U0EVE", "U0FINN"),
+		chromedp.SendKeys(chromedp.CSS(fmt.Sprintf(`.bk-input[data-block-id=%q] textarea`, views.BlockInviteNote)), "Welcome to the docs team!"))
+	b.screenshot("invite-form")
+	b.run("send the invitations", chromedp.Click(chromedp.CSS("#modal-submit")))
+	b.waitFor("the form closed", `!document.querySelector('#modal')`)
+	b.open("U0ADA", "dm")
+	b.waitFor("the inviter's summary", text("#messages", "Invitations: 2 sent, 0 skipped, 0 failed"))
+	b.screenshot("invite-summary")
+	b.open("U0EVE", "dm")
+	b.waitFor("Eve's invitation", text("#messages", "Accept invitation")+` && `+text("#messages", "Welcome to the docs team!"))
+	b.screenshot("invitation-dm")
+	if inv, _ := st.RecentInvites(team, 10); len(inv) != 2 {
+		t.Errorf("%d invitations recorded, want 2", len(inv))
+	}
+
+	// 5. Eve follows her link to the stand-in sign-up page and accepts;
+	// Ada is told.
+	link, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('button[data-url]').dataset.url`))
+	if err != nil || !strings.HasPrefix(link, d.PageURL+"/invite?") || !strings.Contains(link, "token=") {
+		t.Fatalf("the Accept invitation button links to %q (%v)", link, err)
+	}
+	b.run("follow the link", chromedp.Navigate(link))
+	b.waitFor("the invitation page", text("body", "invited eve@paligo.example"))
+	b.run("accept", chromedp.Click(chromedp.CSS("#accept")))
+	b.waitFor("accepted", `!document.querySelector('#accepted').hidden`)
+	b.screenshot("invitation-accepted")
+	b.open("U0ADA", "dm")
+	b.waitFor("the inviter told", text("#messages", "Invitation accepted"))
+	if got := texts(d.Slack, d.Slack.DMChannel("U0ADA")); count(got, "Invitation accepted: Eve Newcomer joined Paligo") != 1 {
+		t.Errorf("Ada's DMs: %q", got)
+	}
+
+	// 6. The clock: Dee (a daily digest, in Kolkata) gets a reply queued,
+	// then a day passes on the page's clock and her digest arrives.
+	b.open("U0DEE", "dm")
+	b.run("pick comment.reply", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { const k = document.querySelector('#kind'); k.value = 'comment.reply';
+			k.dispatchEvent(new Event('change')); return true; })()`)(ctx, t)
+		return err
+	}), chromedp.Click(chromedp.CSS("#send-event")))
+	b.waitFor("the reply accepted", text("#event-answer", `202 {"accepted":1`))
+	if err := poll(ctx, 20*time.Millisecond, func() bool { n, _ := st.PendingDigest(team, "U0DEE"); return n == 1 }); err != nil {
+		t.Fatal("the reply was not queued for Dee's digest")
+	}
+	if got := len(digestDMs(d.Slack, "U0DEE")); got != 0 {
+		t.Fatalf("Dee got %d digests before her time", got)
+	}
+	b.run("a day passes", b.markPage(), chromedp.Click(chromedp.CSS(`button[data-advance="24h"]`)))
+	b.waitFor("Dee's digest", b.reloaded()+` && `+text("#messages", "Your Paligo digest"))
+	b.screenshot("digest-after-a-day")
+	if got := len(digestDMs(d.Slack, "U0DEE")); got != 1 {
+		t.Errorf("Dee got %d digests after a day, want 1", got)
+	}
+
+	mu.Lock()
+	if len(alerts) > 0 {
+		t.Errorf("the page raised alerts: %q", alerts)
+	}
+	mu.Unlock()
+	for _, secret := range []string{d.Secret, d.Slack.BotToken(), d.Slack.AppToken()} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("a secret is in the demo's logs")
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package paligo
+
+import (
+	"slices"
+	"time"
+)
+
+// Kind is an event type from the product contract's table.
+type Kind string
+
+// KindInfo is what the product contract says of one kind.
+type KindInfo struct {
+	Routable bool     // can be sent to channels with /route-alerts
+	Category Category // personal category; "" when the kind has none
+	Critical bool     // sent at once even to digest users
+}
+
+// Kinds is the product contract's event table.
+var Kinds = map[Kind]KindInfo{
+	"document.created":          {Routable: true, Category: CatFollowing},
+	"document.title_changed":    {Routable: true, Category: CatFollowing},
+	"assignment.started":        {Routable: true, Category: CatAssignments},
+	"release.status_changed":    {Routable: true, Category: CatFollowing},
+	"snapshot.created":          {Routable: true, Category: CatFollowing},
+	"review.mention":            {Category: CatMentions},
+	"comment.reply":             {Category: CatReplies},
+	"document.shared":           {Category: CatShares},
+	"publication.ready":         {Routable: true, Category: CatPublications},
+	"publication.failed":        {Routable: true, Category: CatPublications, Critical: true},
+	"assignment.status_changed": {Routable: true, Category: CatAssignments},
+	"run.succeeded":             {Routable: true, Category: CatRuns},
+	"run.failed":                {Routable: true, Category: CatRuns, Critical: true},
+	"system.alert":              {Routable: true, Category: CatAlerts, Critical: true},
+	"data.alert":                {Routable: true, Category: CatAlerts, Critical: true},
+	"invite.accepted":           {},
+}
+
+// RoutableKinds lists the kinds /route-alerts can route, sorted.
+func RoutableKinds() []Kind {
+	var out []Kind
+	for k, info := range Kinds {
+		if info.Routable {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Person is someone in Paligo, known by email.
+type Person struct {
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Event is one notification from the platform, as accepted by the ingest API.
+type Event struct {
+	ID         string            `json:"id"`
+	Type       Kind              `json:"type"`
+	OccurredAt time.Time         `json:"occurred_at"`
+	Actor      *Person           `json:"actor,omitempty"`
+	Subject    *Subject          `json:"subject,omitempty"`
+	Recipients []string          `json:"recipients,omitempty"`
+	Text       string            `json:"text,omitempty"`
+	Fields     map[string]string `json:"fields,omitempty"`
+
+	// Seq is the store's sequence number, set when accepted.
+	Seq        uint64    `json:"seq"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// UnmatchedEmail is a recipient email no Slack user has.
+type UnmatchedEmail struct {
+	Email     string    `json:"email"`
+	Count     int       `json:"count"`
+	LastEvent string    `json:"last_event"`
+	LastAt    time.Time `json:"last_at"`
+}
+
+// Subject is something in Paligo or the pipeline a user can follow: a
+// document, a topic, a schedule.
+type Subject struct {
+	Kind  string `json:"kind"`
+	ID    string `json:"id"`
+	Title string `json:"title,omitempty"`
+	URL   string `json:"url,omitempty"`
+}
+
+// Key identifies the subject regardless of its title or URL.
+func (s Subject) Key() string { return s.Kind + ":" + s.ID }

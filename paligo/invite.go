@@ -1,0 +1,114 @@
+package paligo
+
+import (
+	"strconv"
+	"time"
+)
+
+// Invite statuses. Expired is not stored: a sending or pending invite past
+// its Expires is expired.
+const (
+	InviteSending  = "sending"  // recorded; Slack has not confirmed the DM yet
+	InvitePending  = "pending"  // the DM is out; waiting for the person
+	InviteAccepted = "accepted" // the platform said invite.accepted
+	InviteFailed   = "failed"   // the DM could not be sent (Reason)
+	InviteExpired  = "expired"
+)
+
+// InviteTTL is how long an invitation link works.
+const InviteTTL = 7 * 24 * time.Hour
+
+// Invite is one invitation of one person.
+type Invite struct {
+	ID           uint64    `json:"id"`
+	Team         string    `json:"team"`
+	Email        string    `json:"email"`
+	User         string    `json:"user"`
+	Inviter      string    `json:"inviter"`
+	InviterEmail string    `json:"inviter_email,omitempty"`
+	InviterName  string    `json:"inviter_name,omitempty"`
+	Note         string    `json:"note,omitempty"`
+	Run          uint64    `json:"run"`
+	Created      time.Time `json:"created"`
+	Expires      time.Time `json:"expires"`
+	Status       string    `json:"status"`
+	Channel      string    `json:"channel,omitempty"` // the DM, once Slack said ok
+	TS           string    `json:"ts,omitempty"`
+	Reason       string    `json:"reason,omitempty"` // why it failed
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	// AcceptEvent is the invite.accepted event that accepted it: the one
+	// that tells the inviter.
+	AcceptEvent uint64 `json:"accept_event,omitempty"`
+}
+
+// State is the invite's status at now: Status, or expired.
+func (i Invite) State(now time.Time) string {
+	if (i.Status == InviteSending || i.Status == InvitePending) && !now.Before(i.Expires) {
+		return InviteExpired
+	}
+	return i.Status
+}
+
+// Results of an invite run's entries.
+const (
+	InviteSent    = "sent"
+	InviteSkipped = "skipped"
+	// InviteFailed ("failed") is shared with the Invite status.
+)
+
+// InviteEntry is one person of an invite run and how it ended.
+type InviteEntry struct {
+	User   string `json:"user"`
+	Invite uint64 `json:"invite,omitempty"` // the Invite opened for them
+	Result string `json:"result,omitempty"` // "" while on its way; sent, skipped, failed
+	Reason string `json:"reason,omitempty"`
+}
+
+// InviteRun is one /paligo-invite: who asked, the note, and each person.
+type InviteRun struct {
+	Seq          uint64        `json:"seq"`
+	Team         string        `json:"team"`
+	Inviter      string        `json:"inviter"`
+	InviterEmail string        `json:"inviter_email,omitempty"`
+	InviterName  string        `json:"inviter_name,omitempty"`
+	Note         string        `json:"note,omitempty"`
+	Created      time.Time     `json:"created"`
+	Entries      []InviteEntry `json:"entries"`
+	// SummaryTS is the summary DM's ts, once Slack said ok.
+	SummaryTS string `json:"summary_ts,omitempty"`
+}
+
+// Counts returns how many entries were sent, skipped and failed.
+func (r InviteRun) Counts() (sent, skipped, failed int) {
+	for _, e := range r.Entries {
+		switch e.Result {
+		case InviteSent:
+			sent++
+		case InviteSkipped:
+			skipped++
+		case InviteFailed:
+			failed++
+		}
+	}
+	return
+}
+
+// Settled reports whether every entry of the run has its result.
+func (r InviteRun) Settled() bool {
+	for _, e := range r.Entries {
+		if e.Result == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// FieldInviteID is the event field that names the invitation an
+// invite.accepted event accepts (the ingest API sets it from the token).
+const FieldInviteID = "invite_id"
+
+// InviteIDOf returns the invitation an invite.accepted event names.
+func InviteIDOf(e Event) (uint64, bool) {
+	id, err := strconv.ParseUint(e.Fields[FieldInviteID], 10, 64)
+	return id, err == nil && id > 0
+}
