@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,5 +36,33 @@ func TestREADMEAndCIRunTheSameTestCommand(t *testing.T) {
 	}
 	if !found {
 		t.Errorf(".ci/run does not run %q on a line of its own", testCommand)
+	}
+}
+
+// The project stands alone: nothing in it reads, runs or links a folder
+// beside the checkout (a clone has none).
+func TestNothingReachesOutsideTheCheckout(t *testing.T) {
+	outside := ".." + "/shared"
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "artifacts") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), outside) {
+			t.Errorf("%s refers to %s", path, outside)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -26,7 +26,8 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
-// Handler answers envelopes; *handlers.Router is the real one.
+// Handler answers envelopes (the program's is the handlers package's
+// Router); bot calls it and knows nothing more of it.
 type Handler interface {
 	Event(ctx context.Context, ev slackevents.EventsAPIEvent) Reply
 	Interaction(ctx context.Context, cb slack.InteractionCallback) Reply

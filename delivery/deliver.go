@@ -309,28 +309,49 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 	case store.JobInviteSummary:
 		return d.deliverInviteSummary(ctx, job)
 	}
+	if job.Kind == store.JobChannel {
+		return d.deliverChannel(ctx, job)
+	}
+	return d.deliverPerson(ctx, job)
+}
+
+// deliverChannel posts the event to a routed channel.
+func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, error) {
 	e, err := d.store.EventBySeq(job.Event)
 	if err != nil {
 		return false, err
 	}
-	if job.Kind == store.JobChannel {
-		err = d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
-			return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
-		})
-		return d.settle(job, err)
-	}
+	err = d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
+		return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
+	})
+	return d.settle(job, err)
+}
 
-	user := job.User
-	if user == "" {
-		if user, err = d.resolve(ctx, job.Email); err != nil {
+// deliverPerson does one person's notification: one read of all the store
+// knows for it (store.ReadPersonJob), Slack asked only for what the store
+// does not know, paligo.Decide, and one write that ends the job. A person
+// known only by an email that was never looked up takes a second read,
+// after the lookup.
+func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
+	p, err := d.store.ReadPersonJob(job, d.team, "")
+	if err != nil {
+		return false, err
+	}
+	if p.User == "" {
+		user, err := d.lookup(ctx, job.Email, p.Match, p.MatchFound)
+		if err != nil {
 			return d.settle(job, err)
 		}
 		if user == "" {
 			return true, d.finish(job, store.Receipt{Outcome: paligo.Unmatched})
 		}
+		if p, err = d.store.ReadPersonJob(job, d.team, user); err != nil {
+			return false, err
+		}
 	}
+	e, user := p.Event, p.User
 	if e.Actor != nil && e.Actor.Email != "" {
-		actor, err := d.resolve(ctx, e.Actor.Email)
+		actor, err := d.lookup(ctx, e.Actor.Email, p.ActorMatch, p.ActorFound)
 		if err != nil {
 			return d.settle(job, err)
 		}
@@ -338,25 +359,19 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 			return true, d.finish(job, store.Receipt{Outcome: paligo.SkippedActor, User: user})
 		}
 	}
-	if reached, err := d.store.AlreadyReached(job.Event, d.team, user); err != nil || reached {
-		if err != nil {
-			return false, err
-		}
+	if p.Reached {
 		return true, d.finish(job, store.Receipt{Outcome: paligo.AlreadyHandled, User: user})
 	}
-	prefs, err := d.store.Prefs(d.team, user)
-	if err != nil {
-		return false, err
-	}
-	switch outcome := paligo.Decide(prefs, e.Type, d.store.Now()); outcome {
+	switch outcome := paligo.Decide(p.Prefs, e.Type, d.store.Now()); outcome {
 	case paligo.Sent:
 	case paligo.Digested:
 		if err := d.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
 			return false, err
 		}
-		// Learn the time zone now, a little at a time, rather than for
-		// everyone in the minute their digests fall due.
-		if d.tzs != nil {
+		// Learn a new person's time zone now, a little at a time, rather
+		// than for everyone in the minute their digests fall due (the
+		// digest run refreshes the ones it knows).
+		if d.tzs != nil && !p.TZFound {
 			if _, err := d.tzs.Location(ctx, user); err != nil {
 				d.log.Warn("time zone lookup", "user", user, "err", err)
 			}
@@ -365,13 +380,15 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 	default:
 		return true, d.finish(job, store.Receipt{Outcome: outcome, User: user})
 	}
-	dm, err := d.dmChannel(ctx, user)
-	if err != nil {
-		return d.settle(job, err)
+	dm := p.DM
+	if dm == "" {
+		if dm, err = d.openDM(ctx, user); err != nil {
+			return d.settle(job, err)
+		}
 	}
 	n := views.Notification{Event: e, Personal: true}
 	if e.Subject != nil {
-		n.Following = prefs.FollowsKey(e.Subject.Key())
+		n.Following = p.Prefs.FollowsKey(e.Subject.Key())
 	}
 	err = d.post(ctx, dm, n, func(ch, ts string) error {
 		return d.finish(job, store.Receipt{Outcome: paligo.Sent, User: user, Channel: ch, TS: ts})
@@ -471,19 +488,16 @@ func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks
 	})
 }
 
-// resolve finds the Slack user with email, from the cache or
-// users.lookupByEmail; "" means no one (bots and deleted users count as no
-// one).
-func (d *Deliverer) resolve(ctx context.Context, email string) (string, error) {
-	c, found, err := d.store.CachedUser(email)
-	if err != nil {
-		return "", err
-	}
-	if found && (c.User != "" || time.Since(c.CheckedAt) < d.opts.UnmatchedTTL) {
-		return c.User, nil
+// lookup finds the Slack user with email: the cached match when there is
+// one (a match is believed; "no one" only for UnmatchedTTL), else
+// users.lookupByEmail, whose answer is cached. "" means no one (bots and
+// deleted users count as no one).
+func (d *Deliverer) lookup(ctx context.Context, email string, cached store.SlackUser, found bool) (string, error) {
+	if found && (cached.User != "" || time.Since(cached.CheckedAt) < d.opts.UnmatchedTTL) {
+		return cached.User, nil
 	}
 	var user string
-	err = d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
+	err := d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
 		u, err := d.slack.GetUserByEmailContext(ctx, email)
 		var se slack.SlackErrorResponse
 		switch {
@@ -503,6 +517,11 @@ func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) 
 	if ch, ok, err := d.store.CachedDM(user); err != nil || ok {
 		return ch, err
 	}
+	return d.openDM(ctx, user)
+}
+
+// openDM opens the DM channel with user (conversations.open) and caches it.
+func (d *Deliverer) openDM(ctx context.Context, user string) (string, error) {
 	var ch string
 	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context) error {
 		c, _, _, err := d.slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})

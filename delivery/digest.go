@@ -40,7 +40,7 @@ type DigestOptions struct {
 
 // Digests is the cron loop that sends each user their digest on time, in
 // their own time zone: every run looks at the users with events queued,
-// asks store.DigestDue and hands one digest job per due user to the
+// asks paligo.DigestDue and hands one digest job per due user to the
 // Deliverer, which sends it like any other job (paced, retried, recorded
 // only when Slack says ok).
 type Digests struct {

@@ -362,13 +362,6 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 	return outcome, err
 }
 
-// AlreadyReached reports whether user of team already has a receipt for
-// event, so a worker can skip a second DM before sending it.
-func (s *Store) AlreadyReached(event uint64, team, user string) (bool, error) {
-	_, found, err := s.Receipt(event, team+"/"+user)
-	return found, err
-}
-
 func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
 	b := tx.Bucket(bucketUnmatched)
 	var u paligo.UnmatchedEmail
@@ -480,7 +473,7 @@ type SlackUser struct {
 
 // CachedUser returns what users.lookupByEmail last said of email.
 func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
-	return getJSON[SlackUser](s, bucketSlackCache, []byte("email:"+strings.ToLower(email)))
+	return getJSON[SlackUser](s, bucketSlackCache, emailKey(email))
 }
 
 // CacheUser remembers that email belongs to user ("" for no one). A match
@@ -493,7 +486,7 @@ func (s *Store) CacheUser(email, user string) error {
 				return err
 			}
 		}
-		return putJSON(tx.Bucket(bucketSlackCache), []byte("email:"+email), SlackUser{User: user, CheckedAt: s.Now().UTC()})
+		return putJSON(tx.Bucket(bucketSlackCache), emailKey(email), SlackUser{User: user, CheckedAt: s.Now().UTC()})
 	})
 }
 
@@ -512,13 +505,9 @@ func (s *Store) CacheDM(user, channel string) error {
 // getJSON reads the value at key in bucket, decoded as T; found is false
 // when there is none.
 func getJSON[T any](s *Store, bucket, key []byte) (v T, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket).Get(key)
-		if b == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(b, &v)
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
+		v, found, err = getTxJSON[T](tx.Bucket(bucket), key)
+		return err
 	})
 	return v, found, err
 }

@@ -95,8 +95,8 @@ func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 	if err != nil || o != paligo.Digested {
 		t.Fatalf("first finish = %v, %v", o, err)
 	}
-	if reached, _ := s.AlreadyReached(jobs[0].Event, "T1", "U1"); !reached {
-		t.Error("AlreadyReached = false after a receipt")
+	if p, _ := s.ReadPersonJob(jobs[1], "T1", "U1"); !p.Reached {
+		t.Error("ReadPersonJob: Reached = false after a receipt")
 	}
 	o, err = s.Finish(jobs[1], "T1", store.Receipt{Outcome: paligo.Digested, User: "U1"})
 	if err != nil || o != paligo.AlreadyHandled {
@@ -158,5 +158,57 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	}
 	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil {
 		t.Error("routing a personal-only kind was accepted")
+	}
+}
+
+// One person's job reads everything the store knows for it in one
+// transaction: the event, the cached match of the email (whatever its case)
+// and of the actor's, and of the person their receipt, preferences, DM
+// channel and time zone.
+func TestReadPersonJob(t *testing.T) {
+	s := MustOpen(t)
+	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@Example.com"},
+		Actor: &paligo.Person{Email: "bo@example.com"}}})
+	jobs, err := s.FanOut("T1", 10)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs = %v, %v", jobs, err)
+	}
+	job := jobs[0]
+
+	// Nothing known yet: the email must be asked of Slack.
+	p, err := s.ReadPersonJob(job, "T1", "")
+	if err != nil || p.Event.ID != "a" || p.User != "" || p.MatchFound || p.ActorFound {
+		t.Fatalf("first read = %+v, %v; want the event and nothing known", p, err)
+	}
+	s.CacheUser("ann@example.com", "U1")
+	s.CacheUser("bo@example.com", "")
+	s.CacheDM("U1", "D1")
+	s.CacheTZ("U1", store.UserTZ{TZ: "Europe/Oslo"})
+	s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error { p.Frequency = paligo.Weekly; return nil })
+
+	p, err = s.ReadPersonJob(job, "T1", "")
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case p.User != "U1" || !p.MatchFound:
+		t.Errorf("user = %q (found %v), want the cached match U1", p.User, p.MatchFound)
+	case !p.ActorFound || p.ActorMatch.User != "":
+		t.Errorf("actor match = %+v (found %v), want the cached 'no one'", p.ActorMatch, p.ActorFound)
+	case p.Prefs.Frequency != paligo.Weekly || p.DM != "D1" || !p.TZFound || p.Reached:
+		t.Errorf("read %+v; want weekly, D1, a time zone, not reached", p)
+	}
+	if _, err := s.Finish(job, "T1", store.Receipt{Outcome: paligo.Digested, User: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	// After a lookup, for the user it found.
+	if p, _ := s.ReadPersonJob(job, "T1", "U1"); !p.Reached || p.User != "U1" {
+		t.Errorf("read for U1 = %+v; want reached", p)
+	}
+	// The defaults for someone who never saved preferences.
+	if p, _ := s.ReadPersonJob(job, "T1", "U9"); p.Prefs.Frequency != paligo.DefaultPrefs().Frequency || p.DM != "" || p.TZFound || p.Reached {
+		t.Errorf("read for U9 = %+v; want defaults and nothing cached", p)
+	}
+	if _, err := s.ReadPersonJob(store.Job{Event: 999, Kind: store.JobPerson}, "T1", ""); err == nil {
+		t.Error("a job whose event is missing read without error")
 	}
 }

@@ -182,6 +182,10 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// ReadTxs counts the read transactions opened on the file so far (tests hold
+// the delivery path to the reads it should take).
+func (s *Store) ReadTxs() int { return s.db.Stats().TxN }
+
 // Close closes the database file.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -159,7 +159,7 @@ func userID(s string) bool {
 type InviteLine struct {
 	User    string
 	Inviter string
-	Status  string // store.Invite.State at drawing time
+	Status  string // paligo.Invite.State at drawing time
 	Created time.Time
 	Expires time.Time
 	At      time.Time // accepted at
