@@ -187,7 +187,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
 	}
 	checks := []api.HealthCheck{
-		{Name: "store", Check: m.store.Ping},
+		{Name: "store", Check: func() error {
+			if err := m.store.Ping(); err != nil {
+				return err
+			}
+			return m.store.Writable()
+		}},
 		{Name: "slack", Check: func() error {
 			if !m.bot.Connected() {
 				return errors.New("not connected to Slack")

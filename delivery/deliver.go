@@ -80,6 +80,7 @@ type Deliverer struct {
 	tzs   Locator
 	// backoff spaces a lane's retries after a 5xx or a network error.
 	backoff bot.Backoff
+	paused  atomic.Bool // the store cannot commit; no job is taken
 
 	team  string
 	ready chan struct{} // closed once team is known
@@ -225,7 +226,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		for {
+		for d.store.Writable() == nil {
 			jobs, err := d.store.FanOut(d.team, fanOutBatch)
 			if err != nil {
 				d.log.Error("fan out", "err", err)
@@ -265,6 +266,9 @@ func (d *Deliverer) runLane(l *lane) {
 		job := l.jobs[0]
 		d.mu.Unlock()
 
+		if !d.writable(d.ctx) {
+			continue
+		}
 		done, err := d.deliver(d.ctx, job)
 		if done {
 			d.mu.Lock()
@@ -477,15 +481,76 @@ func (d *Deliverer) post(ctx context.Context, channel string, n views.Notificati
 // postBlocks sends one message (fallback text and blocks) to channel,
 // paced, and calls sent with where it landed once Slack says ok.
 func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error) error {
-	return d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) error {
-		ch, ts, err := d.slack.PostMessageContext(ctx, channel,
+	var ch, ts string
+	err := d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) (err error) {
+		ch, ts, err = d.slack.PostMessageContext(ctx, channel,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
 			slack.MsgOptionDisableLinkUnfurl())
-		if err != nil {
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return d.record(ctx, func() error { return sent(ch, ts) })
+}
+
+// record writes down what Slack has already done. The message is out, so
+// it must not go again because the store could not take the record (a full
+// disk): a write that cannot commit is tried again, the write alone, until
+// it commits or the program stops. Only then, the job still in the outbox,
+// does the message go once more at the next start, like any call in flight
+// at a crash.
+func (d *Deliverer) record(ctx context.Context, write func() error) error {
+	for try := 1; ; try++ {
+		err := write()
+		if !errors.Is(err, store.ErrCannotCommit) {
+			if try > 1 && err == nil {
+				d.log.Info("a record the store could not take at first is written", "tries", try)
+			}
 			return err
 		}
-		return sent(ch, ts)
-	})
+		d.m.recordRetries.Inc()
+		if try == 1 {
+			d.log.Error("Slack took the message but the store cannot record it; retrying the record, not the message", "err", err)
+		}
+		d.pause(err)
+		if bot.Sleep(ctx, min(d.backoff.Delay(try), 5*time.Second)) != nil {
+			return err
+		}
+	}
+}
+
+// pause and resume mark the time delivery takes no new job because the
+// store cannot commit, saying so once when it starts and once when it ends.
+func (d *Deliverer) pause(err error) {
+	if d.paused.CompareAndSwap(false, true) {
+		d.m.paused.Set(1)
+		d.log.Error("delivery paused: the store cannot commit", "err", err)
+	}
+}
+
+func (d *Deliverer) resume() {
+	if d.paused.CompareAndSwap(true, false) {
+		d.m.paused.Set(0)
+		d.log.Info("delivery resumed: the store commits again")
+	}
+}
+
+// writable waits, while the store cannot commit, before delivery takes
+// another job (a job taken then would be sent and not recorded). It is
+// false when ctx ended.
+func (d *Deliverer) writable(ctx context.Context) bool {
+	for try := 1; ; try++ {
+		err := d.store.Writable()
+		if err == nil {
+			d.resume()
+			return true
+		}
+		d.pause(err)
+		if bot.Sleep(ctx, min(d.backoff.Delay(try), 5*time.Second)) != nil {
+			return false
+		}
+	}
 }
 
 // lookup finds the Slack user with email: the cached match when there is
@@ -591,14 +656,22 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 }
 
 type deliveryMetrics struct {
-	deliveries  *prometheus.CounterVec
-	digests     *prometheus.CounterVec
-	invites     *prometheus.CounterVec
-	rateLimited *prometheus.CounterVec
+	paused        prometheus.Gauge
+	recordRetries prometheus.Counter
+	deliveries    *prometheus.CounterVec
+	digests       *prometheus.CounterVec
+	invites       *prometheus.CounterVec
+	rateLimited   *prometheus.CounterVec
 }
 
 func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *deliveryMetrics {
 	m := &deliveryMetrics{
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "paligo_slack_delivery_paused", Help: "1 while delivery takes no job because the store cannot commit.",
+		}),
+		recordRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paligo_slack_record_retries_total", Help: "Records of messages Slack took that the store could not commit at first and were written again.",
+		}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paligo_slack_deliveries_total",
 			Help: "Delivery jobs ended, by outcome (sent, digest, skipped_*, duplicate, unmatched, failed).",
@@ -614,7 +687,7 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 		}, []string{"method"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
 		}, depth))
 	}

@@ -129,7 +129,7 @@ type DigestRequest struct {
 // names the events queued now; later ones wait for the next digest.
 func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		jobs = jobs[:0]
 		out, items := tx.Bucket(bucketOutbox), tx.Bucket(bucketDigest)
 		for _, r := range reqs {
@@ -263,7 +263,7 @@ func (c *eventCache) put(seq uint64, e paligo.Event) {
 // message told of them.
 func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 	now := s.Now().UTC()
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx *bolt.Tx) error {
 		if err := takeJob(tx, j.Seq); err != nil {
 			return err
 		}
@@ -390,7 +390,7 @@ func (s *Store) CacheTZ(user string, z UserTZ) error {
 	if z.CheckedAt.IsZero() {
 		z.CheckedAt = s.Now().UTC()
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), []byte("tz:"+user), z)
 	})
 }
@@ -406,7 +406,7 @@ type DigestSeed struct {
 // imports, the demo workspace and benchmarks. Receipts are written as
 // delivery would.
 func (s *Store) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		rb := tx.Bucket(bucketReceipts)
 		for _, sd := range seeds {
 			for _, seq := range sd.Events {

@@ -23,7 +23,7 @@ type AcceptResult struct {
 func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
 	var res AcceptResult
 	now := s.Now().UTC()
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		// Batch may run this function again; start from zero each time.
 		res = AcceptResult{}
 		ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)

@@ -26,7 +26,7 @@ import (
 func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, error) {
 	run.Created = s.Now().UTC()
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		runs, out := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketOutbox)
 		seq, err := runs.NextSequence()
 		if err != nil {
@@ -141,7 +141,7 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 		return nil, ErrNotInviteJob
 	}
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	err := s.update(func(tx *bolt.Tx) (err error) {
 		jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, reason)
 		return err
 	})
@@ -159,7 +159,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip strin
 	}
 	email = strings.ToLower(email)
 	now := s.Now().UTC()
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		inv, skip, jobs = paligo.Invite{}, "", nil
 		if tx.Bucket(bucketOutbox).Get(u64(job.Seq)) == nil {
 			return ErrJobGone
@@ -232,7 +232,7 @@ func getTx(b *bolt.Bucket, k []byte, v any) error {
 // ends the job; it returns the summary job if this was the run's last.
 func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
 			return err
@@ -251,7 +251,7 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 // invitation (if one was opened) are failed with the reason.
 func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var invite uint64
 		var err error
 		if jobs, invite, err = settleEntry(tx, job, paligo.InviteFailed, reason); err != nil || invite == 0 {
@@ -278,7 +278,7 @@ func updateInvite(tx *bolt.Tx, id uint64, fn func(*paligo.Invite)) error {
 
 // FinishInviteSummary records the summary DM and ends its job.
 func (s *Store) FinishInviteSummary(job Job, ts string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}

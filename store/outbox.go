@@ -134,7 +134,7 @@ func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 			return fmt.Errorf("%q cannot be routed to channels", k)
 		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRoutes)
 		var keys [][]byte
 		b.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
@@ -183,7 +183,7 @@ func followersOf(tx *bolt.Tx, team, k string) []string {
 // written in one transaction, so each event is fanned out exactly once.
 func (s *Store) FanOut(team string, max int) ([]Job, error) {
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		jobs = jobs[:0]
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
 		var cursor uint64
@@ -331,7 +331,7 @@ func takeJob(tx *bolt.Tx, seq uint64) error {
 func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
 	r.At = s.Now().UTC()
 	outcome := r.Outcome
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		outcome = r.Outcome
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -390,7 +390,7 @@ func (s *Store) Unmatched() ([]paligo.UnmatchedEmail, error) {
 
 // Fail moves a job to the failed list with the reason.
 func (s *Store) Fail(job Job, team, reason string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx *bolt.Tx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
@@ -434,7 +434,7 @@ func (s *Store) FailedFirst(n int) ([]FailedJob, int, error) {
 // sequence seq, or all of them when seq is 0. It returns the jobs moved.
 func (s *Store) RetryFailed(seq uint64) ([]Job, error) {
 	var jobs []Job
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		jobs = nil
 		fb, out := tx.Bucket(bucketFailed), tx.Bucket(bucketOutbox)
 		var keys [][]byte
@@ -480,7 +480,7 @@ func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
 // takes the email off the unmatched list.
 func (s *Store) CacheUser(email, user string) error {
 	email = strings.ToLower(email)
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx *bolt.Tx) error {
 		if user != "" {
 			if err := tx.Bucket(bucketUnmatched).Delete([]byte(email)); err != nil {
 				return err
@@ -497,7 +497,7 @@ func (s *Store) CachedDM(user string) (string, bool, error) {
 
 // CacheDM remembers the DM channel opened with user.
 func (s *Store) CacheDM(user, channel string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), []byte("dm:"+user), channel)
 	})
 }

@@ -27,7 +27,7 @@ func (s *Store) Prefs(team, user string) (paligo.Prefs, error) {
 // one transaction. If fn returns an error nothing is saved.
 func (s *Store) UpdatePrefs(team, user string, fn func(*paligo.Prefs) error) (paligo.Prefs, error) {
 	var p paligo.Prefs
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if p, err = getPrefs(tx, team, user); err != nil {
 			return err

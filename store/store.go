@@ -140,6 +140,7 @@ type Store struct {
 	Now func() time.Time
 
 	events eventCache // decoded events for digests
+	commit commitState
 }
 
 // Options tune Open.

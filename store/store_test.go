@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,5 +217,51 @@ func TestPrefsRules(t *testing.T) {
 	}
 	if paligo.Frequency("sometimes").Valid() {
 		t.Error("invalid frequency accepted")
+	}
+}
+
+// A commit the file does not take is told from a write that fails on its
+// own: it is wrapped in ErrCannotCommit, Writable says so with the reason,
+// nothing of it is stored, and Writable turns nil by itself once commits
+// work again.
+func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
+	s := MustOpen(t)
+	full := errors.New("no space left on device")
+	var failing atomic.Bool
+	failing.Store(true)
+	s.InjectCommitFault(func() error {
+		if failing.Load() {
+			return full
+		}
+		return nil
+	})
+	if err := s.Writable(); err != nil {
+		t.Fatalf("writable before any commit failed: %v", err)
+	}
+	_, err := s.AcceptEvents([]paligo.Event{{ID: "a", Type: "run.failed"}})
+	if !errors.Is(err, store.ErrCannotCommit) {
+		t.Fatalf("accept on a full disk = %v, want ErrCannotCommit", err)
+	}
+	if n, _ := s.EventCount(); n != 0 {
+		t.Errorf("%d events stored by a failed commit", n)
+	}
+	if err := s.Writable(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("Writable = %v, want the reason", err)
+	}
+	// A write that fails on its own says nothing of the disk.
+	failing.Store(false)
+	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil || errors.Is(err, store.ErrCannotCommit) {
+		t.Errorf("routing a personal-only kind = %v, want its own error", err)
+	}
+	// Room again: the next probe (at most a second later) sees it.
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Writable() != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.Writable(); err != nil {
+		t.Fatalf("still not writable after the disk recovered: %v", err)
+	}
+	if res, err := s.AcceptEvents([]paligo.Event{{ID: "a", Type: "run.failed"}}); err != nil || res.Accepted != 1 {
+		t.Errorf("accept after recovery = %+v, %v", res, err)
 	}
 }
