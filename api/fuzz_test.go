@@ -35,7 +35,10 @@ func FuzzDecodeEvents(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		events, errs := api.DecodeEvents(body)
+		events, errs, more := api.DecodeEvents(body)
+		if len(errs) > api.MaxErrors || more < 0 || (more > 0 && len(errs) != api.MaxErrors) {
+			t.Fatalf("%d errors listed and %d more; at most %d are listed", len(errs), more, api.MaxErrors)
+		}
 		if len(errs) > 0 {
 			for _, e := range errs {
 				if e.Message == "" {
@@ -44,11 +47,14 @@ func FuzzDecodeEvents(f *testing.F) {
 			}
 			return
 		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", body)
+		}
 		if len(events) == 0 || len(events) > api.MaxBatch {
 			t.Fatalf("accepted %d events", len(events))
 		}
 		for _, e := range events {
-			if e.ID == "" || utf8.RuneCountInString(e.ID) > api.MaxEventIDLen {
+			if _, bad := views.Invisible(e.ID); bad || e.ID == "" || utf8.RuneCountInString(e.ID) > api.MaxEventIDLen {
 				t.Fatalf("accepted id %q", e.ID)
 			}
 			if _, ok := paligo.Kinds[e.Type]; !ok {

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/mail"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -82,7 +84,13 @@ type ingestAnswer struct {
 	Duplicates *int         `json:"duplicates,omitempty"`
 	Error      string       `json:"error,omitempty"`
 	Errors     []FieldError `json:"errors,omitempty"`
+	// MoreErrors counts the errors found beyond the MaxErrors listed.
+	MoreErrors int `json:"more_errors,omitempty"`
 }
+
+// MaxErrors is how many field errors one answer lists; the rest are
+// counted (more_errors), so that a hostile body cannot make a huge answer.
+const MaxErrors = 100
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -92,6 +100,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(h.Secret) == 0 {
+		w.Header().Set("Retry-After", "60")
 		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"})
 		return
 	}
@@ -119,13 +128,16 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnsupportedMediaType, ingestAnswer{Error: "Content-Type must be application/json"})
 		return
 	}
-	events, errs := DecodeEvents(body)
+	events, errs, more := DecodeEvents(body)
 	if len(errs) == 0 {
 		errs = h.resolveInvites(events)
+		if len(errs) > MaxErrors {
+			errs, more = errs[:MaxErrors], len(errs)-MaxErrors
+		}
 	}
 	if len(errs) > 0 {
 		h.count("rejected", max(len(events), 1))
-		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs})
+		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs, MoreErrors: more})
 		return
 	}
 	res, err := h.Store.AcceptEvents(events)
@@ -251,6 +263,11 @@ func signatureTimestamp(hdr http.Header, now time.Time) (int64, string) {
 	if tsHdr == "" || sig == "" {
 		return 0, "missing X-Signature-Timestamp or X-Signature"
 	}
+	// Decimal digits only, as Slack's scheme writes them: strconv would
+	// also take "+N", and a signed string must be read one way only.
+	if len(tsHdr) > 18 || strings.TrimLeft(tsHdr, "0123456789") != "" || (len(tsHdr) > 1 && tsHdr[0] == '0') {
+		return 0, "X-Signature-Timestamp is not unix seconds"
+	}
 	ts, err := strconv.ParseInt(tsHdr, 10, 64)
 	if err != nil {
 		return 0, "X-Signature-Timestamp is not unix seconds"
@@ -262,44 +279,71 @@ func signatureTimestamp(hdr http.Header, now time.Time) (int64, string) {
 }
 
 // DecodeEvents parses one event object or an array of them and validates
-// every field, returning all errors found.
-func DecodeEvents(body []byte) ([]paligo.Event, []FieldError) {
+// every field. It returns the first MaxErrors errors found, in order, and
+// how many more there were.
+func DecodeEvents(body []byte) (events []paligo.Event, errs []FieldError, more int) {
+	one := func(msg string) ([]paligo.Event, []FieldError, int) {
+		return nil, []FieldError{{Index: 0, Field: "", Message: msg}}, 0
+	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	var raws []json.RawMessage
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, []FieldError{{Index: 0, Field: "", Message: "body is not a JSON array of event objects"}}
+			return one("body is not a JSON array of event objects")
 		}
 		if len(raws) == 0 {
-			return nil, []FieldError{{Index: 0, Field: "", Message: "the batch is empty"}}
+			return one("the batch is empty")
 		}
 		if len(raws) > MaxBatch {
-			return nil, []FieldError{{Index: MaxBatch, Field: "", Message: fmt.Sprintf("a batch holds at most %d events", MaxBatch)}}
+			return nil, []FieldError{{Index: MaxBatch, Field: "", Message: fmt.Sprintf("a batch holds at most %d events", MaxBatch)}}, 0
 		}
 	} else {
 		raws = []json.RawMessage{trimmed}
 	}
-	events := make([]paligo.Event, 0, len(raws))
-	var errs []FieldError
+	list := &errorList{}
+	events = make([]paligo.Event, 0, len(raws))
 	for i, raw := range raws {
-		e, fe := decodeEvent(i, raw)
-		errs = append(errs, fe...)
-		events = append(events, e)
+		events = append(events, decodeEvent(&eventValidator{i: i, errs: list}, raw))
 	}
-	return events, errs
+	// Every string was checked where it stands; this catches what is not
+	// a string (a member name) so that no byte is ever replaced.
+	if list.n == 0 && !utf8.Valid(body) {
+		return one("body is not valid UTF-8")
+	}
+	return events, list.items, list.n - len(list.items)
+}
+
+// errorList keeps the first MaxErrors errors and counts them all.
+type errorList struct {
+	items []FieldError
+	n     int
 }
 
 type eventValidator struct {
 	i    int
-	errs []FieldError
+	errs *errorList
 }
 
 func (v *eventValidator) fail(field, format string, a ...any) {
-	v.errs = append(v.errs, FieldError{Index: v.i, Field: field, Message: fmt.Sprintf(format, a...)})
+	if v.errs.n++; v.errs.n <= MaxErrors {
+		v.errs.items = append(v.errs.items, FieldError{Index: v.i, Field: field, Message: fmt.Sprintf(format, a...)})
+	}
 }
 
-// str decodes an optional string field, checking its length in characters.
-func (v *eventValidator) str(m map[string]json.RawMessage, field, path string, required bool, max int) string {
+// Text is what a string field may hold: prose (drawn, with what would
+// mislead a reader cleaned away when drawn: views.Clean) or a name that
+// identifies something (refused when it holds a control or invisible
+// character: no two ids may look alike and differ).
+type textKind int
+
+const (
+	prose textKind = iota
+	identifier
+)
+
+// str decodes an optional string field, checking that it is valid UTF-8
+// (never replaced), what it may hold, and its length in characters.
+func (v *eventValidator) str(m map[string]json.RawMessage, field, path string, required bool, max int, kind ...textKind) string {
 	raw, ok := m[field]
 	if !ok || string(raw) == "null" {
 		if required {
@@ -307,9 +351,8 @@ func (v *eventValidator) str(m map[string]json.RawMessage, field, path string, r
 		}
 		return ""
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		v.fail(path, "must be a string")
+	s, ok := v.text(raw, path, kind...)
+	if !ok {
 		return ""
 	}
 	if required && s == "" {
@@ -319,6 +362,66 @@ func (v *eventValidator) str(m map[string]json.RawMessage, field, path string, r
 		v.fail(path, "is %d characters; at most %d", n, max)
 	}
 	return s
+}
+
+// text decodes one JSON string strictly: invalid UTF-8 or a lone surrogate
+// escape is refused, not turned into U+FFFD, so two different ids can never
+// become the same one; an identifier may hold no control or invisible
+// character.
+func (v *eventValidator) text(raw json.RawMessage, path string, kind ...textKind) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		v.fail(path, "must be a string")
+		return "", false
+	}
+	if !strictUTF8(raw) {
+		v.fail(path, "is not valid UTF-8")
+		return "", false
+	}
+	if len(kind) > 0 && kind[0] == identifier {
+		if r, bad := views.Invisible(s); bad {
+			v.fail(path, "holds %U, a control or invisible character", r)
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// strictUTF8 reports whether the JSON string raw is valid UTF-8 whose \u
+// escapes pair their surrogates (encoding/json would quietly put U+FFFD in
+// place of both faults).
+func strictUTF8(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' || i+4 >= len(raw) {
+			continue
+		}
+		r, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 32)
+		if err != nil {
+			return false
+		}
+		i += 4
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false // a low surrogate alone
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return false
+			}
+			lo, err := strconv.ParseUint(string(raw[i+3:i+7]), 16, 32)
+			if err != nil || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
 }
 
 func (v *eventValidator) object(raw json.RawMessage, path string, allowed ...string) map[string]json.RawMessage {
@@ -347,19 +450,18 @@ func validEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-func decodeEvent(i int, raw json.RawMessage) (paligo.Event, []FieldError) {
-	v := &eventValidator{i: i}
+func decodeEvent(v *eventValidator, raw json.RawMessage) paligo.Event {
 	m := v.object(raw, "", "id", "type", "occurred_at", "actor", "subject", "recipients", "text", "fields")
 	if m == nil {
-		return paligo.Event{}, v.errs
+		return paligo.Event{}
 	}
 	var e paligo.Event
-	e.ID = v.str(m, "id", "id", true, MaxEventIDLen)
-	e.Type = paligo.Kind(v.str(m, "type", "type", true, 64))
+	e.ID = v.str(m, "id", "id", true, MaxEventIDLen, identifier)
+	e.Type = paligo.Kind(v.str(m, "type", "type", true, 64, identifier))
 	if _, ok := paligo.Kinds[e.Type]; e.Type != "" && !ok {
 		v.fail("type", "%q is not a known event kind", e.Type)
 	}
-	if at := v.str(m, "occurred_at", "occurred_at", false, 64); at != "" {
+	if at := v.str(m, "occurred_at", "occurred_at", false, 64, identifier); at != "" {
 		t, err := time.Parse(time.RFC3339Nano, at)
 		if err != nil {
 			v.fail("occurred_at", "must be an RFC 3339 time")
@@ -368,7 +470,7 @@ func decodeEvent(i int, raw json.RawMessage) (paligo.Event, []FieldError) {
 	}
 	if raw, ok := m["actor"]; ok && string(raw) != "null" {
 		if am := v.object(raw, "actor", "email", "name"); am != nil {
-			e.Actor = &paligo.Person{Email: v.str(am, "email", "actor.email", false, 320), Name: v.str(am, "name", "actor.name", false, 200)}
+			e.Actor = &paligo.Person{Email: v.str(am, "email", "actor.email", false, 320, identifier), Name: v.str(am, "name", "actor.name", false, 200)}
 			if e.Actor.Email != "" && !validEmail(e.Actor.Email) {
 				v.fail("actor.email", "is not an email address")
 			}
@@ -377,40 +479,89 @@ func decodeEvent(i int, raw json.RawMessage) (paligo.Event, []FieldError) {
 	if raw, ok := m["subject"]; ok && string(raw) != "null" {
 		if sm := v.object(raw, "subject", "kind", "id", "title", "url"); sm != nil {
 			e.Subject = &paligo.Subject{
-				Kind:  v.str(sm, "kind", "subject.kind", true, 64),
-				ID:    v.str(sm, "id", "subject.id", true, 256),
+				Kind:  v.str(sm, "kind", "subject.kind", true, 64, identifier),
+				ID:    v.str(sm, "id", "subject.id", true, 256, identifier),
 				Title: v.str(sm, "title", "subject.title", false, 500),
-				URL:   v.str(sm, "url", "subject.url", false, 3000),
+				URL:   v.str(sm, "url", "subject.url", false, 3000, identifier),
 			}
 			// The same rule that decides what views draw as a link.
 			if u := e.Subject.URL; u != "" && views.SafeURL(u) == "" {
-				v.fail("subject.url", "must be an http:// or https:// URL")
+				v.fail("subject.url", "must be an http:// or https:// URL, with no spaces or control characters")
 			}
 		}
 	}
 	if raw, ok := m["recipients"]; ok && string(raw) != "null" {
-		if json.Unmarshal(raw, &e.Recipients) != nil {
-			v.fail("recipients", "must be an array of email addresses")
-		}
-		if len(e.Recipients) > MaxBatch {
-			v.fail("recipients", "at most %d recipients", MaxBatch)
-		}
-		for j, r := range e.Recipients {
-			if !validEmail(r) {
-				v.fail(fmt.Sprintf("recipients[%d]", j), "is not an email address")
-			}
-		}
+		e.Recipients = v.recipients(raw)
 	}
 	e.Text = v.str(m, "text", "text", false, MaxEventText)
 	if raw, ok := m["fields"]; ok && string(raw) != "null" {
-		if json.Unmarshal(raw, &e.Fields) != nil {
-			v.fail("fields", "must be an object of string values")
-		}
-		for k, val := range e.Fields {
-			if utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(val) > 2000 {
-				v.fail("fields."+k, "keys are at most 64 characters and values 2000")
-			}
-		}
+		e.Fields = v.fields(raw)
 	}
-	return e, v.errs
+	return e
+}
+
+// recipients decodes at most MaxBatch email addresses. A longer list is
+// refused once, as soon as it is seen to be longer, before any of it is
+// checked or the rest is read.
+func (v *eventValidator) recipients(raw json.RawMessage) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		v.fail("recipients", "must be an array of email addresses")
+		return nil
+	}
+	var raws []json.RawMessage
+	for dec.More() {
+		if len(raws) == MaxBatch {
+			v.fail("recipients", "at most %d recipients", MaxBatch)
+			return nil
+		}
+		var r json.RawMessage
+		if err := dec.Decode(&r); err != nil {
+			v.fail("recipients", "must be an array of email addresses")
+			return nil
+		}
+		raws = append(raws, r)
+	}
+	out := make([]string, 0, len(raws))
+	for j, r := range raws {
+		path := fmt.Sprintf("recipients[%d]", j)
+		email, ok := v.text(r, path, identifier)
+		if ok && !validEmail(email) {
+			v.fail(path, "is not an email address")
+		}
+		out = append(out, email)
+	}
+	return out
+}
+
+// fields decodes the kind-specific details: keys are identifiers, values
+// prose; each bad one is named.
+func (v *eventValidator) fields(raw json.RawMessage) map[string]string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		v.fail("fields", "must be an object of string values")
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		path := "fields." + k
+		// The key was decoded by encoding/json: a U+FFFD in it may stand
+		// for bytes that were not UTF-8, so it is refused either way.
+		if r, bad := views.Invisible(k); bad || strings.ContainsRune(k, utf8.RuneError) {
+			if !bad {
+				r = utf8.RuneError
+			}
+			v.fail(path, "the key holds %U, a control, invisible or replacement character", r)
+			continue
+		}
+		val, ok := v.text(m[k], path)
+		if !ok {
+			continue
+		}
+		if utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(val) > 2000 {
+			v.fail(path, "keys are at most 64 characters and values 2000")
+		}
+		out[k] = val
+	}
+	return out
 }

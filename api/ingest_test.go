@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,7 @@ type req struct {
 	sig         string
 	contentType string
 	noSig       bool
+	tsHeader    string // sent instead of ts's digits (the signature still signs ts)
 }
 
 func post(t *testing.T, h http.Handler, now time.Time, r req) (int, map[string]any) {
@@ -54,7 +56,7 @@ func post(t *testing.T, h http.Handler, now time.Time, r req) (int, map[string]a
 		if sig == "" {
 			sig = api.Sign(secret, ts, []byte(r.body))
 		}
-		hr.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts))
+		hr.Header.Set("X-Signature-Timestamp", cmp.Or(r.tsHeader, fmt.Sprint(ts)))
 		hr.Header.Set("X-Signature", sig)
 	}
 	w := httptest.NewRecorder()
@@ -124,8 +126,28 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 		{"recipients not array", `{"id":"a","type":"run.failed","recipients":"alice@example.com"}`, "recipients"},
 		{"bad recipient", `{"id":"a","type":"run.failed","recipients":["alice@example.com","nope"]}`, "recipients[1]"},
 		{"text too long", `{"id":"a","type":"run.failed","text":"` + strings.Repeat("é", 4001) + `"}`, "text"},
-		{"fields not strings", `{"id":"a","type":"run.failed","fields":{"n":1}}`, "fields"},
+		{"fields not strings", `{"id":"a","type":"run.failed","fields":{"n":1}}`, "fields.n"},
 		{"unknown field", `{"id":"a","type":"run.failed","recipient":["x@example.com"]}`, "recipient"},
+		// Bytes that are not UTF-8 are refused where they stand, never
+		// replaced (two ids would become one).
+		{"id not UTF-8", "{\"id\":\"inv-\xff\xfe\",\"type\":\"run.failed\"}", "id"},
+		{"lone surrogate id", `{"id":"inv-\udc00","type":"run.failed"}`, "id"},
+		{"high surrogate alone", `{"id":"inv-\ud800x","type":"run.failed"}`, "id"},
+		{"text not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"text\":\"ok \xc3\"}", "text"},
+		{"title not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"subject\":{\"kind\":\"k\",\"id\":\"s\",\"title\":\"\xe2\x82\"}}", "subject.title"},
+		{"recipient not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"recipients\":[\"a\xffb@example.com\"]}", "recipients[0]"},
+		{"field value not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"fields\":{\"k\":\"\xfd\"}}", "fields.k"},
+		{"field key not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"fields\":{\"k\xfd\":\"v\"}}", "fields.k\ufffd"},
+		{"member name not UTF-8", "{\"id\":\"a\",\"type\":\"run.failed\",\"\xff\":1}", "\ufffd"},
+		// Identifiers and URLs hold no control or invisible character.
+		{"NUL in id", `{"id":"a\u0000","type":"run.failed"}`, "id"},
+		{"ESC in subject id", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s\u001b[31m"}}`, "subject.id"},
+		{"C1 in subject kind", `{"id":"a","type":"run.failed","subject":{"kind":"k\u0085","id":"s"}}`, "subject.kind"},
+		{"RLO in id", `{"id":"invoice\u202Efdp.exe","type":"run.failed"}`, "id"},
+		{"LS in field key", `{"id":"a","type":"run.failed","fields":{"a\u2028b":"v"}}`, "fields.a\u2028b"},
+		{"zero width in email", `{"id":"a","type":"run.failed","recipients":["al\u200bice@example.com"]}`, "recipients[0]"},
+		{"space in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/a b"}}`, "subject.url"},
+		{"RLO in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/\u202Egpj.exe"}}`, "subject.url"},
 		{"not an object", `"hello"`, ""},
 		{"not json", `{"id":`, ""},
 		{"empty batch", `[]`, ""},
@@ -154,6 +176,13 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 	if code != 400 || len(errs) != 1 || errs[0].(map[string]any)["index"] != float64(1) {
 		t.Errorf("batch with one bad event: %d %v", code, out)
 	}
+	// Prose keeps what it was sent (it is cleaned when drawn).
+	if code, out := post(t, h, now, req{body: `{"id":"prose","type":"run.failed","text":"a\u202Eb\u0000c\u2028d","subject":{"kind":"k","id":"s","title":"t\u202E"}}`}); code != 202 {
+		t.Errorf("controls in prose: %d %v, want 202", code, out)
+	}
+	if e, _, _ := s.Event("prose"); e.Text != "a\u202Eb\u0000c\u2028d" {
+		t.Errorf("text stored as %q", e.Text)
+	}
 	// Too many events.
 	var many []string
 	for i := range 1001 {
@@ -162,8 +191,38 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 	if code, _ := post(t, h, now, req{body: "[" + strings.Join(many, ",") + "]"}); code != 400 {
 		t.Errorf("1001 events: %d, want 400", code)
 	}
+	if n, _ := s.EventCount(); n != 1 {
+		t.Errorf("%d events stored after bad requests and one good one", n)
+	}
+}
+
+// A body that is all errors gets a short answer: the first MaxErrors and a
+// count of the rest, and a list over its limit is refused once, at the
+// limit, not element by element.
+func TestIngestErrorsAreCapped(t *testing.T) {
+	h, s := newIngest(t)
+	now := h.Now()
+	bad := make([]string, 200_000)
+	for i := range bad {
+		bad[i] = `"x"`
+	}
+	code, out := post(t, h, now, req{body: `{"id":"a","type":"comment.reply","recipients":[` + strings.Join(bad, ",") + `]}`})
+	errs, _ := out["errors"].([]any)
+	if code != 400 || len(errs) != 1 || errs[0].(map[string]any)["message"] != "at most 1000 recipients" {
+		t.Errorf("200,000 bad recipients: %d, %d errors, first %v; want one error naming the limit", code, len(errs), errs)
+	}
+	// 1,000 events with 3 errors each: 100 listed, 2,900 counted.
+	var many []string
+	for i := range 1000 {
+		many = append(many, fmt.Sprintf(`{"id":"","type":"nope","x%d":1}`, i))
+	}
+	code, out = post(t, h, now, req{body: "[" + strings.Join(many, ",") + "]"})
+	errs, _ = out["errors"].([]any)
+	if code != 400 || len(errs) != api.MaxErrors || out["more_errors"] != float64(3000-api.MaxErrors) {
+		t.Errorf("3,000 errors: %d, %d listed, more_errors %v; want %d and %d", code, len(errs), out["more_errors"], api.MaxErrors, 3000-api.MaxErrors)
+	}
 	if n, _ := s.EventCount(); n != 0 {
-		t.Errorf("%d events stored after only bad requests", n)
+		t.Errorf("%d events stored", n)
 	}
 }
 
@@ -182,6 +241,10 @@ func TestIngestAuthSizeAndContentType(t *testing.T) {
 		{"future timestamp", req{body: good, ts: now.Add(6 * time.Minute).Unix()}, 401},
 		{"wrong content type", req{body: good, contentType: "text/plain"}, 415},
 		{"too large", req{body: `{"id":"a","type":"run.failed","text":"` + strings.Repeat("x", 1<<20) + `"}`}, 413},
+		{"timestamp with a plus", req{body: good, tsHeader: fmt.Sprint("+", now.Unix())}, 401},
+		{"timestamp with a zero before", req{body: good, tsHeader: fmt.Sprint("0", now.Unix())}, 401},
+		{"timestamp with a space before", req{body: good, tsHeader: fmt.Sprint(" ", now.Unix())}, 401},
+		{"timestamp with a space after", req{body: good, tsHeader: fmt.Sprint(now.Unix(), " ")}, 401},
 		{"just inside the window", req{body: good, ts: now.Add(-299 * time.Second).Unix()}, 202},
 	}
 	for _, c := range cases {

@@ -135,6 +135,11 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 				v = e
 			}
 		}
+		if strings.TrimSpace(v) == "" && v != "" {
+			// Set, but to nothing: a secret of spaces would start the bot
+			// with ingest quietly off.
+			return Config{}, &configError{s.env, s.flag, "is blank (only spaces): give it a value or leave it unset"}
+		}
 		v = strings.TrimSpace(v)
 		if v == "" {
 			if s.required {

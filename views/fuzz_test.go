@@ -60,6 +60,10 @@ func checkTexts(t *testing.T, what string, v any) {
 		if rest := markup.ReplaceAllString(s, ""); strings.Contains(rest, "<") {
 			t.Fatalf("%s: unescaped markup in %q", what, s)
 		}
+		// Nothing that hides or reorders text reaches Slack.
+		if i := strings.IndexFunc(s, func(r rune) bool { return r != '\n' && views.Clean(string(r)) != string(r) }); i >= 0 {
+			t.Fatalf("%s: %q holds %U, which drawing cleans away", what, s, []rune(s[i:])[0])
+		}
 	}
 }
 
@@ -68,6 +72,7 @@ func checkTexts(t *testing.T, what string, v any) {
 func FuzzMessageBuilders(f *testing.F) {
 	f.Add("Install guide", "Bo", "Looks good, one typo in step 3", "failed", "https://paligo.example/t/42")
 	f.Add("<!channel> ping", "<@U123|boss>", "<!here> & <#C1> >quote\n*bold*", "<https://evil.example|click>", "javascript:alert(1)")
+	f.Add("invoice\u202Efdp.exe", "B\x00o\x1b[31m", "a\u2028b\u0085c\u200b\u2066d\te", "\x7f", "https://paligo.example/a b")
 	f.Add(strings.Repeat("é", 3000), strings.Repeat("&", 500), strings.Repeat("<", 5000), strings.Repeat("x", 2000), "https://a.example/"+strings.Repeat("a", 3000))
 	f.Add("", "", "", "", "")
 	f.Add("\x00\xff\xfe", "\u202e", "`code` ~strike~ _it_", "\n\n\n", "http://[::1]:80/|x>")

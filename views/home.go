@@ -67,7 +67,7 @@ var categoryLabels = map[paligo.Category][2]string{
 const maxFollowsShown = 40
 
 func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, Clean(s), false, false)
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {

@@ -7,6 +7,7 @@ package views
 import (
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,9 +34,10 @@ var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // linkURLEscaper keeps a URL from closing or splitting a <url|text> link.
 var linkURLEscaper = strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C")
 
-// Escape makes untrusted text safe inside mrkdwn: with &, < and > escaped,
-// "<!channel>" or "<@U123>" show as text instead of pinging anyone.
-func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
+// Escape makes untrusted text safe inside mrkdwn: cleaned (Clean), and with
+// &, < and > escaped, so "<!channel>" or "<@U123>" show as text instead of
+// pinging anyone.
+func Escape(s string) string { return mrkdwnEscaper.Replace(Clean(s)) }
 
 // Truncate shortens s to at most n characters (runes), ending with "…" when
 // it had to cut.
@@ -50,9 +52,13 @@ func Truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// SafeURL returns u if it is an absolute http or https URL, else "". Only
-// such URLs may become links or buttons.
+// SafeURL returns u if it is an absolute http or https URL with no space,
+// control or invisible character in it, else "". Only such URLs may become
+// links or buttons.
 func SafeURL(u string) string {
+	if _, bad := Invisible(u); bad || strings.ContainsAny(u, " \u00a0") || strings.IndexFunc(u, unicode.IsSpace) >= 0 {
+		return ""
+	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return ""
