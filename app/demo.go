@@ -127,7 +127,7 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger) (d *demoRun
 	}
 	d.BotURL = "http://" + d.Main.Addr()
 	d.page.Handler = demo.New(demo.Options{
-		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock,
+		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock, Addr: d.ln.Addr().String(),
 		RunDigests: d.Main.digests.RunOnce, Log: log,
 	})
 	go d.page.Serve(d.ln)

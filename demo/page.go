@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,7 +24,7 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 )
 
-//go:embed page.html app.js app.css
+//go:embed page.html app.js app.css invite.js
 var assets embed.FS
 
 // Options wire the page to the running program.
@@ -35,6 +36,9 @@ type Options struct {
 	BotURL string
 	Secret []byte
 	Clock  *Clock
+	// Addr is the address the page listens on (host:port): a request
+	// naming any other host is refused (DNS rebinding).
+	Addr string
 	// RunDigests makes the digest run the cron loop makes every minute,
 	// at the demo time; the clock control calls it after moving time.
 	RunDigests func(context.Context) (int, error)
@@ -58,6 +62,7 @@ func New(opts Options) *Page {
 	p.mux.HandleFunc("GET /{$}", p.index)
 	p.mux.HandleFunc("GET /app.js", p.asset("app.js", "text/javascript; charset=utf-8"))
 	p.mux.HandleFunc("GET /app.css", p.asset("app.css", "text/css; charset=utf-8"))
+	p.mux.HandleFunc("GET /invite.js", p.asset("invite.js", "text/javascript; charset=utf-8"))
 	p.mux.HandleFunc("GET /version", p.version)
 	p.mux.HandleFunc("POST /api/action", p.action)
 	p.mux.HandleFunc("POST /api/submit", p.submit)
@@ -69,10 +74,27 @@ func New(opts Options) *Page {
 	return p
 }
 
-// ServeHTTP serves the page. Its API only takes JSON from the page itself:
-// another site open in the same browser cannot post to it (a cross-site
-// form can send neither application/json nor this page's Origin).
+// contentSecurity lets the page run only its own scripts and styles, talk
+// only to itself, and be framed by no one.
+const contentSecurity = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+// ServeHTTP serves the page. It answers only requests addressed to it by
+// its own address (a site whose name resolves to 127.0.0.1, DNS
+// rebinding, is refused), in no one's frame. Its API only takes JSON from
+// the page itself: another site open in the same browser cannot post to it
+// (a cross-site form can send neither application/json nor this page's
+// Origin).
 func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurity)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	if !p.ownHost(r.Host) {
+		writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": "this demo answers only at its own address, " + p.opts.Addr})
+		return
+	}
 	if r.Method == http.MethodPost {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "the demo's API takes application/json"})
@@ -84,6 +106,24 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.mux.ServeHTTP(w, r)
+}
+
+// ownHost reports whether host (the request's Host) is the page's own
+// address: its port, and a name that needs no DNS (localhost or an IP
+// literal), so that no other site's name can be pointed at it.
+func (p *Page) ownHost(host string) bool {
+	if p.opts.Addr == "" {
+		return false
+	}
+	_, port, err := net.SplitHostPort(p.opts.Addr)
+	if err != nil {
+		return false
+	}
+	name, hport, err := net.SplitHostPort(host)
+	if err != nil || hport != port {
+		return false
+	}
+	return strings.EqualFold(name, "localhost") || net.ParseIP(name) != nil
 }
 
 func (p *Page) asset(name, ctype string) http.HandlerFunc {
@@ -452,7 +492,9 @@ func (p *Page) signed(ctx context.Context, method, path string, body []byte) (in
 	if err != nil {
 		return 0, nil, err
 	}
-	ts := time.Now().Unix()
+	// Signed at the demo's time: the program checks signatures by its one
+	// clock, and in the demo the whole world has moved with it.
+	ts := p.opts.Clock.Now().Unix()
 	signed := body
 	if method == "GET" {
 		signed = []byte(req.URL.EscapedPath())
@@ -507,16 +549,7 @@ const invitePage = `<!doctype html><html><head><meta charset="utf-8"><title>Join
 <code>GET /v1/invites/{token}</code>. Accepting posts an <code>invite.accepted</code> event, and the inviter is told.</p>
 <button class="btn btn-primary" id="accept" data-token="{{.Token}}" data-email="{{.Invite.Email}}" data-name="{{.Name}}">Accept invitation</button>
 <p id="accepted" hidden>Welcome aboard! You can close this tab.</p>
-<script>
-document.getElementById('accept').onclick = async (e) => {
-  const d = e.target.dataset;
-  const ev = {id: 'accept-' + Date.now(), type: 'invite.accepted', actor: {email: d.email, name: d.name}, fields: {token: d.token}};
-  const r = await fetch('/api/event', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(ev)});
-  const out = await r.json();
-  if (out.status === 202) { e.target.hidden = true; document.getElementById('accepted').hidden = false; }
-  else { alert(JSON.stringify(out.answer)); }
-};
-</script>
+<script src="/invite.js"></script>
 {{else}}
 <p>This invitation link does not work: {{.Invite.Error}}{{with .Invite.Status}} ({{.}}){{end}}.</p>
 {{end}}

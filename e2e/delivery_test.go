@@ -69,7 +69,7 @@ func (r signedRequest) do(addr string) (*http.Response, error) {
 }
 
 // send sends r and returns the status and the body.
-func (r signedRequest) send(t *testing.T, addr string) (int, string) {
+func (r signedRequest) send(t testing.TB, addr string) (int, string) {
 	t.Helper()
 	resp, err := r.do(addr)
 	if err != nil {
@@ -89,10 +89,15 @@ func signedPost(addr string, v any) (*http.Response, error) {
 	return signed("POST", "/v1/events", body, testIngestSecret, time.Now()).do(addr)
 }
 
+// post posts v signed at the program's time, as the platform would.
 func (h *harness) post(v any) {
 	h.t.Helper()
-	if status, out := postEvents(h.t, h.main.Addr(), v); status != http.StatusAccepted {
-		h.t.Fatalf("POST /v1/events = %d %v", status, out)
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if status, out := signed("POST", "/v1/events", body, testIngestSecret, h.clock.Now()).send(h.t, h.main.Addr()); status != http.StatusAccepted {
+		h.t.Fatalf("POST /v1/events = %d %s", status, out)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,8 +177,11 @@ func TestDemoInABrowser(t *testing.T) {
 	st := d.Main.Store()
 	team := d.Slack.TeamID()
 
+	// evil.example resolves to this machine, as a DNS-rebinding site would
+	// make it.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-dev-shm-usage", true))
+		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 	bctx, cancelB := chromedp.NewContext(alloc)
@@ -275,12 +279,15 @@ func TestDemoInABrowser(t *testing.T) {
 		t.Errorf("%d invitations recorded, want 2", len(inv))
 	}
 
-	// 5. Eve follows her link to the stand-in sign-up page and accepts;
-	// Ada is told.
+	// 5. An hour later (on the page's clock: the link is checked with the
+	// program's one clock), Eve follows her link to the stand-in sign-up
+	// page and accepts; Ada is told.
 	link, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('button[data-url]').dataset.url`))
 	if err != nil || !strings.HasPrefix(link, d.PageURL+"/invite?") || !strings.Contains(link, "token=") {
 		t.Fatalf("the Accept invitation button links to %q (%v)", link, err)
 	}
+	b.run("an hour passes", b.markPage(), chromedp.Click(chromedp.CSS(`button[data-advance="1h"]`)))
+	b.waitFor("the page an hour later", b.reloaded())
 	b.run("follow the link", chromedp.Navigate(link))
 	b.waitFor("the invitation page", text("body", "invited eve@paligo.example"))
 	b.run("accept", chromedp.Click(chromedp.CSS("#accept")))
@@ -312,6 +319,36 @@ func TestDemoInABrowser(t *testing.T) {
 	b.screenshot("digest-after-a-day")
 	if got := len(digestDMs(d.Slack, "U0DEE")); got != 1 {
 		t.Errorf("Dee got %d digests after a day, want 1", got)
+	}
+
+	// 7. No other site can use the page: it is framed by no one, and a site
+	// whose name points at this machine (DNS rebinding) gets nothing.
+	headers, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(location.href).then(r => r.headers.get('content-security-policy') + ' | ' + r.headers.get('x-frame-options'))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(headers, "frame-ancestors 'none'") || !strings.HasSuffix(headers, "| DENY") {
+		t.Errorf("the page's headers as the browser sees them: %q (%v)", headers, err)
+	}
+	framed, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new Promise(done => {
+		const f = document.createElement('iframe');
+		f.src = '/app.css';
+		f.onload = () => { let shown = 'blocked'; try { if (f.contentDocument && f.contentDocument.body.textContent.length > 0) shown = 'shown'; } catch (e) {} done(shown); };
+		document.body.appendChild(f);
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil || framed != "blocked" {
+		t.Errorf("the page in a frame: %q (%v), want blocked", framed, err)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(d.PageURL, "http://"))
+	rev := d.Slack.Rev()
+	b.run("visit as evil.example", chromedp.Navigate("http://evil.example:"+port+"/"))
+	b.waitFor("the refusal", text("body", "answers only at its own address"))
+	b.screenshot("dns-rebinding-refused")
+	if got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch('/api/command', {method: 'POST', headers: {'Content-Type': 'application/json'},
+		body: JSON.stringify({as: 'U0ADA', channel: 'C0GENERAL', text: '/route-alerts list'})}).then(r => String(r.status))`,
+		chromedp.EvalAwaitPromise)); err != nil || got != "421" {
+		t.Errorf("a command posted from evil.example: %q (%v), want 421", got, err)
+	}
+	if d.Slack.Rev() != rev {
+		t.Error("the workspace changed for a request from evil.example")
 	}
 
 	mu.Lock()
