@@ -385,3 +385,13 @@ func (w slogWriter) Output(_ int, s string) error {
 	w.log.Debug(strings.TrimSpace(s), "component", "socketmode")
 	return nil
 }
+
+// UsersPage is one page of users.list: up to limit people from cursor, and
+// the cursor of the next page ("" after the last).
+func (c *Client) UsersPage(ctx context.Context, cursor string, limit int) ([]slack.User, string, error) {
+	p, err := c.GetUsersPaginated(slack.GetUsersOptionLimit(limit), slack.GetUsersOptionCursor(cursor)).Next(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.Users, p.Cursor, nil
+}

@@ -35,6 +35,9 @@ type DeliverySlack interface {
 	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
 	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
+	// UsersPage is one page of users.list: up to limit people from cursor,
+	// and the cursor of the next page ("" after the last).
+	UsersPage(ctx context.Context, cursor string, limit int) ([]slack.User, string, error)
 }
 
 // DeliveryOptions tune a Deliverer. Zero values get the defaults.
@@ -57,6 +60,11 @@ type DeliveryOptions struct {
 	// UnmatchedTTL is how long "no Slack user has this email" is believed
 	// before users.lookupByEmail is asked again. Default 1 hour.
 	UnmatchedTTL time.Duration
+	// DirectoryRefresh is how often the workspace directory is read whole
+	// (team_join and user_change keep it fresh in between). Default 24h.
+	DirectoryRefresh time.Duration
+	// DirectoryRate paces users.list (Tier 2). Default 20 a minute.
+	DirectoryRate rate.Limit
 	// CallTimeout bounds one Slack call. Default 15s.
 	CallTimeout time.Duration
 	// MoreURL is where a digest's "and N more" line links (Paligo's
@@ -81,6 +89,9 @@ type Deliverer struct {
 	// backoff spaces a lane's retries after a 5xx or a network error.
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
+	// directoryAt is when this process last read the workspace directory
+	// whole (directory.go); nil until it has.
+	directoryAt atomic.Pointer[time.Time]
 
 	team  string
 	ready chan struct{} // closed once team is known
@@ -134,6 +145,12 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	}
 	if opts.UnmatchedTTL <= 0 {
 		opts.UnmatchedTTL = time.Hour
+	}
+	if opts.DirectoryRefresh <= 0 {
+		opts.DirectoryRefresh = 24 * time.Hour
+	}
+	if opts.DirectoryRate <= 0 {
+		opts.DirectoryRate = rate.Every(3 * time.Second)
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 15 * time.Second
@@ -211,6 +228,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.ctx = ctx
 	d.mu.Unlock()
 	close(d.ready)
+	d.wg.Go(func() { d.keepDirectory(ctx) })
 	d.Enqueue(pending)
 	// Lanes that got jobs before Run (an admin's retry) start now.
 	d.mu.Lock()
@@ -227,13 +245,16 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for d.store.Writable() == nil {
-			jobs, err := d.store.FanOut(d.team, fanOutBatch)
+			jobs, unmatched, err := d.store.FanOutKnowing(d.team, fanOutBatch, d.directoryReady())
 			if err != nil {
 				d.log.Error("fan out", "err", err)
 				break
 			}
+			if unmatched > 0 {
+				d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(unmatched))
+			}
 			d.Enqueue(jobs)
-			if len(jobs) == 0 {
+			if len(jobs) == 0 && unmatched == 0 {
 				break
 			}
 		}
@@ -554,12 +575,18 @@ func (d *Deliverer) writable(ctx context.Context) bool {
 }
 
 // lookup finds the Slack user with email: the cached match when there is
-// one (a match is believed; "no one" only for UnmatchedTTL), else
-// users.lookupByEmail, whose answer is cached. "" means no one (bots and
+// one (a match is believed; "no one" only for UnmatchedTTL), no one when
+// the workspace directory is read and lacks it, else users.lookupByEmail,
+// whose answer is cached. "" means no one (bots and
 // deleted users count as no one).
 func (d *Deliverer) lookup(ctx context.Context, email string, cached store.SlackUser, found bool) (string, error) {
 	if found && (cached.User != "" || time.Since(cached.CheckedAt) < d.opts.UnmatchedTTL) {
 		return cached.User, nil
+	}
+	// The workspace directory, read whole, knows everyone: an email it
+	// lacks is a stranger's, and costs no call (directory.go).
+	if d.directoryReady() {
+		return "", nil
 	}
 	var user string
 	err := d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
@@ -656,6 +683,7 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 }
 
 type deliveryMetrics struct {
+	directory     prometheus.Gauge
 	paused        prometheus.Gauge
 	recordRetries prometheus.Counter
 	deliveries    *prometheus.CounterVec
@@ -666,6 +694,9 @@ type deliveryMetrics struct {
 
 func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *deliveryMetrics {
 	m := &deliveryMetrics{
+		directory: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "paligo_slack_directory_people", Help: "People in the workspace directory as last read whole from users.list (0 until it is).",
+		}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "paligo_slack_delivery_paused", Help: "1 while delivery takes no job because the store cannot commit.",
 		}),
@@ -687,7 +718,7 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 		}, []string{"method"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.directory, m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
 		}, depth))
 	}

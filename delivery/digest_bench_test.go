@@ -222,3 +222,8 @@ func seedDigests(b *testing.B, st *store.Store, users, perUser, distinct int) {
 		b.Fatal(err)
 	}
 }
+
+func (m *memSlack) UsersPage(context.Context, string, int) ([]slack.User, string, error) {
+	m.count("users.list")
+	return nil, "", nil
+}

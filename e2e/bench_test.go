@@ -157,3 +157,29 @@ func BenchmarkDelivery(b *testing.B) {
 	b.ReportMetric(float64(calls)/float64(posts), "calls/post")
 	b.ReportMetric(float64(2*events*run-posts), "lost")
 }
+
+// BenchmarkCriticalBehindStrangers measures, through the whole program, how
+// long a run.failed DM to someone the bot never notified before waits
+// behind one event naming 1,000 emails no one in the workspace has. The
+// fake paces users.lookupByEmail at 10 a second (Slack's Tier 3 is about
+// 50 a minute): asked one by one, the strangers would hold the DM for
+// 100 s (20 minutes at Tier 3); the workspace directory knows them.
+func BenchmarkCriticalBehindStrangers(b *testing.B) {
+	fs := strangersWorkspace(b, 450)
+	h := start(b, fs)
+	var delays []time.Duration
+	run := 0
+	for b.Loop() {
+		if run == newcomers {
+			b.Fatalf("more runs than newcomers (%d): use -benchtime %dx or less", newcomers, newcomers)
+		}
+		delays = append(delays, criticalDelay(b, h, fs, run))
+		run++
+		b.StopTimer()
+		h.waitDelivered(ctxT(b))
+		b.StartTimer()
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2])/float64(time.Millisecond), "critical-delay-ms")
+	b.ReportMetric(float64(len(fs.Calls("users.lookupByEmail")))/float64(run), "lookups/op")
+}

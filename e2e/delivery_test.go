@@ -272,6 +272,11 @@ func TestEventsReachRoutedChannelsAndThePeopleTheyConcern(t *testing.T) {
 	}
 
 	metrics := get(t, "http://"+h.main.Addr()+"/metrics")
+	// The stranger is known to be one from the workspace directory: no
+	// users.lookupByEmail at all.
+	if strings.Contains(metrics, `method="users.lookupByEmail"`) {
+		t.Error("users.lookupByEmail was asked although the directory was read")
+	}
 	for _, want := range []string{
 		`paligo_slack_events_total{result="accepted"} 5`,
 		`paligo_slack_events_total{result="duplicate"} 1`,
@@ -280,7 +285,7 @@ func TestEventsReachRoutedChannelsAndThePeopleTheyConcern(t *testing.T) {
 		`paligo_slack_deliveries_total{outcome="skipped_actor"} 1`,
 		`paligo_slack_deliveries_total{outcome="unmatched"} 2`,
 		`paligo_slack_api_calls_total{answer="ok",method="chat.postMessage"} 5`,
-		`paligo_slack_api_calls_total{answer="users_not_found",method="users.lookupByEmail"} 1`,
+		`paligo_slack_api_calls_total{answer="ok",method="users.list"} 1`,
 		`paligo_slack_outbox_depth 0`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -54,6 +54,9 @@ type harness struct {
 	http app.HTTPTimeouts
 	// configure, if set, changes the configuration of the next restart.
 	configure func(*app.Config)
+	// noDirectoryWait starts the program without waiting for it to read
+	// the workspace directory.
+	noDirectoryWait bool
 }
 
 // testClock is a clock tests move by hand; until set it is the real time.
@@ -144,6 +147,7 @@ func (h *harness) restart() {
 	// Tests run digests by hand (runDigests) at the times they choose; the
 	// loop itself only makes its catch-up run at start.
 	m.Digests.Spec = "0 0 1 1 *"
+	read := strings.Count(h.logs.String(), directoryRead)
 	if err := m.Open(context.Background()); err != nil {
 		h.t.Fatalf("open: %v", err)
 	}
@@ -154,7 +158,17 @@ func (h *harness) restart() {
 			h.main = nil
 		}
 	})
+	// Tests start from a program that knows its workspace: the directory
+	// read whole (a test of the time before sets noDirectoryWait).
+	if !h.noDirectoryWait {
+		if err := poll(ctxT(h.t), 5*time.Millisecond, func() bool { return strings.Count(h.logs.String(), directoryRead) > read }); err != nil {
+			h.t.Fatal("the workspace directory was not read")
+		}
+	}
 }
+
+// directoryRead is the log line of a workspace directory read whole.
+const directoryRead = `"msg":"workspace directory read"`
 
 // poll checks done every interval until it is true; it returns ctx's error
 // if ctx ends first.

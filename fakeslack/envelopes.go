@@ -1,6 +1,7 @@
 package fakeslack
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,4 +246,31 @@ func (s *Server) MessageAction(user string, m Message, actionID, value string) (
 		"response_url": "https://hooks.slack.com/actions/" + s.opts.TeamID + "/1/fake",
 		"actions":      []any{action},
 	}}, nil
+}
+
+// Join adds u to the workspace and sends the team_join event Slack sends an
+// app subscribed to it, with the whole user object, as Slack does; it
+// returns once the app acked it.
+func (s *Server) Join(ctx context.Context, u User) error {
+	s.AddUser(u)
+	return s.sendUserEvent(ctx, "team_join", u.ID)
+}
+
+// ChangeUser replaces the user with u's id (a new email, deactivation) and
+// sends user_change, as Slack does; it returns once the app acked it.
+func (s *Server) ChangeUser(ctx context.Context, u User) error {
+	s.AddUser(u)
+	return s.sendUserEvent(ctx, "user_change", u.ID)
+}
+
+func (s *Server) sendUserEvent(ctx context.Context, kind, id string) error {
+	s.mu.Lock()
+	user := s.userJSON(s.users[id])
+	s.mu.Unlock()
+	ev := map[string]any{"type": kind, "user": user, "event_ts": fmt.Sprintf("%d.000200", time.Now().Unix())}
+	if kind == "user_change" {
+		ev["cache_ts"] = time.Now().Unix()
+	}
+	_, err := s.Send(ctx, s.EventsAPI(ev))
+	return err
 }

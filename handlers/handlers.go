@@ -7,6 +7,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"hash/fnv"
 	"log/slog"
 	"sync"
@@ -72,7 +73,7 @@ type Router struct {
 var Commands = []string{"/route-alerts", "/paligo-invite"}
 
 // Events are the Events API events the Router answers.
-var Events = []string{string(slackevents.AppHomeOpened)}
+var Events = []string{string(slackevents.AppHomeOpened), string(slackevents.TeamJoin), string(slackevents.UserChange)}
 
 func (h *Router) lockUser(team, user string) func() {
 	f := fnv.New32a()
@@ -95,6 +96,30 @@ func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.R
 			defer unlock()
 			h.publishHome(ctx, team, e.User, "")
 		}}
+	case *slackevents.TeamJoinEvent, *slackevents.UserChangeEvent:
+		// slack-go's user_change drops the profile's email: read the user
+		// from the event as Slack sent it.
+		cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+		if !ok || cb.InnerEvent == nil {
+			return bot.Reply{}
+		}
+		var inner struct {
+			User struct {
+				ID        string `json:"id"`
+				Deleted   bool   `json:"deleted"`
+				IsBot     bool   `json:"is_bot"`
+				IsAppUser bool   `json:"is_app_user"`
+				Profile   struct {
+					Email string `json:"email"`
+				} `json:"profile"`
+			} `json:"user"`
+		}
+		if err := json.Unmarshal(*cb.InnerEvent, &inner); err != nil {
+			h.Log.Warn("unreadable user event", "event_type", ev.InnerEvent.Type, "err", err)
+			return bot.Reply{}
+		}
+		u := inner.User
+		return h.learnPerson(u.ID, u.Profile.Email, u.Deleted || u.IsBot || u.IsAppUser)
 	default:
 		h.Log.Info("ignored event", "event_type", ev.InnerEvent.Type)
 		return bot.Reply{}
@@ -123,6 +148,25 @@ func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) 
 	}
 	h.Log.Info("ignored interaction", "interaction_type", cb.Type, "view_type", cb.View.Type, "callback_id", cb.View.CallbackID)
 	return bot.Reply{}
+}
+
+// learnPerson keeps the workspace directory fresh between its reads
+// (delivery reads users.list whole once a day): someone who joined, changed
+// their email, or was deactivated or made a bot, who is then no one to
+// notify.
+func (h *Router) learnPerson(id, email string, noOne bool) bot.Reply {
+	if email == "" || id == "" {
+		return bot.Reply{}
+	}
+	user := id
+	if noOne {
+		user = ""
+	}
+	return bot.Reply{After: func(context.Context) {
+		if err := h.Store.CacheUser(email, user); err != nil {
+			h.Log.Error("keep the workspace directory", "user", id, "err", err)
+		}
+	}}
 }
 
 func teamOf(cb slack.InteractionCallback) string {

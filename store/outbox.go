@@ -182,9 +182,20 @@ func followersOf(tx *bolt.Tx, team, k string) []string {
 // workspace whose followers are looked up. The jobs and the cursor are
 // written in one transaction, so each event is fanned out exactly once.
 func (s *Store) FanOut(team string, max int) ([]Job, error) {
-	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
-		jobs = jobs[:0]
+	jobs, _, err := s.FanOutKnowing(team, max, false)
+	return jobs, err
+}
+
+// FanOutKnowing is FanOut for a delivery that has read the workspace
+// directory whole (directoryRead): a recipient email the directory does
+// not match to anyone ends unmatched right here, in the same transaction,
+// rather than as a job that would stand in the outbox beside everyone
+// else's. unmatched counts them.
+func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (jobs []Job, unmatched int, err error) {
+	now := s.Now().UTC()
+	err = s.update(func(tx *bolt.Tx) error {
+		jobs, unmatched = jobs[:0], 0
+		cache := tx.Bucket(bucketSlackCache)
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
 		var cursor uint64
 		if v := meta.Get(keyFanoutCursor); v != nil {
@@ -202,6 +213,20 @@ func (s *Store) FanOut(team string, max int) ([]Job, error) {
 				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			for _, j := range jobsFor(tx, team, e, routes[e.Type]) {
+				if directoryRead && j.Kind == JobPerson && j.User == "" {
+					if m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email)); err != nil {
+						return err
+					} else if m.User == "" {
+						if err := noteUnmatched(tx, j, e.ID, now); err != nil {
+							return err
+						}
+						if err := putJSON(tx.Bucket(bucketReceipts), receiptKey(j.Event, "email:"+j.Email), Receipt{Outcome: paligo.Unmatched, At: now}); err != nil {
+							return err
+						}
+						unmatched++
+						continue
+					}
+				}
 				seq, err := out.NextSequence()
 				if err != nil {
 					return err
@@ -218,9 +243,9 @@ func (s *Store) FanOut(team string, max int) ([]Job, error) {
 		return meta.Put(keyFanoutCursor, u64(cursor))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("fan out events: %w", err)
+		return nil, 0, fmt.Errorf("fan out events: %w", err)
 	}
-	return jobs, nil
+	return jobs, unmatched, nil
 }
 
 // jobsFor lists who gets event e: the routed channels, its recipients and
@@ -341,7 +366,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 		case job.Kind == JobChannel:
 		case r.Outcome == paligo.Unmatched:
 			target = "email:" + job.Email
-			if err := noteUnmatched(tx, job, r.At); err != nil {
+			if err := noteUnmatched(tx, job, "", r.At); err != nil {
 				return err
 			}
 		default:
@@ -362,18 +387,25 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 	return outcome, err
 }
 
-func noteUnmatched(tx *bolt.Tx, job Job, at time.Time) error {
+// noteUnmatched counts job's email on the unmatched list; eventID is the
+// id of the job's event ("" to read it from the store).
+func noteUnmatched(tx *bolt.Tx, job Job, eventID string, at time.Time) error {
 	b := tx.Bucket(bucketUnmatched)
 	var u paligo.UnmatchedEmail
 	if v := b.Get([]byte(job.Email)); v != nil {
 		json.Unmarshal(v, &u)
 	}
 	u.Email, u.Count, u.LastAt = job.Email, u.Count+1, at
-	if ev := tx.Bucket(bucketEvents).Get(u64(job.Event)); ev != nil {
-		var e paligo.Event
-		json.Unmarshal(ev, &e)
-		u.LastEvent = e.ID
+	if eventID == "" {
+		if ev := tx.Bucket(bucketEvents).Get(u64(job.Event)); ev != nil {
+			var e struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(ev, &e)
+			eventID = e.ID
+		}
 	}
+	u.LastEvent = eventID
 	return putJSON(b, []byte(job.Email), u)
 }
 
@@ -487,6 +519,26 @@ func (s *Store) CacheUser(email, user string) error {
 			}
 		}
 		return putJSON(tx.Bucket(bucketSlackCache), emailKey(email), SlackUser{User: user, CheckedAt: s.Now().UTC()})
+	})
+}
+
+// CacheDirectory remembers a page of the workspace directory: each email's
+// user ("" for someone deactivated or a bot), in one transaction. A match
+// takes the email off the unmatched list.
+func (s *Store) CacheDirectory(byEmail map[string]string) error {
+	now := s.Now().UTC()
+	return s.batch(func(tx *bolt.Tx) error {
+		for email, user := range byEmail {
+			if user != "" {
+				if err := tx.Bucket(bucketUnmatched).Delete([]byte(strings.ToLower(email))); err != nil {
+					return err
+				}
+			}
+			if err := putJSON(tx.Bucket(bucketSlackCache), emailKey(email), SlackUser{User: user, CheckedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -212,3 +212,25 @@ func TestReadPersonJob(t *testing.T) {
 		t.Error("a job whose event is missing read without error")
 	}
 }
+
+// With the workspace directory read whole, a recipient it does not match
+// ends unmatched at fan-out, in the same transaction: no job for it.
+func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
+	s := MustOpen(t)
+	s.CacheDirectory(map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
+	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@example.com", "gone@example.com", "stranger@elsewhere.example"}}})
+	jobs, unmatched, err := s.FanOutKnowing("T1", 10, true)
+	if err != nil || unmatched != 2 || len(jobs) != 1 || jobs[0].Email != "ann@example.com" {
+		t.Fatalf("fan-out = %v, %d unmatched, %v; want ann's job and 2 unmatched", lanes(jobs), unmatched, err)
+	}
+	un, _ := s.Unmatched()
+	if len(un) != 2 || un[0].LastEvent != "a" {
+		t.Errorf("unmatched list = %+v", un)
+	}
+	if r, found, _ := s.Receipt(jobs[0].Event, "email:stranger@elsewhere.example"); !found || r.Outcome != paligo.Unmatched {
+		t.Errorf("the stranger's receipt = %+v (found %v)", r, found)
+	}
+	if events, pending, _ := s.Backlog(); events != 0 || pending != 1 {
+		t.Errorf("backlog = %d events, %d jobs; want 0 and ann's", events, pending)
+	}
+}

@@ -1,0 +1,112 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/paligo/paligo-slack/bot"
+)
+
+// The workspace directory: everyone in the workspace by email, so that
+// matching a recipient to a Slack user costs no Slack call. Asking
+// users.lookupByEmail (Tier 3, about 50 a minute, one email a call) for
+// each stranger an event names would put a thousand strangers in front of
+// the next person's critical alert for twenty minutes. users.list (Tier 2,
+// about 20 a minute) carries 200 people a page with their emails: the
+// directory is read at start and every DirectoryRefresh, page by page, and
+// Slack's team_join and user_change events keep it fresh in between
+// (handlers write them). Once this process has read it whole, an email it
+// lacks is no one's; until then each unknown email is asked of Slack.
+
+const directoryPage = 200
+
+// directoryReady reports whether the directory was read whole recently
+// enough to be believed about the emails it lacks.
+func (d *Deliverer) directoryReady() bool {
+	at := d.directoryAt.Load()
+	return at != nil && time.Since(*at) < 2*d.opts.DirectoryRefresh
+}
+
+// keepDirectory reads the directory now and every DirectoryRefresh until
+// ctx ends; a read that fails is tried again (Slack's 429s are waited out
+// page by page).
+func (d *Deliverer) keepDirectory(ctx context.Context) {
+	for try := 1; ; {
+		wait := d.opts.DirectoryRefresh
+		if err := d.readDirectory(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Warn("workspace directory not read; emails are looked up one by one meanwhile", "err", err)
+			wait = max(d.backoff.Delay(try), time.Minute)
+			try++
+		} else {
+			try = 1
+		}
+		if bot.Sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+// readDirectory reads users.list whole, paced at its tier, writing each
+// page as it comes (memory stays one page whatever the workspace's size).
+func (d *Deliverer) readDirectory(ctx context.Context) error {
+	start := time.Now()
+	limiter := rate.NewLimiter(d.opts.DirectoryRate, 3)
+	cursor, people, pages := "", 0, 0
+	for try := 1; ; {
+		var users []slack.User
+		var next string
+		err := d.call(ctx, "users.list", "", limiter, func(ctx context.Context) (err error) {
+			users, next, err = d.slack.UsersPage(ctx, cursor, directoryPage)
+			return err
+		})
+		var rl *slack.RateLimitedError
+		switch {
+		case errors.As(err, &rl):
+			continue // the gate holds the next call for Retry-After
+		case err != nil:
+			if v, _ := bot.Classify(err); v != bot.Retry || try >= 5 || ctx.Err() != nil {
+				return err
+			}
+			if bot.Sleep(ctx, d.backoff.Delay(try)) != nil {
+				return ctx.Err()
+			}
+			try++
+			continue
+		}
+		try = 1
+		byEmail := make(map[string]string, len(users))
+		for _, u := range users {
+			email := strings.ToLower(u.Profile.Email)
+			if email == "" {
+				continue
+			}
+			id := u.ID
+			if u.Deleted || u.IsBot || u.IsAppUser {
+				id = "" // no one to notify
+			}
+			byEmail[email] = id
+		}
+		if err := d.store.CacheDirectory(byEmail); err != nil {
+			return err
+		}
+		people += len(users)
+		pages++
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	now := time.Now()
+	d.directoryAt.Store(&now)
+	d.m.directory.Set(float64(people))
+	d.log.Info("workspace directory read", "people", people, "pages", pages, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

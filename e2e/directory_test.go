@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+)
+
+// strangersWorkspace is a workspace of n people (three pages of users.list
+// for n = 450) whose Slack paces users.lookupByEmail at 10 a second, as the
+// report that found the problem did.
+func strangersWorkspace(tb testing.TB, n int) *fakeslack.Server {
+	users := append(benchUsers(n), testUsers...)
+	users = append(users, fakeslack.User{ID: "U0NEW", Name: "nova", Email: "nova@example.com"})
+	for i := range newcomers {
+		users = append(users, newcomer(i))
+	}
+	return newFake(tb, fakeslack.Options{Users: users, MethodRates: map[string]fakeslack.MethodRate{
+		"users.lookupByEmail": {PerSecond: 10, Burst: 10},
+		"users.list":          {PerSecond: 20.0 / 60, Burst: 5},
+	}})
+}
+
+// strangers is one comment.reply to n emails no one in the workspace has.
+func strangers(id string, n int) map[string]any {
+	emails := make([]string, n)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("stranger-%s-%d@elsewhere.example", id, i)
+	}
+	return event(id, "comment.reply", map[string]any{"recipients": emails, "text": "hello?"})
+}
+
+// newcomers are people of the workspace the bot has never notified: one
+// for each measured run.
+const newcomers = 20
+
+func newcomer(i int) fakeslack.User {
+	return fakeslack.User{ID: fmt.Sprintf("U0NEW%02d", i), Name: fmt.Sprintf("new%d", i), Email: fmt.Sprintf("new%d@example.com", i)}
+}
+
+// criticalDelay posts 1,000 strangers and then a run.failed for newcomer
+// run (never notified before: no DM channel opened yet), and returns how
+// long from the critical event's 202 until the newcomer has the DM.
+func criticalDelay(tb testing.TB, h *harness, fs *fakeslack.Server, run int) time.Duration {
+	tb.Helper()
+	who := newcomer(run % newcomers)
+	h.post(strangers(fmt.Sprint("crowd-", run), crowdSize))
+	start := time.Now()
+	h.post(event(fmt.Sprint("critical-", run), "run.failed", map[string]any{"recipients": []string{who.Email}, "text": "the nightly build failed"}))
+	if err := poll(ctxT(tb), time.Millisecond, func() bool { return len(texts(fs, fs.DMChannel(who.ID))) > 0 }); err != nil {
+		tb.Fatalf("%s never got the run.failed DM (1,000 unknown emails queued before it)", who.ID)
+	}
+	return time.Since(start)
+}
+
+// A thousand strangers named by one event do not stand in front of anyone's
+// critical alert: the workspace directory (users.list, 200 people a call)
+// knows they are no one's without asking Slack about each (Tier 3); people
+// who join (team_join) or are deactivated (user_change) are known at once.
+func TestStrangersDoNotDelayCriticalAlerts(t *testing.T) {
+	fs := strangersWorkspace(t, 450)
+	h := start(t, fs)
+	ctx := ctxT(t)
+	if n := len(fs.Calls("users.list")); n != 3 {
+		t.Errorf("the directory of %d people took %d users.list calls, want 3 (200 a page)", len(fs.Users()), n)
+	}
+
+	delay := criticalDelay(t, h, fs, 1)
+	t.Logf("critical DM %v after 1,000 strangers", delay.Round(time.Millisecond))
+	if delay > 5*time.Second {
+		t.Errorf("the critical DM took %v behind 1,000 strangers", delay)
+	}
+	h.waitDelivered(ctx)
+	if n := len(fs.Calls("users.lookupByEmail")); n != 0 {
+		t.Errorf("%d users.lookupByEmail calls; the directory knows everyone", n)
+	}
+	if un, _ := h.main.Store().Unmatched(); len(un) != 1000 {
+		t.Errorf("%d unmatched emails listed for admins, want the 1,000 strangers", len(un))
+	}
+
+	// Someone joins: known at once (team_join), no lookup.
+	if err := fs.Join(ctx, fakeslack.User{ID: "U0LATE", Name: "late", Email: "Late@Example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 5*time.Millisecond, func() bool {
+		u, ok, _ := h.main.Store().CachedUser("late@example.com")
+		return ok && u.User == "U0LATE"
+	}); err != nil {
+		t.Fatalf("team_join did not reach the directory: %s", h.logs.String()[max(0, len(h.logs.String())-3000):])
+	}
+	h.post(event("for-late", "run.failed", map[string]any{"recipients": []string{"late@example.com"}}))
+	h.waitDelivered(ctx)
+	if got := texts(fs, fs.DMChannel("U0LATE")); len(got) != 1 {
+		t.Errorf("the newcomer's DMs: %q", got)
+	}
+	// Nova is deactivated (user_change): she is no one to notify now.
+	if err := fs.ChangeUser(ctx, fakeslack.User{ID: "U0NEW", Name: "nova", Email: "nova@example.com", Deleted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 5*time.Millisecond, func() bool {
+		u, ok, _ := h.main.Store().CachedUser("nova@example.com")
+		return ok && u.User == ""
+	}); err != nil {
+		t.Fatal("user_change did not reach the directory")
+	}
+	dms := len(texts(fs, fs.DMChannel("U0NEW")))
+	h.post(event("for-nova", "run.failed", map[string]any{"recipients": []string{"nova@example.com"}}))
+	h.waitDelivered(ctx)
+	if got := len(texts(fs, fs.DMChannel("U0NEW"))); got != dms {
+		t.Errorf("a deactivated person got %d more DMs", got-dms)
+	}
+	if n := len(fs.Calls("users.lookupByEmail")); n != 0 {
+		t.Errorf("%d users.lookupByEmail calls after joins and changes", n)
+	}
+}
+
+// Until the directory has been read whole (Slack refuses users.list here),
+// an unknown email is asked of Slack one by one, as before: no one is
+// taken for a stranger because the directory is not there yet.
+func TestBeforeTheDirectoryIsReadEmailsAreLookedUp(t *testing.T) {
+	fs := strangersWorkspace(t, 10)
+	fs.Inject("users.list", fakeslack.Fault{Status: http.StatusServiceUnavailable})
+	h := &harness{t: t, slack: fs, db: t.TempDir() + "/x.db", logs: &syncBuffer{}, clock: &testClock{}, noDirectoryWait: true}
+	h.restart()
+	h.post(event("early", "run.failed", map[string]any{"recipients": []string{"nova@example.com", "nobody@elsewhere.example"}}))
+	h.waitDelivered(context.Background())
+	if got := texts(fs, fs.DMChannel("U0NEW")); len(got) != 1 {
+		t.Errorf("nova's DMs before the directory: %q", got)
+	}
+	if n := len(fs.Calls("users.lookupByEmail")); n != 2 {
+		t.Errorf("%d users.lookupByEmail calls, want 2 (nova and the stranger)", n)
+	}
+}
+var crowdSize = 1000
