@@ -135,4 +135,5 @@ func TestBeforeTheDirectoryIsReadEmailsAreLookedUp(t *testing.T) {
 		t.Errorf("%d users.lookupByEmail calls, want 2 (nova and the stranger)", n)
 	}
 }
+
 var crowdSize = 1000
