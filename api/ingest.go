@@ -330,10 +330,10 @@ func (v *eventValidator) fail(field, format string, a ...any) {
 	}
 }
 
-// Text is what a string field may hold: prose (drawn, with what would
-// mislead a reader cleaned away when drawn: views.Clean) or a name that
-// identifies something (refused when it holds a control or invisible
-// character: no two ids may look alike and differ).
+// textKind is what a string field holds: prose (kept as sent; what would
+// mislead a reader is cleaned away when it is drawn, views.Clean) or an
+// identifier (refused when it holds a control or invisible character: no
+// two ids, emails or URLs may look alike and differ).
 type textKind int
 
 const (

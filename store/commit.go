@@ -13,14 +13,24 @@ import (
 // error): nothing of it was stored. Writable says whether it still holds.
 var ErrCannotCommit = errors.New("the store cannot commit")
 
-// commitState remembers the last commit that failed, until one succeeds.
+// commitState remembers the commits that failed. On a full disk some
+// commits still succeed (a small one reuses pages freed in the file) while
+// others fail (one that must grow it), so one success is no proof: the store
+// counts as unable to commit while the latest commit failed, or one failed
+// in the last failWindow.
 type commitState struct {
 	mu        sync.Mutex
-	err       error     // the last commit's failure; nil once one succeeds
-	since     time.Time // when commits started failing
+	err       error     // the latest failure
+	failedAt  time.Time // when it happened
+	okAt      time.Time // the latest success
+	since     time.Time // when the current run of failures began
 	lastProbe time.Time
 	fault     func() error // tests: fails commits as a full disk would
 }
+
+// failWindow is how long after a failed commit the store still counts as
+// unable to commit.
+const failWindow = 5 * time.Second
 
 var keyCommitProbe = []byte("commit_probe")
 
@@ -47,15 +57,21 @@ func (s *Store) write(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) er
 	}
 	s.commit.mu.Lock()
 	defer s.commit.mu.Unlock()
+	now := time.Now()
 	if err != nil {
-		if s.commit.err == nil {
-			s.commit.since = time.Now()
+		if !s.commit.failing(now) {
+			s.commit.since = now
 		}
-		s.commit.err = err
+		s.commit.err, s.commit.failedAt = err, now
 		return fmt.Errorf("%w: %v", ErrCannotCommit, err)
 	}
-	s.commit.err = nil
+	s.commit.okAt = now
 	return nil
+}
+
+// failing reports whether the store counts as unable to commit at now.
+func (c *commitState) failing(now time.Time) bool {
+	return !c.failedAt.IsZero() && (!c.okAt.After(c.failedAt) || now.Sub(c.failedAt) < failWindow)
 }
 
 func (c *commitState) injected() error {
@@ -68,33 +84,32 @@ func (c *commitState) injected() error {
 }
 
 // Writable is nil while the store can commit; otherwise it says why not and
-// since when. While commits fail it tries a small one at most once a second,
-// so it turns nil again by itself once the disk has room.
+// since when. While the latest commit failed it tries a small one at most
+// once a second, so it turns nil again by itself once the disk has room and
+// no commit failed for a few seconds.
 func (s *Store) Writable() error {
 	s.commit.mu.Lock()
-	failing, since := s.commit.err, s.commit.since
-	probe := failing != nil && time.Since(s.commit.lastProbe) >= time.Second
+	now := time.Now()
+	failing := s.commit.failing(now)
+	probe := failing && !s.commit.okAt.After(s.commit.failedAt) && now.Sub(s.commit.lastProbe) >= time.Second
 	if probe {
-		s.commit.lastProbe = time.Now()
+		s.commit.lastProbe = now
 	}
 	s.commit.mu.Unlock()
-	if failing == nil {
+	if !failing {
 		return nil
 	}
 	if probe {
-		err := s.update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(keyCommitProbe, []byte(time.Now().UTC().Format(time.RFC3339)))
+		s.update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyCommitProbe, []byte(now.UTC().Format(time.RFC3339)))
 		})
-		if err == nil {
-			return nil
-		}
-		s.commit.mu.Lock()
-		if s.commit.err != nil {
-			failing = s.commit.err
-		}
-		s.commit.mu.Unlock()
 	}
-	return fmt.Errorf("cannot commit since %s: %v", since.UTC().Format(time.RFC3339), failing)
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	if !s.commit.failing(time.Now()) {
+		return nil
+	}
+	return fmt.Errorf("cannot commit since %s: %v", s.commit.since.UTC().Format(time.RFC3339), s.commit.err)
 }
 
 // InjectCommitFault makes every commit fail with fault's error while fault

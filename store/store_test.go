@@ -253,8 +253,9 @@ func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
 	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil || errors.Is(err, store.ErrCannotCommit) {
 		t.Errorf("routing a personal-only kind = %v, want its own error", err)
 	}
-	// Room again: the next probe (at most a second later) sees it.
-	deadline := time.Now().Add(3 * time.Second)
+	// Room again: a probe (at most a second later) commits, and a few
+	// seconds without a failure make the store writable.
+	deadline := time.Now().Add(15 * time.Second)
 	for s.Writable() != nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
