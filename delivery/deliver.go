@@ -65,6 +65,9 @@ type DeliveryOptions struct {
 	DirectoryRefresh time.Duration
 	// DirectoryRate paces users.list (Tier 2). Default 20 a minute.
 	DirectoryRate rate.Limit
+	// FanOutEvery is how often delivery looks for accepted events without
+	// being told of them (ingest tells it at once). Default 1s.
+	FanOutEvery time.Duration
 	// CallTimeout bounds one Slack call. Default 15s.
 	CallTimeout time.Duration
 	// MoreURL is where a digest's "and N more" line links (Paligo's
@@ -145,6 +148,9 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	}
 	if opts.UnmatchedTTL <= 0 {
 		opts.UnmatchedTTL = time.Hour
+	}
+	if opts.FanOutEvery <= 0 {
+		opts.FanOutEvery = time.Second
 	}
 	if opts.DirectoryRefresh <= 0 {
 		opts.DirectoryRefresh = 24 * time.Hour
@@ -241,21 +247,21 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(d.opts.FanOutEvery)
 	defer tick.Stop()
 	for {
 		for d.store.Writable() == nil {
-			jobs, unmatched, err := d.store.FanOutKnowing(d.team, fanOutBatch, d.directoryReady())
+			r, err := d.store.FanOutKnowing(d.team, fanOutBatch, d.directoryReady())
 			if err != nil {
 				d.log.Error("fan out", "err", err)
 				break
 			}
-			if unmatched > 0 {
-				d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(unmatched))
+			if r.Unmatched > 0 {
+				d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(r.Unmatched))
 			}
-			d.Enqueue(jobs)
-			if len(jobs) == 0 && unmatched == 0 {
-				break
+			d.Enqueue(r.Jobs)
+			if r.Events < fanOutBatch {
+				break // all caught up
 			}
 		}
 		select {

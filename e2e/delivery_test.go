@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
@@ -491,4 +492,22 @@ func blockOf(v fakeslack.View, blockID string) []any {
 		}
 	}
 	return nil
+}
+
+// Fan-out catches up with everything accepted when ingest tells it, not 500
+// events a tick: events that make no job (here, a reply to no one) once
+// held it back to 500 a second.
+func TestFanOutCatchesUpAtOnce(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	h := &harness{t: t, slack: fs, db: t.TempDir() + "/x.db", logs: &syncBuffer{}, clock: &testClock{},
+		delivery: delivery.DeliveryOptions{FanOutEvery: time.Hour}} // only ingest's word wakes it
+	h.restart()
+	for _, n := range []int{1000, 500} {
+		var batch []any
+		for i := range n {
+			batch = append(batch, event(fmt.Sprint("quiet-", n, "-", i), "comment.reply", nil))
+		}
+		h.post(batch)
+	}
+	h.waitDelivered(ctxT(t))
 }

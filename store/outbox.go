@@ -182,19 +182,28 @@ func followersOf(tx *bolt.Tx, team, k string) []string {
 // workspace whose followers are looked up. The jobs and the cursor are
 // written in one transaction, so each event is fanned out exactly once.
 func (s *Store) FanOut(team string, max int) ([]Job, error) {
-	jobs, _, err := s.FanOutKnowing(team, max, false)
-	return jobs, err
+	r, err := s.FanOutKnowing(team, max, false)
+	return r.Jobs, err
+}
+
+// FanOutResult is what one fan-out did.
+type FanOutResult struct {
+	Jobs      []Job // new jobs in the outbox
+	Unmatched int   // recipients ended unmatched without a job
+	Events    int   // events fanned out; max means more may be waiting
 }
 
 // FanOutKnowing is FanOut for a delivery that has read the workspace
 // directory whole (directoryRead): a recipient email the directory does
 // not match to anyone ends unmatched right here, in the same transaction,
 // rather than as a job that would stand in the outbox beside everyone
-// else's. unmatched counts them.
-func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (jobs []Job, unmatched int, err error) {
+// else's.
+func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutResult, error) {
 	now := s.Now().UTC()
-	err = s.update(func(tx *bolt.Tx) error {
-		jobs, unmatched = jobs[:0], 0
+	var jobs []Job
+	var unmatched, n int
+	err := s.update(func(tx *bolt.Tx) error {
+		jobs, unmatched, n = jobs[:0], 0, 0
 		cache := tx.Bucket(bucketSlackCache)
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
 		var cursor uint64
@@ -206,7 +215,6 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (jobs []
 			return err
 		}
 		c := tx.Bucket(bucketEvents).Cursor()
-		n := 0
 		for k, v := c.Seek(u64(cursor + 1)); k != nil && n < max; k, v = c.Next() {
 			var e paligo.Event
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -243,9 +251,9 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (jobs []
 		return meta.Put(keyFanoutCursor, u64(cursor))
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("fan out events: %w", err)
+		return FanOutResult{}, fmt.Errorf("fan out events: %w", err)
 	}
-	return jobs, unmatched, nil
+	return FanOutResult{Jobs: jobs, Unmatched: unmatched, Events: n}, nil
 }
 
 // jobsFor lists who gets event e: the routed channels, its recipients and

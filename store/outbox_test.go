@@ -219,9 +219,10 @@ func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 	s := MustOpen(t)
 	s.CacheDirectory(map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@example.com", "gone@example.com", "stranger@elsewhere.example"}}})
-	jobs, unmatched, err := s.FanOutKnowing("T1", 10, true)
-	if err != nil || unmatched != 2 || len(jobs) != 1 || jobs[0].Email != "ann@example.com" {
-		t.Fatalf("fan-out = %v, %d unmatched, %v; want ann's job and 2 unmatched", lanes(jobs), unmatched, err)
+	r, err := s.FanOutKnowing("T1", 10, true)
+	jobs := r.Jobs
+	if err != nil || r.Unmatched != 2 || len(jobs) != 1 || jobs[0].Email != "ann@example.com" || r.Events != 1 {
+		t.Fatalf("fan-out = %v, %+v, %v; want ann's job, 2 unmatched, 1 event", lanes(jobs), r, err)
 	}
 	un, _ := s.Unmatched()
 	if len(un) != 2 || un[0].LastEvent != "a" {

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/fakeslack"
+)
+
+// resetPeakRSS starts the process's peak resident memory (VmHWM) from now.
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is the process's peak resident memory in MB since resetPeakRSS.
+func peakRSS() float64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkIngestOverListener drives the whole program over its listener
+// the way the platform does: concurrent clients POSTing signed events to
+// /v1/events, each fsynced before its 202 and then fanned out by delivery.
+// The events are the side-by-side script's (comment.reply to no one, so
+// no Slack call follows). single: 64 clients, one event a request; batch:
+// 16 clients, 100 events a request. One op is one event (a batch request
+// carries 100). peak-rss-MB is the whole test process's (the load's share
+// included).
+func BenchmarkIngestOverListener(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		clients int
+		events  int
+	}{{"single", 64, 1}, {"batch", 16, 100}} {
+		b.Run(c.name, func(b *testing.B) {
+			fs := newFake(b, fakeslack.Options{Users: benchUsers(1)})
+			h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{}}
+			h.restart()
+			url := "http://" + h.main.Addr() + "/v1/events"
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.clients, MaxConnsPerHost: c.clients}, Timeout: 30 * time.Second}
+			body := func(n int64) []byte {
+				var evs []string
+				for i := range c.events {
+					evs = append(evs, fmt.Sprintf(`{"id":"e%d_%d","type":"comment.reply","subject":{"kind":"topic","id":"t%d","title":"T"}}`, n, i, i))
+				}
+				if c.events == 1 {
+					return []byte(evs[0])
+				}
+				return []byte("[" + strings.Join(evs, ",") + "]")
+			}
+			requests := max(b.N/c.events, 1)
+			var seq, failed atomic.Int64
+			lat := make([][]time.Duration, c.clients)
+			resetPeakRSS()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range c.clients {
+				wg.Go(func() {
+					for {
+						n := seq.Add(1)
+						if n > int64(requests) {
+							return
+						}
+						data := body(n)
+						req, _ := http.NewRequest("POST", url, bytes.NewReader(data))
+						ts := time.Now().Unix()
+						req.Header.Set("Content-Type", "application/json")
+						req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
+						req.Header.Set("X-Signature", api.Sign([]byte(testIngestSecret), ts, data))
+						t0 := time.Now()
+						resp, err := client.Do(req)
+						if err != nil {
+							failed.Add(1)
+							continue
+						}
+						resp.Body.Close()
+						lat[w] = append(lat[w], time.Since(t0))
+						if resp.StatusCode != http.StatusAccepted {
+							failed.Add(1)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if f := failed.Load(); f > 0 {
+				b.Fatalf("%d of %d requests not accepted", f, requests)
+			}
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			b.ReportMetric(float64(requests*c.events)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(all[len(all)*99/100])/float64(time.Millisecond), "p99-ms")
+			b.ReportMetric(peakRSS(), "peak-rss-MB")
+			// Everything accepted is stored and fanned out.
+			h.waitDelivered(ctxT(b))
+			if n, _ := h.main.Store().EventCount(); n != requests*c.events {
+				b.Fatalf("%d events stored, want %d", n, requests*c.events)
+			}
+		})
+	}
+}
