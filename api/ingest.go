@@ -44,9 +44,12 @@ type Ingest struct {
 	Previous []byte
 	Now      func() time.Time
 	Log      *slog.Logger
-	// Accepted, if set, is called after new events were stored (the
-	// delivery loop's wake-up).
-	Accepted func()
+	// FanOut, if set, says how to fan events out in the transaction that
+	// accepts them (false: not yet, delivery's own loop will).
+	FanOut func() (store.FanOutSpec, bool)
+	// Accepted, if set, is told of the new events stored (accepted) and of
+	// what was fanned out with them: delivery takes it from there.
+	Accepted func(accepted int, fanned store.FanOutResult)
 	// Events, if set, counts events by result: accepted, duplicate,
 	// rejected (every event of a refused request).
 	Events *prometheus.CounterVec
@@ -140,7 +143,13 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs, MoreErrors: more})
 		return
 	}
-	res, err := h.Store.AcceptEvents(events)
+	var fan *store.FanOutSpec
+	if h.FanOut != nil {
+		if spec, ok := h.FanOut(); ok {
+			fan = &spec
+		}
+	}
+	res, fanned, err := h.Store.AcceptAndFanOut(events, fan)
 	if err != nil {
 		h.Log.Error("store events", "err", err, "events", len(events))
 		w.Header().Set("Retry-After", "5")
@@ -150,7 +159,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.count("accepted", res.Accepted)
 	h.count("duplicate", res.Duplicates)
 	if res.Accepted > 0 && h.Accepted != nil {
-		h.Accepted()
+		h.Accepted(res.Accepted, fanned)
 	}
 	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
 }

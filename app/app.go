@@ -177,7 +177,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
 	ingest := &api.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: m.store.Now, Log: m.Log,
-		Accepted: m.deliverer.Notify, Events: api.NewEventsCounter(reg), Tokens: tokens,
+		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(reg), Tokens: tokens,
 	}
 	invites := &api.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log}

@@ -176,6 +176,29 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	return d
 }
 
+// FanOutSpec says how ingest may fan events out in the transaction that
+// accepts them: once delivery knows its workspace.
+func (d *Deliverer) FanOutSpec() (store.FanOutSpec, bool) {
+	select {
+	case <-d.ready:
+	default:
+		return store.FanOutSpec{}, false
+	}
+	return store.FanOutSpec{Team: d.team, DirectoryRead: d.directoryReady()}, true
+}
+
+// Accepted takes what ingest stored: the jobs it fanned out go to their
+// lanes; events it could not fan out wake the fan-out loop.
+func (d *Deliverer) Accepted(accepted int, fanned store.FanOutResult) {
+	if fanned.Unmatched > 0 {
+		d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(fanned.Unmatched))
+	}
+	d.Enqueue(fanned.Jobs)
+	if fanned.Events < accepted {
+		d.Notify()
+	}
+}
+
 // Notify tells the Deliverer that new events were accepted.
 func (d *Deliverer) Notify() {
 	select {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -89,6 +90,7 @@ func BenchmarkIngestOverListener(b *testing.B) {
 							failed.Add(1)
 							continue
 						}
+						io.Copy(io.Discard, resp.Body) // so the connection is kept
 						resp.Body.Close()
 						lat[w] = append(lat[w], time.Since(t0))
 						if resp.StatusCode != http.StatusAccepted {

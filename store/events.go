@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
 	bolt "go.etcd.io/bbolt"
@@ -19,50 +20,81 @@ type AcceptResult struct {
 // which bbolt fsyncs before it returns: an accepted event survives a crash
 // right after. An ID seen before, in an earlier call or earlier in the same
 // slice, counts as a duplicate and is not stored again. Concurrent callers
-// are coalesced into fewer fsyncs with bbolt's Batch.
+// share commits (committer.go): each commit takes every call waiting when
+// the one before it ends.
 func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
+	res, _, err := s.accepts.accept(events, nil)
+	return res, err
+}
+
+// AcceptAndFanOut is AcceptEvents that also fans the new events out in the
+// same transaction, as FanOutKnowing would later, when fan is given and
+// every event accepted before them has been fanned out (otherwise the
+// fan-out loop takes them in order): one commit, and no reading back, for
+// what would otherwise take two.
+func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptResult, FanOutResult, error) {
+	return s.accepts.accept(events, fan)
+}
+
+// acceptTx stores events in tx, at now, and fans them out with fan if given.
+func acceptTx(tx *bolt.Tx, events []paligo.Event, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
-	now := s.Now().UTC()
-	err := s.batch(func(tx *bolt.Tx) error {
-		// Batch may run this function again; start from zero each time.
-		res = AcceptResult{}
-		ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
-		for _, e := range events {
-			if ids.Get([]byte(e.ID)) != nil {
-				res.Duplicates++
-				continue
-			}
-			seq, err := evs.NextSequence()
-			if err != nil {
-				return err
-			}
-			e.Seq, e.ReceivedAt = seq, now
-			if e.OccurredAt.IsZero() {
-				e.OccurredAt = now
-			}
-			v, err := json.Marshal(e)
-			if err != nil {
-				return fmt.Errorf("encode event %s: %w", e.ID, err)
-			}
-			if err := evs.Put(u64(seq), v); err != nil {
-				return err
-			}
-			if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
-				return err
-			}
-			if e.Type == "invite.accepted" {
-				if err := acceptInvite(tx, e); err != nil {
-					return err
-				}
-			}
-			res.Accepted++
+	var fr FanOutResult
+	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
+	var routes map[paligo.Kind][]string
+	var cursor uint64
+	if fan != nil {
+		var err error
+		if routes, err = readRoutes(tx); err != nil {
+			return AcceptResult{}, FanOutResult{}, err
 		}
-		return nil
-	})
-	if err != nil {
-		return AcceptResult{}, fmt.Errorf("store events: %w", err)
+		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
+			cursor = binary.BigEndian.Uint64(v)
+		}
 	}
-	return res, nil
+	for _, e := range events {
+		if ids.Get([]byte(e.ID)) != nil {
+			res.Duplicates++
+			continue
+		}
+		seq, err := evs.NextSequence()
+		if err != nil {
+			return AcceptResult{}, FanOutResult{}, err
+		}
+		e.Seq, e.ReceivedAt = seq, now
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = now
+		}
+		v, err := json.Marshal(e)
+		if err != nil {
+			return AcceptResult{}, FanOutResult{}, fmt.Errorf("encode event %s: %w", e.ID, err)
+		}
+		if err := evs.Put(u64(seq), v); err != nil {
+			return AcceptResult{}, FanOutResult{}, err
+		}
+		if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
+			return AcceptResult{}, FanOutResult{}, err
+		}
+		if e.Type == "invite.accepted" {
+			if err := acceptInvite(tx, e); err != nil {
+				return AcceptResult{}, FanOutResult{}, err
+			}
+		}
+		res.Accepted++
+		// Fanned out here only in order: when all before it were.
+		if fan != nil && cursor == seq-1 {
+			if err := fanOutEvent(tx, *fan, e, routes, now, &fr); err != nil {
+				return AcceptResult{}, FanOutResult{}, err
+			}
+			cursor = seq
+		}
+	}
+	if fan != nil && fr.Events > 0 {
+		if err := tx.Bucket(bucketMeta).Put(keyFanoutCursor, u64(cursor)); err != nil {
+			return AcceptResult{}, FanOutResult{}, err
+		}
+	}
+	return res, fr, nil
 }
 
 // Event returns the accepted event with the given ID.

@@ -200,12 +200,10 @@ type FanOutResult struct {
 // else's.
 func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutResult, error) {
 	now := s.Now().UTC()
-	var jobs []Job
-	var unmatched, n int
+	var r FanOutResult
 	err := s.update(func(tx *bolt.Tx) error {
-		jobs, unmatched, n = jobs[:0], 0, 0
-		cache := tx.Bucket(bucketSlackCache)
-		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
+		r = FanOutResult{}
+		meta := tx.Bucket(bucketMeta)
 		var cursor uint64
 		if v := meta.Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
@@ -214,46 +212,69 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 		if err != nil {
 			return err
 		}
+		spec := FanOutSpec{Team: team, DirectoryRead: directoryRead}
 		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(u64(cursor + 1)); k != nil && n < max; k, v = c.Next() {
+		for k, v := c.Seek(u64(cursor + 1)); k != nil && r.Events < max; k, v = c.Next() {
 			var e paligo.Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			for _, j := range jobsFor(tx, team, e, routes[e.Type]) {
-				if directoryRead && j.Kind == JobPerson && j.User == "" {
-					if m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email)); err != nil {
-						return err
-					} else if m.User == "" {
-						if err := noteUnmatched(tx, j, e.ID, now); err != nil {
-							return err
-						}
-						if err := putJSON(tx.Bucket(bucketReceipts), receiptKey(j.Event, "email:"+j.Email), Receipt{Outcome: paligo.Unmatched, At: now}); err != nil {
-							return err
-						}
-						unmatched++
-						continue
-					}
-				}
-				seq, err := out.NextSequence()
-				if err != nil {
-					return err
-				}
-				j.Seq = seq
-				if err := putJSON(out, u64(seq), j); err != nil {
-					return err
-				}
-				jobs = append(jobs, j)
+			if err := fanOutEvent(tx, spec, e, routes, now, &r); err != nil {
+				return err
 			}
 			cursor = e.Seq
-			n++
 		}
 		return meta.Put(keyFanoutCursor, u64(cursor))
 	})
 	if err != nil {
 		return FanOutResult{}, fmt.Errorf("fan out events: %w", err)
 	}
-	return FanOutResult{Jobs: jobs, Unmatched: unmatched, Events: n}, nil
+	return r, nil
+}
+
+// FanOutSpec is what fanning an event out needs to know beyond the store:
+// the workspace whose followers are looked up, and whether the workspace
+// directory has been read whole (then an email it does not match ends
+// unmatched at once).
+type FanOutSpec struct {
+	Team          string
+	DirectoryRead bool
+}
+
+// fanOutEvent writes event e's jobs (and, with the directory read, the
+// unmatched receipts of its strangers) and counts them in r; the caller
+// advances the cursor.
+func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, routes map[paligo.Kind][]string, now time.Time, r *FanOutResult) error {
+	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
+	for _, j := range jobsFor(tx, spec.Team, e, routes[e.Type]) {
+		if spec.DirectoryRead && j.Kind == JobPerson && j.User == "" {
+			m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email))
+			if err != nil {
+				return err
+			}
+			if m.User == "" {
+				if err := noteUnmatched(tx, j, e.ID, now); err != nil {
+					return err
+				}
+				if err := putJSON(tx.Bucket(bucketReceipts), receiptKey(j.Event, "email:"+j.Email), Receipt{Outcome: paligo.Unmatched, At: now}); err != nil {
+					return err
+				}
+				r.Unmatched++
+				continue
+			}
+		}
+		seq, err := out.NextSequence()
+		if err != nil {
+			return err
+		}
+		j.Seq = seq
+		if err := putJSON(out, u64(seq), j); err != nil {
+			return err
+		}
+		r.Jobs = append(r.Jobs, j)
+	}
+	r.Events++
+	return nil
 }
 
 // jobsFor lists who gets event e: the routed channels, its recipients and

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -233,5 +234,34 @@ func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 	}
 	if events, pending, _ := s.Backlog(); events != 0 || pending != 1 {
 		t.Errorf("backlog = %d events, %d jobs; want 0 and ann's", events, pending)
+	}
+}
+
+// Ingest fans events out in the transaction that accepts them, in order:
+// never before an earlier event the fan-out loop has not taken yet.
+func TestAcceptAndFanOutKeepsTheOrder(t *testing.T) {
+	s := MustOpen(t)
+	spec := &store.FanOutSpec{Team: "T1"}
+	s.AcceptEvents([]paligo.Event{{ID: "e1", Type: "comment.reply", Recipients: []string{"a@example.com"}}})
+	res, fr, err := s.AcceptAndFanOut([]paligo.Event{{ID: "e2", Type: "comment.reply", Recipients: []string{"b@example.com"}}}, spec)
+	if err != nil || res.Accepted != 1 || fr.Events != 0 || len(fr.Jobs) != 0 {
+		t.Fatalf("behind an event not fanned out: %+v %+v %v; want it accepted and left to the loop", res, fr, err)
+	}
+	if jobs, _ := s.FanOut("T1", 10); fmt.Sprint(lanes(jobs)) != "[email:a@example.com email:b@example.com]" {
+		t.Fatalf("the loop fanned out %v", lanes(jobs))
+	}
+	// Caught up: fanned out at once, duplicates not again.
+	res, fr, err = s.AcceptAndFanOut([]paligo.Event{
+		{ID: "e3", Type: "comment.reply", Recipients: []string{"c@example.com", "d@example.com"}},
+		{ID: "e1", Type: "comment.reply", Recipients: []string{"a@example.com"}},
+	}, spec)
+	if err != nil || res.Accepted != 1 || res.Duplicates != 1 || fr.Events != 1 || fmt.Sprint(lanes(fr.Jobs)) != "[email:c@example.com email:d@example.com]" {
+		t.Fatalf("caught up: %+v %v %v", res, lanes(fr.Jobs), err)
+	}
+	if jobs, _ := s.FanOut("T1", 10); len(jobs) != 0 {
+		t.Errorf("fanned out twice: %v", lanes(jobs))
+	}
+	if events, jobs, _ := s.Backlog(); events != 0 || jobs != 4 {
+		t.Errorf("backlog %d events, %d jobs; want 0 and 4", events, jobs)
 	}
 }

@@ -139,8 +139,9 @@ type Store struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
-	events eventCache // decoded events for digests
-	commit commitState
+	events  eventCache // decoded events for digests
+	commit  commitState
+	accepts acceptCommitter
 }
 
 // Options tune Open.
@@ -176,6 +177,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// Batch; bbolt's default 10 ms wait is longer than an fsync here.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, Now: time.Now}
+	s.accepts.s = s
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
