@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -9,18 +10,22 @@ import (
 	"github.com/paligo/paligo-slack/paligo"
 )
 
-// acceptCommitter shares commits among concurrent AcceptEvents calls. A
-// call joins the group waiting for the next commit; one caller at a time
-// commits the whole group, and the next commit starts as soon as that one's
-// fsync returns, with every call that arrived meanwhile. Unlike bbolt's
-// Batch there is no timer: a lone call commits at once, and a crowd of
-// them shares one fsync per commit.
+// acceptCommitter shares commits among concurrent AcceptEvents calls. One
+// goroutine commits: it takes every call waiting, stores them all in one
+// transaction, answers them once it has committed, and starts the next
+// commit as soon as that one's fsync returns, with every call that arrived
+// meanwhile. Unlike bbolt's Batch there is no timer: a lone call commits at
+// once, and a crowd of them shares one fsync per commit.
 type acceptCommitter struct {
 	s *Store
 
-	mu         sync.Mutex
-	committing bool
-	waiting    []*acceptCall
+	mu      sync.Mutex
+	waiting []*acceptCall
+	closed  bool
+	wake    chan struct{} // one token: calls are waiting
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
 }
 
 type acceptCall struct {
@@ -32,28 +37,70 @@ type acceptCall struct {
 	done   chan struct{}
 }
 
+// errClosed answers a call made after Close.
+var errClosed = errors.New("the store is closed")
+
+func (c *acceptCommitter) start(s *Store) {
+	c.s = s
+	c.wake = make(chan struct{}, 1)
+	c.stop = make(chan struct{})
+	c.stopped = make(chan struct{})
+	go c.run()
+}
+
 func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (AcceptResult, FanOutResult, error) {
 	call := &acceptCall{events: events, fan: fan, done: make(chan struct{})}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return AcceptResult{}, FanOutResult{}, errClosed
+	}
 	c.waiting = append(c.waiting, call)
-	if c.committing {
-		c.mu.Unlock()
-		<-call.done
-		return call.res, call.fanned, call.err
-	}
-	// This caller commits, group after group, until no one waits.
-	c.committing = true
-	for len(c.waiting) > 0 {
-		group := c.waiting
-		c.waiting = nil
-		c.mu.Unlock()
-		c.commit(group)
-		c.mu.Lock()
-	}
-	c.committing = false
 	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	<-call.done
 	return call.res, call.fanned, call.err
+}
+
+func (c *acceptCommitter) run() {
+	defer close(c.stopped)
+	for {
+		select {
+		case <-c.wake:
+		case <-c.stop:
+			// Calls that came in before Close are still committed.
+			c.mu.Lock()
+			group := c.waiting
+			c.waiting, c.closed = nil, true
+			c.mu.Unlock()
+			if len(group) > 0 {
+				c.commit(group)
+			}
+			return
+		}
+		for {
+			c.mu.Lock()
+			group := c.waiting
+			c.waiting = nil
+			c.mu.Unlock()
+			if len(group) == 0 {
+				break
+			}
+			c.commit(group)
+		}
+	}
+}
+
+// close commits what is waiting and stops the committer.
+func (c *acceptCommitter) close() {
+	if c.stop == nil {
+		return
+	}
+	c.once.Do(func() { close(c.stop) })
+	<-c.stopped
 }
 
 // commit stores a group in one transaction. When one call's events make the

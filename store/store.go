@@ -177,11 +177,11 @@ func Open(path string, opts Options) (*Store, error) {
 	// Batch; bbolt's default 10 ms wait is longer than an fsync here.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, Now: time.Now}
-	s.accepts.s = s
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.accepts.start(s)
 	return s, nil
 }
 
@@ -190,7 +190,10 @@ func Open(path string, opts Options) (*Store, error) {
 func (s *Store) ReadTxs() int { return s.db.Stats().TxN }
 
 // Close closes the database file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.accepts.close()
+	return s.db.Close()
+}
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.db.Path() }

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -264,5 +266,47 @@ func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
 	}
 	if res, err := s.AcceptEvents([]paligo.Event{{ID: "a", Type: "run.failed"}}); err != nil || res.Accepted != 1 {
 		t.Errorf("accept after recovery = %+v, %v", res, err)
+	}
+}
+
+// Concurrent accepts share commits and each gets its own answer: every id
+// stored once, the duplicates counted where they fall, and none after
+// Close.
+func TestConcurrentAcceptsShareCommits(t *testing.T) {
+	s := MustOpen(t)
+	var wg sync.WaitGroup
+	var accepted, dups atomic.Int64
+	for c := range 50 {
+		wg.Go(func() {
+			for i := range 20 {
+				// Every id is sent by two clients.
+				res, err := s.AcceptEvents([]paligo.Event{{ID: fmt.Sprintf("e%d-%d", c/2, i), Type: "run.failed"}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				accepted.Add(int64(res.Accepted))
+				dups.Add(int64(res.Duplicates))
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := s.EventCount(); n != 500 || accepted.Load() != 500 || dups.Load() != 500 {
+		t.Errorf("%d stored, %d accepted, %d duplicates; want 500 of each", n, accepted.Load(), dups.Load())
+	}
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcceptEvents([]paligo.Event{{ID: "late", Type: "run.failed"}}); err == nil {
+		t.Error("an accept after Close did not fail")
+	}
+	s2, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if n, _ := s2.EventCount(); n != 500 {
+		t.Errorf("%d events after reopening, want 500", n)
 	}
 }
