@@ -53,10 +53,11 @@ func ChannelMention(id string) string {
 	return "<#" + id + ">"
 }
 
-// slackID reports whether s looks like a Slack id: capital letters and
-// digits only, so it cannot carry markup.
+// slackID reports whether s looks like a Slack id: a letter for its kind
+// and at least one more, capital letters and digits only, so it cannot
+// carry markup.
 func slackID(s string) bool {
-	return s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) < 0
+	return len(s) >= 2 && strings.IndexFunc(s, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) < 0
 }
 
 // RoutesText lists the routes as mrkdwn, one line per routed kind.

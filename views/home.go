@@ -67,11 +67,20 @@ var categoryLabels = map[paligo.Category][2]string{
 const maxFollowsShown = 40
 
 func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, Clean(s), false, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, orEllipsis(Clean(s)), false, false)
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, Truncate(s, MaxSectionText), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, orEllipsis(Truncate(s, MaxSectionText)), false, false)
+}
+
+// orEllipsis keeps a text object Slack would refuse as empty (outside text
+// that was nothing but characters Clean takes out) from being empty.
+func orEllipsis(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "…"
+	}
+	return s
 }
 
 func option(value, text, desc string) *slack.OptionBlockObject {
