@@ -167,6 +167,18 @@ func (h *harness) restart() {
 	}
 }
 
+// get GETs path on the program's listener: the status and the body.
+func (h *harness) get(path string) (int, string) {
+	h.t.Helper()
+	resp, err := http.Get("http://" + h.main.Addr() + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // directoryRead is the log line of a workspace directory read whole.
 const directoryRead = `"msg":"workspace directory read"`
 
@@ -636,15 +648,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	h := start(t, fs)
 	ctx := ctxT(t)
 	h.openHome(ctx, "U0ALICE")
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + h.main.Addr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := h.get
 	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"slack":"ok"`) || !strings.Contains(body, `"store":"ok"`) {
 		t.Errorf("healthz while connected: %d %s", code, body)
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -52,15 +51,7 @@ func TestFullDiskSendsEachMessageOnce(t *testing.T) {
 	}
 	h.post(batch)
 
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + h.main.Addr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := h.get
 	// The posts in flight when the disk filled are out. Time passes on the
 	// full disk: a dozen commits refused.
 	if err := poll(ctx, 10*time.Millisecond, func() bool { return refused.Load() >= 12 }); err != nil {
