@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -86,6 +87,9 @@ type Options struct {
 	PingTimeout time.Duration
 	// WorkTimeout bounds the work a handler does after its ack. Default 30s.
 	WorkTimeout time.Duration
+	// AfterWait is the longest a handler's work after its ack waits for
+	// one of the processors' slots before it runs anyway. Default 1s.
+	AfterWait time.Duration
 }
 
 // Bot is the Socket Mode side of the program.
@@ -99,6 +103,8 @@ type Bot struct {
 	inflight  sync.WaitGroup
 	seen      *recentIDs
 	metrics   *metrics
+	// afterSlots bounds the handlers' After work running at once.
+	afterSlots chan struct{}
 }
 
 // New returns a Bot that will connect with client and dispatch to h.
@@ -115,6 +121,9 @@ func New(client *Client, h Handler, opts Options) *Bot {
 	if opts.WorkTimeout <= 0 {
 		opts.WorkTimeout = 30 * time.Second
 	}
+	if opts.AfterWait <= 0 {
+		opts.AfterWait = time.Second
+	}
 	sm := socketmode.New(client.Client,
 		socketmode.OptionPingInterval(opts.PingTimeout),
 		socketmode.OptionLog(slogWriter{opts.Log}),
@@ -123,8 +132,9 @@ func New(client *Client, h Handler, opts Options) *Bot {
 	)
 	return &Bot{
 		sm: sm, handler: h, log: opts.Log, opts: opts,
-		seen:    newRecentIDs(4096),
-		metrics: newMetrics(opts.Registry),
+		seen:       newRecentIDs(4096),
+		afterSlots: make(chan struct{}, runtime.NumCPU()),
+		metrics:    newMetrics(opts.Registry),
 	}
 }
 
@@ -295,6 +305,17 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		// In-flight work finishes even when shutdown has begun.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.WorkTimeout)
 		defer cancel()
+		// As many at a time as there are processors: a crowd of work (twenty
+		// Home tabs drawn at once) must leave them free for the next acks.
+		// Work held up longer than AfterWait (the slots taken by calls that
+		// wait on a slow Slack, not on the processors) goes on without one.
+		t := time.NewTimer(b.opts.AfterWait)
+		select {
+		case b.afterSlots <- struct{}{}:
+			defer func() { <-b.afterSlots }()
+		case <-t.C:
+		}
+		t.Stop()
 		reply.After(wctx)
 	}
 }

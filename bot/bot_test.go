@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,61 @@ func TestOversizedAckFallsBackToEmptyAck(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "ack payload refused") {
 		t.Error("oversized ack not logged")
+	}
+}
+
+// The work after acks runs as many at a time as there are processors, so
+// that a crowd of it leaves them free for the next acks; work held up for
+// AfterWait (slots taken by work waiting on a slow Slack) runs anyway.
+func TestWorkAfterAcksIsBoundedButNeverStuck(t *testing.T) {
+	h := &scripted{}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running, most := 0, 0
+	h.command = func(_ context.Context, cmd slack.SlashCommand) bot.Reply {
+		return bot.Reply{After: func(context.Context) {
+			if cmd.Text == "fast" {
+				h.ran("fast")
+				return
+			}
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			running--
+			mu.Unlock()
+		}}
+	}
+	fs, _, stop := runBot(t, h, time.Second)
+	ctx := ctxT(t)
+	slots := runtime.NumCPU()
+	for range slots {
+		if _, err := fs.Send(ctx, fs.SlashCommand("U1", "C1", "/x", "slow")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if _, err := fs.Send(ctx, fs.SlashCommand("U1", "C1", "/x", "fast")); err != nil {
+		t.Fatal(err)
+	}
+	for len(h.afters()) == 0 && time.Since(start) < 10*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	waited := time.Since(start)
+	mu.Lock()
+	peak := most
+	mu.Unlock()
+	close(release)
+	stop()
+	if len(h.afters()) != 1 {
+		t.Fatal("the work after an ack never ran while the slots were held")
+	}
+	if waited < 900*time.Millisecond {
+		t.Errorf("it ran after %v, before AfterWait: the slots do not bound anything", waited)
+	}
+	if peak > slots {
+		t.Errorf("%d ran at once, more than the %d slots", peak, slots)
 	}
 }

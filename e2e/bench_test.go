@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +183,69 @@ func BenchmarkCriticalBehindStrangers(b *testing.B) {
 	slices.Sort(delays)
 	b.ReportMetric(float64(delays[len(delays)/2])/float64(time.Millisecond), "critical-delay-ms")
 	b.ReportMetric(float64(len(fs.Calls("users.lookupByEmail")))/float64(run), "lookups/op")
+}
+
+// BenchmarkMondayHomeTabs is 09:00 on a Monday: 200 people who never opened
+// the Home tab open it, 20 at a time. It reports the ack's latency and the
+// envelope's to its views.publish, through the whole program. One op is one
+// person's first visit.
+func BenchmarkMondayHomeTabs(b *testing.B) {
+	const people, together, runs = 200, 20, 10
+	fs := newFake(b, fakeslack.Options{Users: benchUsers(people * runs), PingInterval: time.Second})
+	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
+		delivery: delivery.DeliveryOptions{DirectoryRate: 1000}} // a workspace of 2,000 read at once
+	h.restart()
+	ctx := ctxT(b)
+	var mu sync.Mutex
+	var acks, publishes []time.Duration
+	next := 0
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		if next+people > people*runs {
+			b.Fatalf("out of first-time visitors: use -benchtime %dx or less", runs)
+		}
+		first := next
+		next += people
+		b.StartTimer()
+		var wg sync.WaitGroup
+		work := make(chan string)
+		for range together {
+			wg.Go(func() {
+				for user := range work {
+					mark := fs.Mark()
+					t0 := time.Now()
+					a, err := fs.Send(ctx, fs.AppHomeOpened(user))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					c, err := fs.WaitForCall(ctx, mark, "views.publish", func(c fakeslack.Call) bool { return c.Arg("user_id") == user })
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					mu.Lock()
+					acks = append(acks, a.Latency)
+					publishes = append(publishes, c.At.Sub(t0))
+					mu.Unlock()
+				}
+			})
+		}
+		for i := range people {
+			work <- fmt.Sprintf("U%05d", first+i)
+		}
+		close(work)
+		wg.Wait()
+	}
+	b.StopTimer()
+	slices.Sort(acks)
+	slices.Sort(publishes)
+	q := func(ds []time.Duration, p float64) float64 {
+		return float64(ds[min(len(ds)-1, int(float64(len(ds))*p))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(q(acks, 0.5), "ack-p50-ms")
+	b.ReportMetric(q(acks, 0.99), "ack-p99-ms")
+	b.ReportMetric(q(publishes, 0.5), "publish-p50-ms")
+	b.ReportMetric(q(publishes, 0.99), "publish-p99-ms")
 }
