@@ -416,3 +416,8 @@ func (c *Client) UsersPage(ctx context.Context, cursor string, limit int) ([]sla
 	}
 	return p.Users, p.Cursor, nil
 }
+
+// Notifiable reports whether u is someone the bot may notify: neither a
+// bot nor deactivated. A lookup by email, the workspace directory and the
+// user events all judge a person by it.
+func Notifiable(u slack.User) bool { return !u.Deleted && !u.IsBot }

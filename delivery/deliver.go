@@ -190,13 +190,19 @@ func (d *Deliverer) FanOutSpec() (store.FanOutSpec, bool) {
 // Accepted takes what ingest stored: the jobs it fanned out go to their
 // lanes; events it could not fan out wake the fan-out loop.
 func (d *Deliverer) Accepted(accepted int, fanned store.FanOutResult) {
-	if fanned.Unmatched > 0 {
-		d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(fanned.Unmatched))
-	}
-	d.Enqueue(fanned.Jobs)
+	d.takeFanOut(fanned)
 	if fanned.Events < accepted {
 		d.Notify()
 	}
+}
+
+// takeFanOut counts the strangers a fan-out ended and hands its jobs to
+// their lanes.
+func (d *Deliverer) takeFanOut(r store.FanOutResult) {
+	if r.Unmatched > 0 {
+		d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(r.Unmatched))
+	}
+	d.Enqueue(r.Jobs)
 }
 
 // Notify tells the Deliverer that new events were accepted.
@@ -279,10 +285,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				d.log.Error("fan out", "err", err)
 				break
 			}
-			if r.Unmatched > 0 {
-				d.m.deliveries.WithLabelValues(string(paligo.Unmatched)).Add(float64(r.Unmatched))
-			}
-			d.Enqueue(r.Jobs)
+			d.takeFanOut(r)
 			if r.Events < fanOutBatch {
 				break // all caught up
 			}
@@ -625,7 +628,7 @@ func (d *Deliverer) lookup(ctx context.Context, email string, cached store.Slack
 		case errors.As(err, &se) && se.Err == "users_not_found":
 		case err != nil:
 			return err
-		case !u.Deleted && !u.IsBot:
+		case bot.Notifiable(*u):
 			user = u.ID
 		}
 		return d.store.CacheUser(email, user)

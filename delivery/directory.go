@@ -88,9 +88,9 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 			if email == "" {
 				continue
 			}
-			id := u.ID
-			if u.Deleted || u.IsBot || u.IsAppUser {
-				id = "" // no one to notify
+			id := ""
+			if bot.Notifiable(u) {
+				id = u.ID
 			}
 			byEmail[email] = id
 		}

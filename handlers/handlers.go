@@ -104,22 +104,13 @@ func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.R
 			return bot.Reply{}
 		}
 		var inner struct {
-			User struct {
-				ID        string `json:"id"`
-				Deleted   bool   `json:"deleted"`
-				IsBot     bool   `json:"is_bot"`
-				IsAppUser bool   `json:"is_app_user"`
-				Profile   struct {
-					Email string `json:"email"`
-				} `json:"profile"`
-			} `json:"user"`
+			User slack.User `json:"user"`
 		}
 		if err := json.Unmarshal(*cb.InnerEvent, &inner); err != nil {
 			h.Log.Warn("unreadable user event", "event_type", ev.InnerEvent.Type, "err", err)
 			return bot.Reply{}
 		}
-		u := inner.User
-		return h.learnPerson(u.ID, u.Profile.Email, u.Deleted || u.IsBot || u.IsAppUser)
+		return h.learnPerson(inner.User)
 	default:
 		h.Log.Info("ignored event", "event_type", ev.InnerEvent.Type)
 		return bot.Reply{}
@@ -154,17 +145,18 @@ func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) 
 // (delivery reads users.list whole once a day): someone who joined, changed
 // their email, or was deactivated or made a bot, who is then no one to
 // notify.
-func (h *Router) learnPerson(id, email string, noOne bool) bot.Reply {
-	if email == "" || id == "" {
+func (h *Router) learnPerson(u slack.User) bot.Reply {
+	email := u.Profile.Email
+	if email == "" || u.ID == "" {
 		return bot.Reply{}
 	}
-	user := id
-	if noOne {
-		user = ""
+	user := ""
+	if bot.Notifiable(u) {
+		user = u.ID
 	}
 	return bot.Reply{After: func(context.Context) {
 		if err := h.Store.CacheUser(email, user); err != nil {
-			h.Log.Error("keep the workspace directory", "user", id, "err", err)
+			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
 	}}
 }

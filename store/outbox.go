@@ -540,15 +540,7 @@ func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
 // CacheUser remembers that email belongs to user ("" for no one). A match
 // takes the email off the unmatched list.
 func (s *Store) CacheUser(email, user string) error {
-	email = strings.ToLower(email)
-	return s.batch(func(tx *bolt.Tx) error {
-		if user != "" {
-			if err := tx.Bucket(bucketUnmatched).Delete([]byte(email)); err != nil {
-				return err
-			}
-		}
-		return putJSON(tx.Bucket(bucketSlackCache), emailKey(email), SlackUser{User: user, CheckedAt: s.Now().UTC()})
-	})
+	return s.CacheDirectory(map[string]string{email: user})
 }
 
 // CacheDirectory remembers a page of the workspace directory: each email's

@@ -56,7 +56,7 @@ func Truncate(s string, n int) string {
 // control or invisible character in it, else "". Only such URLs may become
 // links or buttons.
 func SafeURL(u string) string {
-	if _, bad := Invisible(u); bad || strings.ContainsAny(u, " \u00a0") || strings.IndexFunc(u, unicode.IsSpace) >= 0 {
+	if _, bad := Invisible(u); bad || strings.IndexFunc(u, unicode.IsSpace) >= 0 {
 		return ""
 	}
 	p, err := url.Parse(u)
