@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"time"
 
@@ -100,18 +101,20 @@ type Main struct {
 	// records (tests move it; Slack pacing keeps real time).
 	Clock func() time.Time
 
-	store     *store.Store
-	client    *bot.Client
-	bot       *bot.Bot
-	deliverer *delivery.Deliverer
-	delivDone chan error
-	digests   *delivery.Digests
-	digDone   chan error
-	listener  net.Listener
-	server    *http.Server
-	cancel    context.CancelFunc
-	botDone   chan error
-	done      chan error
+	store        *store.Store
+	client       *bot.Client
+	bot          *bot.Bot
+	deliverer    *delivery.Deliverer
+	delivDone    chan error
+	digests      *delivery.Digests
+	digDone      chan error
+	listener     net.Listener
+	server       *http.Server
+	profiles     *http.Server
+	profilesAddr string
+	cancel       context.CancelFunc
+	botDone      chan error
+	done         chan error
 }
 
 // NewMain returns a Main for cfg.
@@ -242,9 +245,37 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.done <- fmt.Errorf("digests: %w", err)
 		}
 	}()
+	if m.Config.Pprof != "" {
+		if err := m.serveProfiles(); err != nil {
+			return err
+		}
+	}
 	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
 	return nil
 }
+
+// serveProfiles serves net/http/pprof on its own listener
+// (PALIGO_SLACK_PPROF), never on the ingest listener.
+func (m *Main) serveProfiles() error {
+	ln, err := net.Listen("tcp", m.Config.Pprof)
+	if err != nil {
+		return fmt.Errorf("PALIGO_SLACK_PPROF: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.profiles = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.profilesAddr = ln.Addr().String()
+	go m.profiles.Serve(ln)
+	m.Log.Info("profiles", "listen", ln.Addr().String())
+	return nil
+}
+
+// ProfilesAddr is the profile listener's address, "" when there is none.
+func (m *Main) ProfilesAddr() string { return m.profilesAddr }
 
 // HTTPTimeouts bound the listener's wait for slow or stalled clients, so a
 // client that trickles its headers or body cannot hold a connection open.
@@ -297,6 +328,9 @@ func (m *Main) Close() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, m.server.Shutdown(sctx))
 		cancel()
+	}
+	if m.profiles != nil {
+		errs = append(errs, m.profiles.Close())
 	}
 	if m.cancel != nil {
 		m.cancel()

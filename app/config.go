@@ -40,6 +40,9 @@ type Config struct {
 	InviteURL            string
 	ChannelRate          float64 // messages per second per channel
 	ActivityURL          string  // where a digest's "and N more" links
+	// Pprof is the address of a second listener that serves Go's profiles
+	// (net/http/pprof); empty, the default, serves none.
+	Pprof string
 }
 
 // setting is one row of the configuration table in README.md.
@@ -88,6 +91,9 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_ACTIVITY_URL", flag: "activity-url",
 		usage: "Paligo's activity page: a digest's \"and N more\" line links there",
 		check: httpURL, set: func(c *Config, v string) { c.ActivityURL = v }},
+	{env: "PALIGO_SLACK_PPROF", flag: "pprof",
+		usage: "address of a listener for Go's profiles (/debug/pprof/), off when unset; keep it on loopback",
+		check: hostPort, set: func(c *Config, v string) { c.Pprof = v }},
 }
 
 func positiveRate(v string) error {

@@ -30,6 +30,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fl.String("listen", "127.0.0.1:8090", "address of the demo page (port 0 picks a free one)")
 	open := fl.Bool("open", false, "open the page in the default browser")
 	verbose := fl.Bool("v", false, "log what the bot does (JSON on stderr)")
+	profiles := fl.String("pprof", "", "address of a listener for Go's profiles (/debug/pprof/); none when empty")
 	fl.Usage = func() {
 		fmt.Fprint(stderr, "Usage: paligo-slack demo [--listen 127.0.0.1:8090] [--open] [-v]\n\n"+
 			"Runs the bot against an embedded Slack workspace and serves a page where you\n"+
@@ -48,7 +49,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	d, err := StartDemo(ctx, *listen, log)
+	d, err := StartDemo(ctx, *listen, log, *profiles)
 	if err != nil {
 		fmt.Fprintf(stderr, "paligo-slack demo: %v\n", err)
 		return 1
@@ -92,7 +93,7 @@ type demoRun struct {
 	page *http.Server
 }
 
-func StartDemo(ctx context.Context, listen string, log *slog.Logger) (d *demoRun, err error) {
+func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles string) (d *demoRun, err error) {
 	d = &demoRun{Clock: &demo.Clock{}}
 	defer func() {
 		if err != nil {
@@ -120,6 +121,7 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger) (d *demoRun
 		IngestSecret: Secret(d.Secret), ChannelRate: 1,
 		InviteURL: d.PageURL + "/invite", ActivityURL: d.PageURL + "/?at=dm",
 	}
+	cfg.Pprof = profiles // "" serves none
 	d.Main = NewMain(cfg, log)
 	d.Main.Clock = d.Clock.Now
 	if err := d.Main.Open(ctx); err != nil {

@@ -169,7 +169,7 @@ func TestDemoInABrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	logs := &syncBuffer{}
-	d, err := app.StartDemo(ctx, "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)))
+	d, err := app.StartDemo(ctx, "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)), "")
 	if err != nil {
 		t.Fatal(err)
 	}

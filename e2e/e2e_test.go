@@ -673,3 +673,30 @@ func TestHealthzAndMetrics(t *testing.T) {
 		t.Errorf("503 without the reason: %s", body)
 	}
 }
+
+// The profiles are off unless PALIGO_SLACK_PPROF names an address, and then
+// they are served there only, never on the ingest listener.
+func TestProfilesOnTheirOwnListener(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	h := start(t, fs)
+	if code, _ := h.get("/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("profiles off: the listener answered /debug/pprof/ with %d", code)
+	}
+	if a := h.main.ProfilesAddr(); a != "" {
+		t.Errorf("profiles off, yet served at %s", a)
+	}
+	h.configure = func(c *app.Config) { c.Pprof = "127.0.0.1:0" }
+	h.restart()
+	if code, _ := h.get("/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("profiles on: the ingest listener answered /debug/pprof/ with %d", code)
+	}
+	resp, err := http.Get("http://" + h.main.ProfilesAddr() + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile:") {
+		t.Errorf("profile listener: %d %.200s", resp.StatusCode, b)
+	}
+}
