@@ -94,6 +94,9 @@ type Main struct {
 	Delivery delivery.DeliveryOptions
 	// Digests tunes the digest loop (its cron schedule).
 	Digests delivery.DigestOptions
+	// Retention tunes the retention loop (how often it passes, its batch);
+	// Config.Retention says how long things are kept.
+	Retention store.Retention
 	// HTTP bounds how long the listener waits for a client (zero fields
 	// take the defaults of DefaultHTTPTimeouts).
 	HTTP HTTPTimeouts
@@ -108,6 +111,8 @@ type Main struct {
 	delivDone    chan error
 	digests      *delivery.Digests
 	digDone      chan error
+	retention    *store.Retention
+	retDone      chan error
 	listener     net.Listener
 	server       *http.Server
 	profiles     *http.Server
@@ -250,9 +255,49 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	m.startRetention(botCtx, reg)
 	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
 	return nil
 }
+
+// startRetention starts the loop that removes what has settled once it is
+// older than Config.Retention, and counts what it removes.
+func (m *Main) startRetention(ctx context.Context, reg prometheus.Registerer) {
+	removed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paligo_slack_retention_removed_total",
+		Help: "Records removed by retention, by kind (events, receipts, digests_sent, invites, invite_runs, unmatched).",
+	}, []string{"kind"})
+	passes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paligo_slack_retention_passes_total",
+		Help: "Retention passes, by result (ok, error).",
+	}, []string{"result"})
+	reg.MustRegister(removed, passes)
+	r := m.Retention
+	r.Store, r.Log = m.store, m.Log
+	if r.Keep = m.Config.Retention; r.Keep <= 0 {
+		r.Keep = 30 * 24 * time.Hour
+	}
+	r.Passed = func(res store.PruneResult, err error) {
+		if err != nil {
+			passes.WithLabelValues("error").Inc()
+		} else {
+			passes.WithLabelValues("ok").Inc()
+		}
+		for kind, n := range map[string]int{"events": res.Events, "receipts": res.Receipts, "digests_sent": res.DigestsSent,
+			"invites": res.Invites, "invite_runs": res.InviteRuns, "unmatched": res.Unmatched} {
+			removed.WithLabelValues(kind).Add(float64(n))
+		}
+		if m.Retention.Passed != nil {
+			m.Retention.Passed(res, err)
+		}
+	}
+	m.retention = &r
+	m.retDone = make(chan error, 1)
+	go func() { m.retDone <- r.Run(ctx) }()
+}
+
+// RetentionLoop is the retention loop, once Open has succeeded.
+func (m *Main) RetentionLoop() *store.Retention { return m.retention }
 
 // serveProfiles serves net/http/pprof on its own listener
 // (PALIGO_SLACK_PPROF), never on the ingest listener.
@@ -340,6 +385,9 @@ func (m *Main) Close() error {
 		}
 		if m.digDone != nil {
 			<-m.digDone
+		}
+		if m.retDone != nil {
+			<-m.retDone
 		}
 		m.cancel = nil
 	}

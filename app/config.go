@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Secret is a token or key. It never prints itself, so a Config can be
@@ -40,6 +41,9 @@ type Config struct {
 	InviteURL            string
 	ChannelRate          float64 // messages per second per channel
 	ActivityURL          string  // where a digest's "and N more" links
+	// Retention is how long settled events, their receipts, sent digests
+	// and ended invitations are kept.
+	Retention time.Duration
 	// Pprof is the address of a second listener that serves Go's profiles
 	// (net/http/pprof); empty, the default, serves none.
 	Pprof string
@@ -91,6 +95,9 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_ACTIVITY_URL", flag: "activity-url",
 		usage: "Paligo's activity page: a digest's \"and N more\" line links there",
 		check: httpURL, set: func(c *Config, v string) { c.ActivityURL = v }},
+	{env: "PALIGO_SLACK_RETENTION", flag: "retention", def: "30d",
+		usage: "how long settled events, receipts, sent digests and ended invitations are kept: days (30d) or a Go duration (720h), at least 1d",
+		check: retention, set: func(c *Config, v string) { c.Retention, _ = parseRetention(v) }},
 	{env: "PALIGO_SLACK_PPROF", flag: "pprof",
 		usage: "address of a listener for Go's profiles (/debug/pprof/), off when unset; keep it on loopback",
 		check: hostPort, set: func(c *Config, v string) { c.Pprof = v }},
@@ -100,6 +107,29 @@ func positiveRate(v string) error {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
 		return errors.New("must be a number of messages per second above 0 and at most 1000")
+	}
+	return nil
+}
+
+// parseRetention reads "30d" (days) or a Go duration ("720h").
+func parseRetention(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, errors.New("must be a whole number of days, e.g. 30d")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func retention(v string) error {
+	d, err := parseRetention(v)
+	if err != nil {
+		return errors.New("must be days (30d) or a Go duration (720h)")
+	}
+	if d < 24*time.Hour || d > 3650*24*time.Hour {
+		return errors.New("must be at least 1d (the platform's retries and replayed requests must find their ids) and at most 3650d")
 	}
 	return nil
 }

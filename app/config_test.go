@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -34,8 +35,14 @@ func TestConfigDefaultsAndFlagsOverrideEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.APIURL != "https://slack.com/api/" || c.DB != "paligo-slack.db" || c.Listen != "127.0.0.1:8080" {
+	if c.APIURL != "https://slack.com/api/" || c.DB != "paligo-slack.db" || c.Listen != "127.0.0.1:8080" || c.Retention != 30*24*time.Hour || c.Pprof != "" {
 		t.Errorf("defaults = %+v", c)
+	}
+	for v, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "36h": 36 * time.Hour, "365d": 365 * 24 * time.Hour} {
+		c, err := ParseConfig([]string{"--retention", v}, envOf(goodEnv), &bytes.Buffer{})
+		if err != nil || c.Retention != want {
+			t.Errorf("--retention %s = %v, %v; want %v", v, c.Retention, err, want)
+		}
 	}
 	c, err = ParseConfig([]string{"--listen", ":9090", "--api-url", "http://127.0.0.1:1/api", "--admins", "U012AB, ada@example.com"},
 		envOf(with(map[string]string{"PALIGO_SLACK_LISTEN": "127.0.0.1:7070"})), &bytes.Buffer{})
@@ -76,6 +83,10 @@ func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
 		{"ingest secret of a tab and a newline", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET": "\t\n"}), nil, "PALIGO_SLACK_INGEST_SECRET (--ingest-secret) is blank"},
 		{"ingest secret flag of spaces", goodEnv, []string{"--ingest-secret", "   "}, "PALIGO_SLACK_INGEST_SECRET (--ingest-secret) is blank"},
 		{"previous secret of spaces", with(map[string]string{"PALIGO_SLACK_INGEST_SECRET": "new-secret-0123456789", "PALIGO_SLACK_INGEST_SECRET_PREVIOUS": "  "}), nil, "PALIGO_SLACK_INGEST_SECRET_PREVIOUS (--ingest-secret-previous) is blank"},
+		{"retention in weeks", with(map[string]string{"PALIGO_SLACK_RETENTION": "4w"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be days (30d)"},
+		{"retention shorter than a day", with(map[string]string{"PALIGO_SLACK_RETENTION": "2h"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
+		{"retention of no days", goodEnv, []string{"--retention", "0d"}, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
+		{"pprof without port", with(map[string]string{"PALIGO_SLACK_PPROF": "localhost"}), nil, "PALIGO_SLACK_PPROF (--pprof) is malformed"},
 		{"bad flag", goodEnv, []string{"--bot-token"}, "flag needs an argument"},
 		{"unknown flag", goodEnv, []string{"--nope"}, "flag provided but not defined"},
 		{"stray argument", goodEnv, []string{"extra"}, `unexpected argument "extra"`},

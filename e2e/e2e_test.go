@@ -18,6 +18,7 @@ import (
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -54,6 +55,8 @@ type harness struct {
 	http app.HTTPTimeouts
 	// configure, if set, changes the configuration of the next restart.
 	configure func(*app.Config)
+	// retention tunes the retention loop (tests run passes by hand).
+	retention store.Retention
 	// noDirectoryWait starts the program without waiting for it to read
 	// the workspace directory.
 	noDirectoryWait bool
@@ -143,6 +146,7 @@ func (h *harness) restart() {
 	m.ReconnectDelay = 20 * time.Millisecond
 	m.Delivery = h.delivery
 	m.HTTP = h.http
+	m.Retention = h.retention
 	m.Clock = h.clock.Now
 	// Tests run digests by hand (runDigests) at the times they choose; the
 	// loop itself only makes its catch-up run at start.

@@ -158,7 +158,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	// The free list is not written at each commit (NoFreelistSync): Open
+	// rebuilds it from the pages, and every commit writes less, as etcd
+	// runs bbolt. The map kind finds free runs without scanning them all.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
