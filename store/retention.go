@@ -36,12 +36,23 @@ import (
 
 // PruneOptions bound one pass.
 type PruneOptions struct {
-	// Batch is the most records one transaction removes (0: 500).
+	// Batch is the most records one transaction removes (0:
+	// DefaultPruneBatch).
 	Batch int
-	// Pause is how long to wait between transactions (0: none), leaving
-	// the writer to others.
+	// Pause is how long to wait between transactions (0:
+	// DefaultPrunePause; negative: none), leaving the writer to others.
 	Pause time.Duration
 }
+
+// The defaults of a pass: a transaction removes at most DefaultPruneBatch
+// records (about a millisecond of the writer) and the next one waits
+// DefaultPrunePause, in which ingest commits. With 256 and no pause, ingest
+// p99 during a pass was 2.2-2.6 times that without one
+// (BenchmarkRetention90Days); a pass removes some 10,000 records a second.
+const (
+	DefaultPruneBatch = 64
+	DefaultPrunePause = 5 * time.Millisecond
+)
 
 // PruneResult counts what one pass removed.
 type PruneResult struct {
@@ -61,7 +72,10 @@ func (r PruneResult) Removed() int {
 // early, with what it did so far, when ctx is done.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) (PruneResult, error) {
 	if opts.Batch <= 0 {
-		opts.Batch = 500
+		opts.Batch = DefaultPruneBatch
+	}
+	if opts.Pause == 0 {
+		opts.Pause = DefaultPrunePause
 	}
 	var r PruneResult
 	pinned, cursor, runs, err := s.pinned()
@@ -330,6 +344,7 @@ type Retention struct {
 	Keep time.Duration
 	// Every is the time between passes (0: an hour). The first pass runs
 	// a minute after Run starts (or at once when Every is shorter).
+	// Negative: no passes of its own, only RunOnce's (benchmarks).
 	Every   time.Duration
 	Options PruneOptions
 	Log     *slog.Logger
@@ -340,7 +355,11 @@ type Retention struct {
 // Run prunes until ctx is done.
 func (r *Retention) Run(ctx context.Context) error {
 	every := r.Every
-	if every <= 0 {
+	if every < 0 {
+		<-ctx.Done()
+		return nil
+	}
+	if every == 0 {
 		every = time.Hour
 	}
 	t := time.NewTimer(min(every, time.Minute))

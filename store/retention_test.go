@@ -97,7 +97,7 @@ func testPrune(t *testing.T, batch int) {
 
 	// Day 40: a new settled event, and the pass with a 30-day cutoff.
 	now = t0.Add(40 * 24 * time.Hour)
-	res, err := s.Prune(ctx, now.Add(-30*24*time.Hour), store.PruneOptions{Batch: batch})
+	res, err := s.Prune(ctx, now.Add(-30*24*time.Hour), store.PruneOptions{Batch: batch, Pause: -1})
 	must(err)
 
 	gone := []string{"sent-0", "sent-1", "sent-2", "sent-3", "sent-4", "stranger", "digested"}
@@ -159,7 +159,7 @@ func testPrune(t *testing.T, batch int) {
 		t.Errorf("after the pass: %+v %v; want sent-0 new and waiting a duplicate", r, err)
 	}
 	// A second pass finds nothing more to remove.
-	again, err := s.Prune(ctx, now.Add(-30*24*time.Hour), store.PruneOptions{Batch: batch})
+	again, err := s.Prune(ctx, now.Add(-30*24*time.Hour), store.PruneOptions{Batch: batch, Pause: -1})
 	if err != nil || again.Removed() != 0 {
 		t.Errorf("second pass: %+v %v", again, err)
 	}
@@ -180,7 +180,7 @@ func TestPruneKeepsWhatIsInsideTheWindow(t *testing.T) {
 	if _, err := s.FanOut("T1", 100); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Prune(context.Background(), t0.Add(4*24*time.Hour), store.PruneOptions{Batch: 2})
+	res, err := s.Prune(context.Background(), t0.Add(4*24*time.Hour), store.PruneOptions{Batch: 2, Pause: -1})
 	if err != nil || res.Events != 4 {
 		t.Fatalf("pass: %+v %v; want days 0-3 removed", res, err)
 	}

@@ -198,6 +198,21 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// FileSize says how big the file is, and how much of it holds data: the
+// rest is free pages that new writes reuse, and room bbolt allocated ahead
+// (it grows the file in steps of up to 16 MB).
+func (s *Store) FileSize() (size, data int64, err error) {
+	fi, err := os.Stat(s.db.Path())
+	if err != nil {
+		return 0, 0, err
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		data = tx.Size() - int64(s.db.Stats().FreeAlloc)
+		return nil
+	})
+	return fi.Size(), data, err
+}
+
 // Path is the database file's path.
 func (s *Store) Path() string { return s.db.Path() }
 
