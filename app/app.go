@@ -34,6 +34,9 @@ const usage = `paligo-slack brings Paligo and pipeline notifications into Slack.
 Usage:
   paligo-slack [run] [flags]   start the bot (the default)
   paligo-slack demo [flags]    try it without Slack: an embedded workspace and a page
+  paligo-slack compact --db FILE --out NEW
+                               copy the database, stopped, into a new file
+                               without its free pages
   paligo-slack help            show this help
 
 Settings come from the environment; each has a flag of run
@@ -43,7 +46,7 @@ Settings come from the environment; each has a flag of run
 // run is the whole program; it returns the exit status.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "compact" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -52,6 +55,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "demo":
 		return runDemo(ctx, args, stdout, stderr)
+	case "compact":
+		return runCompact(args, stdout, stderr)
 	}
 	cfg, err := ParseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

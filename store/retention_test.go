@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +195,69 @@ func TestPruneKeepsWhatIsInsideTheWindow(t *testing.T) {
 	}
 	if n, _ := s.EventCount(); n != 6 {
 		t.Errorf("%d events left, want 6", n)
+	}
+}
+
+// After retention, compacting gives back the free pages: the new file is
+// smaller, opens at the same schema, and holds what was kept. It refuses a
+// file in use and an existing output.
+func TestCompactAfterRetention(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bot.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
+	now := t0
+	s.Now = func() time.Time { return now }
+	text := strings.Repeat("words ", 150)
+	for i := range 20 {
+		var batch []paligo.Event
+		for j := range 500 {
+			batch = append(batch, paligo.Event{ID: fmt.Sprintf("old-%d-%d", i, j), Type: "comment.reply", Text: text})
+		}
+		if _, err := s.AcceptEvents(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = t0.Add(40 * 24 * time.Hour)
+	if _, err := s.AcceptEvents([]paligo.Event{{ID: "new", Type: "comment.reply", Text: text}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FanOut("T1", 100000); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Prune(context.Background(), now.Add(-30*24*time.Hour), store.PruneOptions{Batch: 5000, Pause: -1}); err != nil || res.Events != 10000 {
+		t.Fatalf("prune: %+v %v", res, err)
+	}
+	out := filepath.Join(dir, "compact.db")
+	if _, _, err := store.Compact(path, out); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("compact of a file in use = %v, want ErrLocked", err)
+	}
+	s.Close()
+	before, after, err := store.Compact(path, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after*4 > before {
+		t.Errorf("compacted %d -> %d bytes: want at most a quarter", before, after)
+	}
+	if _, _, err := store.Compact(path, out); err == nil {
+		t.Error("compact over an existing file was not refused")
+	}
+	c, err := store.Open(out, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if v, err := c.Version(); err != nil || v != store.SchemaVersion {
+		t.Errorf("compacted schema = %d %v", v, err)
+	}
+	if e, found, err := c.Event("new"); err != nil || !found || e.Text != text {
+		t.Errorf("kept event after compaction: %v %v", found, err)
+	}
+	if n, _ := c.EventCount(); n != 1 {
+		t.Errorf("%d events after compaction, want 1", n)
 	}
 }

@@ -267,3 +267,41 @@ func u64(v uint64) []byte {
 	binary.BigEndian.PutUint64(b, v)
 	return b
 }
+
+// Compact copies the database at path, which no process may hold, into a
+// new file at out without its free pages, and returns both sizes. out must
+// not exist; the copy is fsynced and has the original's schema.
+func Compact(path, out string) (before, after int64, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := os.Stat(out); err == nil {
+		return 0, 0, fmt.Errorf("%s exists: compact writes a new file", out)
+	}
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return 0, 0, fmt.Errorf("open %s: %w (stop the bot first)", path, ErrLocked)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer src.Close()
+	dst, err := bolt.Open(out, 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return 0, 0, fmt.Errorf("create %s: %w", out, err)
+	}
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(out)
+		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := dst.Close(); err != nil {
+		return 0, 0, err
+	}
+	nfi, err := os.Stat(out)
+	if err != nil {
+		return 0, 0, err
+	}
+	return fi.Size(), nfi.Size(), nil
+}
