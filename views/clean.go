@@ -3,6 +3,7 @@ package views
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // What comes from outside is drawn as written, less the characters that
@@ -17,6 +18,13 @@ import (
 // (one an identifier or URL must not hold), and whether there is one.
 func Invisible(s string) (rune, bool) {
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			// ASCII: only the C0 controls and DEL are invisible.
+			if r < 0x20 || r == 0x7F {
+				return r, true
+			}
+			continue
+		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) {
 			return r, true
 		}

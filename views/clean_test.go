@@ -2,6 +2,7 @@ package views_test
 
 import (
 	"testing"
+	"unicode"
 
 	"github.com/paligo/paligo-slack/views"
 )
@@ -32,6 +33,20 @@ func TestCleanKeepsWritingAndDropsWhatHidesIt(t *testing.T) {
 	for u, ok := range map[string]bool{"https://paligo.example/a": true, "https://paligo.example/a b": false, "https://paligo.example/\u202Eexe": false, "https://paligo.example/\ta": false, "https://paligo.example/a\u00a0b": false} {
 		if got := views.SafeURL(u) != ""; got != ok {
 			t.Errorf("SafeURL(%q) usable = %v, want %v", u, got, ok)
+		}
+	}
+}
+
+// Invisible's ASCII shortcut says what the Unicode tables say, for every
+// character.
+func TestInvisibleAgreesWithTheTables(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue // not characters
+		}
+		want := unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp)
+		if got, bad := views.Invisible(string(r)); bad != want || (bad && got != r) {
+			t.Fatalf("Invisible(%U) = %U, %v; the tables say %v", r, got, bad, want)
 		}
 	}
 }
