@@ -64,8 +64,10 @@ type Event struct {
 	Text       string            `json:"text,omitempty"`
 	Fields     map[string]string `json:"fields,omitempty"`
 
-	// Seq is the store's sequence number, set when accepted.
-	Seq        uint64    `json:"seq"`
+	// Seq is the store's sequence number, set when accepted. The store
+	// keeps it as the record's key (records written before issue 15 also
+	// carry it in their JSON).
+	Seq        uint64    `json:"seq,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 }
 

@@ -29,7 +29,8 @@ type acceptCommitter struct {
 }
 
 type acceptCall struct {
-	events []paligo.Event
+	events  []paligo.Event
+	encoded [][]byte
 	fan    *FanOutSpec
 	res    AcceptResult
 	fanned FanOutResult
@@ -49,7 +50,12 @@ func (c *acceptCommitter) start(s *Store) {
 }
 
 func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (AcceptResult, FanOutResult, error) {
-	call := &acceptCall{events: events, fan: fan, done: make(chan struct{})}
+	// Encoded here, by each caller, while the committer commits others.
+	events, encoded, err := encodeEvents(events, c.s.Now().UTC())
+	if err != nil {
+		return AcceptResult{}, FanOutResult{}, err
+	}
+	call := &acceptCall{events: events, encoded: encoded, fan: fan, done: make(chan struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -115,7 +121,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	now := c.s.Now().UTC()
 	err := c.s.update(func(tx *bolt.Tx) error {
 		for _, call := range group {
-			res, fanned, err := acceptTx(tx, call.events, call.fan, now)
+			res, fanned, err := acceptTx(tx, call.events, call.encoded, call.fan, now)
 			if err != nil {
 				return err
 			}
@@ -133,7 +139,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	}
 	for _, call := range group {
 		err := c.s.update(func(tx *bolt.Tx) (err error) {
-			call.res, call.fanned, err = acceptTx(tx, call.events, call.fan, now)
+			call.res, call.fanned, err = acceptTx(tx, call.events, call.encoded, call.fan, now)
 			return err
 		})
 		if err != nil {

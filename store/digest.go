@@ -198,9 +198,9 @@ func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 			if v == nil {
 				return fmt.Errorf("event %d not found", seq)
 			}
-			var e paligo.Event
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode event %d: %w", seq, err)
+			e, err := decodeEvent(u64(seq), v)
+			if err != nil {
+				return err
 			}
 			s.events.put(seq, e)
 			events = append(events, e)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
@@ -36,8 +37,30 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 	return s.accepts.accept(events, fan)
 }
 
-// acceptTx stores events in tx, at now, and fans them out with fan if given.
-func acceptTx(tx *bolt.Tx, events []paligo.Event, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
+// encodeEvents returns events stamped as received at now (the caller's
+// slice is left as it was) and encoded, outside the one writer: the commit
+// only numbers and stores them.
+func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byte, error) {
+	events = slices.Clone(events)
+	out := make([][]byte, len(events))
+	for i := range events {
+		e := &events[i]
+		e.Seq, e.ReceivedAt = 0, now
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = now
+		}
+		v, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode event %s: %w", e.ID, err)
+		}
+		out[i] = v
+	}
+	return events, out, nil
+}
+
+// acceptTx stores events (encoded: encodeEvents) in tx and fans them out
+// with fan if given; now stamps what the fan-out writes.
+func acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
@@ -52,7 +75,7 @@ func acceptTx(tx *bolt.Tx, events []paligo.Event, fan *FanOutSpec, now time.Time
 			cursor = binary.BigEndian.Uint64(v)
 		}
 	}
-	for _, e := range events {
+	for i, e := range events {
 		if ids.Get([]byte(e.ID)) != nil {
 			res.Duplicates++
 			continue
@@ -61,15 +84,8 @@ func acceptTx(tx *bolt.Tx, events []paligo.Event, fan *FanOutSpec, now time.Time
 		if err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
-		e.Seq, e.ReceivedAt = seq, now
-		if e.OccurredAt.IsZero() {
-			e.OccurredAt = now
-		}
-		v, err := json.Marshal(e)
-		if err != nil {
-			return AcceptResult{}, FanOutResult{}, fmt.Errorf("encode event %s: %w", e.ID, err)
-		}
-		if err := evs.Put(u64(seq), v); err != nil {
+		e.Seq = seq
+		if err := evs.Put(u64(seq), encoded[i]); err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
 		if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
@@ -101,7 +117,7 @@ func acceptTx(tx *bolt.Tx, events []paligo.Event, fan *FanOutSpec, now time.Time
 func (s *Store) Event(id string) (paligo.Event, bool, error) {
 	var e paligo.Event
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
 		seq := tx.Bucket(bucketEventIDs).Get([]byte(id))
 		if seq == nil {
 			return nil
@@ -111,9 +127,21 @@ func (s *Store) Event(id string) (paligo.Event, bool, error) {
 			return fmt.Errorf("event %s indexed at %d but missing", id, binary.BigEndian.Uint64(seq))
 		}
 		found = true
-		return json.Unmarshal(v, &e)
+		e, err = decodeEvent(seq, v)
+		return err
 	})
 	return e, found, err
+}
+
+// decodeEvent decodes the event stored at key k (its sequence).
+func decodeEvent(k, v []byte) (paligo.Event, error) {
+	var e paligo.Event
+	seq := binary.BigEndian.Uint64(k)
+	if err := json.Unmarshal(v, &e); err != nil {
+		return e, fmt.Errorf("decode event %d: %w", seq, err)
+	}
+	e.Seq = seq
+	return e, nil
 }
 
 // EventCount returns how many events were ever accepted.

@@ -215,9 +215,9 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 		spec := FanOutSpec{Team: team, DirectoryRead: directoryRead}
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(u64(cursor + 1)); k != nil && r.Events < max; k, v = c.Next() {
-			var e paligo.Event
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+			e, err := decodeEvent(k, v)
+			if err != nil {
+				return err
 			}
 			if err := fanOutEvent(tx, spec, e, routes, now, &r); err != nil {
 				return err
@@ -314,12 +314,13 @@ func jobsFor(tx *bolt.Tx, team string, e paligo.Event, channels []string) []Job 
 // EventBySeq returns the event with store sequence seq.
 func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
 	var e paligo.Event
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
 		v := tx.Bucket(bucketEvents).Get(u64(seq))
 		if v == nil {
 			return fmt.Errorf("event %d not found", seq)
 		}
-		return json.Unmarshal(v, &e)
+		e, err = decodeEvent(u64(seq), v)
+		return err
 	})
 	return e, err
 }

@@ -42,11 +42,11 @@ func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 		if v == nil {
 			return fmt.Errorf("event %d not found", job.Event)
 		}
-		if err := json.Unmarshal(v, &p.Event); err != nil {
-			return fmt.Errorf("decode event %d: %w", job.Event, err)
+		var err error
+		if p.Event, err = decodeEvent(u64(job.Event), v); err != nil {
+			return err
 		}
 		cache := tx.Bucket(bucketSlackCache)
-		var err error
 		p.User = user
 		if p.User == "" {
 			p.User = job.User
