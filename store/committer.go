@@ -31,11 +31,11 @@ type acceptCommitter struct {
 type acceptCall struct {
 	events  []paligo.Event
 	encoded [][]byte
-	fan    *FanOutSpec
-	res    AcceptResult
-	fanned FanOutResult
-	err    error
-	done   chan struct{}
+	fan     *FanOutSpec
+	res     AcceptResult
+	fanned  FanOutResult
+	err     error
+	done    chan struct{}
 }
 
 // errClosed answers a call made after Close.
