@@ -8,18 +8,23 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
@@ -40,6 +45,9 @@ type Client struct {
 	*slack.Client
 	pacer *reconnectPacer
 	calls *prometheus.CounterVec
+	// For the calls made here rather than through slack-go.
+	http          *http.Client
+	token, apiURL string
 }
 
 // NewClient returns a Web API client for the bot token that opens Socket
@@ -60,7 +68,97 @@ func NewClient(botToken, appToken, apiURL string) *Client {
 		slack.OptionAPIURL(apiURL),
 		slack.OptionHTTPClient(hc),
 	)
-	return &Client{Client: api, pacer: pacer, calls: calls}
+	return &Client{Client: api, pacer: pacer, calls: calls, http: hc, token: botToken, apiURL: apiURL}
+}
+
+// PublishHome publishes user's Home tab (views.publish). It is slack-go's
+// PublishViewContext but for the answer: Slack echoes the whole view back,
+// and slack-go decodes it into blocks, which on a Monday morning of first
+// visits was some 40% of the program's CPU (BenchmarkMondayHomeTabs). Only
+// ok, error and response_metadata are read here; the errors are the ones
+// slack-go would return (RateLimitedError, StatusCodeError,
+// SlackErrorResponse), so Classify and CallAgain treat them alike.
+func (c *Client) PublishHome(ctx context.Context, user string, view slack.HomeTabViewRequest) error {
+	if user == "" {
+		return slack.ErrParametersMissing
+	}
+	body, err := json.Marshal(slack.PublishViewContextRequest{UserID: user, View: view})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"views.publish", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
+		secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return &slack.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
+	}
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	defer io.Copy(io.Discard, resp.Body) // so the connection is kept
+	return readAnswer(resp.Body)
+}
+
+// readAnswer reads a Web API answer's ok, error and response_metadata,
+// skipping every other member; an answer that says "ok": true before
+// anything else is not read further.
+func readAnswer(r io.Reader) error {
+	dec := jsontext.NewDecoder(r)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return fmt.Errorf("slack answer is not a JSON object: %v", err)
+	}
+	var answer slack.SlackResponse
+	seenOK := false
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return fmt.Errorf("read slack answer: %w", err)
+		}
+		switch name.String() {
+		case "ok":
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return fmt.Errorf("read slack answer: %w", err)
+			}
+			answer.Ok, seenOK = tok.Kind() == 't', true
+			if answer.Ok {
+				return nil
+			}
+		case "error":
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return fmt.Errorf("read slack answer: %w", err)
+			}
+			answer.Error = tok.String()
+		case "response_metadata":
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return fmt.Errorf("read slack answer: %w", err)
+			}
+			json.Unmarshal(raw, &answer.ResponseMetadata)
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return fmt.Errorf("read slack answer: %w", err)
+			}
+		}
+	}
+	if !seenOK {
+		return errors.New("slack answer has no \"ok\"")
+	}
+	return answer.Err()
 }
 
 // RegisterMetrics adds the client's call counter to reg.

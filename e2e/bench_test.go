@@ -191,11 +191,33 @@ func BenchmarkCriticalBehindStrangers(b *testing.B) {
 // person's first visit.
 func BenchmarkMondayHomeTabs(b *testing.B) {
 	const people, together, runs = 200, 20, 10
-	fs := newFake(b, fakeslack.Options{Users: benchUsers(people * runs), PingInterval: time.Second})
-	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
-		delivery: delivery.DeliveryOptions{DirectoryRate: 1000}} // a workspace of 2,000 read at once
-	h.restart()
-	ctx := ctxT(b)
+	users := benchUsers(people * runs)
+	// in-process: the program and the fake in the test's process;
+	// bot-process: the built binary in a process of its own, as it runs.
+	for _, where := range []string{"in-process", "bot-process"} {
+		b.Run(where, func(b *testing.B) {
+			fs := newFake(b, fakeslack.Options{Users: users, PingInterval: time.Second})
+			ctx := ctxT(b)
+			if where == "in-process" {
+				h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
+					delivery: delivery.DeliveryOptions{DirectoryRate: 1000}} // a workspace of 2,000 read at once
+				h.restart()
+			} else {
+				bin := buildBinary(b)
+				p := startProcess(b, bin, processEnv(fs, filepath.Join(b.TempDir(), "bench.db")))
+				p.listenAddr(b, ctx)
+				if err := fs.WaitConnections(ctx, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mondayHomeTabs(b, ctx, fs, people, together, runs)
+		})
+	}
+}
+
+// mondayHomeTabs has each b.Loop's 200 first-time visitors open the Home
+// tab, 20 at a time, and reports the acks' and the publishes' latencies.
+func mondayHomeTabs(b *testing.B, ctx context.Context, fs *fakeslack.Server, people, together, runs int) {
 	var mu sync.Mutex
 	var acks, publishes []time.Duration
 	next := 0

@@ -21,7 +21,7 @@ import (
 )
 
 // buildBinary builds paligo-slack into a temp dir.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -54,7 +54,7 @@ type process struct {
 	logs syncBuffer // everything it wrote to stderr
 }
 
-func startProcess(t *testing.T, bin string, env []string) *process {
+func startProcess(t testing.TB, bin string, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "run")
 	cmd.Env = append(os.Environ(), env...)
@@ -87,7 +87,7 @@ func startProcess(t *testing.T, bin string, env []string) *process {
 	return p
 }
 
-func (p *process) listenAddr(t *testing.T, ctx context.Context) string {
+func (p *process) listenAddr(t testing.TB, ctx context.Context) string {
 	t.Helper()
 	select {
 	case a := <-p.addr:

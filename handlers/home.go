@@ -38,8 +38,7 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 	}
 	view := views.HomeView(home)
 	err = callAgain(ctx, func(ctx context.Context) error {
-		_, err := h.Slack.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
-		return err
+		return h.Slack.PublishHome(ctx, user, view)
 	})
 	if err != nil {
 		h.Log.Error("publish home tab", "team", team, "user", user, "err", err)
