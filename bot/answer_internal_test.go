@@ -10,13 +10,13 @@ import (
 
 func TestReadAnswer(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"ok":true,"view":{"id":"V1","blocks":[{"type":"section"}]}}`:                        "",
+		`{"ok":true,"view":{"id":"V1","blocks":[{"type":"section"}]}}`:                         "",
 		`{"view":{"id":"V1","blocks":[{"type":"section","text":{"text":"}"}}]},"ok":true}`:     "",
 		`{"ok":false,"error":"invalid_blocks","response_metadata":{"messages":["[ERROR] x"]}}`: "invalid_blocks: [ERROR] x",
-		`{"error":"not_authed","ok":false}`:                                                   "not_authed",
-		`{"view":{}}`:                                                                         `no "ok"`,
-		`<html>`:                                                                              "not a JSON object",
-		`{"ok":false,"error":`:                                                                "read slack answer",
+		`{"error":"not_authed","ok":false}`:                                                    "not_authed",
+		`{"view":{}}`:                                                                          `no "ok"`,
+		`<html>`:                                                                               "not a JSON object",
+		`{"ok":false,"error":`:                                                                 "read slack answer",
 	} {
 		err := readAnswer(strings.NewReader(body))
 		switch {
