@@ -1,0 +1,375 @@
+package paligo
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// A Subscription is what a channel asked to hear about: events of its
+// kinds for which every filter holds. A route of the /route-alerts modal
+// is a subscription of one kind with no filters.
+type Subscription struct {
+	Channel string   `json:"channel"`
+	Kinds   []Kind   `json:"kinds"`
+	Filters []Filter `json:"filters,omitempty"`
+	// ThreadsOff posts every event as its own message.
+	ThreadsOff bool `json:"threads_off,omitempty"`
+	// External allows a channel shared with other organizations.
+	External bool `json:"external,omitempty"`
+}
+
+// A Filter holds when the event's field equals one of Values (globs with
+// *), or, negated, when it equals none of them. A field the event lacks
+// holds only for a negated filter.
+type Filter struct {
+	// Field is "subject" (KIND:ID), "title", "actor" (the actor's email)
+	// or the name of one of the event's fields.
+	Field  string   `json:"field"`
+	Negate bool     `json:"negate,omitempty"`
+	Values []string `json:"values"`
+}
+
+// A Mute stops posts about one subject in one channel until it ends.
+type Mute struct {
+	Channel string    `json:"channel"`
+	Subject string    `json:"subject"` // KIND:ID, as Subject.Key
+	Until   time.Time `json:"until,omitzero"`
+	By      string    `json:"by,omitempty"`
+}
+
+// Active reports whether the mute holds at now (a zero Until is forever).
+func (m Mute) Active(now time.Time) bool { return m.Until.IsZero() || now.Before(m.Until) }
+
+// Subscription limits.
+const (
+	MaxSubscriptionsPerChannel = 50
+	MaxFilters                 = 10
+	MaxFilterValues            = 20
+	MaxFilterValueLen          = 200
+)
+
+// KindGroups name sets of routable kinds.
+var KindGroups = map[string][]Kind{
+	"activity":     {"document.created", "document.title_changed", "assignment.started", "release.status_changed", "snapshot.created"},
+	"publications": {"publication.ready", "publication.failed"},
+	"assignments":  {"assignment.started", "assignment.status_changed"},
+	"runs":         {"run.succeeded", "run.failed"},
+	"alerts":       {"system.alert", "data.alert"},
+}
+
+// ParseSubscription reads what follows `/route-alerts subscribe`: kinds
+// (or groups), then filters NAME=VALUES or NAME!=VALUES, then the options
+// threads=off and external=allow, separated by spaces. The error names the
+// bad part; nothing of a refused subscription is kept.
+func ParseSubscription(channel, text string) (Subscription, error) {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return Subscription{}, fmt.Errorf("say which kinds: a kind (run.failed), kinds with commas, or a group (%s, all)", strings.Join(groupNames(), ", "))
+	}
+	s := Subscription{Channel: channel}
+	kinds, err := parseKinds(words[0])
+	if err != nil {
+		return Subscription{}, err
+	}
+	s.Kinds = kinds
+	seen := map[string]bool{}
+	for _, w := range words[1:] {
+		name, values, negate, ok := splitFilter(w)
+		if !ok {
+			return Subscription{}, fmt.Errorf("%q is not a filter: write NAME=VALUE or NAME!=VALUE (kinds come first, once)", w)
+		}
+		switch {
+		case name == "threads" && !negate:
+			if values != "off" && values != "on" {
+				return Subscription{}, fmt.Errorf("%q: threads is on or off", w)
+			}
+			s.ThreadsOff = values == "off"
+			continue
+		case name == "external" && !negate:
+			if values != "allow" {
+				return Subscription{}, fmt.Errorf("%q: the only value of external is allow", w)
+			}
+			s.External = true
+			continue
+		}
+		if !validFilterName(name) {
+			return Subscription{}, fmt.Errorf("%q: %q is not a field name (letters, digits, _ and -)", w, name)
+		}
+		key := name
+		if negate {
+			key = "!" + name
+		}
+		if seen[key] {
+			return Subscription{}, fmt.Errorf("%q: %s is filtered twice; give its values once, with commas", w, name)
+		}
+		seen[key] = true
+		f := Filter{Field: name, Negate: negate}
+		for v := range strings.SplitSeq(values, ",") {
+			switch {
+			case v == "":
+				return Subscription{}, fmt.Errorf("%q: an empty value", w)
+			case utf8.RuneCountInString(v) > MaxFilterValueLen:
+				return Subscription{}, fmt.Errorf("%q: values are at most %d characters", w, MaxFilterValueLen)
+			case name == "subject" && !strings.Contains(v, ":"):
+				return Subscription{}, fmt.Errorf("%q: a subject is KIND:ID (schedule:nightly-*, *:t-42)", w)
+			}
+			if !slices.Contains(f.Values, v) {
+				f.Values = append(f.Values, v)
+			}
+		}
+		if len(f.Values) > MaxFilterValues {
+			return Subscription{}, fmt.Errorf("%q: at most %d values in one filter", w, MaxFilterValues)
+		}
+		s.Filters = append(s.Filters, f)
+		if len(s.Filters) > MaxFilters {
+			return Subscription{}, fmt.Errorf("at most %d filters in one subscription", MaxFilters)
+		}
+	}
+	return s, nil
+}
+
+func groupNames() []string {
+	var out []string
+	for g := range KindGroups {
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func parseKinds(word string) ([]Kind, error) {
+	var out []Kind
+	add := func(k Kind) {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	for w := range strings.SplitSeq(word, ",") {
+		switch info, known := Kinds[Kind(w)]; {
+		case w == "all":
+			for _, k := range RoutableKinds() {
+				add(k)
+			}
+		case KindGroups[w] != nil:
+			for _, k := range KindGroups[w] {
+				add(k)
+			}
+		case known && !info.Routable:
+			return nil, fmt.Errorf("%q goes to people, not channels", w)
+		case known:
+			add(Kind(w))
+		case strings.Contains(w, "="):
+			return nil, fmt.Errorf("%q: say the kinds first, then the filters", w)
+		default:
+			return nil, fmt.Errorf("%q is not a kind or a group (%s, all)", w, strings.Join(groupNames(), ", "))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// splitFilter splits NAME=VALUES or NAME!=VALUES.
+func splitFilter(w string) (name, values string, negate, ok bool) {
+	i := strings.IndexByte(w, '=')
+	if i <= 0 {
+		return "", "", false, false
+	}
+	name, values = w[:i], w[i+1:]
+	if strings.HasSuffix(name, "!") {
+		name, negate = name[:len(name)-1], true
+	}
+	return name, values, negate, name != ""
+}
+
+func validFilterName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// String writes the subscription the way it is typed: what the answer to a
+// good one repeats and what `list` shows.
+func (s Subscription) String() string {
+	var b strings.Builder
+	b.WriteString(kindsText(s.Kinds))
+	for _, f := range s.Filters {
+		b.WriteByte(' ')
+		b.WriteString(f.Field)
+		if f.Negate {
+			b.WriteByte('!')
+		}
+		b.WriteByte('=')
+		b.WriteString(strings.Join(f.Values, ","))
+	}
+	if s.ThreadsOff {
+		b.WriteString(" threads=off")
+	}
+	if s.External {
+		b.WriteString(" external=allow")
+	}
+	return b.String()
+}
+
+// kindsText names kinds by their group where a group is whole.
+func kindsText(kinds []Kind) string {
+	if slices.Equal(kinds, RoutableKinds()) {
+		return "all"
+	}
+	left := slices.Clone(kinds)
+	var parts []string
+	for _, g := range groupNames() {
+		members := KindGroups[g]
+		whole := true
+		for _, k := range members {
+			if !slices.Contains(left, k) {
+				whole = false
+			}
+		}
+		if whole {
+			parts = append(parts, g)
+			left = slices.DeleteFunc(left, func(k Kind) bool { return slices.Contains(members, k) })
+		}
+	}
+	for _, k := range left {
+		parts = append(parts, string(k))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Matches reports whether the subscription takes event e.
+func (s *Subscription) Matches(e *Event) bool {
+	if !slices.Contains(s.Kinds, e.Type) {
+		return false
+	}
+	for i := range s.Filters {
+		if !s.Filters[i].holds(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *Filter) holds(e *Event) bool {
+	var matched, present bool
+	switch f.Field {
+	case "subject":
+		if e.Subject != nil {
+			present = true
+			matched = f.matchSubject(e.Subject.Kind, e.Subject.ID)
+		}
+	case "title":
+		if e.Subject != nil && e.Subject.Title != "" {
+			present, matched = true, f.matchAny(e.Subject.Title)
+		}
+	case "actor":
+		if e.Actor != nil && e.Actor.Email != "" {
+			present, matched = true, f.matchAny(e.Actor.Email)
+		}
+	default:
+		if v, ok := e.Fields[f.Field]; ok {
+			present, matched = true, f.matchAny(v)
+		}
+	}
+	if f.Negate {
+		return !matched
+	}
+	return present && matched
+}
+
+func (f *Filter) matchAny(s string) bool {
+	for _, v := range f.Values {
+		if Glob(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *Filter) matchSubject(kind, id string) bool {
+	for _, v := range f.Values {
+		pk, pid, _ := strings.Cut(v, ":")
+		if Glob(pk, kind) && Glob(pid, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// Glob reports whether s matches pattern, in which * stands for any run of
+// characters (none included) and every other character for itself.
+func Glob(pattern, s string) bool {
+	// The classic two-pointer match: on a mismatch, go back to the last *
+	// and let it take one more character.
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p++
+			i++
+		case star >= 0:
+			p, mark = star+1, mark+1
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// Reached returns the channels event e is posted to, each once, in the
+// order first reached: those of the subscriptions that take it, then those
+// the event names (named, already resolved to ids), less the channels where
+// its subject is muted at now. A channel reached several ways is reached
+// once.
+func Reached(e *Event, subs []Subscription, mutes []Mute, named []string, now time.Time) []string {
+	var out []string
+	add := func(ch string) {
+		if slices.Contains(out, ch) || muted(e, ch, mutes, now) {
+			return
+		}
+		out = append(out, ch)
+	}
+	for i := range subs {
+		if subs[i].Matches(e) {
+			add(subs[i].Channel)
+		}
+	}
+	for _, ch := range named {
+		add(ch)
+	}
+	return out
+}
+
+func muted(e *Event, channel string, mutes []Mute, now time.Time) bool {
+	if e.Subject == nil {
+		return false
+	}
+	for i := range mutes {
+		m := &mutes[i]
+		if m.Channel == channel && m.Active(now) && subjectIs(m.Subject, e.Subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectIs compares a subject key (KIND:ID) with s without building s's.
+func subjectIs(key string, s *Subject) bool {
+	return len(key) == len(s.Kind)+1+len(s.ID) && strings.HasPrefix(key, s.Kind) && key[len(s.Kind)] == ':' && strings.HasSuffix(key, s.ID)
+}

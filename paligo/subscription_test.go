@@ -1,0 +1,236 @@
+package paligo_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+func TestGlob(t *testing.T) {
+	for _, c := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"", "", true}, {"", "a", false}, {"*", "", true}, {"*", "anything", true},
+		{"finance", "finance", true}, {"finance", "Finance", false}, {"finance", "finance2", false},
+		{"nightly-*", "nightly-dbt", true}, {"nightly-*", "nightly-", true}, {"nightly-*", "daily-dbt", false},
+		{"*-dbt", "nightly-dbt", true}, {"*-dbt", "nightly-dbt-x", false},
+		{"a*b*c", "abc", true}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false}, {"a*b*c", "acb", false},
+		{"*a*a*", "banana", true}, {"**", "x", true}, {"a?c", "abc", false}, {"a?c", "a?c", true},
+		{"[x]", "x", false}, {"[x]", "[x]", true}, {"é*", "éa", true},
+	} {
+		if got := paligo.Glob(c.pattern, c.s); got != c.want {
+			t.Errorf("Glob(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}
+
+func TestParseSubscription(t *testing.T) {
+	good := []struct{ text, understood string }{
+		{"run.failed", "run.failed"},
+		{"run.failed,run.succeeded project=finance environment!=staging", "runs project=finance environment!=staging"},
+		{"activity subject=document:guide-* actor!=bot@paligo.example", "activity subject=document:guide-* actor!=bot@paligo.example"},
+		{"alerts severity=critical,high threads=off", "alerts severity=critical,high threads=off"},
+		{"all external=allow", "all external=allow"},
+		{"runs,run.failed status=error,error", "runs status=error"},
+		{"data.alert   branch=main\tthreads=on", "data.alert branch=main"},
+	}
+	for _, c := range good {
+		s, err := paligo.ParseSubscription("C1", c.text)
+		if err != nil {
+			t.Errorf("%q: %v", c.text, err)
+			continue
+		}
+		if got := s.String(); got != c.understood {
+			t.Errorf("%q understood as %q, want %q", c.text, got, c.understood)
+		}
+		// What is repeated reads back as the same subscription.
+		again, err := paligo.ParseSubscription("C1", s.String())
+		if err != nil || again.String() != s.String() || !slices.Equal(again.Kinds, s.Kinds) {
+			t.Errorf("%q does not read back: %+v %v", s.String(), again, err)
+		}
+	}
+	long := strings.Repeat("x", paligo.MaxFilterValueLen+1)
+	var many []string
+	for i := range paligo.MaxFilterValues + 1 {
+		many = append(many, fmt.Sprint(i))
+	}
+	var filters []string
+	for i := range paligo.MaxFilters + 1 {
+		filters = append(filters, fmt.Sprintf("f%d=v", i))
+	}
+	bad := []struct{ text, names string }{
+		{"", "which kinds"},
+		{"run.exploded", `"run.exploded" is not a kind`},
+		{"comment.reply", "goes to people"},
+		{"project=finance", "kinds first"},
+		{"runs project", `"project" is not a filter`},
+		{"runs =x", `"=x" is not a filter`},
+		{"runs pro ject=x", `"pro" is not a filter`},
+		{"runs proj/ect=x", "not a field name"},
+		{"runs project=", "an empty value"},
+		{"runs project=a,,b", "an empty value"},
+		{"runs subject=nightly", "KIND:ID"},
+		{"runs project=a project=b", "filtered twice"},
+		{"runs threads=maybe", "on or off"},
+		{"runs external=yes", "external is allow"},
+		{"runs project=" + long, "at most 200 characters"},
+		{"runs project=" + strings.Join(many, ","), "at most 20 values"},
+		{"runs " + strings.Join(filters, " "), "at most 10 filters"},
+	}
+	for _, c := range bad {
+		_, err := paligo.ParseSubscription("C1", c.text)
+		if err == nil || !strings.Contains(err.Error(), c.names) {
+			t.Errorf("%q: %v, want an error saying %q", c.text, err, c.names)
+		}
+	}
+}
+
+func mustSub(t testing.TB, channel, text string) paligo.Subscription {
+	t.Helper()
+	s, err := paligo.ParseSubscription(channel, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSubscriptionMatches(t *testing.T) {
+	nightly := &paligo.Subject{Kind: "schedule", ID: "nightly-dbt", Title: "Nightly dbt run"}
+	ev := func(kind paligo.Kind, subject *paligo.Subject, actor string, fields map[string]string) *paligo.Event {
+		e := &paligo.Event{ID: "e", Type: kind, Subject: subject, Fields: fields}
+		if actor != "" {
+			e.Actor = &paligo.Person{Email: actor}
+		}
+		return e
+	}
+	finance := map[string]string{"project": "finance", "environment": "production"}
+	staging := map[string]string{"project": "finance", "environment": "staging"}
+	for _, c := range []struct {
+		sub  string
+		e    *paligo.Event
+		want bool
+	}{
+		{"runs", ev("run.failed", nil, "", nil), true},
+		{"runs", ev("data.alert", nil, "", nil), false},
+		{"run.failed project=finance", ev("run.failed", nil, "", finance), true},
+		{"run.failed project=marketing", ev("run.failed", nil, "", finance), false},
+		{"run.failed project=marketing,finance", ev("run.failed", nil, "", finance), true},     // OR within
+		{"run.failed project=finance environment!=staging", ev("run.failed", nil, "", finance), true}, // AND across
+		{"run.failed project=finance environment!=staging", ev("run.failed", nil, "", staging), false},
+		{"run.failed environment!=staging,dev", ev("run.failed", nil, "", map[string]string{"environment": "dev"}), false},
+		{"run.failed project=fin*", ev("run.failed", nil, "", finance), true},
+		{"run.failed project=Finance", ev("run.failed", nil, "", finance), false}, // case-sensitive
+		// A missing field matches only a != filter.
+		{"run.failed branch=main", ev("run.failed", nil, "", finance), false},
+		{"run.failed branch!=main", ev("run.failed", nil, "", finance), true},
+		{"run.failed subject=schedule:nightly-*", ev("run.failed", nightly, "", nil), true},
+		{"run.failed subject=*:nightly-dbt", ev("run.failed", nightly, "", nil), true},
+		{"run.failed subject=document:nightly-dbt", ev("run.failed", nightly, "", nil), false},
+		{"run.failed subject=schedule:nightly-*", ev("run.failed", nil, "", nil), false},
+		{"run.failed subject!=schedule:nightly-*", ev("run.failed", nil, "", nil), true},
+		{"run.failed title=Nightly*", ev("run.failed", nightly, "", nil), true},
+		{"run.failed title=Daily*", ev("run.failed", nightly, "", nil), false},
+		{"run.failed title!=Daily*", ev("run.failed", nightly, "", nil), true},
+		{"activity actor!=bot@paligo.example", ev("document.created", nil, "bot@paligo.example", nil), false},
+		{"activity actor!=bot@paligo.example", ev("document.created", nil, "ada@paligo.example", nil), true},
+		{"activity actor!=bot@paligo.example", ev("document.created", nil, "", nil), true},
+		{"activity actor=*@paligo.example", ev("document.created", nil, "ada@paligo.example", nil), true},
+		{"activity actor=*@paligo.example", ev("document.created", nil, "", nil), false},
+	} {
+		s := mustSub(t, "C1", c.sub)
+		if got := s.Matches(c.e); got != c.want {
+			t.Errorf("%q on %s %+v: %v, want %v", c.sub, c.e.Type, c.e.Fields, got, c.want)
+		}
+	}
+}
+
+func TestReachedOnceAndMutes(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	subs := []paligo.Subscription{
+		mustSub(t, "C0FIN", "run.failed project=finance"),
+		mustSub(t, "C0FIN", "runs"), // matches too: still once
+		mustSub(t, "C0MKT", "run.failed project=marketing"),
+		mustSub(t, "C0OPS", "alerts,runs"),
+		mustSub(t, "C0DOCS", "activity"),
+	}
+	e := &paligo.Event{Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "nightly"}, Fields: map[string]string{"project": "finance"}}
+	if got := paligo.Reached(e, subs, nil, nil, now); !slices.Equal(got, []string{"C0FIN", "C0OPS"}) {
+		t.Errorf("reached %v", got)
+	}
+	// Named by the event as well as subscribed: once; named only: added.
+	if got := paligo.Reached(e, subs, nil, []string{"C0OPS", "C0NEW", "C0NEW"}, now); !slices.Equal(got, []string{"C0FIN", "C0OPS", "C0NEW"}) {
+		t.Errorf("reached with named channels %v", got)
+	}
+	mutes := []paligo.Mute{
+		{Channel: "C0FIN", Subject: "schedule:nightly", Until: now.Add(time.Hour)},
+		{Channel: "C0OPS", Subject: "schedule:nightly", Until: now}, // ended just now
+		{Channel: "C0NEW", Subject: "schedule:nightly"},              // forever
+		{Channel: "C0OPS", Subject: "schedule:other"},
+	}
+	if got := paligo.Reached(e, subs, mutes, []string{"C0NEW"}, now); !slices.Equal(got, []string{"C0OPS"}) {
+		t.Errorf("reached with mutes %v, want C0OPS only", got)
+	}
+	if got := paligo.Reached(e, subs, mutes, nil, now.Add(time.Hour)); !slices.Equal(got, []string{"C0FIN", "C0OPS"}) {
+		t.Errorf("reached after the hour's mute ended: %v", got)
+	}
+	// A subject "schedule:night" is not "schedule:nightly".
+	if got := paligo.Reached(e, subs, []paligo.Mute{{Channel: "C0FIN", Subject: "schedule:night"}, {Channel: "C0FIN", Subject: "schedul:enightly"}}, nil, now); !slices.Contains(got, "C0FIN") {
+		t.Errorf("a mute of another subject held: %v", got)
+	}
+	// No subject: no mute applies.
+	plain := &paligo.Event{Type: "run.failed"}
+	if got := paligo.Reached(plain, subs, mutes, nil, now); !slices.Equal(got, []string{"C0FIN", "C0OPS"}) {
+		t.Errorf("reached without a subject %v", got)
+	}
+}
+
+// BenchmarkMatch: 1,000 subscriptions over 200 channels, up to 10 filters
+// each, against one event that a few of them take.
+func BenchmarkMatch(b *testing.B) {
+	kinds := paligo.RoutableKinds()
+	var subs []paligo.Subscription
+	for i := range 1000 {
+		var text strings.Builder
+		text.WriteString(string(kinds[i%len(kinds)]))
+		for f := range i % 11 {
+			switch f {
+			case 0:
+				fmt.Fprintf(&text, " project=p%d,p%d*", i%30, i%7)
+			case 1:
+				fmt.Fprintf(&text, " environment!=staging,dev%d", i%3)
+			case 2:
+				fmt.Fprintf(&text, " subject=schedule:nightly-%d*", i%13)
+			default:
+				fmt.Fprintf(&text, " f%d=v%d,w*", f, i%5)
+			}
+		}
+		subs = append(subs, mustSub(b, fmt.Sprintf("C%03d", i%200), text.String()))
+	}
+	e := &paligo.Event{Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "nightly-7", Title: "Nightly"},
+		Actor: &paligo.Person{Email: "ada@example.com"}, Fields: map[string]string{"project": "p3", "environment": "production", "f3": "v1"}}
+	mutes := []paligo.Mute{{Channel: "C007", Subject: "schedule:nightly-7"}}
+	now := time.Now()
+	reached := paligo.Reached(e, subs, mutes, nil, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		paligo.Reached(e, subs, mutes, nil, now)
+	}
+	b.ReportMetric(float64(len(reached)), "channels")
+}
+
+// Subscriptions that do not take an event cost no allocation.
+func TestMatchAllocatesNothingForWhatDoesNotMatch(t *testing.T) {
+	var subs []paligo.Subscription
+	for i := range 200 {
+		subs = append(subs, mustSub(t, fmt.Sprintf("C%03d", i), "runs project=p*,q environment!=staging subject=schedule:nightly-* title=*x* actor=*@example.com"))
+	}
+	e := &paligo.Event{Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "daily"}, Fields: map[string]string{"project": "p1"}}
+	if n := testing.AllocsPerRun(100, func() { paligo.Reached(e, subs, nil, nil, time.Now()) }); n != 0 {
+		t.Errorf("%v allocations for 200 subscriptions that do not match", n)
+	}
+}
