@@ -119,7 +119,7 @@ func TestSubscriptionMatches(t *testing.T) {
 		{"runs", ev("data.alert", nil, "", nil), false},
 		{"run.failed project=finance", ev("run.failed", nil, "", finance), true},
 		{"run.failed project=marketing", ev("run.failed", nil, "", finance), false},
-		{"run.failed project=marketing,finance", ev("run.failed", nil, "", finance), true},     // OR within
+		{"run.failed project=marketing,finance", ev("run.failed", nil, "", finance), true},            // OR within
 		{"run.failed project=finance environment!=staging", ev("run.failed", nil, "", finance), true}, // AND across
 		{"run.failed project=finance environment!=staging", ev("run.failed", nil, "", staging), false},
 		{"run.failed environment!=staging,dev", ev("run.failed", nil, "", map[string]string{"environment": "dev"}), false},
@@ -169,7 +169,7 @@ func TestReachedOnceAndMutes(t *testing.T) {
 	mutes := []paligo.Mute{
 		{Channel: "C0FIN", Subject: "schedule:nightly", Until: now.Add(time.Hour)},
 		{Channel: "C0OPS", Subject: "schedule:nightly", Until: now}, // ended just now
-		{Channel: "C0NEW", Subject: "schedule:nightly"},              // forever
+		{Channel: "C0NEW", Subject: "schedule:nightly"},             // forever
 		{Channel: "C0OPS", Subject: "schedule:other"},
 	}
 	if got := paligo.Reached(e, subs, mutes, []string{"C0NEW"}, now); !slices.Equal(got, []string{"C0OPS"}) {
