@@ -458,7 +458,7 @@ func TestRouteAlertsForAdminsOnly(t *testing.T) {
 		t.Errorf("routes = %v", r)
 	}
 	h.waitHome(ctx, mark, "U0BOSS")
-	ack, _ = fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/route-alerts", "list"))
+	ack, _ = fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/route-alerts", "list all"))
 	for _, want := range []string{"<#C0OPS>", "<#C0INNER>", "<#C0DOCS>", "run.failed"} {
 		if !strings.Contains(unescaped(ack.Payload), want) {
 			t.Errorf("list ack lacks %s: %s", want, ack.Payload)

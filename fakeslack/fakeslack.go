@@ -47,6 +47,8 @@ type Channel struct {
 	IsPrivate   bool
 	IsArchived  bool
 	BotIsMember bool
+	// IsExtShared: shared with other organizations (Slack Connect).
+	IsExtShared bool
 }
 
 // Options configure a Server. Zero values get sensible defaults.

@@ -29,10 +29,21 @@ const roleUnknownText = "I couldn't check your Slack role just now, so nothing w
 
 // Command answers a slash command.
 func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
-	sub := strings.ToLower(strings.TrimSpace(cmd.Text))
 	switch cmd.Command {
 	case "/route-alerts":
-		return h.routeAlerts(ctx, cmd, sub)
+		// The verb is read in any case; what follows it (filter values)
+		// keeps its case.
+		verb, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
+		verb = strings.ToLower(verb)
+		switch verb {
+		case "subscribe", "unsubscribe", "mute", "unmute":
+			return h.subscriptionCommand(ctx, cmd, verb, strings.TrimSpace(rest))
+		case "list":
+			if strings.EqualFold(strings.TrimSpace(rest), "all") {
+				return h.routeAlerts(ctx, cmd, "list all")
+			}
+		}
+		return h.routeAlerts(ctx, cmd, strings.ToLower(strings.TrimSpace(cmd.Text)))
 	case "/paligo-invite":
 		return h.paligoInvite(ctx, cmd)
 	}
@@ -44,7 +55,7 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 	switch sub {
 	case "help":
 		return bot.Reply{Ack: ephemeral(routeAlertsHelp)}
-	case "", "list":
+	case "", "list", "list all":
 	default:
 		return bot.Reply{Ack: ephemeral("I don't know `/route-alerts " + views.EscapedWithin(sub, 100) + "`.\n" + routeAlertsHelp)}
 	}
@@ -56,13 +67,27 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 	if !admin {
 		return bot.Reply{Ack: ephemeral(fmt.Sprintf(notAdminText, "route alerts to channels"))}
 	}
+	if sub == "list" || sub == "list all" {
+		channel, title := cmd.ChannelID, "*Subscriptions of this channel*\n"
+		if sub == "list all" {
+			channel, title = "", "*Subscriptions*\n"
+		}
+		subs, err := h.Store.Subscriptions(channel)
+		if err != nil {
+			h.Log.Error("read subscriptions", "err", err)
+			return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
+		}
+		mutes, err := h.Store.Mutes(channel)
+		if err != nil {
+			h.Log.Error("read mutes", "err", err)
+			return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
+		}
+		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsText(subs, mutes, h.Store.Now()))}
+	}
 	routes, err := h.Store.Routes()
 	if err != nil {
 		h.Log.Error("read routes", "err", err)
 		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
-	}
-	if sub == "list" {
-		return bot.Reply{Ack: ephemeral("*Channel routes*\n" + views.RoutesText(routes))}
 	}
 	modal := views.RoutesModal(routes)
 	return bot.Reply{After: func(ctx context.Context) {
@@ -181,7 +206,11 @@ func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) m
 }
 
 const routeAlertsHelp = "*/route-alerts* chooses which channels get which Paligo and pipeline events (admins only).\n" +
-	"• `/route-alerts` opens the routing form\n• `/route-alerts list` shows the current routes\n• `/route-alerts help` shows this help"
+	"• `/route-alerts` opens the routing form\n" +
+	"• `/route-alerts subscribe run.failed,run.succeeded project=finance environment!=staging` subscribes this channel: kinds or groups (activity, publications, assignments, runs, alerts, all), then filters (`NAME=A,B`, `NAME!=A`, `*` globs; subject=KIND:ID, title=, actor=, or any field), then `threads=off`\n" +
+	"• `/route-alerts unsubscribe 2` removes this channel's subscription 2\n" +
+	"• `/route-alerts mute schedule:nightly-dbt 1d` stops posts about that subject here for 1h, 1d, 1w or forever; `unmute` ends it\n" +
+	"• `/route-alerts list` shows this channel's subscriptions and mutes, `list all` every channel's\n• `/route-alerts help` shows this help"
 
 const inviteHelp = "*/paligo-invite* invites teammates to Paligo with a DM carrying a personal link (admins only).\n" +
 	"• `/paligo-invite` opens the invite form\n• `/paligo-invite @alice @bob Welcome aboard!` invites them at once, with an optional note\n• `/paligo-invite help` shows this help\n" +

@@ -121,7 +121,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	now := c.s.Now().UTC()
 	err := c.s.update(func(tx *bolt.Tx) error {
 		for _, call := range group {
-			res, fanned, err := acceptTx(tx, call.events, call.encoded, call.fan, now)
+			res, fanned, err := c.s.acceptTx(tx, call.events, call.encoded, call.fan, now)
 			if err != nil {
 				return err
 			}
@@ -139,7 +139,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	}
 	for _, call := range group {
 		err := c.s.update(func(tx *bolt.Tx) (err error) {
-			call.res, call.fanned, err = acceptTx(tx, call.events, call.encoded, call.fan, now)
+			call.res, call.fanned, err = c.s.acceptTx(tx, call.events, call.encoded, call.fan, now)
 			return err
 		})
 		if err != nil {

@@ -60,15 +60,15 @@ func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byt
 
 // acceptTx stores events (encoded: encodeEvents) in tx and fans them out
 // with fan if given; now stamps what the fan-out writes.
-func acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
+func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
-	var routes map[paligo.Kind][]string
+	var rules fanOutRules
 	var cursor uint64
 	if fan != nil {
 		var err error
-		if routes, err = readRoutes(tx); err != nil {
+		if rules, err = s.rulesOf(tx); err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
 		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
@@ -99,7 +99,7 @@ func acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutS
 		res.Accepted++
 		// Fanned out here only in order: when all before it were.
 		if fan != nil && cursor == seq-1 {
-			if err := fanOutEvent(tx, *fan, e, routes, now, &fr); err != nil {
+			if err := fanOutEvent(tx, *fan, e, rules, now, &fr); err != nil {
 				return AcceptResult{}, FanOutResult{}, err
 			}
 			cursor = seq

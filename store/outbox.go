@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -87,17 +88,27 @@ type DigestItem struct {
 
 var keyFanoutCursor = []byte("fanout_cursor")
 
-// Routes returns the channels each routable kind is sent to.
+// Routes returns the channels each routable kind is sent to by a plain
+// subscription (a route of the /route-alerts modal: one kind, no filters).
 func (s *Store) Routes() (map[paligo.Kind][]string, error) {
-	var out map[paligo.Kind][]string
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		out, err = readRoutes(tx)
-		return err
-	})
-	return out, err
+	subs, err := s.Subscriptions("")
+	if err != nil {
+		return nil, err
+	}
+	out := map[paligo.Kind][]string{}
+	for _, sub := range subs {
+		if plain(sub) && !slices.Contains(out[sub.Kinds[0]], sub.Channel) {
+			out[sub.Kinds[0]] = append(out[sub.Kinds[0]], sub.Channel)
+		}
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out, nil
 }
 
+// readRoutes reads the routes bucket of the schema before v6 (the
+// migration to subscriptions empties it).
 func readRoutes(tx *bolt.Tx) (map[paligo.Kind][]string, error) {
 	out := map[paligo.Kind][]string{}
 	err := eachJSON(tx.Bucket(bucketRoutes), func(k []byte, chs []string) error {
@@ -126,31 +137,37 @@ func listJSON[T any](b *bolt.Bucket) ([]T, error) {
 	return out, err
 }
 
-// SetRoutes replaces every route with routes. Kinds that are not routable
-// are refused and nothing changes.
+// SetRoutes replaces every route with routes: the plain subscriptions are
+// replaced, the filtered ones stay. Kinds that are not routable are
+// refused and nothing changes.
 func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 	for k := range routes {
 		if !paligo.Kinds[k].Routable {
 			return fmt.Errorf("%q cannot be routed to channels", k)
 		}
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRoutes)
-		var keys [][]byte
-		b.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
-		for _, k := range keys {
+	return s.changeRules(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSubscriptions)
+		var doomed [][]byte
+		err := eachJSON(b, func(k []byte, sub paligo.Subscription) error {
+			if plain(sub) {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
-		for k, chs := range routes {
-			chs = slices.Compact(slices.Sorted(slices.Values(chs)))
-			if len(chs) == 0 {
-				continue
-			}
-			v, _ := json.Marshal(chs)
-			if err := b.Put([]byte(k), v); err != nil {
-				return err
+		for _, k := range slices.Sorted(maps.Keys(routes)) {
+			for _, ch := range slices.Compact(slices.Sorted(slices.Values(routes[k]))) {
+				if err := putSubscription(b, paligo.Subscription{Channel: ch, Kinds: []paligo.Kind{k}}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -208,7 +225,7 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 		if v := meta.Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
 		}
-		routes, err := readRoutes(tx)
+		rules, err := s.rulesOf(tx)
 		if err != nil {
 			return err
 		}
@@ -219,7 +236,7 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 			if err != nil {
 				return err
 			}
-			if err := fanOutEvent(tx, spec, e, routes, now, &r); err != nil {
+			if err := fanOutEvent(tx, spec, e, rules, now, &r); err != nil {
 				return err
 			}
 			cursor = e.Seq
@@ -244,9 +261,10 @@ type FanOutSpec struct {
 // fanOutEvent writes event e's jobs (and, with the directory read, the
 // unmatched receipts of its strangers) and counts them in r; the caller
 // advances the cursor.
-func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, routes map[paligo.Kind][]string, now time.Time, r *FanOutResult) error {
+func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
-	for _, j := range jobsFor(tx, spec.Team, e, routes[e.Type]) {
+	channels := paligo.Reached(&e, rules.subs, rules.mutes, nil, now)
+	for _, j := range jobsFor(tx, spec.Team, e, channels) {
 		if spec.DirectoryRead && j.Kind == JobPerson && j.User == "" {
 			m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email))
 			if err != nil {

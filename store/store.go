@@ -127,6 +127,8 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// v6: subscriptions and mutes; the routes become plain subscriptions.
+	migrateToSubscriptions,
 }
 
 // SchemaVersion is the schema this binary writes.
@@ -142,6 +144,8 @@ type Store struct {
 	events  eventCache // decoded events for digests
 	commit  commitState
 	accepts acceptCommitter
+	// subsCache: the subscriptions and mutes, decoded (subscriptions.go).
+	subsCache subscriptionCache
 }
 
 // Options tune Open.

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+)
+
+var subscriptionChannels = append(testChannels[:len(testChannels):len(testChannels)],
+	fakeslack.Channel{ID: "C0FIN", Name: "finance-data"},
+	fakeslack.Channel{ID: "C0MKT", Name: "marketing-data"},
+	fakeslack.Channel{ID: "C0EXT", Name: "partner", IsExtShared: true})
+
+// command types a /route-alerts command and returns the ephemeral answer.
+func command(t *testing.T, ctx context.Context, fs *fakeslack.Server, user, channel, text string) string {
+	t.Helper()
+	ack, err := fs.Send(ctx, fs.SlashCommand(user, channel, "/route-alerts", text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ Text string }
+	if err := json.Unmarshal(ack.Payload, &answer); err != nil {
+		t.Fatalf("%s: %v", ack.Payload, err)
+	}
+	return answer.Text
+}
+
+// The data team of the seed: finance's failures to #finance-data,
+// marketing's to #marketing-data, production only, typed in each channel.
+func TestTypedSubscriptions(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	h := startAt(t, fs, t0)
+	ctx := ctxT(t)
+
+	got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe run.failed project=finance environment!=staging")
+	if !strings.Contains(got, "Subscribed <#C0FIN> to `run.failed project=finance environment!=staging`") {
+		t.Fatalf("subscribe answer: %s", got)
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0MKT", "SUBSCRIBE runs project=Marketing"); !strings.Contains(got, "`runs project=Marketing`") {
+		t.Fatalf("values keep their case: %s", got)
+	}
+	// Refusals name the bad part and save nothing.
+	for _, c := range []struct{ user, channel, text, want string }{
+		{"U0BOB", "C0FIN", "subscribe runs", "Only Slack workspace admins"},
+		{"U0ADMIN", "C0FIN", "subscribe run.exploded", `"run.exploded" is not a kind`},
+		{"U0ADMIN", "C0FIN", "subscribe runs project", `"project" is not a filter`},
+		{"U0ADMIN", "C0FIN", "subscribe comment.reply", "goes to people"},
+		{"U0ADMIN", "C0SECRET", "subscribe runs", "add @Paligo"},
+		{"U0ADMIN", "C0OLD", "subscribe runs", "archived"},
+		{"U0ADMIN", "C0EXT", "subscribe alerts", "external=allow"},
+		{"U0ADMIN", "D0DM", "subscribe runs", "for channels"},
+		{"U0ADMIN", "C0FIN", "unsubscribe seven", "by its number"},
+		{"U0ADMIN", "C0FIN", "unsubscribe 9", "no subscription 9"},
+		{"U0ADMIN", "C0FIN", "mute nightly 1d", "KIND:ID"},
+		{"U0ADMIN", "C0FIN", "mute schedule:nightly 1y", "for how long"},
+		{"U0ADMIN", "C0FIN", "unmute schedule:nightly", "is not muted"},
+	} {
+		if got := command(t, ctx, fs, c.user, c.channel, c.text); !strings.Contains(got, c.want) {
+			t.Errorf("%s in %s: %s, want %q", c.text, c.channel, got, c.want)
+		}
+	}
+	if subs, _ := h.main.Store().Subscriptions(""); len(subs) != 2 {
+		t.Fatalf("after the refusals: %d subscriptions, want the 2 accepted", len(subs))
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0EXT", "subscribe alerts external=allow"); !strings.Contains(got, "Subscribed <#C0EXT> to `alerts external=allow`") {
+		t.Errorf("shared channel with external=allow: %s", got)
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe run.failed project=finance environment!=staging"); !strings.Contains(got, "already has") {
+		t.Errorf("the same subscription again: %s", got)
+	}
+
+	run := func(id, project, env string) map[string]any {
+		return event(id, "run.failed", map[string]any{"subject": map[string]any{"kind": "schedule", "id": "nightly", "title": "Nightly"},
+			"fields": map[string]any{"project": project, "environment": env}})
+	}
+	h.post([]any{run("fin-prod", "finance", "production"), run("fin-staging", "finance", "staging"), run("mkt-prod", "Marketing", "production")})
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0FIN")); n != 1 {
+		t.Errorf("#finance-data got %d posts, want 1 (production only): %q", n, texts(fs, "C0FIN"))
+	}
+	if n := len(texts(fs, "C0MKT")); n != 1 {
+		t.Errorf("#marketing-data got %d posts, want 1", n)
+	}
+
+	// list numbers this channel's subscriptions; list all shows them all.
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "list"); !strings.Contains(got, "1. `run.failed project=finance environment!=staging`") || strings.Contains(got, "C0MKT") {
+		t.Errorf("list: %s", got)
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "list all"); !strings.Contains(got, "<#C0MKT>") || !strings.Contains(got, "<#C0EXT>") {
+		t.Errorf("list all: %s", got)
+	}
+
+	// A mute holds until it ends.
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "mute schedule:nightly 1h"); !strings.Contains(got, "Muted `schedule:nightly` in <#C0FIN> until 1 Dec 10:00 UTC") {
+		t.Errorf("mute: %s", got)
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "list"); !strings.Contains(got, "muted: `schedule:nightly` until 1 Dec 10:00 UTC") {
+		t.Errorf("list with the mute: %s", got)
+	}
+	h.post(run("muted", "finance", "production"))
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0FIN")); n != 1 {
+		t.Errorf("muted: #finance-data has %d posts, want still 1", n)
+	}
+	h.clock.Set(t0.Add(time.Hour))
+	h.post(run("after-mute", "finance", "production"))
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0FIN")); n != 2 {
+		t.Errorf("after the mute ended: %d posts, want 2", n)
+	}
+	command(t, ctx, fs, "U0ADMIN", "C0FIN", "mute schedule:nightly forever")
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "unmute schedule:nightly"); !strings.Contains(got, "no longer muted") {
+		t.Errorf("unmute: %s", got)
+	}
+
+	// unsubscribe takes the one list numbered.
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "unsubscribe 1"); !strings.Contains(got, "Unsubscribed <#C0FIN> from `run.failed project=finance environment!=staging`") {
+		t.Errorf("unsubscribe: %s", got)
+	}
+	h.post(run("unsubscribed", "finance", "production"))
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0FIN")); n != 2 {
+		t.Errorf("after unsubscribing: %d posts, want still 2", n)
+	}
+}

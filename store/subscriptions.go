@@ -1,0 +1,241 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+// Subscriptions (v6) are kept per channel, in the order they were made:
+// subscriptions: channel \x00 8-byte sequence -> paligo.Subscription JSON,
+// mutes: channel \x00 subject key -> paligo.Mute JSON. A route of the
+// /route-alerts modal is a plain subscription: one kind, no filters, no
+// options; the routes stored before v6 became such subscriptions.
+
+var (
+	bucketSubscriptions = []byte("subscriptions")
+	bucketMutes         = []byte("mutes")
+)
+
+// migrateToSubscriptions is migration v6.
+func migrateToSubscriptions(tx *bolt.Tx) error {
+	subs, err := tx.CreateBucketIfNotExists(bucketSubscriptions)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketMutes); err != nil {
+		return err
+	}
+	routes, err := readRoutes(tx)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(routes)) {
+		for _, ch := range routes[k] {
+			if err := putSubscription(subs, paligo.Subscription{Channel: ch, Kinds: []paligo.Kind{k}}); err != nil {
+				return err
+			}
+		}
+	}
+	rb := tx.Bucket(bucketRoutes)
+	var keys [][]byte
+	rb.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+	for _, k := range keys {
+		if err := rb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func channelPrefix(channel string) []byte { return []byte(channel + "\x00") }
+
+func putSubscription(b *bolt.Bucket, sub paligo.Subscription) error {
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return putJSON(b, append(channelPrefix(sub.Channel), u64(seq)...), sub)
+}
+
+// plain reports whether sub is a route of the modal.
+func plain(sub paligo.Subscription) bool {
+	return len(sub.Kinds) == 1 && len(sub.Filters) == 0 && !sub.ThreadsOff && !sub.External
+}
+
+// subscriptionCache holds the decoded subscriptions and mutes for the
+// fan-out, which reads them in every accepting transaction. It is filled
+// and emptied only inside write transactions, which bbolt runs one at a
+// time, so it always holds what the latest commit wrote.
+type subscriptionCache struct {
+	mu    sync.Mutex
+	valid bool
+	subs  []paligo.Subscription
+	mutes []paligo.Mute
+}
+
+// fanOutRules are what decides which channels an event reaches.
+type fanOutRules struct {
+	subs  []paligo.Subscription
+	mutes []paligo.Mute
+}
+
+// rulesOf returns the subscriptions and mutes, from the cache when it is
+// filled; tx must be a write transaction.
+func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
+	c := &s.subsCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid {
+		return fanOutRules{c.subs, c.mutes}, nil
+	}
+	subs, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
+	if err != nil {
+		return fanOutRules{}, err
+	}
+	mutes, err := listJSON[paligo.Mute](tx.Bucket(bucketMutes))
+	if err != nil {
+		return fanOutRules{}, err
+	}
+	c.subs, c.mutes, c.valid = subs, mutes, true
+	return fanOutRules{subs, mutes}, nil
+}
+
+// changeRules runs fn in a write transaction that changes subscriptions or
+// mutes, and empties the cache in it.
+func (s *Store) changeRules(fn func(tx *bolt.Tx) error) error {
+	return s.update(func(tx *bolt.Tx) error {
+		s.subsCache.mu.Lock()
+		s.subsCache.valid = false
+		s.subsCache.mu.Unlock()
+		return fn(tx)
+	})
+}
+
+// Subscriptions lists the subscriptions of channel ("" for every channel),
+// by channel and in the order they were made.
+func (s *Store) Subscriptions(channel string) ([]paligo.Subscription, error) {
+	var out []paligo.Subscription
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSubscriptions).Cursor()
+		prefix := []byte{}
+		if channel != "" {
+			prefix = channelPrefix(channel)
+		}
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var sub paligo.Subscription
+			if err := json.Unmarshal(v, &sub); err != nil {
+				return fmt.Errorf("decode subscription %q: %w", k, err)
+			}
+			out = append(out, sub)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ErrTooManySubscriptions refuses a channel's subscription beyond the limit.
+var ErrTooManySubscriptions = fmt.Errorf("a channel has at most %d subscriptions", paligo.MaxSubscriptionsPerChannel)
+
+// Subscribe adds sub to its channel, unless the channel already has the
+// same one (then added is false and nothing changes).
+func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
+	if sub.Channel == "" || len(sub.Kinds) == 0 {
+		return false, errors.New("a subscription needs a channel and kinds")
+	}
+	err = s.changeRules(func(tx *bolt.Tx) error {
+		added = false
+		b := tx.Bucket(bucketSubscriptions)
+		prefix := channelPrefix(sub.Channel)
+		n := 0
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var have paligo.Subscription
+			if err := json.Unmarshal(v, &have); err != nil {
+				return err
+			}
+			if have.String() == sub.String() {
+				return nil
+			}
+			n++
+		}
+		if n >= paligo.MaxSubscriptionsPerChannel {
+			return ErrTooManySubscriptions
+		}
+		added = true
+		return putSubscription(b, sub)
+	})
+	return added, err
+}
+
+// Unsubscribe removes the channel's n-th subscription (from 1, in the
+// order Subscriptions lists them) and returns it; found is false when
+// there is no such one.
+func (s *Store) Unsubscribe(channel string, n int) (sub paligo.Subscription, found bool, err error) {
+	err = s.changeRules(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSubscriptions)
+		prefix := channelPrefix(channel)
+		i := 0
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if i++; i != n {
+				continue
+			}
+			if err := json.Unmarshal(v, &sub); err != nil {
+				return err
+			}
+			found = true
+			return b.Delete(bytes.Clone(k))
+		}
+		return nil
+	})
+	return sub, found, err
+}
+
+// Mute stores m, replacing a mute of the same subject in the same channel.
+func (s *Store) Mute(m paligo.Mute) error {
+	return s.changeRules(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketMutes), append(channelPrefix(m.Channel), m.Subject...), m)
+	})
+}
+
+// Unmute removes the channel's mute of subject; found is false when there
+// was none.
+func (s *Store) Unmute(channel, subject string) (found bool, err error) {
+	err = s.changeRules(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMutes)
+		k := append(channelPrefix(channel), subject...)
+		found = b.Get(k) != nil
+		return b.Delete(k)
+	})
+	return found, err
+}
+
+// Mutes lists the mutes of channel ("" for every channel).
+func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
+	var out []paligo.Mute
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := []byte{}
+		if channel != "" {
+			prefix = channelPrefix(channel)
+		}
+		c := tx.Bucket(bucketMutes).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var m paligo.Mute
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
