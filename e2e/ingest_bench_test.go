@@ -17,6 +17,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // resetPeakRSS starts the process's peak resident memory (VmHWM) from now.
@@ -47,17 +48,38 @@ func BenchmarkIngestOverListener(b *testing.B) {
 		name    string
 		clients int
 		events  int
-	}{{"single", 64, 1}, {"batch", 16, 100}} {
+		subs    int
+	}{{"single", 64, 1, 0}, {"batch", 16, 100, 0}, {"batch-1000-subscriptions", 16, 100, 1000}} {
 		b.Run(c.name, func(b *testing.B) {
 			fs := newFake(b, fakeslack.Options{Users: benchUsers(1)})
 			h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{}}
 			h.restart()
+			// 1,000 subscriptions of run.failed over 200 channels, up to 10
+			// filters each, that the events below never match (a match
+			// would post to the fake): what is measured is the matching.
+			for i := range c.subs {
+				text := "run.failed project=p" + strconv.Itoa(i%37) + "*"
+				for f := range i % 10 {
+					text += fmt.Sprintf(" f%d=v%d,w*", f, i%5)
+				}
+				sub, err := paligo.ParseSubscription(fmt.Sprintf("C%03d", i%200), text)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := h.main.Store().Subscribe(sub); err != nil {
+					b.Fatal(err)
+				}
+			}
+			kind, fields := "comment.reply", ""
+			if c.subs > 0 {
+				kind, fields = "run.failed", `,"fields":{"project":"finance","f1":"v1"}`
+			}
 			url := "http://" + h.main.Addr() + "/v1/events"
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.clients, MaxConnsPerHost: c.clients}, Timeout: 30 * time.Second}
 			body := func(n int64) []byte {
 				var evs []string
 				for i := range c.events {
-					evs = append(evs, fmt.Sprintf(`{"id":"e%d_%d","type":"comment.reply","subject":{"kind":"topic","id":"t%d","title":"T"}}`, n, i, i))
+					evs = append(evs, fmt.Sprintf(`{"id":"e%d_%d","type":%q,"subject":{"kind":"topic","id":"t%d","title":"T"}%s}`, n, i, kind, i, fields))
 				}
 				if c.events == 1 {
 					return []byte(evs[0])

@@ -263,7 +263,7 @@ type FanOutSpec struct {
 // advances the cursor.
 func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
-	channels := paligo.Reached(&e, rules.subs, rules.mutes, nil, now)
+	channels := rules.reached(&e, now)
 	for _, j := range jobsFor(tx, spec.Team, e, channels) {
 		if spec.DirectoryRead && j.Kind == JobPerson && j.User == "" {
 			m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email))

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -78,14 +79,20 @@ func plain(sub paligo.Subscription) bool {
 type subscriptionCache struct {
 	mu    sync.Mutex
 	valid bool
-	subs  []paligo.Subscription
-	mutes []paligo.Mute
+	rules fanOutRules
 }
 
-// fanOutRules are what decides which channels an event reaches.
+// fanOutRules are what decides which channels an event reaches: the
+// subscriptions by kind (an event is matched against those of its kind
+// only), and the mutes.
 type fanOutRules struct {
-	subs  []paligo.Subscription
-	mutes []paligo.Mute
+	byKind map[paligo.Kind][]paligo.Subscription
+	mutes  []paligo.Mute
+}
+
+// reached is paligo.Reached for e with these rules.
+func (r fanOutRules) reached(e *paligo.Event, now time.Time) []string {
+	return paligo.Reached(e, r.byKind[e.Type], r.mutes, nil, now)
 }
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
@@ -95,7 +102,7 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.valid {
-		return fanOutRules{c.subs, c.mutes}, nil
+		return c.rules, nil
 	}
 	subs, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
 	if err != nil {
@@ -105,8 +112,14 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 	if err != nil {
 		return fanOutRules{}, err
 	}
-	c.subs, c.mutes, c.valid = subs, mutes, true
-	return fanOutRules{subs, mutes}, nil
+	r := fanOutRules{byKind: map[paligo.Kind][]paligo.Subscription{}, mutes: mutes}
+	for _, sub := range subs {
+		for _, k := range sub.Kinds {
+			r.byKind[k] = append(r.byKind[k], sub)
+		}
+	}
+	c.rules, c.valid = r, true
+	return r, nil
 }
 
 // changeRules runs fn in a write transaction that changes subscriptions or
