@@ -118,6 +118,12 @@ func TestTypedSubscriptions(t *testing.T) {
 		t.Errorf("unmute: %s", got)
 	}
 
+	// The admin's Home tab counts the filtered subscriptions.
+	home, _ := json.Marshal(h.openHome(ctx, "U0ADMIN").Body)
+	if !strings.Contains(unescaped(home), "*Filtered subscriptions*: 3 (<#C0EXT> 1, <#C0FIN> 1, <#C0MKT> 1)") {
+		t.Errorf("admin home lacks the filtered subscriptions: %.3000s", home)
+	}
+
 	// unsubscribe takes the one list numbered.
 	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "unsubscribe 1"); !strings.Contains(got, "Unsubscribed <#C0FIN> from `run.failed project=finance environment!=staging`") {
 		t.Errorf("unsubscribe: %s", got)

@@ -213,6 +213,18 @@ func (h *Router) adminHome(team string) (*views.Admin, error) {
 	if a.Routes, err = h.Store.Routes(); err != nil {
 		return nil, err
 	}
+	subs, err := h.Store.Subscriptions("")
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		if !s.Plain() {
+			if a.Filtered == nil {
+				a.Filtered = map[string]int{}
+			}
+			a.Filtered[s.Channel]++
+		}
+	}
 	if a.Unmatched, err = h.Store.Unmatched(); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,12 @@ type Subscription struct {
 	External bool `json:"external,omitempty"`
 }
 
+// Plain reports whether s is a route of the /route-alerts form: one kind,
+// no filters, no options.
+func (s Subscription) Plain() bool {
+	return len(s.Kinds) == 1 && len(s.Filters) == 0 && !s.ThreadsOff && !s.External
+}
+
 // A Filter holds when the event's field equals one of Values (globs with
 // *), or, negated, when it equals none of them. A field the event lacks
 // holds only for a negated filter.

@@ -97,7 +97,7 @@ func (s *Store) Routes() (map[paligo.Kind][]string, error) {
 	}
 	out := map[paligo.Kind][]string{}
 	for _, sub := range subs {
-		if plain(sub) && !slices.Contains(out[sub.Kinds[0]], sub.Channel) {
+		if sub.Plain() && !slices.Contains(out[sub.Kinds[0]], sub.Channel) {
 			out[sub.Kinds[0]] = append(out[sub.Kinds[0]], sub.Channel)
 		}
 	}
@@ -150,7 +150,7 @@ func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 		b := tx.Bucket(bucketSubscriptions)
 		var doomed [][]byte
 		err := eachJSON(b, func(k []byte, sub paligo.Subscription) error {
-			if plain(sub) {
+			if sub.Plain() {
 				doomed = append(doomed, bytes.Clone(k))
 			}
 			return nil

@@ -67,11 +67,6 @@ func putSubscription(b *bolt.Bucket, sub paligo.Subscription) error {
 	return putJSON(b, append(channelPrefix(sub.Channel), u64(seq)...), sub)
 }
 
-// plain reports whether sub is a route of the modal.
-func plain(sub paligo.Subscription) bool {
-	return len(sub.Kinds) == 1 && len(sub.Filters) == 0 && !sub.ThreadsOff && !sub.External
-}
-
 // subscriptionCache holds the decoded subscriptions and mutes for the
 // fan-out, which reads them in every accepting transaction. It is filled
 // and emptied only inside write transactions, which bbolt runs one at a

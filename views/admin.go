@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,10 @@ const (
 
 // Admin is what an admin's Home tab shows besides their own settings.
 type Admin struct {
-	Routes    map[paligo.Kind][]string
+	Routes map[paligo.Kind][]string
+	// Filtered are the subscriptions beyond the routes (filters or
+	// options), counted per channel.
+	Filtered  map[string]int
 	Unmatched []paligo.UnmatchedEmail
 	Failed    []FailedLine // the oldest first, as many as Home shows
 	// FailedTotal counts every failed delivery, shown or not.
@@ -80,6 +84,37 @@ func RoutesText(routes map[paligo.Kind][]string) string {
 	return strings.Join(lines, "\n")
 }
 
+// filteredText counts the filtered subscriptions per channel, the busiest
+// first, at most maxFilteredShown channels named.
+func filteredText(counts map[string]int) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	var chans []string
+	total := 0
+	for ch, n := range counts {
+		chans = append(chans, ch)
+		total += n
+	}
+	slices.SortFunc(chans, func(a, b string) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for i, ch := range chans {
+		if i == maxFilteredShown {
+			parts = append(parts, fmt.Sprintf("%d more channels", len(chans)-i))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", ChannelMention(ch), counts[ch]))
+	}
+	return fmt.Sprintf("\n*Filtered subscriptions*: %d (%s). `/route-alerts list all` shows them.", total, strings.Join(parts, ", "))
+}
+
+const maxFilteredShown = 10
+
 // KindLabel names an event kind for people.
 func KindLabel(k paligo.Kind) string { return lookOf(k).what }
 
@@ -87,7 +122,7 @@ func adminBlocks(a *Admin) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewDividerBlock(),
 		slack.NewHeaderBlock(plain("Admin")),
-		slack.NewSectionBlock(mrkdwn("*Channel routes*\n"+RoutesText(a.Routes)), nil, nil),
+		slack.NewSectionBlock(mrkdwn("*Channel routes*\n"+RoutesText(a.Routes)+filteredText(a.Filtered)), nil, nil),
 	}
 
 	if len(a.Unmatched) > 0 {
