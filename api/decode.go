@@ -69,7 +69,7 @@ func DecodeEvents(body []byte) (events []paligo.Event, errs []FieldError, more i
 		}
 	}
 	if err != nil {
-		return nil, []FieldError{syntaxError(err)}, 0
+		return nil, []FieldError{syntaxError(err, bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")))}, 0
 	}
 	// Every string was checked where it stands; this catches what is not
 	// a string (a member name) so that no byte is ever replaced.
@@ -81,10 +81,10 @@ func DecodeEvents(body []byte) (events []paligo.Event, errs []FieldError, more i
 
 // syntaxError says what made the body unreadable: a member given twice (so
 // that a signed body can only be read one way), or where the JSON breaks.
-func syntaxError(err error) FieldError {
+func syntaxError(err error, batch bool) FieldError {
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
-		index, field := pointerPath(string(se.JSONPointer))
+		index, field := pointerPath(string(se.JSONPointer), batch)
 		if errors.Is(se.Err, jsontext.ErrDuplicateName) {
 			return FieldError{Index: index, Field: field, Message: "is given more than once"}
 		}
@@ -101,13 +101,17 @@ func syntaxError(err error) FieldError {
 }
 
 // pointerPath turns a JSON pointer into the event index and the field path
-// of the answers: /3/subject/id is index 3, subject.id (a single event has
-// no index in the pointer).
-func pointerPath(p string) (int, string) {
+// of the answers: in a batch /3/subject/id is index 3, subject.id; a single
+// event's pointer has no index.
+func pointerPath(p string, batch bool) (int, string) {
+	if p == "" {
+		return 0, ""
+	}
 	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	index := 0
-	if n, err := strconv.Atoi(parts[0]); err == nil && len(parts) > 0 {
-		index, parts = n, parts[1:]
+	if batch {
+		index, _ = strconv.Atoi(parts[0])
+		parts = parts[1:]
 	}
 	for i, s := range parts {
 		parts[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(s)

@@ -290,3 +290,22 @@ func TestIngestDisabledWithoutSecretAndStoreFailureIs503(t *testing.T) {
 }
 
 func signFor(ts int64, body []byte) string { return api.Sign(secret, ts, body) }
+
+// A member given twice is refused where it stands, in a batch or alone.
+func TestDuplicateMembersAreNamed(t *testing.T) {
+	for body, want := range map[string]FieldErrorWant{
+		`{"id":"a","type":"run.failed","id":"b"}`: {0, "id"},
+		`{"5":1,"5":2}`: {0, "5"},
+		`[{"id":"a","type":"run.failed"},{"id":"b","subject":{"kind":"k","kind":"j"}}]`: {1, "subject.kind"},
+	} {
+		_, errs, _ := api.DecodeEvents([]byte(body))
+		if len(errs) != 1 || errs[0].Index != want.index || errs[0].Field != want.field || !strings.Contains(errs[0].Message, "more than once") {
+			t.Errorf("%s: %+v, want index %d field %q given more than once", body, errs, want.index, want.field)
+		}
+	}
+}
+
+type FieldErrorWant struct {
+	index int
+	field string
+}

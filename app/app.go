@@ -270,7 +270,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 func (m *Main) startRetention(ctx context.Context, reg prometheus.Registerer) {
 	removed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "paligo_slack_retention_removed_total",
-		Help: "Records removed by retention, by kind (events, receipts, digests_sent, invites, invite_runs, unmatched).",
+		Help: "Records removed by retention, by kind (events, receipts, digests_sent, invites, invite_runs, unmatched, mutes).",
 	}, []string{"kind"})
 	passes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "paligo_slack_retention_passes_total",
@@ -289,7 +289,7 @@ func (m *Main) startRetention(ctx context.Context, reg prometheus.Registerer) {
 			passes.WithLabelValues("ok").Inc()
 		}
 		for kind, n := range map[string]int{"events": res.Events, "receipts": res.Receipts, "digests_sent": res.DigestsSent,
-			"invites": res.Invites, "invite_runs": res.InviteRuns, "unmatched": res.Unmatched} {
+			"invites": res.Invites, "invite_runs": res.InviteRuns, "unmatched": res.Unmatched, "mutes": res.Mutes} {
 			removed.WithLabelValues(kind).Add(float64(n))
 		}
 		if m.Retention.Passed != nil {

@@ -30,6 +30,7 @@ import (
 //     "already accepted"). An invite run created before the cutoff goes
 //     when no job in the outbox or on the failed list is one of its own.
 //   - An unmatched email not seen since the cutoff leaves the admins' list.
+//   - A mute that ended before the cutoff goes.
 //
 // Each write transaction removes at most PruneOptions.Batch records, so a
 // pass never holds the single writer for long: ingest commits in between.
@@ -56,7 +57,7 @@ const (
 
 // PruneResult counts what one pass removed.
 type PruneResult struct {
-	Events, Receipts, DigestsSent, Invites, InviteRuns, Unmatched int
+	Events, Receipts, DigestsSent, Invites, InviteRuns, Unmatched, Mutes int
 	// Kept counts the events past the cutoff that were kept because
 	// something still needs them.
 	Kept int
@@ -65,7 +66,7 @@ type PruneResult struct {
 
 // Removed is the number of records removed.
 func (r PruneResult) Removed() int {
-	return r.Events + r.Receipts + r.DigestsSent + r.Invites + r.InviteRuns + r.Unmatched
+	return r.Events + r.Receipts + r.DigestsSent + r.Invites + r.InviteRuns + r.Unmatched + r.Mutes
 }
 
 // Prune removes what settled before cutoff, in small transactions; it stops
@@ -97,6 +98,9 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 		},
 		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 			return pruneUnmatched(tx, from, budget, cutoff, &r)
+		},
+		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+			return s.pruneMutes(tx, from, budget, cutoff, &r)
 		},
 	}
 	for _, step := range steps {
@@ -304,6 +308,23 @@ func pruneUnmatched(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *P
 	})
 }
 
+// pruneMutes removes the mutes that ended before cutoff; the fan-out's
+// cache of them is emptied in the same transaction.
+func (s *Store) pruneMutes(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+	before := r.Mutes
+	next, err := pruneWhere(tx.Bucket(bucketMutes), from, budget, &r.Mutes, func(_, v []byte) (bool, error) {
+		var m paligo.Mute
+		err := json.Unmarshal(v, &m)
+		return err == nil && !m.Until.IsZero() && m.Until.Before(cutoff), err
+	})
+	if r.Mutes > before {
+		s.subsCache.mu.Lock()
+		s.subsCache.valid = false
+		s.subsCache.mu.Unlock()
+	}
+	return next, err
+}
+
 // pruneWhere deletes the keys of b from from on for which old says so, at
 // most budget of them, counting them in n.
 func pruneWhere(b *bolt.Bucket, from []byte, budget int, n *int, old func(k, v []byte) (bool, error)) ([]byte, error) {
@@ -384,7 +405,7 @@ func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
 			r.Log.Error("retention pass", "err", err, "removed", res.Removed())
 		} else if res.Removed() > 0 {
 			r.Log.Info("retention pass", "events", res.Events, "receipts", res.Receipts, "digests_sent", res.DigestsSent,
-				"invites", res.Invites, "invite_runs", res.InviteRuns, "unmatched", res.Unmatched, "kept", res.Kept,
+				"invites", res.Invites, "invite_runs", res.InviteRuns, "unmatched", res.Unmatched, "mutes", res.Mutes, "kept", res.Kept,
 				"txs", res.Txs, "took", time.Since(start).Round(time.Millisecond).String())
 		}
 	}

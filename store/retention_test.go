@@ -95,6 +95,10 @@ func testPrune(t *testing.T, batch int) {
 	must(err)
 	must(s.FinishInviteSummary(summary[0], "9.9"))
 	accept(paligo.Event{ID: "joined", Type: "invite.accepted", Fields: map[string]string{paligo.FieldInviteID: fmt.Sprint(accepted.ID)}})
+	// Mutes: one ended on day 0, one lasts forever, one ends on day 35.
+	must(s.Mute(paligo.Mute{Channel: "C1", Subject: "k:ended", Until: t0.Add(time.Hour)}))
+	must(s.Mute(paligo.Mute{Channel: "C1", Subject: "k:forever"}))
+	must(s.Mute(paligo.Mute{Channel: "C1", Subject: "k:later", Until: t0.Add(35 * 24 * time.Hour)}))
 	// The last of day 0 is accepted but not fanned out yet.
 	accept(paligo.Event{ID: "unfanned", Type: "comment.reply"})
 
@@ -148,7 +152,10 @@ func testPrune(t *testing.T, batch int) {
 	if failed, _ := s.Failed(); len(failed) != 1 {
 		t.Errorf("failed list = %d, want the one failed job kept", len(failed))
 	}
-	if res.Events != len(gone) || res.Receipts != 7 || res.DigestsSent != 1 || res.Invites != 2 || res.InviteRuns != 1 || res.Unmatched != 1 {
+	if m, _ := s.Mutes("C1"); len(m) != 2 || m[0].Subject != "k:forever" || m[1].Subject != "k:later" {
+		t.Errorf("mutes after the pass: %+v, want the endless one and the one not yet ended", m)
+	}
+	if res.Events != len(gone) || res.Receipts != 7 || res.DigestsSent != 1 || res.Invites != 2 || res.InviteRuns != 1 || res.Unmatched != 1 || res.Mutes != 1 {
 		t.Errorf("pass = %+v", res)
 	}
 	// Batch 1: a transaction for each record (an event with its receipts).
