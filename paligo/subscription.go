@@ -379,3 +379,141 @@ func muted(e *Event, channel string, mutes []Mute, now time.Time) bool {
 func subjectIs(key string, s *Subject) bool {
 	return len(key) == len(s.Kind)+1+len(s.ID) && strings.HasPrefix(key, s.Kind) && key[len(s.Kind)] == ':' && strings.HasSuffix(key, s.ID)
 }
+
+// A Matcher is Reached compiled for many events: the subscriptions by
+// kind, and each filter's field resolved once per event instead of once
+// per subscription. Reached and Matcher.Reached answer alike
+// (TestMatcherAgreesWithReached).
+type Matcher struct {
+	byKind map[Kind]*kindSubs
+	mutes  []Mute
+}
+
+type kindSubs struct {
+	names []string // the fields.NAME the filters of these subscriptions read
+	subs  []compiledSub
+}
+
+type compiledSub struct {
+	channel string
+	filters []compiledFilter
+}
+
+// Where a compiled filter reads its value: one of the event's own members,
+// or names[field] of its fields.
+const (
+	fieldSubject = -1 - iota
+	fieldTitle
+	fieldActor
+)
+
+type compiledFilter struct {
+	field  int
+	negate bool
+	f      *Filter
+}
+
+// NewMatcher compiles subs and mutes; they must not change afterwards.
+func NewMatcher(subs []Subscription, mutes []Mute) *Matcher {
+	m := &Matcher{byKind: map[Kind]*kindSubs{}, mutes: mutes}
+	for i := range subs {
+		s := &subs[i]
+		for _, k := range s.Kinds {
+			ks := m.byKind[k]
+			if ks == nil {
+				ks = &kindSubs{}
+				m.byKind[k] = ks
+			}
+			cs := compiledSub{channel: s.Channel}
+			for j := range s.Filters {
+				f := &s.Filters[j]
+				cf := compiledFilter{negate: f.Negate, f: f}
+				switch f.Field {
+				case "subject":
+					cf.field = fieldSubject
+				case "title":
+					cf.field = fieldTitle
+				case "actor":
+					cf.field = fieldActor
+				default:
+					cf.field = slices.Index(ks.names, f.Field)
+					if cf.field < 0 {
+						cf.field = len(ks.names)
+						ks.names = append(ks.names, f.Field)
+					}
+				}
+				cs.filters = append(cs.filters, cf)
+			}
+			ks.subs = append(ks.subs, cs)
+		}
+	}
+	return m
+}
+
+// Reached is Reached(e, subs, mutes, named, now) for the compiled subs and
+// mutes.
+func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
+	var out []string
+	add := func(ch string) {
+		if slices.Contains(out, ch) || muted(e, ch, m.mutes, now) {
+			return
+		}
+		out = append(out, ch)
+	}
+	if ks := m.byKind[e.Type]; ks != nil {
+		// The event's value of each field these filters read, looked up
+		// once (on the stack for up to 16 names).
+		var valBuf [16]string
+		var hasBuf [16]bool
+		vals, has := valBuf[:0], hasBuf[:0]
+		if len(ks.names) > len(valBuf) {
+			vals, has = make([]string, 0, len(ks.names)), make([]bool, 0, len(ks.names))
+		}
+		for _, name := range ks.names {
+			v, ok := e.Fields[name]
+			vals, has = append(vals, v), append(has, ok)
+		}
+		for i := range ks.subs {
+			if ks.subs[i].matches(e, vals, has) {
+				add(ks.subs[i].channel)
+			}
+		}
+	}
+	for _, ch := range named {
+		add(ch)
+	}
+	return out
+}
+
+func (s *compiledSub) matches(e *Event, vals []string, has []bool) bool {
+	for i := range s.filters {
+		cf := &s.filters[i]
+		var matched, present bool
+		switch cf.field {
+		case fieldSubject:
+			if e.Subject != nil {
+				present, matched = true, cf.f.matchSubject(e.Subject.Kind, e.Subject.ID)
+			}
+		case fieldTitle:
+			if e.Subject != nil && e.Subject.Title != "" {
+				present, matched = true, cf.f.matchAny(e.Subject.Title)
+			}
+		case fieldActor:
+			if e.Actor != nil && e.Actor.Email != "" {
+				present, matched = true, cf.f.matchAny(e.Actor.Email)
+			}
+		default:
+			if has[cf.field] {
+				present, matched = true, cf.f.matchAny(vals[cf.field])
+			}
+		}
+		if cf.negate {
+			if matched {
+				return false
+			}
+		} else if !present || !matched {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package paligo_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -232,5 +233,99 @@ func TestMatchAllocatesNothingForWhatDoesNotMatch(t *testing.T) {
 	e := &paligo.Event{Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "daily"}, Fields: map[string]string{"project": "p1"}}
 	if n := testing.AllocsPerRun(100, func() { paligo.Reached(e, subs, nil, nil, time.Now()) }); n != 0 {
 		t.Errorf("%v allocations for 200 subscriptions that do not match", n)
+	}
+}
+
+// The compiled Matcher answers as Reached does, over many random
+// subscriptions, mutes and events.
+func TestMatcherAgreesWithReached(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	kinds := paligo.RoutableKinds()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for round := range 200 {
+		var subs []paligo.Subscription
+		for i := range 1 + rng.IntN(40) {
+			text := string(kinds[rng.IntN(len(kinds))])
+			if rng.IntN(3) == 0 {
+				text = pick("runs", "alerts", "activity", "all")
+			}
+			for f := range rng.IntN(5) {
+				name := pick("project", "environment", "status", "subject", "title", "actor", fmt.Sprintf("f%d", f))
+				op := pick("=", "!=")
+				var val string
+				switch name {
+				case "subject":
+					val = pick("schedule:nightly*", "*:t1", "doc:*", "schedule:daily")
+				case "actor":
+					val = pick("*@example.com", "bot@example.com")
+				default:
+					val = pick("finance", "fin*", "prod*,staging", "x", "*")
+				}
+				text += " " + name + op + val
+			}
+			sub, err := paligo.ParseSubscription(fmt.Sprintf("C%d", i%7), text)
+			if err != nil {
+				continue // e.g. a field filtered twice
+			}
+			subs = append(subs, sub)
+		}
+		var mutes []paligo.Mute
+		for i := range rng.IntN(3) {
+			mutes = append(mutes, paligo.Mute{Channel: fmt.Sprintf("C%d", i), Subject: pick("schedule:nightly", "doc:t1"), Until: now.Add(time.Duration(rng.IntN(3)-1) * time.Hour)})
+		}
+		m := paligo.NewMatcher(subs, mutes)
+		for range 20 {
+			e := &paligo.Event{Type: kinds[rng.IntN(len(kinds))], Fields: map[string]string{}}
+			if rng.IntN(2) == 0 {
+				e.Subject = &paligo.Subject{Kind: pick("schedule", "doc"), ID: pick("nightly", "t1", "daily"), Title: pick("", "Nightly")}
+			}
+			if rng.IntN(2) == 0 {
+				e.Actor = &paligo.Person{Email: pick("bot@example.com", "ada@example.com")}
+			}
+			for _, name := range []string{"project", "environment", "status", "f0", "f2"} {
+				if rng.IntN(2) == 0 {
+					e.Fields[name] = pick("finance", "production", "staging", "x")
+				}
+			}
+			named := []string{pick("", "C1", "C9")}
+			want := paligo.Reached(e, subs, mutes, named, now)
+			if got := m.Reached(e, named, now); !slices.Equal(got, want) {
+				t.Fatalf("round %d: matcher %v, Reached %v for %+v with %v", round, got, want, e, subs)
+			}
+		}
+	}
+}
+
+// BenchmarkMatcher is BenchmarkMatch's worst case, compiled: all 1,000
+// subscriptions are of the event's kind.
+func BenchmarkMatcher(b *testing.B) {
+	var subs []paligo.Subscription
+	for i := range 1000 {
+		text := "run.failed project=p" + fmt.Sprint(i%37) + "*"
+		for f := range i % 10 {
+			text += fmt.Sprintf(" f%d=v%d,w*", f, i%5)
+		}
+		subs = append(subs, mustSub(b, fmt.Sprintf("C%03d", i%200), text))
+	}
+	e := &paligo.Event{Type: "run.failed", Fields: map[string]string{"project": "finance", "f1": "v1"}}
+	now := time.Now()
+	for _, c := range []struct {
+		name string
+		run  func()
+	}{
+		{"reached", func() { paligo.Reached(e, subs, nil, nil, now) }},
+		{"matcher", func() { paligo.NewMatcher(subs, nil).Reached(e, nil, now) }},
+	} {
+		m := paligo.NewMatcher(subs, nil)
+		if c.name == "matcher" {
+			c.run = func() { m.Reached(e, nil, now) }
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.run()
+			}
+		})
 	}
 }

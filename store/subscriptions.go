@@ -78,16 +78,12 @@ type subscriptionCache struct {
 }
 
 // fanOutRules are what decides which channels an event reaches: the
-// subscriptions by kind (an event is matched against those of its kind
-// only), and the mutes.
-type fanOutRules struct {
-	byKind map[paligo.Kind][]paligo.Subscription
-	mutes  []paligo.Mute
-}
+// subscriptions and mutes, compiled.
+type fanOutRules struct{ m *paligo.Matcher }
 
 // reached is paligo.Reached for e with these rules.
 func (r fanOutRules) reached(e *paligo.Event, now time.Time) []string {
-	return paligo.Reached(e, r.byKind[e.Type], r.mutes, nil, now)
+	return r.m.Reached(e, nil, now)
 }
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
@@ -107,12 +103,7 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 	if err != nil {
 		return fanOutRules{}, err
 	}
-	r := fanOutRules{byKind: map[paligo.Kind][]paligo.Subscription{}, mutes: mutes}
-	for _, sub := range subs {
-		for _, k := range sub.Kinds {
-			r.byKind[k] = append(r.byKind[k], sub)
-		}
-	}
+	r := fanOutRules{paligo.NewMatcher(subs, mutes)}
 	c.rules, c.valid = r, true
 	return r, nil
 }
