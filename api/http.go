@@ -1,5 +1,6 @@
 // Package api is the platform's HTTP front door: POST /v1/events (signed
 // ingest: validated, fsynced before 202, then handed to delivery), GET
+// /v1/events/{id} (what became of an event), GET
 // /v1/invites/{token} (an invitation, for the platform's sign-up page),
 // GET /healthz and GET /metrics. Slack's own front door is package bot.
 package api
@@ -18,10 +19,12 @@ type HealthCheck struct {
 }
 
 // NewHTTP returns the listener's routes: POST /v1/events (ingest), GET
-// /v1/invites/{token} (invitation check), GET /healthz and GET /metrics.
-func NewHTTP(ingest, invites http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
+// /v1/events/{id} (what became of an event), GET /v1/invites/{token}
+// (invitation check), GET /healthz and GET /metrics.
+func NewHTTP(ingest, invites, trace http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/events", ingest)
+	mux.Handle("GET /v1/events/{id}", trace)
 	mux.Handle("GET /v1/invites/{token}", invites)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}

@@ -195,6 +195,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	invites := &api.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
 
+	trace := &api.Trace{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
+
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
@@ -215,7 +218,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
-		Handler:           api.NewHTTP(ingest, invites, checks, reg),
+		Handler:           api.NewHTTP(ingest, invites, trace, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Trace answers GET /v1/events/{id}: what became of one accepted event, for
+// every channel and person (the answer to "why didn't I get this?"). It is
+// signed like the ingest API, with the request path and query as the
+// signed body.
+type Trace struct {
+	Store    *store.Store
+	Secret   []byte
+	Previous []byte
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+type traceAnswer struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	ReceivedAt time.Time `json:"received_at"`
+	// FannedOut is false while the event waits for its fan-out: its
+	// targets are not known yet.
+	FannedOut bool           `json:"fanned_out"`
+	Targets   []store.Target `json:"targets"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// SignedPath is what a GET request of the platform API signs: its path,
+// and its query if it has one.
+func SignedPath(r *http.Request) []byte {
+	p := r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		p += "?" + r.URL.RawQuery
+	}
+	return []byte(p)
+}
+
+func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(h.Secret) == 0 {
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
+		return
+	}
+	if msg := VerifySignature(r.Header, SignedPath(r), h.Now(), h.Secret, h.Previous); msg != "" {
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+		return
+	}
+	id := r.PathValue("id")
+	if id == "" || len(id) > 4*MaxEventIDLen {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "id: an event id is 1 to 128 characters"})
+		return
+	}
+	t, found, err := h.Store.TraceEvent(id)
+	if err != nil {
+		h.Log.Error("trace event", "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "could not read the event; retry later"})
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no event with this id is kept: it was never accepted, or it is older than the retention period"})
+		return
+	}
+	a := traceAnswer{ID: t.Event.ID, Type: string(t.Event.Type), ReceivedAt: t.Event.ReceivedAt, FannedOut: t.FannedOut, Targets: t.Targets}
+	if a.Targets == nil {
+		a.Targets = []store.Target{}
+	}
+	writeJSON(w, http.StatusOK, a)
+}
