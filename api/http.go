@@ -19,12 +19,14 @@ type HealthCheck struct {
 }
 
 // NewHTTP returns the listener's routes: POST /v1/events (ingest), GET
-// /v1/events/{id} (what became of an event), GET /v1/invites/{token}
-// (invitation check), GET /healthz and GET /metrics.
-func NewHTTP(ingest, invites, trace http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
+// /v1/events/{id} (what became of an event), POST /v1/routes/test (where
+// an event would go), GET /v1/invites/{token} (invitation check), GET
+// /healthz and GET /metrics.
+func NewHTTP(ingest, invites, trace, routeTest http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/events", ingest)
 	mux.Handle("GET /v1/events/{id}", trace)
+	mux.Handle("POST /v1/routes/test", routeTest)
 	mux.Handle("GET /v1/invites/{token}", invites)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}

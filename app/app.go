@@ -197,6 +197,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 	trace := &api.Trace{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
+	routeTest := &api.RouteTest{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Spec: m.deliverer.FanOutSpec}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -218,7 +220,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
-		Handler:           api.NewHTTP(ingest, invites, trace, checks, reg),
+		Handler:           api.NewHTTP(ingest, invites, trace, routeTest, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
 )
 
 var subscriptionChannels = append(testChannels[:len(testChannels):len(testChannels)],
@@ -132,5 +134,77 @@ func TestTypedSubscriptions(t *testing.T) {
 	h.waitDelivered(ctx)
 	if n := len(texts(fs, "C0FIN")); n != 2 {
 		t.Errorf("after unsubscribing: %d posts, want still 2", n)
+	}
+}
+
+// POST /v1/routes/test: where an event would go, by which subscription,
+// what each person would get; nothing stored, nothing sent.
+func TestRoutesTest(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe run.failed project=finance")
+	command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe runs")
+	command(t, ctx, fs, "U0ADMIN", "C0MKT", "subscribe run.failed project=marketing")
+	command(t, ctx, fs, "U0ADMIN", "C0OPS", "subscribe alerts,runs")
+	command(t, ctx, fs, "U0ADMIN", "C0OPS", "mute schedule:nightly 1d")
+	h.setPrefs("U0ALICE", func(p *paligo.Prefs) { p.Frequency = paligo.Instant })
+	before, _ := h.main.Store().EventCount()
+	mark := fs.Mark()
+	body, _ := json.Marshal(event("sample", "run.succeeded", map[string]any{
+		"subject": map[string]any{"kind": "schedule", "id": "nightly"}, "fields": map[string]any{"project": "finance"},
+		"actor":      map[string]any{"email": "bob@example.com"},
+		"recipients": []string{"alice@example.com", "bob@example.com", "ada@example.com", "nobody@example.com"}}))
+	code, out := signed("POST", "/v1/routes/test", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
+	if code != 200 {
+		t.Fatalf("routes test: %d %s", code, out)
+	}
+	var got store.RouteTest
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	channels := map[string]store.ChannelTest{}
+	for _, c := range got.Channels {
+		channels[c.Channel] = c
+	}
+	// run.succeeded: #finance-data by "runs" only, #marketing-data not at
+	// all, #ops by its subscription but muted.
+	if c := channels["C0FIN"]; len(c.By) != 1 || c.By[0] != "runs" || c.Muted != nil {
+		t.Errorf("C0FIN: %+v", c)
+	}
+	if _, ok := channels["C0MKT"]; ok {
+		t.Error("C0MKT reached by a marketing filter")
+	}
+	if c := channels["C0OPS"]; c.Muted == nil || c.Muted.Subject != "schedule:nightly" {
+		t.Errorf("C0OPS: %+v, want muted", c)
+	}
+	people := map[string]string{}
+	for _, p := range got.People {
+		people[p.User+p.Email] = p.Outcome
+	}
+	// Bob did it; Ada has the default daily digest; nobody is unknown.
+	for who, want := range map[string]string{"U0ALICEalice@example.com": "now", "U0BOBbob@example.com": "skipped_actor",
+		"U0ADMINada@example.com": "digest", "nobody@example.com": "unmatched"} {
+		if people[who] != want {
+			t.Errorf("%s: %q, want %q (all: %v)", who, people[who], want, people)
+		}
+	}
+	if after, _ := h.main.Store().EventCount(); after != before {
+		t.Errorf("the test stored an event: %d -> %d", before, after)
+	}
+	if n := len(fs.CallsSince(mark)); n != 0 {
+		t.Errorf("the test made %d Slack calls", n)
+	}
+	// Refusals: a batch, a bad event, unsigned.
+	if code, out := signed("POST", "/v1/routes/test", []byte("["+string(body)+","+string(body)+"]"), testIngestSecret, time.Now()).send(t, h.main.Addr()); code != 400 || !strings.Contains(out, "one event at a time") {
+		t.Errorf("a batch: %d %s", code, out)
+	}
+	if code, out := signed("POST", "/v1/routes/test", []byte(`{"id":"x","type":"run.exploded"}`), testIngestSecret, time.Now()).send(t, h.main.Addr()); code != 400 || !strings.Contains(out, `"field":"type"`) {
+		t.Errorf("a bad event: %d %s", code, out)
+	}
+	req := signed("POST", "/v1/routes/test", body, testIngestSecret, time.Now())
+	req.header.Set("X-Signature", "v0=00")
+	if code, _ := req.send(t, h.main.Addr()); code != 401 {
+		t.Errorf("badly signed: %d", code)
 	}
 }
