@@ -18,16 +18,28 @@ type HealthCheck struct {
 	Check func() error
 }
 
-// NewHTTP returns the listener's routes: POST /v1/events (ingest), GET
-// /v1/events/{id} (what became of an event), POST /v1/routes/test (where
-// an event would go), GET /v1/invites/{token} (invitation check), GET
-// /healthz and GET /metrics.
-func NewHTTP(ingest, invites, trace, routeTest http.Handler, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
+// Endpoints are the platform API's handlers.
+type Endpoints struct {
+	Ingest    http.Handler // POST /v1/events
+	Trace     http.Handler // GET /v1/events/{id}: what became of an event
+	RouteTest http.Handler // POST /v1/routes/test: where an event would go
+	Invites   http.Handler // GET /v1/invites/{token}: an invitation
+	Channels  http.Handler // GET /v1/channels: where the bot can post
+	People    http.Handler // GET /v1/people: who can be invited
+}
+
+// NewHTTP returns the listener's routes: the endpoints (a nil one answers
+// 404), GET /healthz and GET /metrics.
+func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/events", ingest)
-	mux.Handle("GET /v1/events/{id}", trace)
-	mux.Handle("POST /v1/routes/test", routeTest)
-	mux.Handle("GET /v1/invites/{token}", invites)
+	for pattern, h := range map[string]http.Handler{
+		"POST /v1/events": e.Ingest, "GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
+		"GET /v1/invites/{token}": e.Invites, "GET /v1/channels": e.Channels, "GET /v1/people": e.People,
+	} {
+		if h != nil {
+			mux.Handle(pattern, h)
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}
 		for _, c := range checks {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -100,7 +99,7 @@ func getInvite(t *testing.T, h *api.Invites, path string, signPath string, ts ti
 		r.Header.Set("X-Signature", api.Sign(secret, ts.Unix(), []byte(signPath)))
 	}
 	w := httptest.NewRecorder()
-	mux := api.NewHTTP(http.NotFoundHandler(), h, http.NotFoundHandler(), http.NotFoundHandler(), nil, nil)
+	mux := api.NewHTTP(api.Endpoints{Invites: h}, nil, nil)
 	mux.ServeHTTP(w, r)
 	var out map[string]any
 	json.Unmarshal(w.Body.Bytes(), &out)

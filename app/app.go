@@ -200,6 +200,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	routeTest := &api.RouteTest{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Spec: m.deliverer.FanOutSpec}
 
+	directory := &api.Directory{Slack: m.client, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log,
+		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
+
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
@@ -220,7 +224,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
-		Handler:           api.NewHTTP(ingest, invites, trace, routeTest, checks, reg),
+		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Trace: trace, RouteTest: routeTest, Invites: invites,
+			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People)}, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -515,6 +515,14 @@ func (c *Client) UsersPage(ctx context.Context, cursor string, limit int) ([]sla
 	return p.Users, p.Cursor, nil
 }
 
+// ChannelsPage reads one page of the channels the bot can see
+// (conversations.list: public ones, and private ones it is in; archived
+// ones left out) and the cursor of the next page ("" after the last).
+func (c *Client) ChannelsPage(ctx context.Context, cursor string, limit int) ([]slack.Channel, string, error) {
+	return c.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+		Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: limit, Cursor: cursor})
+}
+
 // Notifiable reports whether u is someone the bot may notify: neither a
 // bot nor deactivated. A lookup by email, the workspace directory and the
 // user events all judge a person by it.

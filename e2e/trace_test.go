@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +90,84 @@ func TestEventTrace(t *testing.T) {
 	if code, out := get("/v1/events/never-sent", true); code != http.StatusNotFound || out["error"] == "" {
 		t.Errorf("unknown id: %d %v", code, out)
 	}
+}
+
+// GET /v1/channels and GET /v1/people: the platform's channel picker and
+// invite list, page by page, signed; bad parameters named.
+func TestChannelsAndPeople(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels, Users: append(testUsers[:3:3],
+		fakeslack.User{ID: "U0BOT", Name: "robot", Email: "robot@example.com", IsBot: true},
+		fakeslack.User{ID: "U0GONE", Name: "gone", Email: "gone@example.com", Deleted: true},
+		fakeslack.User{ID: "U0NOMAIL", Name: "nomail"})})
+	h := start(t, fs)
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		resp, err := signed("GET", path, nil, testIngestSecret, time.Now()).do(h.main.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	all := func(path string) []string {
+		t.Helper()
+		var ids []string
+		cursor := ""
+		for range 20 {
+			p := path + "?limit=2"
+			if cursor != "" {
+				p += "&cursor=" + cursor
+			}
+			code, out := get(p)
+			if code != 200 {
+				t.Fatalf("%s: %d %v", p, code, out)
+			}
+			for _, it := range out["items"].([]any) {
+				ids = append(ids, it.(map[string]any)["id"].(string))
+			}
+			if cursor, _ = out["next_cursor"].(string); cursor == "" {
+				return ids
+			}
+		}
+		t.Fatalf("%s: no end to the pages", path)
+		return nil
+	}
+	if got := all("/v1/channels"); !sameSet(got, []string{"C0OPS", "C0DOCS", "C0DATA", "C0INNER"}) {
+		t.Errorf("channels = %v: public ones and the private one the bot is in, no archived one", got)
+	}
+	if got := all("/v1/people"); !sameSet(got, []string{"U0ALICE", "U0BOB", "U0ADMIN"}) {
+		t.Errorf("people = %v: no bot, no one deactivated, no one without an email", got)
+	}
+	_, out := get("/v1/people?limit=200")
+	if p := out["items"].([]any)[0].(map[string]any); p["email"] == "" || p["name"] == "" {
+		t.Errorf("a person: %v", p)
+	}
+	for path, want := range map[string]string{
+		"/v1/channels?limit=0":     "limit",
+		"/v1/channels?limit=x":     "limit",
+		"/v1/people?limit=201":     "limit",
+		"/v1/people?page=2":        "page",
+		"/v1/channels?team=TOTHER": "team",
+	} {
+		if code, out := get(path); code != http.StatusBadRequest || !strings.HasPrefix(out["error"].(string), want) {
+			t.Errorf("%s: %d %v, want 400 naming %s", path, code, out, want)
+		}
+	}
+	if code, _ := get("/v1/channels?team=" + fs.TeamID()); code != 200 {
+		t.Errorf("our own team: %d", code)
+	}
+	req := signed("GET", "/v1/people", nil, testIngestSecret, time.Now())
+	req.header.Set("X-Signature", "v0=00")
+	if resp, err := req.do(h.main.Addr()); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("badly signed: %v %v", resp.StatusCode, err)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

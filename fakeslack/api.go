@@ -151,7 +151,7 @@ func (s *Server) conversationsList(_ *http.Request, c *Call) (any, []string) {
 		out = append(out, map[string]any{
 			"id": ch.ID, "name": ch.Name, "is_channel": !ch.IsPrivate, "is_group": false,
 			"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_member": ch.BotIsMember,
-			"is_ext_shared": ch.IsExtShared, "is_shared": ch.IsExtShared,
+			"is_ext_shared": ch.IsExtShared, "is_shared": ch.IsExtShared, "num_members": ch.Members,
 		})
 	}
 	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil

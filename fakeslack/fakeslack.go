@@ -49,6 +49,7 @@ type Channel struct {
 	BotIsMember bool
 	// IsExtShared: shared with other organizations (Slack Connect).
 	IsExtShared bool
+	Members     int // num_members
 }
 
 // Options configure a Server. Zero values get sensible defaults.
