@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -373,6 +374,12 @@ func decodeEvent(dec *jsontext.Decoder, v *eventValidator) (e paligo.Event, err 
 			e.Text, err = v.str(dec, "text", false, MaxEventText, prose)
 		case "fields":
 			e.Fields, err = v.fields(dec)
+		case "channels":
+			if isNull, nerr := null(dec); !isNull && nerr == nil {
+				e.Channels, err = v.channels(dec)
+			} else {
+				err = nerr
+			}
 		default:
 			err = v.unknown(dec, string(name))
 		}
@@ -488,6 +495,38 @@ func (v *eventValidator) recipients(dec *jsontext.Decoder) ([]string, error) {
 		out = append(out, email)
 	}
 	v.errs.merge(held.errs)
+	_, err := dec.ReadToken()
+	return out, err
+}
+
+// channels reads the destinations an event names: at most
+// paligo.MaxEventChannels channel ids (C… or G…) or #names, each once.
+func (v *eventValidator) channels(dec *jsontext.Decoder) ([]string, error) {
+	if dec.PeekKind() != '[' {
+		v.fail("channels", "must be an array of channel ids or #names")
+		return nil, dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	var out []string
+	for j := 0; dec.PeekKind() != ']'; j++ {
+		path := "channels[" + strconv.Itoa(j) + "]"
+		s, ok, err := v.text(dec, path, identifier)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !ok:
+		case j == paligo.MaxEventChannels:
+			v.fail("channels", "at most %d channels", paligo.MaxEventChannels)
+		case j > paligo.MaxEventChannels:
+		case !paligo.ChannelRef(s):
+			v.fail(path, "must be a channel id (C0123ABC) or a channel name (#data-alerts)")
+		case !slices.Contains(out, s):
+			out = append(out, s)
+		}
+	}
 	_, err := dec.ReadToken()
 	return out, err
 }

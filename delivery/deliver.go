@@ -38,6 +38,9 @@ type DeliverySlack interface {
 	// UsersPage is one page of users.list: up to limit people from cursor,
 	// and the cursor of the next page ("" after the last).
 	UsersPage(ctx context.Context, cursor string, limit int) ([]slack.User, string, error)
+	// ChannelsPage is one page of conversations.list: the channels the bot
+	// can see, archived ones left out.
+	ChannelsPage(ctx context.Context, cursor string, limit int) ([]slack.Channel, string, error)
 }
 
 // DeliveryOptions tune a Deliverer. Zero values get the defaults.
@@ -85,10 +88,15 @@ type DeliveryOptions struct {
 type Deliverer struct {
 	store *store.Store
 	slack DeliverySlack
-	opts  DeliveryOptions
-	log   *slog.Logger
-	m     *deliveryMetrics
-	tzs   Locator
+	// names serialises reads of the channel list for #names.
+	names struct {
+		sync.Mutex
+		readAt time.Time
+	}
+	opts DeliveryOptions
+	log  *slog.Logger
+	m    *deliveryMetrics
+	tzs  Locator
 	// backoff spaces a lane's retries after a 5xx or a network error.
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
@@ -372,8 +380,28 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 	return d.deliverPerson(ctx, job)
 }
 
-// deliverChannel posts the event to a routed channel.
+// deliverChannel posts the event to a routed channel. A channel the event
+// named as #name is resolved first; one the bot cannot see by that name
+// ends on the failed list.
 func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, error) {
+	if name, ok := strings.CutPrefix(job.Channel, "#"); ok {
+		id, err := d.channelNamed(ctx, name)
+		if err != nil {
+			return d.settle(job, err)
+		}
+		if id == "" {
+			return d.settle(job, slack.SlackErrorResponse{Err: "channel_not_found",
+				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"no channel named #" + name + " that the bot can see; for a private one, add the bot to it"}}})
+		}
+		dup, err := d.store.ResolveChannelJob(job, id)
+		if errors.Is(err, store.ErrJobGone) || (err == nil && dup) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		job.Channel = id
+	}
 	e, err := d.store.EventBySeq(job.Event)
 	if err != nil {
 		return false, err
@@ -383,6 +411,46 @@ func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, er
 	})
 	return d.settle(job, err)
 }
+
+// channelNamed returns the id of the channel called name ("" when the bot
+// sees none): from the names cache, else from conversations.list read
+// whole, at most once every channelNamesEvery.
+func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, error) {
+	if id, ok, err := d.store.ChannelByName(name); err != nil || ok {
+		return id, err
+	}
+	d.names.Lock()
+	defer d.names.Unlock()
+	if id, ok, err := d.store.ChannelByName(name); err != nil || ok {
+		return id, err // read meanwhile
+	}
+	if !d.names.readAt.IsZero() && time.Since(d.names.readAt) < channelNamesEvery {
+		return "", nil
+	}
+	byName := map[string]string{}
+	cursor := ""
+	for {
+		chs, next, err := d.slack.ChannelsPage(ctx, cursor, 200)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range chs {
+			byName[c.Name] = c.ID
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	d.names.readAt = time.Now()
+	if err := d.store.CacheChannelNames(byName); err != nil {
+		return "", err
+	}
+	return byName[name], nil
+}
+
+// channelNamesEvery bounds how often a name no one knows reads the channel
+// list again (conversations.list is Tier 2: about 20 calls a minute).
+const channelNamesEvery = 30 * time.Second
 
 // deliverPerson does one person's notification: one read of all the store
 // knows for it (store.ReadPersonJob), Slack asked only for what the store

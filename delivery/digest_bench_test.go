@@ -231,6 +231,11 @@ func seedDigests(b *testing.B, st *store.Store, users, perUser, distinct int) {
 	}
 }
 
+func (m *memSlack) ChannelsPage(context.Context, string, int) ([]slack.Channel, string, error) {
+	m.count("conversations.list")
+	return nil, "", nil
+}
+
 func (m *memSlack) UsersPage(context.Context, string, int) ([]slack.User, string, error) {
 	m.count("users.list")
 	return nil, "", nil

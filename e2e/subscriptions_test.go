@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,57 @@ func TestRoutesTest(t *testing.T) {
 	req.header.Set("X-Signature", "v0=00")
 	if code, _ := req.send(t, h.main.Addr()); code != 401 {
 		t.Errorf("badly signed: %d", code)
+	}
+}
+
+// Destinations named by the event: ids and #names, once per channel with
+// the subscriptions; a name or a channel the bot cannot post to ends on the
+// failed list with the reason.
+func TestEventNamedChannels(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	h.post([]any{
+		event("named", "run.failed", map[string]any{"channels": []string{"C0DOCS", "#ops", "#inner", "#ops"}}),
+		event("unknown-name", "run.succeeded", map[string]any{"channels": []string{"#nope"}}),
+		event("private-name", "run.succeeded", map[string]any{"channels": []string{"#secret"}}),
+		event("private-id", "run.succeeded", map[string]any{"channels": []string{"C0SECRET"}}),
+	})
+	h.waitDelivered(ctx)
+	for ch, want := range map[string]int{"C0OPS": 1, "C0DOCS": 1, "C0INNER": 1} {
+		if n := len(texts(fs, ch)); n != want {
+			t.Errorf("%s got %d posts, want %d", ch, n, want)
+		}
+	}
+	failed, _ := h.main.Store().Failed()
+	reasons := map[string]string{}
+	for _, f := range failed {
+		e, _ := h.main.Store().EventBySeq(f.Job.Event)
+		reasons[e.ID] = f.Reason
+	}
+	if !strings.Contains(reasons["unknown-name"], "no channel named #nope") {
+		t.Errorf("unknown name: %q", reasons["unknown-name"])
+	}
+	if !strings.Contains(reasons["private-name"], "#secret") {
+		t.Errorf("private channel by name: %q", reasons["private-name"])
+	}
+	if !strings.Contains(reasons["private-id"], "channel_not_found") {
+		t.Errorf("private channel by id: %q", reasons["private-id"])
+	}
+	if n := len(fs.Calls("conversations.list")); n > 2 {
+		t.Errorf("%d conversations.list calls for three names (one read, then the cache)", n)
+	}
+	// Refused at the door: too many, not a channel.
+	var many []string
+	for i := range 11 {
+		many = append(many, fmt.Sprintf("C0X%d", i))
+	}
+	for _, chs := range [][]string{many, {"general"}, {"#Bad Name"}, {"U0ALICE"}} {
+		body, _ := json.Marshal(event("bad-"+chs[0], "run.failed", map[string]any{"channels": chs}))
+		code, out := signed("POST", "/v1/events", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
+		if code != 400 || !strings.Contains(out, `"field":"channels`) {
+			t.Errorf("channels %v: %d %s", chs, code, out)
+		}
 	}
 }

@@ -63,6 +63,9 @@ type Event struct {
 	Recipients []string          `json:"recipients,omitempty"`
 	Text       string            `json:"text,omitempty"`
 	Fields     map[string]string `json:"fields,omitempty"`
+	// Channels are destinations the event names itself: channel ids, or
+	// names as #name (resolved when it is delivered).
+	Channels []string `json:"channels,omitempty"`
 
 	// Seq is the store's sequence number, set when accepted. The store
 	// keeps it as the record's key (records written before issue 15 also
@@ -70,6 +73,9 @@ type Event struct {
 	Seq        uint64    `json:"seq,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 }
+
+// MaxEventChannels is how many channels an event may name.
+const MaxEventChannels = 10
 
 // UnmatchedEmail is a recipient email no Slack user has.
 type UnmatchedEmail struct {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -36,6 +37,32 @@ type Filter struct {
 	Field  string   `json:"field"`
 	Negate bool     `json:"negate,omitempty"`
 	Values []string `json:"values"`
+}
+
+// ChannelRef reports whether s names a channel the way an event may: a
+// channel id (C or G, then capital letters and digits) or #name (Slack's
+// names: lower-case letters, digits, - and _, at most 80).
+func ChannelRef(s string) bool {
+	if name, ok := strings.CutPrefix(s, "#"); ok {
+		if name == "" || len(name) > 80 {
+			return false
+		}
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r > 127 && unicode.IsLetter(r)) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 3 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // A Mute stops posts about one subject in one channel until it ends.

@@ -81,9 +81,10 @@ type subscriptionCache struct {
 // subscriptions and mutes, compiled.
 type fanOutRules struct{ m *paligo.Matcher }
 
-// reached is paligo.Reached for e with these rules.
-func (r fanOutRules) reached(e *paligo.Event, now time.Time) []string {
-	return r.m.Reached(e, nil, now)
+// reached is paligo.Reached for e with these rules and the channels e
+// names.
+func (r fanOutRules) reached(e *paligo.Event, named []string, now time.Time) []string {
+	return r.m.Reached(e, named, now)
 }
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
