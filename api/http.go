@@ -24,8 +24,11 @@ type Endpoints struct {
 	Trace     http.Handler // GET /v1/events/{id}: what became of an event
 	RouteTest http.Handler // POST /v1/routes/test: where an event would go
 	Invites   http.Handler // GET /v1/invites/{token}: an invitation
-	Channels  http.Handler // GET /v1/channels: where the bot can post
-	People    http.Handler // GET /v1/people: who can be invited
+	// POST /v1/invites starts an invitation run; GET /v1/invites?run= says
+	// how it went.
+	StartInvites, InviteRun http.Handler
+	Channels                http.Handler // GET /v1/channels: where the bot can post
+	People                  http.Handler // GET /v1/people: who can be invited
 }
 
 // NewHTTP returns the listener's routes: the endpoints (a nil one answers
@@ -35,6 +38,7 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 	for pattern, h := range map[string]http.Handler{
 		"POST /v1/events": e.Ingest, "GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
 		"GET /v1/invites/{token}": e.Invites, "GET /v1/channels": e.Channels, "GET /v1/people": e.People,
+		"POST /v1/invites": e.StartInvites, "GET /v1/invites": e.InviteRun,
 	} {
 		if h != nil {
 			mux.Handle(pattern, h)

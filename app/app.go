@@ -27,6 +27,7 @@ import (
 	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
 )
 
 const usage = `paligo-slack brings Paligo and pipeline notifications into Slack.
@@ -204,6 +205,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log,
 		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
 
+	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Slack: m.client, Secret: []byte(m.Config.IngestSecret),
+		Previous: []byte(m.Config.IngestSecretPrevious), Now: func() time.Time { return m.store.Now() }, Log: m.Log,
+		Team: directory.Team, MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
+
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
@@ -225,7 +230,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
 		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Trace: trace, RouteTest: routeTest, Invites: invites,
-			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People)}, checks, reg),
+			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
+			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get)}, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

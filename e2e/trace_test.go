@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -170,4 +171,75 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// POST /v1/invites and GET /v1/invites?run=: the platform invites people
+// as /paligo-invite does, for an admin.
+func TestPlatformInvites(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	post := func(v any) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(v)
+		code, out := signed("POST", "/v1/invites", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
+		var m map[string]any
+		json.Unmarshal([]byte(out), &m)
+		return code, m
+	}
+	code, out := post(map[string]any{"inviter": "ada@example.com", "people": []string{"alice@example.com", "U0BOB", "nobody@example.com", "Alice@Example.com"}, "note": "Welcome aboard"})
+	if code != http.StatusAccepted || out["run"] == "" || out["people"] != float64(2) || fmt.Sprint(out["not_found"]) != "[nobody@example.com]" {
+		t.Fatalf("start: %d %v", code, out)
+	}
+	run := out["run"].(string)
+	h.waitDelivered(ctx)
+	resp, err := signed("GET", "/v1/invites?run="+run, nil, testIngestSecret, time.Now()).do(h.main.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Done   bool
+		People []struct{ User, Result, Status string }
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !got.Done || len(got.People) != 2 {
+		t.Fatalf("run: %d %+v", resp.StatusCode, got)
+	}
+	for _, p := range got.People {
+		if p.Result != "sent" || p.Status != "pending" {
+			t.Errorf("%s: %+v, want sent and pending", p.User, p)
+		}
+	}
+	if n := len(texts(fs, fs.DMChannel("U0ALICE"))); n != 1 {
+		t.Errorf("alice has %d DMs, want her invitation", n)
+	}
+	// Refusals.
+	for _, c := range []struct {
+		body any
+		code int
+		want string
+	}{
+		{map[string]any{"inviter": "alice@example.com", "people": []string{"U0BOB"}}, 403, "inviter"},
+		{map[string]any{"inviter": "ada@example.com", "people": []string{}}, 400, "people"},
+		{map[string]any{"inviter": "ada@example.com", "people": []string{"not an email"}}, 400, "people[0]"},
+		{map[string]any{"inviter": "nobody@example.com", "people": []string{"U0BOB"}}, 400, "inviter"},
+		{map[string]any{"inviter": "ada@example.com", "people": []string{"nobody@example.com"}}, 400, "people"},
+		{map[string]any{"inviter": "ada@example.com", "people": []string{"U0BOB"}, "extra": 1}, 400, "body"},
+		{map[string]any{"team": "TOTHER", "inviter": "ada@example.com", "people": []string{"U0BOB"}}, 400, "team"},
+	} {
+		if code, out := post(c.body); code != c.code || !strings.HasPrefix(fmt.Sprint(out["error"]), c.want) {
+			t.Errorf("%v: %d %v, want %d naming %s", c.body, code, out, c.code, c.want)
+		}
+	}
+	for path, want := range map[string]int{"/v1/invites?run=abc": 400, "/v1/invites?run=999": 404, "/v1/invites?runs=1": 400} {
+		resp, err := signed("GET", path, nil, testIngestSecret, time.Now()).do(h.main.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }

@@ -72,7 +72,7 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.R
 	}
 	// Slack escaped the text: the note is stored as the person typed it.
 	note = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(note)
-	n, err := h.queueInvites(ctx, cmd.TeamID, cmd.UserID, users, note)
+	n, _, err := h.queueInvites(ctx, cmd.TeamID, cmd.UserID, users, note)
 	if err != nil {
 		h.Log.Error("queue invites", "user", cmd.UserID, "err", err)
 		return bot.Reply{Ack: ephemeral("I couldn't record the invitations just now. Nothing was sent; try again in a moment.")}
@@ -118,7 +118,7 @@ func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback)
 	if n := utf8.RuneCountInString(note); n > views.MaxInviteNote {
 		return fail(views.BlockInviteNote, fmt.Sprintf("The note is %d characters; at most %d.", n, views.MaxInviteNote))
 	}
-	if _, err := h.queueInvites(ctx, teamOf(cb), cb.User.ID, users, note); err != nil {
+	if _, _, err := h.queueInvites(ctx, teamOf(cb), cb.User.ID, users, note); err != nil {
 		h.Log.Error("queue invites", "user", cb.User.ID, "err", err)
 		return fail(views.BlockInviteUsers, "I couldn't record the invitations just now. Nothing was sent; try again in a moment.")
 	}
@@ -129,8 +129,9 @@ var userID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
 
 // queueInvites records one invite run for users and hands its jobs to
 // delivery, which reads each person from Slack, skips or invites them, and
-// DMs the inviter the summary. It returns how many people it holds.
-func (h *Router) queueInvites(ctx context.Context, team, inviter string, users []string, note string) (int, error) {
+// DMs the inviter the summary. It returns how many people it holds and
+// the run's number.
+func (h *Router) queueInvites(ctx context.Context, team, inviter string, users []string, note string) (int, uint64, error) {
 	p, err := h.profile(ctx, inviter, adminCacheTTL)
 	if err != nil {
 		// The invitation names the inviter by their Slack id anyway.
@@ -142,11 +143,30 @@ func (h *Router) queueInvites(ctx context.Context, team, inviter string, users [
 	}
 	run, jobs, err := h.Store.QueueInvites(run)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	h.Log.Info("invites queued", "by", inviter, "run", run.Seq, "people", len(users))
 	if h.Delivery != nil {
 		h.Delivery.Enqueue(jobs)
 	}
-	return len(users), nil
+	return len(users), run.Seq, nil
+}
+
+// PlatformInvite is POST /v1/invites: the same invitation run as
+// /paligo-invite, for an inviter who must be an admin by the same rule,
+// asked of Slack afresh. It returns the run's number, or
+// paligo.ErrInvitesOff or paligo.ErrNotAdmin.
+func (h *Router) PlatformInvite(ctx context.Context, team, inviter string, users []string, note string) (uint64, error) {
+	if h.InviteURL == "" {
+		return 0, paligo.ErrInvitesOff
+	}
+	admin, err := h.isAdminNow(ctx, inviter)
+	if err != nil {
+		return 0, fmt.Errorf("check the inviter's role: %w", err)
+	}
+	if !admin {
+		return 0, paligo.ErrNotAdmin
+	}
+	_, run, err := h.queueInvites(ctx, team, inviter, users, note)
+	return run, err
 }

@@ -1,6 +1,7 @@
 package paligo
 
 import (
+	"errors"
 	"strconv"
 	"time"
 )
@@ -40,6 +41,12 @@ type Invite struct {
 	// that tells the inviter.
 	AcceptEvent uint64 `json:"accept_event,omitempty"`
 }
+
+// Refusals of an invitation run asked for by the platform.
+var (
+	ErrInvitesOff = errors.New("invitations are off: PALIGO_SLACK_INVITE_URL is not set")
+	ErrNotAdmin   = errors.New("not an admin (a Slack admin or owner, or in PALIGO_SLACK_ADMINS)")
+)
 
 // State is the invite's status at now: Status, or expired.
 func (i Invite) State(now time.Time) string {
