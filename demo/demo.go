@@ -31,6 +31,10 @@ func Workspace() fakeslack.Options {
 			{ID: "C0DOCS", Name: "docs"},
 			{ID: "C0RELEASES", Name: "releases"},
 			{ID: "C0DATAALERTS", Name: "data-alerts"},
+			// A data team's channels: subscriptions send each team's
+			// schedules here (/route-alerts subscribe … project=finance).
+			{ID: "C0FINANCE", Name: "finance-data"},
+			{ID: "C0MARKETING", Name: "marketing-data"},
 			{ID: "C0ONCALL", Name: "oncall", IsPrivate: true, BotIsMember: true},
 			// Private, and Paligo was never added: routing to it is refused
 			// in the form, as in Slack.

@@ -260,6 +260,30 @@ func TestDemoInABrowser(t *testing.T) {
 	b.waitFor("the ingest answer", text("#event-answer", `202 {"accepted":1`))
 	b.screenshot("run-failed-in-channel")
 
+	// 3b. The data team's subscriptions, typed in each channel: the
+	// finance schedule's failure goes to #finance-data, not to
+	// #marketing-data.
+	b.open("U0ADA", "C0FINANCE")
+	b.run("subscribe #finance-data", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.failed project=finance environment!=staging\r"))
+	b.waitFor("the subscription repeated", text("#messages", "Subscribed")+` && `+text("#messages", "run.failed project=finance environment!=staging"))
+	b.open("U0ADA", "C0MARKETING")
+	b.run("subscribe #marketing-data", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.failed project=marketing\r"))
+	b.waitFor("the second subscription", text("#messages", "run.failed project=marketing"))
+	b.open("U0ADA", "C0FINANCE")
+	b.waitFor("the run.failed sample", `document.querySelector('#kind').value === 'run.failed' && document.querySelector('#event-json').value.includes('"project": "finance"')`)
+	b.run("send the finance sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.waitFor("the post in #finance-data", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
+	b.run("list", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts list\r"))
+	b.waitFor("this channel's subscriptions", text("#messages", "1. run.failed project=finance environment!=staging"))
+	b.screenshot("subscription-in-channel")
+	h := &harness{main: d.Main, t: t}
+	h.waitDelivered(ctx)
+	for _, m := range d.Slack.Messages("C0MARKETING") {
+		if !m.Ephemeral {
+			t.Errorf("#marketing-data got the finance schedule's failure: %q", m.Text)
+		}
+	}
+
 	// 4. Ada invites Eve and Finn with the form and a note.
 	b.run("type /paligo-invite", chromedp.SendKeys(chromedp.CSS("#command"), "/paligo-invite\r"))
 	users := fmt.Sprintf(`.bk-input[data-block-id=%q] select`, views.BlockInviteUsers)
