@@ -23,8 +23,9 @@ func TestEventTrace(t *testing.T) {
 	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0GONE"}})
 	h.setPrefs("U0ALICE", func(p *paligo.Prefs) { p.Frequency = paligo.Instant })
 	h.setPrefs("U0BOB", func(p *paligo.Prefs) { p.Frequency = paligo.Daily })
+	h.setPrefs("U0ADMIN", func(p *paligo.Prefs) { p.Frequency = paligo.Off })
 	h.post([]any{
-		event("traced", "release.status_changed", map[string]any{"recipients": []string{"alice@example.com", "bob@example.com", "nobody@example.com"}}),
+		event("traced", "release.status_changed", map[string]any{"recipients": []string{"alice@example.com", "bob@example.com", "ada@example.com", "nobody@example.com"}}),
 		event("refused", "data.alert", nil),
 	})
 	h.waitDelivered(ctx)
@@ -63,6 +64,9 @@ func TestEventTrace(t *testing.T) {
 	}
 	if b := got["U0BOB"]; b.Outcome != "digest" {
 		t.Errorf("bob: %+v, want digest", b)
+	}
+	if a := got["U0ADMIN"]; a.Outcome != "skipped_off" {
+		t.Errorf("ada: %+v, want skipped_off (she turned notifications off)", a)
 	}
 	if n := got["nobody@example.com"]; n.Outcome != "unmatched" {
 		t.Errorf("a stranger: %+v, want unmatched", n)
