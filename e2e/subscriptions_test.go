@@ -11,6 +11,7 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
 )
 
 var subscriptionChannels = append(testChannels[:len(testChannels):len(testChannels)],
@@ -259,5 +260,85 @@ func TestEventNamedChannels(t *testing.T) {
 		if code != 400 || !strings.Contains(out, `"field":"channels`) {
 			t.Errorf("channels %v: %d %s", chs, code, out)
 		}
+	}
+}
+
+// The /route-alerts form shows each channel's filtered subscriptions,
+// removes the ones chosen and adds one for a channel, for people who do
+// not type filters; a bad one is an inline error and nothing is saved.
+func TestRoutesFormFilteredSubscriptions(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe run.failed project=finance")
+	command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe alerts severity=critical")
+	open := func() fakeslack.View {
+		t.Helper()
+		mark := fs.Mark()
+		fs.Send(ctx, fs.SlashCommand("U0ADMIN", "C0OPS", "/route-alerts", ""))
+		if _, err := fs.WaitForCall(ctx, mark, "views.open", func(c fakeslack.Call) bool { return c.OK() }); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := fs.OpenModal("U0ADMIN")
+		if !ok {
+			t.Fatal("no modal open")
+		}
+		return v
+	}
+	modal := open()
+	body, _ := json.Marshal(modal.Body)
+	for _, want := range []string{"*Filtered subscriptions*", "<#C0FIN>", "1. `run.failed project=finance`", "C0FIN · alerts severity=critical"} {
+		if !strings.Contains(unescaped(body), want) {
+			t.Errorf("the form lacks %q", want)
+		}
+	}
+	fin, _ := paligo.ParseSubscription("C0FIN", "run.failed project=finance")
+	submit := func(values map[string]any) map[string]string {
+		t.Helper()
+		ack, err := fs.Send(ctx, fs.ViewSubmission("U0ADMIN", modal, values))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp struct{ Errors map[string]string }
+		json.Unmarshal(ack.Payload, &resp)
+		return resp.Errors
+	}
+	addTo := func(ch string) map[string]any {
+		return map[string]any{views.ActionSubAddTo: map[string]any{"type": "conversations_select", "selected_conversation": ch}}
+	}
+	addText := func(s string) map[string]any {
+		return map[string]any{views.ActionSubAdd: map[string]any{"type": "plain_text_input", "value": s}}
+	}
+	remove := map[string]any{views.ActionSubsRemove: map[string]any{"type": "multi_static_select",
+		"selected_options": []any{map[string]any{"value": views.SubscriptionValue(fin)}}}}
+	// Refused: the add names a bad kind; text without a channel; a
+	// private channel without the bot. Nothing saved, not even the removal.
+	for _, c := range []struct {
+		values map[string]any
+		block  string
+		want   string
+	}{
+		{map[string]any{views.BlockSubsRemove: remove, views.BlockSubAddTo: addTo("C0MKT"), views.BlockSubAdd: addText("runz project=marketing")}, views.BlockSubAdd, `"runz" is not a kind`},
+		{map[string]any{views.BlockSubAdd: addText("runs")}, views.BlockSubAddTo, "Choose the channel"},
+		{map[string]any{views.BlockSubAddTo: addTo("C0SECRET"), views.BlockSubAdd: addText("runs")}, views.BlockSubAddTo, "add @Paligo"},
+	} {
+		if errs := submit(c.values); !strings.Contains(errs[c.block], c.want) {
+			t.Errorf("%v: errors %v, want %q at %s", c.values, errs, c.want, c.block)
+		}
+	}
+	if subs, _ := h.main.Store().Subscriptions(""); len(subs) != 2 {
+		t.Fatalf("refused forms changed the subscriptions: %+v", subs)
+	}
+	// Good: remove finance's, add marketing's.
+	if errs := submit(map[string]any{views.BlockSubsRemove: remove, views.BlockSubAddTo: addTo("C0MKT"), views.BlockSubAdd: addText("runs project=marketing")}); len(errs) != 0 {
+		t.Fatalf("a good form: %v", errs)
+	}
+	var got []string
+	subs, _ := h.main.Store().Subscriptions("")
+	for _, s := range subs {
+		got = append(got, s.Channel+" "+s.String())
+	}
+	if !sameSet(got, []string{"C0FIN alerts severity=critical", "C0MKT runs project=marketing"}) {
+		t.Errorf("after the form: %v", got)
 	}
 }

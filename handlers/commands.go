@@ -14,6 +14,7 @@ import (
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -89,7 +90,12 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 		h.Log.Error("read routes", "err", err)
 		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
 	}
-	modal := views.RoutesModal(routes)
+	subs, err := h.Store.Subscriptions("")
+	if err != nil {
+		h.Log.Error("read subscriptions", "err", err)
+		return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
+	}
+	modal := views.RoutesModal(routes, slices.DeleteFunc(subs, paligo.Subscription.Plain))
 	return bot.Reply{After: func(ctx context.Context) {
 		// The trigger lives 3 s: no retry can help once Slack said no.
 		if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
@@ -151,12 +157,56 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 			}
 		}
 	}
+	// The filtered subscriptions: the ones to remove, and one to add.
+	var remove [][2]string
+	for _, o := range cb.View.State.Values[views.BlockSubsRemove][views.ActionSubsRemove].SelectedOptions {
+		ch, text, ok := strings.Cut(o.Value, " ")
+		if !ok {
+			errs[views.BlockSubsRemove] = "That is not one of the subscriptions listed."
+			break
+		}
+		remove = append(remove, [2]string{ch, text})
+	}
+	var add *paligo.Subscription
+	addTo := cb.View.State.Values[views.BlockSubAddTo][views.ActionSubAddTo].SelectedConversation
+	addText := strings.TrimSpace(cb.View.State.Values[views.BlockSubAdd][views.ActionSubAdd].Value)
+	switch {
+	case addTo == "" && addText != "":
+		errs[views.BlockSubAddTo] = "Choose the channel this subscription is for."
+	case addTo != "" && addText == "":
+		errs[views.BlockSubAdd] = "Say which kinds, and filters if any: run.failed project=finance"
+	case addTo != "" && !channelID.MatchString(addTo):
+		errs[views.BlockSubAddTo] = "Only channels can subscribe; direct messages and group DMs cannot."
+	case addTo != "":
+		sub, err := paligo.ParseSubscription(addTo, addText)
+		if err != nil {
+			errs[views.BlockSubAdd] = err.Error() + "."
+		} else if msg := h.postable(ctx, addTo, sub.External); msg != "" {
+			errs[views.BlockSubAddTo] = strings.ReplaceAll(msg, "`", "")
+		} else {
+			add = &sub
+		}
+	}
 	if len(errs) > 0 {
 		return fail(errs)
 	}
 	if err := h.Store.SetRoutes(routes); err != nil {
 		h.Log.Error("save routes", "err", err)
 		return fail(map[string]string{first: "I couldn't save the routes. Try again in a moment."})
+	}
+	for _, r := range remove {
+		if _, err := h.Store.RemoveSubscription(r[0], r[1]); err != nil {
+			h.Log.Error("remove subscription", "err", err)
+			return fail(map[string]string{views.BlockSubsRemove: "I couldn't remove the subscriptions. Try again in a moment."})
+		}
+	}
+	if add != nil {
+		if _, err := h.Store.Subscribe(*add); errors.Is(err, store.ErrTooManySubscriptions) {
+			return fail(map[string]string{views.BlockSubAddTo: fmt.Sprintf("This channel already has %d subscriptions, the most it can have.", paligo.MaxSubscriptionsPerChannel)})
+		} else if err != nil {
+			h.Log.Error("save subscription", "err", err)
+			return fail(map[string]string{views.BlockSubAdd: "I couldn't save the subscription. Try again in a moment."})
+		}
 	}
 	h.Log.Info("routes saved", "by", cb.User.ID, "routed_kinds", len(routes))
 	team, user := teamOf(cb), cb.User.ID

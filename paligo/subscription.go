@@ -1,6 +1,8 @@
 package paligo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +22,14 @@ type Subscription struct {
 	ThreadsOff bool `json:"threads_off,omitempty"`
 	// External allows a channel shared with other organizations.
 	External bool `json:"external,omitempty"`
+}
+
+// Digest names s in a few characters: the first 16 hex digits of the
+// SHA-256 of its channel and String. Two different subscriptions of a
+// channel have different digests.
+func (s Subscription) Digest() string {
+	h := sha256.Sum256([]byte(s.Channel + "\x00" + s.String()))
+	return hex.EncodeToString(h[:8])
 }
 
 // Plain reports whether s is a route of the /route-alerts form: one kind,

@@ -200,6 +200,28 @@ func (s *Store) Unsubscribe(channel string, n int) (sub paligo.Subscription, fou
 	return sub, found, err
 }
 
+// RemoveSubscription removes the channel's subscription whose Digest is
+// digest; found is false when it has none such.
+func (s *Store) RemoveSubscription(channel, digest string) (found bool, err error) {
+	err = s.changeRules(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSubscriptions)
+		prefix := channelPrefix(channel)
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var sub paligo.Subscription
+			if err := json.Unmarshal(v, &sub); err != nil {
+				return err
+			}
+			if sub.Digest() == digest {
+				found = true
+				return b.Delete(bytes.Clone(k))
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
 // Mute stores m, replacing a mute of the same subject in the same channel.
 func (s *Store) Mute(m paligo.Mute) error {
 	return s.changeRules(func(tx *bolt.Tx) error {

@@ -96,7 +96,7 @@ func TestMessageStaysInsideLimits(t *testing.T) {
 }
 
 func TestRoutesModal(t *testing.T) {
-	v := views.RoutesModal(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0DATA", "C0OPS"}})
+	v := views.RoutesModal(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "data.alert": {"C0DATA", "C0OPS"}}, nil)
 	slackAccepts(t, v)
 	golden(t, "modal_routes", v)
 	b, _ := json.Marshal(v)
