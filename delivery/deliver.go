@@ -41,6 +41,7 @@ type DeliverySlack interface {
 	// ChannelsPage is one page of conversations.list: the channels the bot
 	// can see, archived ones left out.
 	ChannelsPage(ctx context.Context, cursor string, limit int) ([]slack.Channel, string, error)
+	GetConversationInfoContext(ctx context.Context, input *slack.GetConversationInfoInput) (*slack.Channel, error)
 }
 
 // DeliveryOptions tune a Deliverer. Zero values get the defaults.
@@ -402,6 +403,18 @@ func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, er
 		}
 		job.Channel = id
 	}
+	if job.Named {
+		// Only the event names this channel: one shared with other
+		// organizations takes it only with an external=allow subscription.
+		refused, err := d.externalRefused(ctx, job.Channel)
+		if err != nil {
+			return d.settle(job, err)
+		}
+		if refused {
+			return d.settle(job, slack.SlackErrorResponse{Err: "external_channel",
+				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"the channel is shared with other organizations; a subscription there with external=allow lets events name it"}}})
+		}
+	}
 	e, err := d.store.EventBySeq(job.Event)
 	if err != nil {
 		return false, err
@@ -447,6 +460,35 @@ func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, erro
 	}
 	return byName[name], nil
 }
+
+// externalRefused reports whether channel is shared with other
+// organizations (conversations.info, remembered for sharedCheckEvery)
+// and has no external=allow subscription.
+func (d *Deliverer) externalRefused(ctx context.Context, channel string) (bool, error) {
+	c, ok, err := d.store.CachedChannelShared(channel)
+	if err != nil {
+		return false, err
+	}
+	if !ok || d.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
+		info, err := d.slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+		if err != nil {
+			return false, err
+		}
+		c.External = info.IsExtShared
+		if err := d.store.CacheChannelShared(channel, c.External); err != nil {
+			return false, err
+		}
+	}
+	if !c.External {
+		return false, nil
+	}
+	allowed, err := d.store.ExternalAllowed(channel)
+	return !allowed, err
+}
+
+// sharedCheckEvery is how long what conversations.info said of a channel
+// being shared is believed.
+const sharedCheckEvery = time.Hour
 
 // channelNamesEvery bounds how often a name no one knows reads the channel
 // list again (conversations.list is Tier 2: about 20 calls a minute).

@@ -231,6 +231,11 @@ func seedDigests(b *testing.B, st *store.Store, users, perUser, distinct int) {
 	}
 }
 
+func (m *memSlack) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
+	m.count("conversations.info")
+	return &slack.Channel{}, nil
+}
+
 func (m *memSlack) ChannelsPage(context.Context, string, int) ([]slack.Channel, string, error) {
 	m.count("conversations.list")
 	return nil, "", nil

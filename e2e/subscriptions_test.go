@@ -342,3 +342,42 @@ func TestRoutesFormFilteredSubscriptions(t *testing.T) {
 		t.Errorf("after the form: %v", got)
 	}
 }
+
+// A channel shared with other organizations takes an event that names it
+// only when a subscription there has external=allow.
+func TestNamedExternalChannel(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	h.post(event("to-partner", "run.failed", map[string]any{"channels": []string{"C0EXT"}}))
+	h.waitDelivered(ctx)
+	failed, _ := h.main.Store().Failed()
+	if len(failed) != 1 || !strings.HasPrefix(failed[0].Reason, "external_channel") {
+		t.Fatalf("failed = %+v, want external_channel", failed)
+	}
+	if n := len(texts(fs, "C0EXT")); n != 0 {
+		t.Errorf("the shared channel got %d posts", n)
+	}
+	command(t, ctx, fs, "U0ADMIN", "C0EXT", "subscribe alerts external=allow")
+	h.post(event("to-partner-allowed", "run.succeeded", map[string]any{"channels": []string{"C0EXT"}}))
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0EXT")); n != 1 {
+		t.Errorf("with external=allow: %d posts, want 1", n)
+	}
+	// A channel not shared takes it without asking twice within the hour.
+	h.post(event("to-fin-1", "run.failed", map[string]any{"channels": []string{"C0FIN"}}))
+	h.post(event("to-fin-2", "run.failed", map[string]any{"channels": []string{"C0FIN"}}))
+	h.waitDelivered(ctx)
+	if n := len(texts(fs, "C0FIN")); n != 2 {
+		t.Errorf("#finance-data: %d posts, want 2", n)
+	}
+	info := 0
+	for _, c := range fs.Calls("conversations.info") {
+		if c.Arg("channel") == "C0FIN" {
+			info++
+		}
+	}
+	if info != 1 {
+		t.Errorf("%d conversations.info calls for C0FIN, want 1 (then the cache)", info)
+	}
+}

@@ -41,6 +41,10 @@ type Job struct {
 	Event   uint64  `json:"event"` // the event's Seq
 	Kind    JobKind `json:"kind"`
 	Channel string  `json:"channel,omitempty"` // JobChannel: where to post
+	// Named: a JobChannel only the event's own channels reach, no
+	// subscription (a channel shared with other organizations refuses it
+	// without an external=allow subscription there).
+	Named bool `json:"named,omitempty"`
 	Email   string  `json:"email,omitempty"`   // JobPerson: a recipient by email
 	User    string  `json:"user,omitempty"`    // JobPerson: a follower by Slack id; JobDigest: who
 	// JobDigest: the events it sends, the window it is for and why.
@@ -264,7 +268,14 @@ type FanOutSpec struct {
 func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
 	channels := rules.reached(&e, namedChannels(cache, e.Channels), now)
+	var subscribed []string // without the channels the event names
+	if len(e.Channels) > 0 {
+		subscribed = rules.reached(&e, nil, now)
+	}
 	for _, j := range jobsFor(tx, spec.Team, e, channels) {
+		if j.Kind == JobChannel && len(e.Channels) > 0 && !slices.Contains(subscribed, j.Channel) {
+			j.Named = true
+		}
 		if spec.DirectoryRead && j.Kind == JobPerson && j.User == "" {
 			m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email))
 			if err != nil {
@@ -337,6 +348,37 @@ func (s *Store) CacheChannelNames(byName map[string]string) error {
 			}
 		}
 		return nil
+	})
+}
+
+// ExternalAllowed reports whether channel has a subscription with
+// external=allow.
+func (s *Store) ExternalAllowed(channel string) (bool, error) {
+	subs, err := s.Subscriptions(channel)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External }), nil
+}
+
+// ChannelShared is what the bot last learned of whether channel is shared
+// with other organizations, and when.
+type ChannelShared struct {
+	External  bool      `json:"external"`
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// CachedChannelShared returns what CacheChannelShared remembered.
+func (s *Store) CachedChannelShared(channel string) (ChannelShared, bool, error) {
+	return getJSON[ChannelShared](s, bucketSlackCache, []byte("ext:"+channel))
+}
+
+// CacheChannelShared remembers whether channel is shared with other
+// organizations.
+func (s *Store) CacheChannelShared(channel string, external bool) error {
+	now := s.Now().UTC()
+	return s.batch(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketSlackCache), []byte("ext:"+channel), ChannelShared{External: external, CheckedAt: now})
 	})
 }
 
