@@ -44,9 +44,9 @@ type Job struct {
 	// Named: a JobChannel only the event's own channels reach, no
 	// subscription (a channel shared with other organizations refuses it
 	// without an external=allow subscription there).
-	Named bool `json:"named,omitempty"`
-	Email   string  `json:"email,omitempty"`   // JobPerson: a recipient by email
-	User    string  `json:"user,omitempty"`    // JobPerson: a follower by Slack id; JobDigest: who
+	Named bool   `json:"named,omitempty"`
+	Email string `json:"email,omitempty"` // JobPerson: a recipient by email
+	User  string `json:"user,omitempty"`  // JobPerson: a follower by Slack id; JobDigest: who
 	// JobDigest: the events it sends, the window it is for and why.
 	Items  []uint64  `json:"items,omitempty"`
 	Window time.Time `json:"window,omitzero"`
