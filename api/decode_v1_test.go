@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/mail"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -117,7 +116,7 @@ func (v *v1EventValidator) text(raw json.RawMessage, path string, kind ...v1Text
 		v.fail(path, "must be a string")
 		return "", false
 	}
-	if !v1StrictUTF8(raw) {
+	if !strictUTF8(raw) {
 		v.fail(path, "is not valid UTF-8")
 		return "", false
 	}
@@ -128,43 +127,6 @@ func (v *v1EventValidator) text(raw json.RawMessage, path string, kind ...v1Text
 		}
 	}
 	return s, true
-}
-
-// v1StrictUTF8 reports whether the JSON string raw is valid UTF-8 whose \u
-// escapes pair their surrogates (encoding/json would quietly put U+FFFD in
-// place of both faults).
-func v1StrictUTF8(raw []byte) bool {
-	if !utf8.Valid(raw) {
-		return false
-	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		i++
-		if i >= len(raw) || raw[i] != 'u' || i+4 >= len(raw) {
-			continue
-		}
-		r, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 32)
-		if err != nil {
-			return false
-		}
-		i += 4
-		switch {
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return false // a low surrogate alone
-		case r >= 0xD800 && r <= 0xDBFF:
-			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
-				return false
-			}
-			lo, err := strconv.ParseUint(string(raw[i+3:i+7]), 16, 32)
-			if err != nil || lo < 0xDC00 || lo > 0xDFFF {
-				return false
-			}
-			i += 6
-		}
-	}
-	return true
 }
 
 func (v *v1EventValidator) object(raw json.RawMessage, path string, allowed ...string) map[string]json.RawMessage {

@@ -58,13 +58,7 @@ type pageAnswer[T any] struct {
 // team (optional while the bot serves one workspace), cursor, limit (1 to
 // 200, default 100). It writes the refusal itself and says false.
 func (h *Directory) page(w http.ResponseWriter, r *http.Request) (cursor string, limit int, ok bool) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return "", 0, false
-	}
-	if msg := VerifySignature(r.Header, SignedPath(r), h.Now(), h.Secret, h.Previous); msg != "" {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
 		return "", 0, false
 	}
 	q := r.URL.Query()

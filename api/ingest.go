@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,33 +95,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return
-	}
-	// An unsigned or stale request is refused before its body is read.
-	ts, msg := signatureTimestamp(r.Header, h.Now())
-	if msg != "" {
-		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: msg})
-		return
-	}
-	body, err := readBody(w, r, MaxIngestBody)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, ingestAnswer{Error: fmt.Sprintf("body larger than %d bytes", MaxIngestBody)})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "could not read the body"})
-		return
-	}
-	if !signatureMatches(r.Header, ts, body, h.Secret, h.Previous) {
-		writeJSON(w, http.StatusUnauthorized, ingestAnswer{Error: badSignature})
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, ingestAnswer{Error: "Content-Type must be application/json"})
+	s := signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"}
+	body, ok := s.body(w, r, MaxIngestBody)
+	if !ok {
 		return
 	}
 	events, errs, more := DecodeEvents(body)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"regexp"
 	"slices"
@@ -51,6 +50,10 @@ type InviteRuns struct {
 	MaxPeople, MaxNote int
 }
 
+func (h *InviteRuns) signer() signer {
+	return signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}
+}
+
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
 type inviteRequest struct {
@@ -65,27 +68,8 @@ type inviteRequest struct {
 // (or skipped, as the command would skip them) and the inviter is DMed the
 // summary.
 func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return
-	}
-	ts, msg := signatureTimestamp(r.Header, h.Now())
-	if msg != "" {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
-		return
-	}
-	body, err := readBody(w, r, 64<<10)
-	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "body larger than 64 KiB, or unreadable"})
-		return
-	}
-	if !signatureMatches(r.Header, ts, body, h.Secret, h.Previous) {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: badSignature})
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "Content-Type must be application/json"})
+	body, ok := h.signer().body(w, r, 64<<10)
+	if !ok {
 		return
 	}
 	var req inviteRequest
@@ -201,13 +185,7 @@ func (h *InviteRuns) slackDown(w http.ResponseWriter, err error) {
 // went (sent, skipped or failed with the reason, or "" while on its way)
 // and, once opened, their invitation's status.
 func (h *InviteRuns) Get(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return
-	}
-	if msg := VerifySignature(r.Header, SignedPath(r), h.Now(), h.Secret, h.Previous); msg != "" {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+	if !h.signer().get(w, r) {
 		return
 	}
 	q := r.URL.Query()

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"time"
 
@@ -28,32 +25,8 @@ type RouteTest struct {
 }
 
 func (h *RouteTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return
-	}
-	ts, msg := signatureTimestamp(r.Header, h.Now())
-	if msg != "" {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
-		return
-	}
-	body, err := readBody(w, r, MaxIngestBody)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("body larger than %d bytes", MaxIngestBody)})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "could not read the body"})
-		return
-	}
-	if !signatureMatches(r.Header, ts, body, h.Secret, h.Previous) {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: badSignature})
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "Content-Type must be application/json"})
+	body, ok := signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}.body(w, r, MaxIngestBody)
+	if !ok {
 		return
 	}
 	events, errs, more := DecodeEvents(body)

@@ -30,28 +30,8 @@ type traceAnswer struct {
 	Targets   []store.Target `json:"targets"`
 }
 
-type apiError struct {
-	Error string `json:"error"`
-}
-
-// SignedPath is what a GET request of the platform API signs: its path,
-// and its query if it has one.
-func SignedPath(r *http.Request) []byte {
-	p := r.URL.EscapedPath()
-	if r.URL.RawQuery != "" {
-		p += "?" + r.URL.RawQuery
-	}
-	return []byte(p)
-}
-
 func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"})
-		return
-	}
-	if msg := VerifySignature(r.Header, SignedPath(r), h.Now(), h.Secret, h.Previous); msg != "" {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
 		return
 	}
 	id := r.PathValue("id")
