@@ -429,6 +429,13 @@ type Matcher struct {
 type kindSubs struct {
 	names []string // the fields.NAME the filters of these subscriptions read
 	subs  []compiledSub
+	// byValue indexes the subscriptions whose first filter is a positive
+	// one on a field with no glob in its values (project=finance,growth):
+	// names index -> value -> subscriptions (indexes into subs, in order).
+	// An event is matched against those of its own values only, and
+	// against scan, the others.
+	byValue map[int]map[string][]int
+	scan    []int
 }
 
 type compiledSub struct {
@@ -482,6 +489,23 @@ func NewMatcher(subs []Subscription, mutes []Mute) *Matcher {
 				cs.filters = append(cs.filters, cf)
 			}
 			ks.subs = append(ks.subs, cs)
+			si := len(ks.subs) - 1
+			if len(cs.filters) > 0 && cs.filters[0].field >= 0 && !cs.filters[0].negate &&
+				!slices.ContainsFunc(cs.filters[0].f.Values, func(v string) bool { return strings.Contains(v, "*") }) {
+				if ks.byValue == nil {
+					ks.byValue = map[int]map[string][]int{}
+				}
+				idx := ks.byValue[cs.filters[0].field]
+				if idx == nil {
+					idx = map[string][]int{}
+					ks.byValue[cs.filters[0].field] = idx
+				}
+				for _, v := range cs.filters[0].f.Values {
+					idx[v] = append(idx[v], si)
+				}
+			} else {
+				ks.scan = append(ks.scan, si)
+			}
 		}
 	}
 	return m
@@ -510,10 +534,28 @@ func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
 			v, ok := e.Fields[name]
 			vals, has = append(vals, v), append(has, ok)
 		}
-		for i := range ks.subs {
-			if ks.subs[i].matches(e, vals, has) {
-				add(ks.subs[i].channel)
+		// The subscriptions that take e, in their order: those indexed
+		// under e's values, and those scanned.
+		var hitBuf [64]int
+		hits := hitBuf[:0]
+		for field, byVal := range ks.byValue {
+			if !has[field] {
+				continue
 			}
+			for _, si := range byVal[vals[field]] {
+				if ks.subs[si].matches(e, vals, has) {
+					hits = append(hits, si)
+				}
+			}
+		}
+		for _, si := range ks.scan {
+			if ks.subs[si].matches(e, vals, has) {
+				hits = append(hits, si)
+			}
+		}
+		slices.Sort(hits)
+		for _, si := range hits {
+			add(ks.subs[si].channel)
 		}
 	}
 	for _, ch := range named {

@@ -298,11 +298,17 @@ func TestMatcherAgreesWithReached(t *testing.T) {
 }
 
 // BenchmarkMatcher is BenchmarkMatch's worst case, compiled: all 1,000
-// subscriptions are of the event's kind.
+// subscriptions are of the event's kind, their first filter a glob
+// (project=p12*); literal: the same with project=p12 (indexed by value).
 func BenchmarkMatcher(b *testing.B) {
+	b.Run("glob", func(b *testing.B) { benchMatcher(b, "*") })
+	b.Run("literal", func(b *testing.B) { benchMatcher(b, "") })
+}
+
+func benchMatcher(b *testing.B, glob string) {
 	var subs []paligo.Subscription
 	for i := range 1000 {
-		text := "run.failed project=p" + fmt.Sprint(i%37) + "*"
+		text := "run.failed project=p" + fmt.Sprint(i%37) + glob
 		for f := range i % 10 {
 			text += fmt.Sprintf(" f%d=v%d,w*", f, i%5)
 		}
