@@ -1,0 +1,123 @@
+package store
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+// Channels an event names (paligo.Event.Channels): ids, or #names that
+// the names cache turns into ids, else delivery resolves them; and what the
+// bot knows of a channel being shared with other organizations.
+
+// namedChannels turns the channels an event names into ids where the
+// name is known (the channel names cache); an unknown #name stays as it
+// is, and delivery resolves it.
+func namedChannels(cache *bolt.Bucket, named []string) []string {
+	if len(named) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(named))
+	for _, ch := range named {
+		if name, ok := strings.CutPrefix(ch, "#"); ok {
+			if id := cache.Get(channelNameKey(name)); id != nil {
+				ch = string(id)
+			}
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+func channelNameKey(name string) []byte { return []byte("chan:" + name) }
+
+// ChannelByName returns the id of the channel named name, if the names
+// cache knows it.
+func (s *Store) ChannelByName(name string) (string, bool, error) {
+	var id string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bucketSlackCache).Get(channelNameKey(name)))
+		return nil
+	})
+	return id, id != "", err
+}
+
+// CacheChannelNames remembers channel ids by name (conversations.list).
+func (s *Store) CacheChannelNames(byName map[string]string) error {
+	return s.batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSlackCache)
+		for name, id := range byName {
+			if err := b.Put(channelNameKey(name), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ExternalAllowed reports whether channel has a subscription with
+// external=allow.
+func (s *Store) ExternalAllowed(channel string) (bool, error) {
+	subs, err := s.Subscriptions(channel)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External }), nil
+}
+
+// ChannelShared is what the bot last learned of whether channel is shared
+// with other organizations, and when.
+type ChannelShared struct {
+	External  bool      `json:"external"`
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// CachedChannelShared returns what CacheChannelShared remembered.
+func (s *Store) CachedChannelShared(channel string) (ChannelShared, bool, error) {
+	return getJSON[ChannelShared](s, bucketSlackCache, []byte("ext:"+channel))
+}
+
+// CacheChannelShared remembers whether channel is shared with other
+// organizations.
+func (s *Store) CacheChannelShared(channel string, external bool) error {
+	now := s.Now().UTC()
+	return s.batch(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketSlackCache), []byte("ext:"+channel), ChannelShared{External: external, CheckedAt: now})
+	})
+}
+
+// ResolveChannelJob points channel job j, which names its channel as
+// #name, at the channel id it resolved to, in the outbox (a retry after a
+// crash posts there). When that channel already got the event, or another
+// job will post it there, j ends instead and dup is true: an event reaches
+// each channel once.
+func (s *Store) ResolveChannelJob(j Job, id string) (dup bool, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		out := tx.Bucket(bucketOutbox)
+		if out.Get(u64(j.Seq)) == nil {
+			return ErrJobGone
+		}
+		dup = tx.Bucket(bucketReceipts).Get(receiptKey(j.Event, id)) != nil
+		if !dup {
+			err := eachJSON(out, func(_ []byte, o Job) error {
+				if o.Seq != j.Seq && o.Event == j.Event && o.Kind == JobChannel && o.Channel == id {
+					dup = true
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if dup {
+			return out.Delete(u64(j.Seq))
+		}
+		j.Channel = id
+		return putJSON(out, u64(j.Seq), j)
+	})
+	return dup, err
+}
