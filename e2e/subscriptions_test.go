@@ -156,6 +156,7 @@ func TestRoutesTest(t *testing.T) {
 	body, _ := json.Marshal(event("sample", "run.succeeded", map[string]any{
 		"subject": map[string]any{"kind": "schedule", "id": "nightly"}, "fields": map[string]any{"project": "finance"},
 		"actor":      map[string]any{"email": "bob@example.com"},
+		"channels":   []string{"C0DOCS", "C0FIN"},
 		"recipients": []string{"alice@example.com", "bob@example.com", "ada@example.com", "nobody@example.com"}}))
 	code, out := signed("POST", "/v1/routes/test", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
 	if code != 200 {
@@ -171,8 +172,11 @@ func TestRoutesTest(t *testing.T) {
 	}
 	// run.succeeded: #finance-data by "runs" only, #marketing-data not at
 	// all, #ops by its subscription but muted.
-	if c := channels["C0FIN"]; len(c.By) != 1 || c.By[0] != "runs" || c.Muted != nil {
-		t.Errorf("C0FIN: %+v", c)
+	if c := channels["C0FIN"]; len(c.By) != 2 || c.By[0] != "runs" || c.By[1] != "named by the event" || c.Muted != nil {
+		t.Errorf("C0FIN: %+v, want by runs and named by the event", c)
+	}
+	if c := channels["C0DOCS"]; len(c.By) != 1 || c.By[0] != "named by the event" {
+		t.Errorf("C0DOCS: %+v, want named by the event", c)
 	}
 	if _, ok := channels["C0MKT"]; ok {
 		t.Error("C0MKT reached by a marketing filter")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +20,8 @@ type RouteTest struct {
 // ChannelTest is one channel an event would reach or that mutes it.
 type ChannelTest struct {
 	Channel string `json:"channel"`
-	// By lists the subscriptions that take the event, as typed.
+	// By lists the subscriptions that take the event, as typed, and
+	// "named by the event" when its channels name this one.
 	By []string `json:"by"`
 	// Muted, when set, is the mute that keeps the event out (the channel
 	// is not reached).
@@ -51,25 +53,38 @@ func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (Route
 		if err != nil {
 			return err
 		}
+		// The channels it reaches are paligo.Reached's, as in the
+		// fan-out; each is told with the subscriptions that take the event
+		// there, or as named by the event; a channel its subscriptions or
+		// its name would reach but a mute keeps out is told with the mute.
+		cache := tx.Bucket(bucketSlackCache)
+		named := namedChannels(cache, e.Channels)
+		reached := paligo.Reached(&e, subs, mutes, named, now)
 		index := map[string]int{}
-		for _, sub := range subs {
-			if !sub.Matches(&e) {
-				continue
-			}
-			i, ok := index[sub.Channel]
+		note := func(ch, by string) {
+			i, ok := index[ch]
 			if !ok {
 				i = len(t.Channels)
-				index[sub.Channel] = i
-				t.Channels = append(t.Channels, ChannelTest{Channel: sub.Channel})
-				for _, m := range mutes {
-					if m.Channel == sub.Channel && m.Active(now) && e.Subject != nil && m.Subject == e.Subject.Key() {
-						t.Channels[i].Muted = &m
+				index[ch] = i
+				t.Channels = append(t.Channels, ChannelTest{Channel: ch, By: []string{}})
+				if !slices.Contains(reached, ch) {
+					for _, m := range mutes {
+						if m.Channel == ch && m.Active(now) && e.Subject != nil && m.Subject == e.Subject.Key() {
+							t.Channels[i].Muted = &m
+						}
 					}
 				}
 			}
-			t.Channels[i].By = append(t.Channels[i].By, sub.String())
+			t.Channels[i].By = append(t.Channels[i].By, by)
 		}
-		cache := tx.Bucket(bucketSlackCache)
+		for _, sub := range subs {
+			if sub.Matches(&e) {
+				note(sub.Channel, sub.String())
+			}
+		}
+		for _, ch := range named {
+			note(ch, "named by the event")
+		}
 		var actor string
 		if e.Actor != nil && e.Actor.Email != "" {
 			m, _, err := getTxJSON[SlackUser](cache, emailKey(e.Actor.Email))
