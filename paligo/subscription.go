@@ -511,6 +511,17 @@ func NewMatcher(subs []Subscription, mutes []Mute) *Matcher {
 	return m
 }
 
+// AddNamed is reached (what Reached(e, nil, now) answered) with the
+// channels e names: each added once, unless muted.
+func (m *Matcher) AddNamed(e *Event, reached, named []string, now time.Time) []string {
+	for _, ch := range named {
+		if !slices.Contains(reached, ch) && !muted(e, ch, m.mutes, now) {
+			reached = append(reached, ch)
+		}
+	}
+	return reached
+}
+
 // Reached is Reached(e, subs, mutes, named, now) for the compiled subs and
 // mutes.
 func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
@@ -558,10 +569,7 @@ func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
 			add(ks.subs[si].channel)
 		}
 	}
-	for _, ch := range named {
-		add(ch)
-	}
-	return out
+	return m.AddNamed(e, out, named, now)
 }
 
 func (s *compiledSub) matches(e *Event, vals []string, has []bool) bool {

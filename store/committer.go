@@ -32,6 +32,7 @@ type acceptCall struct {
 	events  []paligo.Event
 	encoded [][]byte
 	fan     *FanOutSpec
+	pre     *preMatched
 	res     AcceptResult
 	fanned  FanOutResult
 	err     error
@@ -56,6 +57,9 @@ func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (Accept
 		return AcceptResult{}, FanOutResult{}, err
 	}
 	call := &acceptCall{events: events, encoded: encoded, fan: fan, done: make(chan struct{})}
+	if fan != nil {
+		call.pre = c.s.preMatch(events, c.s.Now().UTC())
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -121,7 +125,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	now := c.s.Now().UTC()
 	err := c.s.update(func(tx *bolt.Tx) error {
 		for _, call := range group {
-			res, fanned, err := c.s.acceptTx(tx, call.events, call.encoded, call.fan, now)
+			res, fanned, err := c.s.acceptTx(tx, call.events, call.encoded, call.fan, call.pre, now)
 			if err != nil {
 				return err
 			}
@@ -139,7 +143,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	}
 	for _, call := range group {
 		err := c.s.update(func(tx *bolt.Tx) (err error) {
-			call.res, call.fanned, err = c.s.acceptTx(tx, call.events, call.encoded, call.fan, now)
+			call.res, call.fanned, err = c.s.acceptTx(tx, call.events, call.encoded, call.fan, call.pre, now)
 			return err
 		})
 		if err != nil {

@@ -37,6 +37,20 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 	return s.accepts.accept(events, fan)
 }
 
+// preMatch matches events against the cached subscriptions outside the
+// writer (nil when the cache is empty: the transaction matches them).
+func (s *Store) preMatch(events []paligo.Event, now time.Time) *preMatched {
+	rules, gen, ok := s.subsCache.snapshot()
+	if !ok {
+		return nil
+	}
+	p := &preMatched{gen: gen, channels: make([][]string, len(events))}
+	for i := range events {
+		p.channels[i] = rules.reached(&events[i], nil, now)
+	}
+	return p
+}
+
 // encodeEvents returns events stamped as received at now (the caller's
 // slice is left as it was) and encoded, outside the one writer: the commit
 // only numbers and stores them.
@@ -60,7 +74,9 @@ func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byt
 
 // acceptTx stores events (encoded: encodeEvents) in tx and fans them out
 // with fan if given; now stamps what the fan-out writes.
-func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, now time.Time) (AcceptResult, FanOutResult, error) {
+// pre, if the rules it was matched under are still the latest, holds each
+// event's subscribed channels.
+func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, pre *preMatched, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
@@ -73,6 +89,9 @@ func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, f
 		}
 		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
+		}
+		if pre != nil && !s.subsCache.current(pre.gen) {
+			pre = nil // the subscriptions changed since: match here
 		}
 	}
 	for i, e := range events {
@@ -99,7 +118,11 @@ func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, f
 		res.Accepted++
 		// Fanned out here only in order: when all before it were.
 		if fan != nil && cursor == seq-1 {
-			if err := fanOutEvent(tx, *fan, e, rules, now, &fr); err != nil {
+			var matched [][]string
+			if pre != nil {
+				matched = pre.channels[i : i+1]
+			}
+			if err := fanOutEvent(tx, *fan, e, rules, now, &fr, matched...); err != nil {
 				return AcceptResult{}, FanOutResult{}, err
 			}
 			cursor = seq

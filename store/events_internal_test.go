@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -55,5 +57,70 @@ func TestEventsTakeTheirSeqFromTheKey(t *testing.T) {
 	r, err := s.FanOutKnowing("T1", 10, false)
 	if err != nil || r.Events != 2 {
 		t.Fatalf("fan-out: %+v %v", r, err)
+	}
+}
+
+// The fan-out takes the channels a caller matched outside the writer only
+// while the subscriptions are those it matched against; after a change it
+// matches again in the transaction.
+func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "bot.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	sub := func(ch string) {
+		t.Helper()
+		if _, err := s.Subscribe(paligo.Subscription{Channel: ch, Kinds: []paligo.Kind{"run.failed"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub("C1")
+	if err := s.update(func(tx *bolt.Tx) error { _, err := s.rulesOf(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	accept := func(id string, pre func([]paligo.Event) *preMatched) []string {
+		t.Helper()
+		events, encoded, err := encodeEvents([]paligo.Event{{ID: id, Type: "run.failed"}}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := pre(events)
+		var fr FanOutResult
+		if err := s.update(func(tx *bolt.Tx) (err error) {
+			_, fr, err = s.acceptTx(tx, events, encoded, &FanOutSpec{Team: "T1"}, p, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var chs []string
+		for _, j := range fr.Jobs {
+			chs = append(chs, j.Channel)
+		}
+		return chs
+	}
+	// Current: what the caller matched is taken as it is.
+	_, gen, ok := s.subsCache.snapshot()
+	if !ok {
+		t.Fatal("the cache is empty after a fan-out read it")
+	}
+	if got := accept("a", func(ev []paligo.Event) *preMatched {
+		return &preMatched{gen: gen, channels: [][]string{{"CFROMCALLER"}}}
+	}); fmt.Sprint(got) != "[CFROMCALLER]" {
+		t.Errorf("current pre-match: %v, want the caller's", got)
+	}
+	// Stale: a subscription came after the caller matched.
+	var stale *preMatched
+	got := accept("b", func(ev []paligo.Event) *preMatched {
+		stale = s.preMatch(ev, now)
+		sub("C2")
+		return stale
+	})
+	if stale == nil || fmt.Sprint(stale.channels) != "[[C1]]" {
+		t.Fatalf("the caller's match = %+v", stale)
+	}
+	if fmt.Sprint(got) != "[C1 C2]" {
+		t.Errorf("stale pre-match: %v, want matched again ([C1 C2])", got)
 	}
 }

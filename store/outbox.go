@@ -265,12 +265,19 @@ type FanOutSpec struct {
 // fanOutEvent writes event e's jobs (and, with the directory read, the
 // unmatched receipts of its strangers) and counts them in r; the caller
 // advances the cursor.
-func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult) error {
+func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult, pre ...[]string) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
-	channels := rules.reached(&e, namedChannels(cache, e.Channels), now)
-	var subscribed []string // without the channels the event names
-	if len(e.Channels) > 0 {
+	// The channels its subscriptions reach (matched by the caller, when it
+	// could, outside the writer), then the ones it names.
+	var subscribed []string
+	if len(pre) > 0 {
+		subscribed = pre[0]
+	} else {
 		subscribed = rules.reached(&e, nil, now)
+	}
+	channels := subscribed
+	if len(e.Channels) > 0 {
+		channels = rules.m.AddNamed(&e, slices.Clone(subscribed), namedChannels(cache, e.Channels), now)
 	}
 	for _, j := range jobsFor(tx, spec.Team, e, channels) {
 		if j.Kind == JobChannel && len(e.Channels) > 0 && !slices.Contains(subscribed, j.Channel) {

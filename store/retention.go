@@ -318,9 +318,7 @@ func (s *Store) pruneMutes(tx *bolt.Tx, from []byte, budget int, cutoff time.Tim
 		return err == nil && !m.Until.IsZero() && m.Until.Before(cutoff), err
 	})
 	if r.Mutes > before {
-		s.subsCache.mu.Lock()
-		s.subsCache.valid = false
-		s.subsCache.mu.Unlock()
+		s.subsCache.invalidate()
 	}
 	return next, err
 }

@@ -75,6 +75,33 @@ type subscriptionCache struct {
 	mu    sync.Mutex
 	valid bool
 	rules fanOutRules
+	// gen counts the changes: callers match against the rules of a gen
+	// outside the writer, and the transaction takes their answer only if
+	// gen has not moved since.
+	gen uint64
+}
+
+// invalidate empties the cache, in a write transaction that changes the
+// subscriptions or mutes.
+func (c *subscriptionCache) invalidate() {
+	c.mu.Lock()
+	c.valid = false
+	c.gen++
+	c.mu.Unlock()
+}
+
+// snapshot returns the rules and their gen, if the cache holds them.
+func (c *subscriptionCache) snapshot() (fanOutRules, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rules, c.gen, c.valid
+}
+
+// current reports whether the rules of gen are still the latest.
+func (c *subscriptionCache) current(gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.valid && c.gen == gen
 }
 
 // fanOutRules are what decides which channels an event reaches: the
@@ -85,6 +112,14 @@ type fanOutRules struct{ m *paligo.Matcher }
 // names.
 func (r fanOutRules) reached(e *paligo.Event, named []string, now time.Time) []string {
 	return r.m.Reached(e, named, now)
+}
+
+// preMatched is what a caller matched outside the writer: for each event,
+// the channels its subscriptions reach (without the ones it names), under
+// the rules of gen.
+type preMatched struct {
+	gen      uint64
+	channels [][]string
 }
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
@@ -113,9 +148,7 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 // mutes, and empties the cache in it.
 func (s *Store) changeRules(fn func(tx *bolt.Tx) error) error {
 	return s.update(func(tx *bolt.Tx) error {
-		s.subsCache.mu.Lock()
-		s.subsCache.valid = false
-		s.subsCache.mu.Unlock()
+		s.subsCache.invalidate()
 		return fn(tx)
 	})
 }
