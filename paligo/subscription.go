@@ -435,7 +435,31 @@ type kindSubs struct {
 	// An event is matched against those of its own values only, and
 	// against scan, the others.
 	byValue map[int]map[string][]int
-	scan    []int
+	// byPrefix indexes, the same way, those whose first filter's values
+	// all begin with at least two plain characters (project=fin*,p12*):
+	// by those two bytes.
+	byPrefix map[int]map[string][]int
+	scan     []int
+}
+
+// literalPrefix is v up to its first *.
+func literalPrefix(v string) string {
+	if i := strings.IndexByte(v, '*'); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// index files subscription si under key in idx[field], once.
+func index(idx map[int]map[string][]int, field int, key string, si int) {
+	m := idx[field]
+	if m == nil {
+		m = map[string][]int{}
+		idx[field] = m
+	}
+	if l := m[key]; len(l) == 0 || l[len(l)-1] != si {
+		m[key] = append(l, si)
+	}
 }
 
 type compiledSub struct {
@@ -490,20 +514,30 @@ func NewMatcher(subs []Subscription, mutes []Mute) *Matcher {
 			}
 			ks.subs = append(ks.subs, cs)
 			si := len(ks.subs) - 1
-			if len(cs.filters) > 0 && cs.filters[0].field >= 0 && !cs.filters[0].negate &&
-				!slices.ContainsFunc(cs.filters[0].f.Values, func(v string) bool { return strings.Contains(v, "*") }) {
+			first := compiledFilter{field: -100}
+			if len(cs.filters) > 0 {
+				first = cs.filters[0]
+			}
+			plainValues := first.field >= 0 && !first.negate &&
+				!slices.ContainsFunc(first.f.Values, func(v string) bool { return strings.Contains(v, "*") })
+			prefixed := first.field >= 0 && !first.negate &&
+				!slices.ContainsFunc(first.f.Values, func(v string) bool { return len(literalPrefix(v)) < 2 })
+			switch {
+			case plainValues:
 				if ks.byValue == nil {
 					ks.byValue = map[int]map[string][]int{}
 				}
-				idx := ks.byValue[cs.filters[0].field]
-				if idx == nil {
-					idx = map[string][]int{}
-					ks.byValue[cs.filters[0].field] = idx
+				for _, v := range first.f.Values {
+					index(ks.byValue, first.field, v, si)
 				}
-				for _, v := range cs.filters[0].f.Values {
-					idx[v] = append(idx[v], si)
+			case prefixed:
+				if ks.byPrefix == nil {
+					ks.byPrefix = map[int]map[string][]int{}
 				}
-			} else {
+				for _, v := range first.f.Values {
+					index(ks.byPrefix, first.field, v[:2], si)
+				}
+			default:
 				ks.scan = append(ks.scan, si)
 			}
 		}
@@ -554,6 +588,16 @@ func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
 				continue
 			}
 			for _, si := range byVal[vals[field]] {
+				if ks.subs[si].matches(e, vals, has) {
+					hits = append(hits, si)
+				}
+			}
+		}
+		for field, byPre := range ks.byPrefix {
+			if !has[field] || len(vals[field]) < 2 {
+				continue // none of these patterns can match so short a value
+			}
+			for _, si := range byPre[vals[field][:2]] {
 				if ks.subs[si].matches(e, vals, has) {
 					hits = append(hits, si)
 				}

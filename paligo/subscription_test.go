@@ -243,7 +243,7 @@ func TestMatcherAgreesWithReached(t *testing.T) {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	kinds := paligo.RoutableKinds()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	for round := range 200 {
+	for round := range 600 {
 		var subs []paligo.Subscription
 		for i := range 1 + rng.IntN(40) {
 			text := string(kinds[rng.IntN(len(kinds))])
@@ -260,7 +260,7 @@ func TestMatcherAgreesWithReached(t *testing.T) {
 				case "actor":
 					val = pick("*@example.com", "bot@example.com")
 				default:
-					val = pick("finance", "fin*", "prod*,staging", "x", "*")
+					val = pick("finance", "fin*", "prod*,staging", "x", "*", "fi*", "f*", "fi", "*ance")
 				}
 				text += " " + name + op + val
 			}
@@ -285,7 +285,7 @@ func TestMatcherAgreesWithReached(t *testing.T) {
 			}
 			for _, name := range []string{"project", "environment", "status", "f0", "f2"} {
 				if rng.IntN(2) == 0 {
-					e.Fields[name] = pick("finance", "production", "staging", "x")
+					e.Fields[name] = pick("finance", "production", "staging", "x", "f", "fi", "")
 				}
 			}
 			named := []string{pick("", "C1", "C9")}
