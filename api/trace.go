@@ -34,6 +34,12 @@ func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
 		return
 	}
+	for name := range r.URL.Query() {
+		if name != "team" {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: name + ": not a parameter of this call (team)"})
+			return
+		}
+	}
 	id := r.PathValue("id")
 	if id == "" || len(id) > 4*MaxEventIDLen {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "id: an event id is 1 to 128 characters"})

@@ -333,9 +333,15 @@ func TestRoutesFormFilteredSubscriptions(t *testing.T) {
 	if subs, _ := h.main.Store().Subscriptions(""); len(subs) != 2 {
 		t.Fatalf("refused forms changed the subscriptions: %+v", subs)
 	}
-	// Good: remove finance's, add marketing's.
+	// Good: remove finance's, add marketing's; the Home tab repeats what
+	// was understood.
+	mark := fs.Mark()
 	if errs := submit(map[string]any{views.BlockSubsRemove: remove, views.BlockSubAddTo: addTo("C0MKT"), views.BlockSubAdd: addText("runs project=marketing")}); len(errs) != 0 {
 		t.Fatalf("a good form: %v", errs)
+	}
+	home, _ := json.Marshal(h.waitHome(ctx, mark, "U0ADMIN").Body)
+	if !strings.Contains(unescaped(home), "Routes saved. 1 filtered subscription removed. Subscribed C0MKT to `runs project=marketing`.") {
+		t.Errorf("the Home notice after the form: %.1500s", home)
 	}
 	var got []string
 	subs, _ := h.main.Store().Subscriptions("")

@@ -62,14 +62,26 @@ func TestEventTrace(t *testing.T) {
 	if a := got["U0ALICE"]; a.Outcome != "sent" || a.TS == "" || a.DM == "" {
 		t.Errorf("alice: %+v, want sent with its DM and ts", a)
 	}
-	if b := got["U0BOB"]; b.Outcome != "digest" {
-		t.Errorf("bob: %+v, want digest", b)
+	if b := got["U0BOB"]; b.Outcome != "digest" || b.Digest != "queued" {
+		t.Errorf("bob: %+v, want digest, queued", b)
 	}
 	if a := got["U0ADMIN"]; a.Outcome != "skipped_off" {
 		t.Errorf("ada: %+v, want skipped_off (she turned notifications off)", a)
 	}
 	if n := got["nobody@example.com"]; n.Outcome != "unmatched" {
 		t.Errorf("a stranger: %+v, want unmatched", n)
+	}
+	// Once Bob's digest went out, the trace says which message told him.
+	if n, err := h.main.DigestLoop().SendNow(fs.TeamID(), "U0BOB", paligo.DigestNow); err != nil || n != 1 {
+		t.Fatalf("send Bob's digest: %d %v", n, err)
+	}
+	h.waitDelivered(ctx)
+	_, out = get("/v1/events/traced", true)
+	if b := outcomes(out)["U0BOB"]; b.Digest != "sent" || b.TS == "" || b.DM == "" {
+		t.Errorf("bob after his digest: %+v, want sent in a digest with its ts", b)
+	}
+	if code, out := get("/v1/events/traced?verbose=1", true); code != http.StatusBadRequest || !strings.HasPrefix(fmt.Sprint(out["error"]), "verbose") {
+		t.Errorf("an unknown parameter: %d %v", code, out)
 	}
 	code, out = get("/v1/events/refused", true)
 	if f := outcomes(out)["C0GONE"]; code != 200 || f.Outcome != "failed" || f.Reason == "" {
@@ -162,6 +174,16 @@ func TestChannelsAndPeople(t *testing.T) {
 	}
 	if code, _ := get("/v1/channels?team=" + fs.TeamID()); code != 200 {
 		t.Errorf("our own team: %d", code)
+	}
+	// Slack asks to slow down: 503 with its Retry-After.
+	fs.Inject("conversations.list", fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: 3 * time.Second, Times: 1})
+	resp, err := signed("GET", "/v1/channels", nil, testIngestSecret, time.Now()).do(h.main.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "3" {
+		t.Errorf("rate limited: %d Retry-After %q, want 503 and 3", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	req := signed("GET", "/v1/people", nil, testIngestSecret, time.Now())
 	req.header.Set("X-Signature", "v0=00")

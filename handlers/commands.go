@@ -208,12 +208,20 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 			return fail(map[string]string{views.BlockSubAdd: "I couldn't save the subscription. Try again in a moment."})
 		}
 	}
-	h.Log.Info("routes saved", "by", cb.User.ID, "routed_kinds", len(routes))
+	h.Log.Info("routes saved", "by", cb.User.ID, "routed_kinds", len(routes), "subscriptions_removed", len(remove), "subscription_added", add != nil)
+	// The Home tab says what was understood.
+	notice := "Routes saved."
+	if len(remove) > 0 {
+		notice += fmt.Sprintf(" %s removed.", views.Plural(len(remove), "filtered subscription", "filtered subscriptions"))
+	}
+	if add != nil {
+		notice += " Subscribed " + add.Channel + " to `" + add.String() + "`."
+	}
 	team, user := teamOf(cb), cb.User.ID
 	return bot.Reply{After: func(ctx context.Context) {
 		unlock := h.lockUser(team, user)
 		defer unlock()
-		h.publishHome(ctx, team, user, "Routes saved.")
+		h.publishHome(ctx, team, user, notice)
 	}}
 }
 

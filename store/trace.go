@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,11 +20,14 @@ type Target struct {
 	Email   string `json:"email,omitempty"` // a person known only by email
 	// Outcome is a receipt's (sent, digest, skipped_…, unmatched,
 	// duplicate), or pending (a job waits in the outbox) or failed.
-	Outcome string    `json:"outcome"`
-	TS      string    `json:"ts,omitempty"`     // sent: the message
-	DM      string    `json:"dm,omitempty"`     // sent to a person: the DM channel
-	Reason  string    `json:"reason,omitempty"` // failed: Slack's reason
-	At      time.Time `json:"at,omitzero"`
+	Outcome string `json:"outcome"`
+	TS      string `json:"ts,omitempty"`     // sent: the message
+	DM      string `json:"dm,omitempty"`     // sent to a person: the DM channel
+	Reason  string `json:"reason,omitempty"` // failed: Slack's reason
+	// Digest, for a digest outcome: queued (waiting for the person's
+	// digest) or sent (TS and DM are then the digest's message).
+	Digest string    `json:"digest,omitempty"`
+	At     time.Time `json:"at,omitzero"`
 }
 
 // Trace is what became of one accepted event.
@@ -68,8 +72,13 @@ func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
 			case strings.HasPrefix(target, "email:"):
 				tg.Email = strings.TrimPrefix(target, "email:")
 			case strings.Contains(target, "/"):
-				_, tg.User, _ = strings.Cut(target, "/")
-				tg.DM = r.Channel
+				team, user, _ := strings.Cut(target, "/")
+				tg.User, tg.DM = user, r.Channel
+				if r.Outcome == paligo.Digested {
+					if err := digestOf(tx, team, user, e.Seq, &tg); err != nil {
+						return err
+					}
+				}
 			default:
 				tg.Channel = target
 			}
@@ -87,4 +96,26 @@ func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
 		return eachJSON(tx.Bucket(bucketFailed), func(_ []byte, f FailedJob) error { job(f.Job, "failed", f.Reason, f.At); return nil })
 	})
 	return t, found, err
+}
+
+// digestOf says whether event seq waits in the person's digest queue or
+// which digest told of it.
+func digestOf(tx *bolt.Tx, team, user string, seq uint64, tg *Target) error {
+	prefix := digestPrefix(team, user)
+	if tx.Bucket(bucketDigest).Get(append(prefix[:len(prefix):len(prefix)], u64(seq)...)) != nil {
+		tg.Digest = "queued"
+		return nil
+	}
+	c := tx.Bucket(bucketDigestsSent).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var d SentDigest
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		if slices.Contains(d.Events, seq) {
+			tg.Digest, tg.TS, tg.DM, tg.At = "sent", d.TS, d.Channel, d.SentAt
+			return nil
+		}
+	}
+	return nil
 }
