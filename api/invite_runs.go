@@ -80,6 +80,11 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bad := func(msg string) { writeJSON(w, http.StatusBadRequest, apiError{Error: msg}) }
+	if h.Team() == "" {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "not connected to the Slack workspace yet; nothing was sent, retry later"})
+		return
+	}
 	switch {
 	case req.Team != "" && req.Team != h.Team():
 		bad("team: this bot serves another workspace")
