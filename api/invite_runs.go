@@ -159,8 +159,8 @@ func (h *InviteRuns) user(ctx context.Context, who string) (string, error) {
 	if slackUserID.MatchString(who) {
 		return who, nil
 	}
-	if c, ok, err := h.Store.CachedUser(who); err == nil && ok && c.User != "" {
-		return c.User, nil
+	if c, ok, err := h.Store.CachedUser(who); err == nil && ok {
+		return c.User, nil // "" for someone the directory says cannot be told
 	}
 	u, err := h.Slack.GetUserByEmailContext(ctx, who)
 	var se slack.SlackErrorResponse
