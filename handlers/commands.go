@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -106,8 +105,6 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 	}}
 }
 
-var channelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
-
 // checkBudget bounds the conversations.info checks of a submission, which
 // must be answered within Slack's 3 seconds.
 const checkBudget = 1500 * time.Millisecond
@@ -140,7 +137,7 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 			continue
 		}
 		for _, c := range chs {
-			if !channelID.MatchString(c) {
+			if !paligo.ChannelID(c) {
 				errs[bid] = "Only channels can receive alerts; direct messages and group DMs cannot."
 				break
 			}
@@ -175,7 +172,7 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 		errs[views.BlockSubAddTo] = "Choose the channel this subscription is for."
 	case addTo != "" && addText == "":
 		errs[views.BlockSubAdd] = "Say which kinds, and filters if any: run.failed project=finance"
-	case addTo != "" && !channelID.MatchString(addTo):
+	case addTo != "" && !paligo.ChannelID(addTo):
 		errs[views.BlockSubAddTo] = "Only channels can subscribe; direct messages and group DMs cannot."
 	case addTo != "":
 		sub, err := paligo.ParseSubscription(addTo, addText)

@@ -39,7 +39,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 	}
 	switch verb {
 	case "subscribe":
-		if !channelID.MatchString(ch) {
+		if !paligo.ChannelID(ch) {
 			return refuse("subscriptions are for channels; type it in the channel that should get the events.")
 		}
 		sub, err := paligo.ParseSubscription(ch, rest)

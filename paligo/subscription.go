@@ -64,6 +64,12 @@ func ChannelRef(s string) bool {
 		}
 		return true
 	}
+	return ChannelID(s)
+}
+
+// ChannelID reports whether s is a channel's Slack id: C or G, then at
+// least two capital letters or digits (a DM's D… is not a channel).
+func ChannelID(s string) bool {
 	if len(s) < 3 || (s[0] != 'C' && s[0] != 'G') {
 		return false
 	}
@@ -400,16 +406,22 @@ func Reached(e *Event, subs []Subscription, mutes []Mute, named []string, now ti
 }
 
 func muted(e *Event, channel string, mutes []Mute, now time.Time) bool {
+	return MutedBy(e, channel, mutes, now) != nil
+}
+
+// MutedBy returns the mute that keeps event e out of channel at now, or
+// nil: one of the channel's mutes in force of e's subject.
+func MutedBy(e *Event, channel string, mutes []Mute, now time.Time) *Mute {
 	if e.Subject == nil {
-		return false
+		return nil
 	}
 	for i := range mutes {
 		m := &mutes[i]
 		if m.Channel == channel && m.Active(now) && subjectIs(m.Subject, e.Subject) {
-			return true
+			return m
 		}
 	}
-	return false
+	return nil
 }
 
 // subjectIs compares a subject key (KIND:ID) with s without building s's.

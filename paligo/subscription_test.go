@@ -335,3 +335,15 @@ func benchMatcher(b *testing.B, glob string) {
 		})
 	}
 }
+
+func TestChannelIDAndRef(t *testing.T) {
+	for s, want := range map[string][2]bool{ // ChannelID, ChannelRef
+		"C0OPS": {true, true}, "G0123": {true, true}, "C12": {true, true}, "C1": {false, false}, "D0DM": {false, false},
+		"c0ops": {false, false}, "C0-OPS": {false, false}, "U0ALICE": {false, false}, "": {false, false},
+		"#data-alerts": {false, true}, "#": {false, false}, "#Bad": {false, false}, "#a b": {false, false},
+	} {
+		if got := [2]bool{paligo.ChannelID(s), paligo.ChannelRef(s)}; got != want {
+			t.Errorf("%q: ChannelID, ChannelRef = %v, want %v", s, got, want)
+		}
+	}
+}

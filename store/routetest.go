@@ -68,11 +68,7 @@ func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (Route
 				index[ch] = i
 				t.Channels = append(t.Channels, ChannelTest{Channel: ch, By: []string{}})
 				if !slices.Contains(reached, ch) {
-					for _, m := range mutes {
-						if m.Channel == ch && m.Active(now) && e.Subject != nil && m.Subject == e.Subject.Key() {
-							t.Channels[i].Muted = &m
-						}
-					}
+					t.Channels[i].Muted = paligo.MutedBy(&e, ch, mutes, now)
 				}
 			}
 			t.Channels[i].By = append(t.Channels[i].By, by)
