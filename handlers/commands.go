@@ -84,16 +84,12 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 		}
 		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsText(subs, mutes, h.Store.Now()))}
 	}
-	routes, err := h.Store.Routes()
-	if err != nil {
-		h.Log.Error("read routes", "err", err)
-		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
-	}
 	subs, err := h.Store.Subscriptions("")
 	if err != nil {
 		h.Log.Error("read subscriptions", "err", err)
-		return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
+		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
 	}
+	routes := paligo.RoutesOf(subs)
 	modal := views.RoutesModal(routes, slices.DeleteFunc(subs, paligo.Subscription.Plain))
 	return bot.Reply{After: func(ctx context.Context) {
 		// The trigger lives 3 s: no retry can help once Slack said no.

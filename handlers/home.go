@@ -210,13 +210,11 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 func (h *Router) adminHome(team string) (*views.Admin, error) {
 	var a views.Admin
 	var err error
-	if a.Routes, err = h.Store.Routes(); err != nil {
-		return nil, err
-	}
 	subs, err := h.Store.Subscriptions("")
 	if err != nil {
 		return nil, err
 	}
+	a.Routes = paligo.RoutesOf(subs)
 	for _, s := range subs {
 		if !s.Plain() {
 			if a.Filtered == nil {

@@ -38,6 +38,21 @@ func (s Subscription) Plain() bool {
 	return len(s.Kinds) == 1 && len(s.Filters) == 0 && !s.ThreadsOff && !s.External
 }
 
+// RoutesOf returns the routes among subs: for each kind, the channels a
+// plain subscription sends it to, sorted.
+func RoutesOf(subs []Subscription) map[Kind][]string {
+	out := map[Kind][]string{}
+	for _, sub := range subs {
+		if sub.Plain() && !slices.Contains(out[sub.Kinds[0]], sub.Channel) {
+			out[sub.Kinds[0]] = append(out[sub.Kinds[0]], sub.Channel)
+		}
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out
+}
+
 // A Filter holds when the event's field equals one of Values (globs with
 // *), or, negated, when it equals none of them. A field the event lacks
 // holds only for a negated filter.

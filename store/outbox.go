@@ -99,16 +99,7 @@ func (s *Store) Routes() (map[paligo.Kind][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[paligo.Kind][]string{}
-	for _, sub := range subs {
-		if sub.Plain() && !slices.Contains(out[sub.Kinds[0]], sub.Channel) {
-			out[sub.Kinds[0]] = append(out[sub.Kinds[0]], sub.Channel)
-		}
-	}
-	for k := range out {
-		slices.Sort(out[k])
-	}
-	return out, nil
+	return paligo.RoutesOf(subs), nil
 }
 
 // readRoutes reads the routes bucket of the schema before v6 (the
