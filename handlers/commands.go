@@ -218,6 +218,37 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	}}
 }
 
+// channelProblem is why the bot cannot post to a channel, as
+// conversations.info tells it.
+type channelProblem int
+
+const (
+	channelPostable channelProblem = iota
+	channelNotFound                // not there, or private without the bot
+	channelUnknown                 // Slack could not be asked
+	channelArchived
+	channelPrivate // private, and the bot is not a member
+	channelShared  // shared with other organizations
+)
+
+// whyNotPostable reads conversations.info's answer (info, err).
+func whyNotPostable(info *slack.Channel, err error) channelProblem {
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &se) && se.Err == "channel_not_found":
+		return channelNotFound
+	case err != nil:
+		return channelUnknown
+	case info.IsArchived:
+		return channelArchived
+	case info.IsPrivate && !info.IsMember:
+		return channelPrivate
+	case info.IsExtShared:
+		return channelShared
+	}
+	return channelPostable
+}
+
 // checkChannels asks Slack about newly chosen channels, in parallel and
 // within checkBudget, and returns a message for each one the bot cannot
 // post to. A channel Slack could not be asked about in time is accepted: a
@@ -232,17 +263,17 @@ func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) m
 		wg.Go(func() {
 			info, err := h.Slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: c})
 			var msg string
-			var se slack.SlackErrorResponse
-			switch {
 			// Slack shows these inline errors as plain text: no <#C…> links,
-			// no `code`.
-			case errors.As(err, &se) && se.Err == "channel_not_found":
+			// no `code`. (The form's channel pickers leave out shared
+			// channels.)
+			switch whyNotPostable(info, err) {
+			case channelNotFound:
 				msg = "I can't see one of these channels (" + c + "). If it is private, add @Paligo to it first: type /invite @Paligo in it."
-			case err != nil:
+			case channelUnknown:
 				h.Log.Warn("conversations.info during routes check", "channel", c, "err", err)
-			case info.IsArchived:
+			case channelArchived:
 				msg = "#" + info.Name + " is archived."
-			case info.IsPrivate && !info.IsMember:
+			case channelPrivate:
 				msg = "#" + info.Name + " is private and @Paligo is not in it: add @Paligo to it first (type /invite @Paligo in it)."
 			}
 			if msg != "" {

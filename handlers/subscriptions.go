@@ -118,19 +118,19 @@ func (h *Router) postable(ctx context.Context, channel string, external bool) st
 	ctx, cancel := context.WithTimeout(ctx, checkBudget)
 	defer cancel()
 	info, err := h.Slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
-	var se slack.SlackErrorResponse
-	switch {
-	case errors.As(err, &se) && se.Err == "channel_not_found":
+	switch whyNotPostable(info, err) {
+	case channelNotFound:
 		return "I can't see this channel. If it is private, add @Paligo to it first: type `/invite @Paligo` here."
-	case err != nil:
+	case channelUnknown:
 		h.Log.Warn("conversations.info for a subscription", "channel", channel, "err", err)
-		return ""
-	case info.IsArchived:
+	case channelArchived:
 		return "this channel is archived."
-	case info.IsPrivate && !info.IsMember:
+	case channelPrivate:
 		return "this channel is private and @Paligo is not in it: type `/invite @Paligo` here first."
-	case info.IsExtShared && !external:
-		return "this channel is shared with other organizations, so events would reach people outside this workspace. Add `external=allow` to the subscription if that is meant."
+	case channelShared:
+		if !external {
+			return "this channel is shared with other organizations, so events would reach people outside this workspace. Add `external=allow` to the subscription if that is meant."
+		}
 	}
 	return ""
 }
