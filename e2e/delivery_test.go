@@ -81,6 +81,15 @@ func (r signedRequest) send(t testing.TB, addr string) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
+// sendJSON sends r and returns the status and the JSON answer decoded.
+func (r signedRequest) sendJSON(t testing.TB, addr string) (int, map[string]any) {
+	t.Helper()
+	code, body := r.send(t, addr)
+	var out map[string]any
+	json.Unmarshal([]byte(body), &out)
+	return code, out
+}
+
 // signedPost signs v as the platform does and POSTs it to /v1/events.
 func signedPost(addr string, v any) (*http.Response, error) {
 	body, err := json.Marshal(v)

@@ -35,14 +35,7 @@ func TestEventTrace(t *testing.T) {
 		if !sign {
 			req.header.Del("X-Signature")
 		}
-		resp, err := req.do(h.main.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return req.sendJSON(t, h.main.Addr())
 	}
 	outcomes := func(out map[string]any) map[string]store.Target {
 		b, _ := json.Marshal(out["targets"])
@@ -119,14 +112,7 @@ func TestChannelsAndPeople(t *testing.T) {
 	h := start(t, fs)
 	get := func(path string) (int, map[string]any) {
 		t.Helper()
-		resp, err := signed("GET", path, nil, testIngestSecret, time.Now()).do(h.main.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return signed("GET", path, nil, testIngestSecret, time.Now()).sendJSON(t, h.main.Addr())
 	}
 	all := func(path string) []string {
 		t.Helper()
@@ -208,10 +194,7 @@ func TestPlatformInvites(t *testing.T) {
 	post := func(v any) (int, map[string]any) {
 		t.Helper()
 		body, _ := json.Marshal(v)
-		code, out := signed("POST", "/v1/invites", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
-		var m map[string]any
-		json.Unmarshal([]byte(out), &m)
-		return code, m
+		return signed("POST", "/v1/invites", body, testIngestSecret, time.Now()).sendJSON(t, h.main.Addr())
 	}
 	code, out := post(map[string]any{"inviter": "ada@example.com", "people": []string{"alice@example.com", "U0BOB", "nobody@example.com", "Alice@Example.com"}, "note": "Welcome aboard"})
 	if code != http.StatusAccepted || out["run"] == "" || out["people"] != float64(2) || fmt.Sprint(out["not_found"]) != "[nobody@example.com]" {
