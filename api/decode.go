@@ -380,6 +380,14 @@ func decodeEvent(dec *jsontext.Decoder, v *eventValidator) (e paligo.Event, err 
 			} else {
 				err = nerr
 			}
+		case "thread":
+			e.Thread, err = v.str(dec, "thread", false, paligo.MaxThreadLen, identifier)
+		case "actions":
+			if isNull, nerr := null(dec); !isNull && nerr == nil {
+				e.Actions, err = v.actions(dec)
+			} else {
+				err = nerr
+			}
 		default:
 			err = v.unknown(dec, string(name))
 		}
@@ -387,6 +395,73 @@ func decodeEvent(dec *jsontext.Decoder, v *eventValidator) (e paligo.Event, err 
 			return e, err
 		}
 	}
+}
+
+// actions reads the platform's buttons: at most paligo.MaxActions objects
+// {"id", "label"}, each id once.
+func (v *eventValidator) actions(dec *jsontext.Decoder) ([]paligo.Action, error) {
+	if dec.PeekKind() != '[' {
+		v.fail("actions", `must be an array of {"id", "label"}`)
+		return nil, dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	var out []paligo.Action
+	for j := 0; dec.PeekKind() != ']'; j++ {
+		path := "actions[" + strconv.Itoa(j) + "]"
+		if j == paligo.MaxActions {
+			v.fail("actions", "at most %d actions", paligo.MaxActions)
+		}
+		if dec.PeekKind() != '{' {
+			v.fail(path, `must be an object {"id", "label"}`)
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		var a paligo.Action
+		var seenID, seenLabel bool
+		for {
+			name, more, err := member(dec)
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+			switch string(name) {
+			case "id":
+				seenID = true
+				a.ID, err = v.str(dec, path+".id", true, paligo.MaxActionIDLen, identifier)
+			case "label":
+				seenLabel = true
+				a.Label, err = v.str(dec, path+".label", true, paligo.MaxActionLabel, prose)
+			default:
+				err = v.unknown(dec, path+"."+string(name))
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case !seenID:
+			v.fail(path+".id", "is required")
+		case !seenLabel:
+			v.fail(path+".label", "is required")
+		case a.ID == "acknowledge":
+			v.fail(path+".id", `"acknowledge" is the bot's own button`)
+		case slices.ContainsFunc(out, func(b paligo.Action) bool { return b.ID == a.ID }):
+			v.fail(path+".id", "%q is given more than once", a.ID)
+		case j < paligo.MaxActions:
+			out = append(out, a)
+		}
+	}
+	_, err := dec.ReadToken()
+	return out, err
 }
 
 func (v *eventValidator) actor(dec *jsontext.Decoder) (*paligo.Person, error) {

@@ -81,6 +81,7 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 		{"batch", `[{"id":"b1","type":"run.succeeded"},{"id":"b2","type":"system.alert"}]`, 2, 0},
 		{"duplicate within batch", `[{"id":"d1","type":"run.failed"},{"id":"d1","type":"run.failed"}]`, 1, 1},
 		{"duplicate across batches", `[{"id":"evt_1","type":"comment.reply"},{"id":"b3","type":"run.failed"}]`, 1, 1},
+		{"thread and actions", `{"id":"lm1","type":"run.failed","thread":"run-7","actions":[{"id":"rerun","label":"Re-run"},{"id":"logs","label":"Logs"}]}`, 1, 0},
 		{"every kind", everyKind(inviteToken(t, h, s)), float64(len(paligo.Kinds)), 0},
 	}
 	for _, c := range cases {
@@ -92,6 +93,9 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 	e, ok, _ := s.Event("evt_1")
 	if !ok || e.Subject.ID != "t-42" || e.Actor.Email != "bo@example.com" || e.Recipients[0] != "alice@example.com" || e.Fields["status"] != "open" {
 		t.Errorf("stored evt_1 = %+v", e)
+	}
+	if e, _, _ := s.Event("lm1"); e.Thread != "run-7" || len(e.Actions) != 2 || e.Actions[1] != (paligo.Action{ID: "logs", Label: "Logs"}) {
+		t.Errorf("stored lm1 = %+v", e)
 	}
 }
 
@@ -148,6 +152,18 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 		{"zero width in email", `{"id":"a","type":"run.failed","recipients":["al\u200bice@example.com"]}`, "recipients[0]"},
 		{"space in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/a b"}}`, "subject.url"},
 		{"RLO in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/\u202Egpj.exe"}}`, "subject.url"},
+		{"thread too long", `{"id":"a","type":"run.failed","thread":"` + strings.Repeat("r", 129) + `"}`, "thread"},
+		{"thread with a control", `{"id":"a","type":"run.failed","thread":"r\u0007"}`, "thread"},
+		{"actions not an array", `{"id":"a","type":"run.failed","actions":{"id":"rerun"}}`, "actions"},
+		{"action not an object", `{"id":"a","type":"run.failed","actions":["rerun"]}`, "actions[0]"},
+		{"action without label", `{"id":"a","type":"run.failed","actions":[{"id":"rerun"}]}`, "actions[0].label"},
+		{"action without id", `{"id":"a","type":"run.failed","actions":[{"label":"Re-run"}]}`, "actions[0].id"},
+		{"action id too long", `{"id":"a","type":"run.failed","actions":[{"id":"` + strings.Repeat("x", 65) + `","label":"L"}]}`, "actions[0].id"},
+		{"action label too long", `{"id":"a","type":"run.failed","actions":[{"id":"x","label":"` + strings.Repeat("l", 31) + `"}]}`, "actions[0].label"},
+		{"action given twice", `{"id":"a","type":"run.failed","actions":[{"id":"x","label":"A"},{"id":"x","label":"B"}]}`, "actions[1].id"},
+		{"action named acknowledge", `{"id":"a","type":"run.failed","actions":[{"id":"acknowledge","label":"Ack"}]}`, "actions[0].id"},
+		{"four actions", `{"id":"a","type":"run.failed","actions":[{"id":"a","label":"A"},{"id":"b","label":"B"},{"id":"c","label":"C"},{"id":"d","label":"D"}]}`, "actions"},
+		{"unknown action member", `{"id":"a","type":"run.failed","actions":[{"id":"a","label":"A","url":"x"}]}`, "actions[0].url"},
 		{"not an object", `"hello"`, ""},
 		{"not json", `{"id":`, ""},
 		{"empty batch", `[]`, ""},

@@ -66,6 +66,11 @@ type Event struct {
 	// Channels are destinations the event names itself: channel ids, or
 	// names as #name (resolved when it is delivered).
 	Channels []string `json:"channels,omitempty"`
+	// Thread groups the event's channel posts into one living message
+	// (a run id, say); empty means its subject's key (see ThreadKey).
+	Thread string `json:"thread,omitempty"`
+	// Actions are the platform's buttons on its channel posts.
+	Actions []Action `json:"actions,omitempty"`
 
 	// Seq is the store's sequence number, set when accepted. The store
 	// keeps it as the record's key (records written before issue 15 also
