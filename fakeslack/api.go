@@ -253,12 +253,33 @@ func (s *Server) chatPostMessage(_ *http.Request, c *Call) (any, []string) {
 	if e != "" {
 		return e, errs
 	}
-	ts := s.newTS()
-	s.messages = append(s.messages, Message{Channel: ch, TS: ts, Text: text, Blocks: blocks})
-	resp := map[string]any{
-		"channel": ch, "ts": ts,
-		"message": map[string]any{"type": "message", "subtype": "bot_message", "text": text, "ts": ts, "bot_id": "B0BOT", "blocks": blocks},
+	// A reply names its parent: a message of the channel that is not a
+	// reply itself (Slack's docs: "avoid using a reply's ts value; use its
+	// parent instead"; this fake refuses it).
+	threadTS := c.Arg("thread_ts")
+	var parent *Message
+	if threadTS != "" {
+		for i := range s.messages {
+			if m := &s.messages[i]; m.Channel == ch && m.TS == threadTS && !m.Ephemeral {
+				parent = m
+			}
+		}
+		switch {
+		case parent == nil || parent.Deleted:
+			return apiError("thread_not_found"), nil
+		case parent.IsReply():
+			return apiError("invalid_thread_ts"), []string{"[ERROR] " + threadTS + " is a reply; reply to its parent " + parent.ThreadTS}
+		}
+		parent.ReplyCount++
 	}
+	broadcast := threadTS != "" && (c.Arg("reply_broadcast") == "true" || c.Arg("reply_broadcast") == "1")
+	ts := s.newTS()
+	s.messages = append(s.messages, Message{Channel: ch, TS: ts, Text: text, Blocks: blocks, ThreadTS: threadTS, Broadcast: broadcast})
+	msg := map[string]any{"type": "message", "subtype": "bot_message", "text": text, "ts": ts, "bot_id": "B0BOT", "blocks": blocks}
+	if threadTS != "" {
+		msg["thread_ts"] = threadTS
+	}
+	resp := map[string]any{"channel": ch, "ts": ts, "message": msg}
 	if warn != "" {
 		resp["warning"] = warn
 		resp["response_metadata"] = map[string]any{"warnings": []string{warn}}
@@ -266,15 +287,26 @@ func (s *Server) chatPostMessage(_ *http.Request, c *Call) (any, []string) {
 	return resp, nil
 }
 
+// chatUpdate changes one of the app's own messages, named by its channel
+// id (not a user id, as Slack's docs say) and ts.
 func (s *Server) chatUpdate(_ *http.Request, c *Call) (any, []string) {
 	ch, ts := c.Arg("channel"), c.Arg("ts")
 	if ch == "" || ts == "" {
 		return apiError("invalid_arguments"), nil
 	}
+	if _, e := s.conversation(ch); e != "" || s.users[ch] != nil {
+		return apiError("channel_not_found"), nil
+	}
 	for i := range s.messages {
 		m := &s.messages[i]
 		if m.Channel != ch || m.TS != ts || m.Ephemeral {
 			continue
+		}
+		if m.Deleted {
+			return apiError("message_not_found"), nil
+		}
+		if m.Author != "" {
+			return apiError("cant_update_message"), nil
 		}
 		text, blocks, _, e, errs := messageBody(c)
 		if e != "" {
@@ -283,7 +315,8 @@ func (s *Server) chatUpdate(_ *http.Request, c *Call) (any, []string) {
 		m.Text, m.Blocks = text, blocks
 		m.Edits++
 		s.notifyLocked()
-		return map[string]any{"channel": ch, "ts": ts, "text": text}, nil
+		return map[string]any{"channel": ch, "ts": ts, "text": text,
+			"message": map[string]any{"text": text, "bot_id": "B0BOT", "blocks": blocks}}, nil
 	}
 	return apiError("message_not_found"), nil
 }

@@ -221,8 +221,20 @@ func (s *Server) MessageAction(user string, m Message, actionID, value string) (
 	holder := map[string]any{"blocks": blocks}
 	ids, els := FindElements(holder, actionID)
 	var blockID string
-	var el map[string]any
+	var el, chosen map[string]any
 	for i, e := range els {
+		if opts, ok := e["options"].([]any); ok {
+			// A select or an overflow menu: value names the option chosen.
+			for _, o := range opts {
+				if om, _ := o.(map[string]any); om != nil && om["value"] == value {
+					blockID, el, chosen = ids[i], e, om
+				}
+			}
+			if el != nil {
+				break
+			}
+			continue
+		}
 		if value == "" || e["value"] == value {
 			blockID, el = ids[i], e
 			break
@@ -232,15 +244,29 @@ func (s *Server) MessageAction(user string, m Message, actionID, value string) (
 		return Envelope{}, fmt.Errorf("%w: %q", ErrNoSuchAction, actionID)
 	}
 	action := map[string]any{
-		"type": el["type"], "action_id": actionID, "block_id": blockID, "text": el["text"], "value": el["value"],
+		"type": el["type"], "action_id": actionID, "block_id": blockID,
 		"action_ts": fmt.Sprintf("%d.628431", time.Now().Unix()),
 	}
+	if chosen != nil {
+		action["selected_option"] = chosen
+		if p, ok := el["placeholder"]; ok {
+			action["placeholder"] = p
+		}
+	} else {
+		action["text"], action["value"] = el["text"], el["value"]
+	}
+	s.mu.Lock()
+	name := "directmessage"
+	if c, ok := s.channels[m.Channel]; ok {
+		name = c.Name
+	}
+	s.mu.Unlock()
 	return Envelope{Type: "interactive", Payload: map[string]any{
 		"type": "block_actions", "user": s.userRef(user), "api_app_id": s.opts.AppID,
 		"token": "legacy-fixed-value", "trigger_id": s.issueTrigger(user),
 		"container": map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false},
 		"team":      map[string]any{"id": s.opts.TeamID, "domain": "fake"},
-		"channel":   map[string]any{"id": m.Channel, "name": "directmessage"},
+		"channel":   map[string]any{"id": m.Channel, "name": name},
 		"message": map[string]any{"type": "message", "subtype": "bot_message", "text": m.Text, "ts": m.TS,
 			"bot_id": "B0BOT", "blocks": blocks},
 		"response_url": "https://hooks.slack.com/actions/" + s.opts.TeamID + "/1/fake",

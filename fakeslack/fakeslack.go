@@ -176,7 +176,20 @@ type Message struct {
 	Blocks    json.RawMessage
 	Ephemeral bool
 	Edits     int // times chat.update changed it
+	// Author is who wrote it: "" for the bot, else a person's user id
+	// (PostAsUser); the bot can update only its own.
+	Author string
+	// ThreadTS is the parent's ts for a reply; Broadcast says the reply
+	// was also sent to the channel (reply_broadcast).
+	ThreadTS  string
+	Broadcast bool
+	// ReplyCount is how many replies a parent has, as Slack counts them.
+	ReplyCount int
+	Deleted    bool
 }
+
+// IsReply reports whether m is a reply in a thread.
+func (m Message) IsReply() bool { return m.ThreadTS != "" && m.ThreadTS != m.TS }
 
 // View is a view the bot published or opened.
 type View struct {
@@ -400,6 +413,63 @@ func (s *Server) Messages(channel string) []Message {
 		}
 	}
 	return out
+}
+
+// Thread returns the message with ts in channel and, if it is a parent,
+// its replies in order; found is false when there is no such message.
+func (s *Server) Thread(channel, ts string) (parent Message, replies []Message, found bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.messages {
+		switch {
+		case m.Channel != channel || m.Ephemeral:
+		case m.TS == ts:
+			parent, found = m, true
+		case m.ThreadTS == ts:
+			replies = append(replies, m)
+		}
+	}
+	return parent, replies, found
+}
+
+// ChannelView is what a person sees in channel's main view, in order:
+// the top-level messages and the replies broadcast to it.
+func (s *Server) ChannelView(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.Channel == channel && !m.Ephemeral && !m.Deleted && (!m.IsReply() || m.Broadcast) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// PostAsUser posts a message from a person (not the bot) to channel, as
+// if they typed it; the bot cannot update it.
+func (s *Server) PostAsUser(channel, user, text string) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := Message{Channel: channel, TS: s.newTS(), Text: text, Author: user}
+	s.messages = append(s.messages, m)
+	s.notifyLocked()
+	return m
+}
+
+// DeleteMessage deletes a message, as a person with the right to may:
+// updating it answers message_not_found from then on.
+func (s *Server) DeleteMessage(channel, ts string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.messages {
+		if m := &s.messages[i]; m.Channel == channel && m.TS == ts {
+			m.Deleted = true
+			s.notifyLocked()
+			return true
+		}
+	}
+	return false
 }
 
 // MessageCount is how many messages were posted (ephemeral ones included).

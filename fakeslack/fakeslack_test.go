@@ -430,3 +430,57 @@ func TestMethodRatesAnswer429WithRetryAfter(t *testing.T) {
 		t.Errorf("recorded call = %+v", last)
 	}
 }
+
+// Threads and updates follow Slack's rules: a reply names a parent that
+// exists and is not a reply itself; only the app's own messages can be
+// updated, by channel id; a deleted message is not found.
+func TestThreadsAndUpdatesFollowSlacksRules(t *testing.T) {
+	fs, api := newServer(t, fakeslack.Options{})
+	ch, parent, err := api.PostMessage("C1", slack.MsgOptionText("parent", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reply, err := api.PostMessage("C1", slack.MsgOptionText("reply", false), slack.MsgOptionTS(parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("loud", false), slack.MsgOptionTS(parent), slack.MsgOptionBroadcast()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("x", false), slack.MsgOptionTS(reply)); slackErr(err) != "invalid_thread_ts" {
+		t.Errorf("a reply to a reply: %v, want invalid_thread_ts", err)
+	}
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("x", false), slack.MsgOptionTS("1.000001")); slackErr(err) != "thread_not_found" {
+		t.Errorf("a reply to no message: %v, want thread_not_found", err)
+	}
+	p, replies, ok := fs.Thread(ch, parent)
+	if !ok || p.ReplyCount != 2 || len(replies) != 2 || replies[0].Text != "reply" || replies[0].Broadcast || !replies[1].Broadcast {
+		t.Fatalf("thread = %+v %+v %v", p, replies, ok)
+	}
+	if v := fs.ChannelView(ch); len(v) != 2 || v[0].TS != parent || v[1].Text != "loud" {
+		t.Errorf("channel view = %+v, want the parent and the broadcast reply", v)
+	}
+	// Updates: by channel id only; never a person's message.
+	if _, _, _, err := api.UpdateMessage("U1", parent, slack.MsgOptionText("x", false)); slackErr(err) != "channel_not_found" {
+		t.Errorf("update by user id: %v, want channel_not_found", err)
+	}
+	human := fs.PostAsUser(ch, "U1", "hello")
+	if _, _, _, err := api.UpdateMessage(ch, human.TS, slack.MsgOptionText("x", false)); slackErr(err) != "cant_update_message" {
+		t.Errorf("update of a person's message: %v, want cant_update_message", err)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, reply, slack.MsgOptionText("edited", false)); err != nil {
+		t.Errorf("update of the bot's reply: %v", err)
+	}
+	fs.DeleteMessage(ch, parent)
+	if _, _, _, err := api.UpdateMessage(ch, parent, slack.MsgOptionText("x", false)); slackErr(err) != "message_not_found" {
+		t.Errorf("update of a deleted message: %v, want message_not_found", err)
+	}
+	if _, _, err := api.PostMessage("C1", slack.MsgOptionText("x", false), slack.MsgOptionTS(parent)); slackErr(err) != "thread_not_found" {
+		t.Errorf("a reply to a deleted parent: %v, want thread_not_found", err)
+	}
+	// The other refusals are injected, as for any method.
+	fs.Inject("chat.update", fakeslack.Fault{Error: "edit_window_closed", Times: 1})
+	if _, _, _, err := api.UpdateMessage(ch, reply, slack.MsgOptionText("x", false)); slackErr(err) != "edit_window_closed" {
+		t.Errorf("injected edit_window_closed: %v", err)
+	}
+}
