@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,7 @@ type DeliverySlack interface {
 	// can see, archived ones left out.
 	ChannelsPage(ctx context.Context, cursor string, limit int) ([]slack.Channel, string, error)
 	GetConversationInfoContext(ctx context.Context, input *slack.GetConversationInfoInput) (*slack.Channel, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
 }
 
 // DeliveryOptions tune a Deliverer. Zero values get the defaults.
@@ -79,6 +82,18 @@ type DeliveryOptions struct {
 	MoreURL string
 	// InviteLink is the signed link of an invitation; nil fails invitations.
 	InviteLink func(paligo.Invite) string
+	// UpdateRate and UpdateBurst pace chat.update across the workspace
+	// (Tier 3: about 50 a minute). Default 50 a minute, burst 10.
+	UpdateRate  rate.Limit
+	UpdateBurst int
+	// ActionsURL is where clicks on Acknowledge and the platform's actions
+	// are sent (PALIGO_SLACK_ACTIONS_URL); empty draws no platform action
+	// and keeps acknowledgements in Slack.
+	ActionsURL string
+	// CallbackSecret signs the callbacks (the ingest secret).
+	CallbackSecret []byte
+	// CallbackClient sends them; default a client with a 10 s timeout.
+	CallbackClient *http.Client
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -119,6 +134,8 @@ type Deliverer struct {
 	lanes    map[string]*lane
 	gates    map[string]*gate
 	limiters map[string]*rate.Limiter
+	// updates paces chat.update across the workspace.
+	updates *rate.Limiter
 }
 
 type lane struct {
@@ -170,6 +187,15 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 15 * time.Second
 	}
+	if opts.UpdateRate <= 0 {
+		opts.UpdateRate = rate.Every(time.Minute / 50)
+	}
+	if opts.UpdateBurst <= 0 {
+		opts.UpdateBurst = 10
+	}
+	if opts.CallbackClient == nil {
+		opts.CallbackClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	d := &Deliverer{
 		store: st, slack: api, opts: opts, log: opts.Log,
 		backoff:  bot.Backoff{Min: opts.MinBackoff, Max: opts.MaxBackoff},
@@ -180,6 +206,7 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		lanes:    map[string]*lane{},
 		gates:    map[string]*gate{},
 		limiters: map[string]*rate.Limiter{},
+		updates:  rate.NewLimiter(opts.UpdateRate, opts.UpdateBurst),
 	}
 	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
 	return d
@@ -237,7 +264,12 @@ func (d *Deliverer) Enqueue(jobs []store.Job) {
 			l = &lane{key: j.Lane()}
 			d.lanes[l.key] = l
 		}
-		l.jobs = append(l.jobs, j)
+		if j.Urgent && len(l.jobs) > 0 {
+			// Ahead of the waiting jobs, behind the one under way.
+			l.jobs = slices.Insert(l.jobs, 1, j)
+		} else {
+			l.jobs = append(l.jobs, j)
+		}
 		d.depth.Add(1)
 		if !l.running && d.ctx != nil && !d.stopping {
 			l.running = true
@@ -374,6 +406,12 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 		return d.deliverInvite(ctx, job)
 	case store.JobInviteSummary:
 		return d.deliverInviteSummary(ctx, job)
+	case store.JobParent:
+		return d.deliverParent(ctx, job)
+	case store.JobNote:
+		return d.deliverNote(ctx, job)
+	case store.JobCallback:
+		return d.deliverCallback(ctx, job)
 	}
 	if job.Kind == store.JobChannel {
 		return d.deliverChannel(ctx, job)
@@ -419,10 +457,7 @@ func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, er
 	if err != nil {
 		return false, err
 	}
-	err = d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
-		return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
-	})
-	return d.settle(job, err)
+	return d.postLiving(ctx, job, e)
 }
 
 // channelNamed returns the id of the channel called name ("" when the bot
@@ -825,17 +860,29 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 }
 
 type deliveryMetrics struct {
-	directory     prometheus.Gauge
-	paused        prometheus.Gauge
-	recordRetries prometheus.Counter
-	deliveries    *prometheus.CounterVec
-	digests       *prometheus.CounterVec
-	invites       *prometheus.CounterVec
-	rateLimited   *prometheus.CounterVec
+	parentUpdates   prometheus.Counter
+	parentsReplaced *prometheus.CounterVec
+	callbacks       *prometheus.CounterVec
+	directory       prometheus.Gauge
+	paused          prometheus.Gauge
+	recordRetries   prometheus.Counter
+	deliveries      *prometheus.CounterVec
+	digests         *prometheus.CounterVec
+	invites         *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
 }
 
 func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *deliveryMetrics {
 	m := &deliveryMetrics{
+		parentUpdates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paligo_slack_parent_updates_total", Help: "Living messages' parents updated in place (chat.update).",
+		}),
+		parentsReplaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_parents_replaced_total", Help: "Parents Slack would not update, replaced by a new parent, by Slack's reason.",
+		}, []string{"reason"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_callbacks_total", Help: "Callbacks to the platform (PALIGO_SLACK_ACTIONS_URL), by result (requested, retried, failed).",
+		}, []string{"result"}),
 		directory: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "paligo_slack_directory_people", Help: "People in the workspace directory as last read whole from users.list (0 until it is).",
 		}),
@@ -860,7 +907,7 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 		}, []string{"method"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.directory, m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(m.parentUpdates, m.parentsReplaced, m.callbacks, m.directory, m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
 		}, depth))
 	}

@@ -47,6 +47,11 @@ func (m *memSlack) PostMessageContext(_ context.Context, ch string, opts ...slac
 	return ch, fmt.Sprintf("1700000000.%06d", n), nil
 }
 
+func (m *memSlack) UpdateMessageContext(_ context.Context, ch, ts string, _ ...slack.MsgOption) (string, string, string, error) {
+	m.count("chat.update")
+	return ch, ts, "", nil
+}
+
 func (m *memSlack) GetUserByEmailContext(context.Context, string) (*slack.User, error) {
 	m.count("users.lookupByEmail")
 	return nil, slack.SlackErrorResponse{Err: "users_not_found"}

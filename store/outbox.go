@@ -33,6 +33,12 @@ const (
 	// inviter (User) how the run went.
 	JobInvite        JobKind = "invite"
 	JobInviteSummary JobKind = "invite_summary"
+	// JobParent brings a living message's parent up to date (chat.update);
+	// JobNote replies in its thread with what a click did; JobCallback
+	// tells the platform of a click (PALIGO_SLACK_ACTIONS_URL).
+	JobParent   JobKind = "parent"
+	JobNote     JobKind = "note"
+	JobCallback JobKind = "callback"
 )
 
 // Job is one delivery waiting in the outbox.
@@ -53,14 +59,24 @@ type Job struct {
 	Reason string    `json:"reason,omitempty"`
 	// JobInvite, JobInviteSummary: the invite run.
 	Run uint64 `json:"run,omitempty"`
+	// JobParent, JobNote, JobCallback: the living message; Note is the
+	// thread reply of a JobNote; Callback what a JobCallback sends.
+	Living   uint64                 `json:"living,omitempty"`
+	Note     string                 `json:"note,omitempty"`
+	Callback *paligo.ActionCallback `json:"callback,omitempty"`
+	// Urgent goes ahead of its lane's waiting jobs (a click's update: the
+	// person who clicked waits to see it). Not stored.
+	Urgent bool `json:"-"`
 }
 
 // Lane groups jobs that must go out one after another: the posts to one
 // channel, the notifications of one person.
 func (j Job) Lane() string {
 	switch {
-	case j.Kind == JobChannel:
+	case j.Kind == JobChannel || j.Kind == JobParent || j.Kind == JobNote:
 		return j.Channel
+	case j.Kind == JobCallback:
+		return "callback"
 	case j.User != "":
 		return "user:" + j.User
 	default:
@@ -74,7 +90,9 @@ type Receipt struct {
 	User    string         `json:"user,omitempty"`
 	Channel string         `json:"channel,omitempty"`
 	TS      string         `json:"ts,omitempty"`
-	At      time.Time      `json:"at"`
+	// Thread is the parent's ts when the post is a reply in its thread.
+	Thread string    `json:"thread,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // FailedJob is a job Slack refused for a reason retrying cannot fix.

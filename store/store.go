@@ -129,6 +129,15 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	// v6: subscriptions and mutes; the routes become plain subscriptions.
 	migrateToSubscriptions,
+	// v7: living messages, and the one of each (channel, thread key).
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLiving, bucketLivingKeys} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema this binary writes.

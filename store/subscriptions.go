@@ -294,3 +294,18 @@ func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
 	})
 	return out, err
 }
+
+// ThreadsOff reports whether event e goes to channel as a post of its own:
+// a subscription of the channel that takes e says threads=off.
+func (s *Store) ThreadsOff(channel string, e *paligo.Event) (bool, error) {
+	subs, err := s.Subscriptions(channel)
+	if err != nil {
+		return false, err
+	}
+	for i := range subs {
+		if subs[i].ThreadsOff && subs[i].Matches(e) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

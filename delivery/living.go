@@ -1,0 +1,324 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// Living messages (docs/living-messages.md): the first event of a thread
+// key in a channel posts a parent; the next ones within 24 hours reply in
+// its thread (broadcast when the state changes) and queue the parent's
+// update, which replies waiting together share. Updates and thread notes
+// go through the channel's lane like every post; callbacks to the platform
+// have a lane of their own.
+
+// postLiving posts event e for a channel job: a reply in the thread of its
+// key when one is open there, else a new parent.
+func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Event) (bool, error) {
+	key := paligo.ThreadKey(&e)
+	alone := key == ""
+	if !alone {
+		off, err := d.store.ThreadsOff(job.Channel, &e)
+		if err != nil {
+			return false, err
+		}
+		alone = off
+	}
+	status := paligo.Status(&e)
+	if !alone {
+		l, found, err := d.store.LivingOf(job.Channel, key)
+		if err != nil {
+			return false, err
+		}
+		if found && l.Open(d.store.Now()) {
+			done, err := d.reply(ctx, job, e, l, status)
+			if !errors.Is(err, errParentGone) {
+				return done, err
+			}
+			// The parent is gone: this event starts a new one.
+		}
+	} else {
+		key = "event:" + e.ID
+	}
+	first := paligo.Living{Key: key, Alone: alone, Status: status, Updates: 1, LastAt: d.store.Now(), StartedAt: d.store.Now()}
+	text, blocks := views.ParentMessage(views.Parent{Event: e, Living: first, PlatformActions: d.opts.ActionsURL != ""})
+	err := d.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
+		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Key: key, Alone: alone, Status: status})
+		return d.ended(jobs, err)
+	})
+	return d.settle(job, err)
+}
+
+// errParentGone: Slack refused a reply because its parent is no more.
+var errParentGone = errors.New("the thread's parent is gone")
+
+// reply posts e in l's thread, sent to the channel too when its status
+// differs from the thread's.
+func (d *Deliverer) reply(ctx context.Context, job store.Job, e paligo.Event, l paligo.Living, status string) (bool, error) {
+	text, blocks := views.Reply(e)
+	broadcast := status != "" && status != l.Status
+	var ts string
+	err := d.call(ctx, "chat.postMessage", job.Channel, d.limiter(job.Channel), func(ctx context.Context) (err error) {
+		opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionTS(l.TS)}
+		if broadcast {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
+		_, ts, err = d.slack.PostMessageContext(ctx, job.Channel, opts...)
+		return err
+	})
+	if parentGone(err) {
+		return false, errParentGone
+	}
+	if err != nil {
+		return d.settle(job, err)
+	}
+	err = d.record(ctx, func() error {
+		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: job.Channel, TS: ts}, store.Post{Living: l.ID, Status: status})
+		return d.ended(jobs, err)
+	})
+	return d.settle(job, err)
+}
+
+// ended hands the jobs a finished one queued to their lanes, and counts
+// the delivery.
+func (d *Deliverer) ended(jobs []store.Job, err error) error {
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.m.deliveries.WithLabelValues(string(paligo.Sent)).Inc()
+	d.Enqueue(jobs)
+	return nil
+}
+
+// parentGone reports whether Slack refused a reply because its parent is
+// gone (deleted) or is not a parent.
+func parentGone(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && (se.Err == "thread_not_found" || se.Err == "invalid_thread_ts")
+}
+
+// cannotUpdate reports whether Slack will not update a parent any more:
+// then a new parent takes its place.
+func cannotUpdate(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "cant_update_message" || se.Err == "edit_window_closed")
+}
+
+// deliverParent brings a living message's parent up to date: chat.update
+// with its latest state, or, when Slack will not update it, a new parent
+// in its place.
+func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, error) {
+	l, err := d.store.Living(job.Living)
+	if errors.Is(err, store.ErrNoLiving) {
+		return true, d.store.FinishNote(job)
+	}
+	if err != nil {
+		return false, err
+	}
+	if l.Shown >= l.Version {
+		// Drawn already (by a click's update that went ahead).
+		jobs, err := d.store.FinishParentUpdate(job, l.Shown, "")
+		return true, d.quietly(jobs, err)
+	}
+	text, blocks, err := d.drawParent(l)
+	if err != nil {
+		return false, err
+	}
+	err = d.call(ctx, "chat.update", "", d.updates, func(ctx context.Context) error {
+		_, _, _, err := d.slack.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+	if cannotUpdate(err) {
+		_, reason := bot.Classify(err)
+		d.log.Info("a parent Slack will not update is replaced by a new one", "channel", l.Channel, "living", l.ID, "reason", reason)
+		d.m.parentsReplaced.WithLabelValues(reason).Inc()
+		err = d.postBlocks(ctx, l.Channel, text, blocks, func(_, ts string) error {
+			jobs, err := d.store.FinishParentUpdate(job, l.Version, ts)
+			return d.quietly(jobs, err)
+		})
+		return d.settle(job, err)
+	}
+	if err != nil {
+		return d.settle(job, err)
+	}
+	d.m.parentUpdates.Inc()
+	return true, d.record(ctx, func() error {
+		jobs, err := d.store.FinishParentUpdate(job, l.Version, "")
+		return d.quietly(jobs, err)
+	})
+}
+
+// quietly is ended without counting a delivery.
+func (d *Deliverer) quietly(jobs []store.Job, err error) error {
+	if errors.Is(err, store.ErrJobGone) {
+		return nil
+	}
+	if err == nil {
+		d.Enqueue(jobs)
+	}
+	return err
+}
+
+// drawParent draws living message l's parent as it stands.
+func (d *Deliverer) drawParent(l paligo.Living) (string, []slack.Block, error) {
+	e, err := d.store.EventBySeq(l.Event)
+	if err != nil {
+		return "", nil, err
+	}
+	p := views.Parent{Event: e, Living: l, PlatformActions: d.opts.ActionsURL != ""}
+	if e.Subject != nil {
+		mutes, err := d.store.Mutes(l.Channel)
+		if err != nil {
+			return "", nil, err
+		}
+		if m := paligo.MutedBy(&e, l.Channel, mutes, d.store.Now()); m != nil {
+			until := m.Until
+			p.MutedUntil, p.MutedBy = &until, m.By
+		}
+	}
+	text, blocks := views.ParentMessage(p)
+	return text, blocks, nil
+}
+
+// deliverNote replies in a living message's thread with what a click did.
+func (d *Deliverer) deliverNote(ctx context.Context, job store.Job) (bool, error) {
+	l, err := d.store.Living(job.Living)
+	if errors.Is(err, store.ErrNoLiving) {
+		return true, d.store.FinishNote(job)
+	}
+	if err != nil {
+		return false, err
+	}
+	err = d.call(ctx, "chat.postMessage", job.Channel, d.limiter(job.Channel), func(ctx context.Context) error {
+		_, _, err := d.slack.PostMessageContext(ctx, job.Channel, slack.MsgOptionText(job.Note, false),
+			slack.MsgOptionTS(l.TS), slack.MsgOptionDisableLinkUnfurl())
+		return err
+	})
+	if err != nil {
+		return d.settle(job, err)
+	}
+	return true, d.record(ctx, func() error {
+		err := d.store.FinishNote(job)
+		if errors.Is(err, store.ErrJobGone) {
+			return nil
+		}
+		return err
+	})
+}
+
+// deliverCallback tells the platform of a click: a signed POST to
+// ActionsURL, the same id on every try. 2xx is done; 5xx, 408, 429 and
+// network errors are tried again (the lane's capped backoff); any other
+// answer fails it for good, shown in the thread and the failed list.
+func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, error) {
+	cb := job.Callback
+	if cb == nil {
+		return true, d.store.FinishNote(job)
+	}
+	result := paligo.ActionResult{Action: cb.Action, By: cb.By.SlackUser, Callback: cb.ID}
+	if at, err := time.Parse(time.RFC3339, cb.At); err == nil {
+		result.At = at
+	}
+	if l, err := d.store.Living(job.Living); err == nil {
+		for _, r := range l.Log {
+			if r.Callback == cb.ID {
+				result.Label = r.Label
+			}
+		}
+	}
+	if d.opts.ActionsURL == "" {
+		return d.callbackFailed(job, result, "PALIGO_SLACK_ACTIONS_URL is not set")
+	}
+	body, err := json.Marshal(cb)
+	if err != nil {
+		return false, err
+	}
+	status, answer, err := d.sendCallback(ctx, body)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("callback %s: %w", cb.ID, err)
+	case status >= 200 && status < 300:
+		result.Outcome = "requested"
+		note := ""
+		if cb.Action == "acknowledge" {
+			result.Action = "" // the acknowledgement is on the parent already
+		} else {
+			note = views.NoteText(result)
+		}
+		d.m.callbacks.WithLabelValues("requested").Inc()
+		jobs, err := d.store.SettleCallback(job, result, note)
+		return true, d.quietly(jobs, err)
+	case status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
+		d.m.callbacks.WithLabelValues("retried").Inc()
+		return false, fmt.Errorf("callback %s: the platform answered %d", cb.ID, status)
+	default:
+		detail := "the platform answered " + strconv.Itoa(status)
+		if answer != "" {
+			detail += ": " + answer
+		}
+		return d.callbackFailed(job, result, detail)
+	}
+}
+
+func (d *Deliverer) callbackFailed(job store.Job, result paligo.ActionResult, detail string) (bool, error) {
+	result.Outcome, result.Detail = "failed", detail
+	d.m.callbacks.WithLabelValues("failed").Inc()
+	d.log.Warn("callback failed", "callback", job.Callback.ID, "action", job.Callback.Action, "reason", detail)
+	jobs, err := d.store.SettleCallback(job, result, views.NoteText(result))
+	return true, d.quietly(jobs, err)
+}
+
+// sendCallback POSTs body, signed, and returns the status and the start of
+// the answer (its "error" when it is JSON that has one).
+func (d *Deliverer) sendCallback(ctx context.Context, body []byte) (int, string, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, d.opts.ActionsURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	ts := d.store.Now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "paligo-slack")
+	req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Signature", api.Sign(d.opts.CallbackSecret, ts, body))
+	resp, err := d.opts.CallbackClient.Do(req)
+	if err != nil {
+		// The URL may hold a secret of its own: say only what failed.
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) {
+			err = ue.Unwrap()
+		}
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	var answer struct {
+		Error string `json:"error"`
+	}
+	text := strings.TrimSpace(string(raw))
+	if json.Unmarshal(raw, &answer) == nil && answer.Error != "" {
+		text = answer.Error
+	}
+	return resp.StatusCode, views.Truncate(views.Clean(text), 200), nil
+}
