@@ -178,13 +178,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		tokens = paligo.NewInviteTokens([]byte(m.Config.IngestSecret), []byte(m.Config.IngestSecretPrevious))
 		dopts.InviteLink = inviteLink(m.Config.InviteURL, tokens)
 	}
+	if m.Config.ActionsURL != "" {
+		dopts.ActionsURL, dopts.CallbackSecret = m.Config.ActionsURL, []byte(m.Config.IngestSecret)
+	}
 	m.deliverer = delivery.NewDeliverer(m.store, m.client, dopts)
 	gopts := m.Digests
 	gopts.Log, gopts.Registry = m.Log, reg
 	m.digests = delivery.NewDigests(m.store, m.deliverer, m.client, gopts)
 	m.deliverer.SetLocator(m.digests)
 	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
-		Delivery: m.deliverer, Digests: m.digests}
+		Delivery: m.deliverer, Digests: m.digests, Callbacks: m.Config.ActionsURL != "",
+		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
 	if tokens != nil {
 		router.InviteURL = m.Config.InviteURL
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	IngestSecretPrevious Secret
 	Admins               []string // Slack user ids or emails
 	InviteURL            string
+	// ActionsURL receives clicks on Acknowledge and the platform's own
+	// buttons (signed callbacks); empty draws no platform button.
+	ActionsURL  string
 	ChannelRate          float64 // messages per second per channel
 	ActivityURL          string  // where a digest's "and N more" links
 	// Retention is how long settled events, their receipts, sent digests
@@ -89,6 +92,9 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_INVITE_URL", flag: "invite-url",
 		usage: "base URL of the invitation page (invites are refused without it)",
 		check: httpURL, set: func(c *Config, v string) { c.InviteURL = v }},
+	{env: "PALIGO_SLACK_ACTIONS_URL", flag: "actions-url",
+		usage: "where clicks on Acknowledge and the platform's actions on living messages are sent (signed POSTs); empty draws no platform action",
+		check: httpURL, set: func(c *Config, v string) { c.ActionsURL = v }},
 	{env: "PALIGO_SLACK_CHANNEL_RATE", flag: "channel-rate", def: "1",
 		usage: "messages per second per channel; Slack allows about 1, keep it unless a proxy or a test says otherwise",
 		check: positiveRate, set: func(c *Config, v string) { c.ChannelRate, _ = strconv.ParseFloat(v, 64) }},
@@ -192,6 +198,9 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
 		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}
+	}
+	if c.ActionsURL != "" && c.IngestSecret == "" {
+		return Config{}, &configError{"PALIGO_SLACK_ACTIONS_URL", "actions-url", "needs PALIGO_SLACK_INGEST_SECRET: the callbacks are signed with it"}
 	}
 	if c.InviteURL != "" && c.IngestSecret == "" {
 		return Config{}, &configError{"PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API"}

@@ -60,6 +60,12 @@ type Router struct {
 	// InviteURL is the invitation page (PALIGO_SLACK_INVITE_URL); empty
 	// turns invitations off.
 	InviteURL string
+	// Callbacks: clicks on Acknowledge and the platform's actions are sent
+	// to the platform (PALIGO_SLACK_ACTIONS_URL is set).
+	Callbacks bool
+	// Team is the workspace's id ("" while unknown): a click from another
+	// organization's person (a shared channel) is refused.
+	Team func() string
 
 	admins adminCache
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -12,7 +13,8 @@ import (
 )
 
 // messageActions answers buttons on the bot's messages: Follow / Unfollow
-// on a personal notification (Open is a link; its click needs nothing).
+// on a personal notification, and a living message's buttons (Open is a
+// link; its click needs nothing).
 func (h *Router) messageActions(cb slack.InteractionCallback) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
 	channel, ts := cb.Channel.ID, cb.Message.Timestamp
@@ -24,10 +26,15 @@ func (h *Router) messageActions(cb slack.InteractionCallback) bot.Reply {
 	}
 	var todo []*slack.BlockAction
 	for _, a := range cb.ActionCallback.BlockActions {
-		switch a.ActionID {
-		case views.ActionFollow, views.ActionUnfollowNote:
+		switch {
+		case a.ActionID == views.ActionLivingMute || a.ActionID == views.ActionLivingAck || strings.HasPrefix(a.ActionID, views.ActionLivingPlatform):
+			if user == "" || channel == "" || ts == "" {
+				return bot.Reply{}
+			}
+			return h.livingAction(cb, channel, ts, a)
+		case a.ActionID == views.ActionFollow, a.ActionID == views.ActionUnfollowNote:
 			todo = append(todo, a)
-		case views.ActionOpen, views.ActionInviteOpen:
+		case a.ActionID == views.ActionOpen, a.ActionID == views.ActionInviteOpen:
 		default:
 			h.Log.Info("ignored message action", "action_id", a.ActionID)
 		}
