@@ -42,8 +42,8 @@ type Config struct {
 	// ActionsURL receives clicks on Acknowledge and the platform's own
 	// buttons (signed callbacks); empty draws no platform button.
 	ActionsURL  string
-	ChannelRate          float64 // messages per second per channel
-	ActivityURL          string  // where a digest's "and N more" links
+	ChannelRate float64 // messages per second per channel
+	ActivityURL string  // where a digest's "and N more" links
 	// Retention is how long settled events, their receipts, sent digests
 	// and ended invitations are kept.
 	Retention time.Duration

@@ -22,6 +22,7 @@ type Target struct {
 	// duplicate), or pending (a job waits in the outbox) or failed.
 	Outcome string `json:"outcome"`
 	TS      string `json:"ts,omitempty"`     // sent: the message
+	Thread  string `json:"thread,omitempty"` // sent as a reply: its parent's ts
 	DM      string `json:"dm,omitempty"`     // sent to a person: the DM channel
 	Reason  string `json:"reason,omitempty"` // failed: Slack's reason
 	// Digest, for a digest outcome: queued (waiting for the person's
@@ -67,7 +68,7 @@ func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
 			if err := json.Unmarshal(rv, &r); err != nil {
 				return err
 			}
-			tg := Target{Outcome: string(r.Outcome), TS: r.TS, At: r.At}
+			tg := Target{Outcome: string(r.Outcome), TS: r.TS, Thread: r.Thread, At: r.At}
 			switch target := string(rk[8:]); {
 			case strings.HasPrefix(target, "email:"):
 				tg.Email = strings.TrimPrefix(target, "email:")
