@@ -120,6 +120,8 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 		DB: filepath.Join(d.dir, "paligo-slack.db"), Listen: "127.0.0.1:0",
 		IngestSecret: Secret(d.Secret), ChannelRate: 1,
 		InviteURL: d.PageURL + "/invite", ActivityURL: d.PageURL + "/?at=dm",
+		// The page stands in for the platform's side of the buttons.
+		ActionsURL: d.PageURL + "/platform/actions",
 	}
 	cfg.Pprof = profiles // "" serves none
 	d.Main = NewMain(cfg, log)

@@ -71,7 +71,30 @@ func New(opts Options) *Page {
 	p.mux.HandleFunc("POST /api/clock", p.clock)
 	p.mux.HandleFunc("POST /api/event", p.event)
 	p.mux.HandleFunc("GET /invite", p.invite)
+	p.mux.HandleFunc("POST /platform/actions", p.platformAction)
 	return p
+}
+
+// platformAction stands in for the platform's side of
+// PALIGO_SLACK_ACTIONS_URL: it checks the callback's signature, as the
+// platform must, and takes the click (a re-run, an acknowledgement).
+func (p *Page) platformAction(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "callback too large"})
+		return
+	}
+	if why := api.VerifySignature(r.Header, body, p.opts.Clock.Now(), p.opts.Secret); why != "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": why})
+		return
+	}
+	var cb struct{ ID, Action, Event string }
+	if err := json.Unmarshal(body, &cb); err != nil || cb.ID == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "not a callback"})
+		return
+	}
+	p.opts.Log.Info("demo platform: callback taken", "callback", cb.ID, "action", cb.Action, "event", cb.Event)
+	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
 }
 
 // contentSecurity lets the page run only its own scripts and styles, talk
@@ -151,6 +174,16 @@ type view struct {
 	Rev      int
 	BotURL   string
 	HasHome  bool
+	// Thread is the thread opened beside the channel (?thread=TS).
+	Thread *thread
+}
+
+// thread is a living message's thread as Slack shows it beside the
+// channel: the parent, then its replies.
+type thread struct {
+	Parent  message
+	Replies []message
+	Close   string // the channel's URL without the thread
 }
 
 type message struct {
@@ -160,6 +193,12 @@ type message struct {
 	Ephemeral   bool
 	Edited      bool
 	Body        template.HTML
+	// Replies is a parent's reply count; Open, the URL that opens its
+	// thread beside the channel. Broadcast marks a reply sent to the
+	// channel too ("replied to a thread").
+	Replies   int
+	Open      string
+	Broadcast bool
 }
 
 type modal struct {
@@ -231,6 +270,9 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Composer = at
 		v.Messages = p.messages(at, as)
+		if ts := r.URL.Query().Get("thread"); ts != "" {
+			v.Thread = p.thread(at, ts, as)
+		}
 	}
 	if mv, ok := fs.OpenModal(as.ID); ok {
 		rd := p.renderer(as)
@@ -249,23 +291,53 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// messages is channel as a person sees it: the top-level messages (with
+// their reply counts) and the replies broadcast to it, and the ephemeral
+// messages meant for them.
 func (p *Page) messages(channel string, as fakeslack.User) []message {
 	var out []message
-	base := p.renderer(as)
 	for _, m := range p.opts.Slack.Messages(channel) {
-		if m.Ephemeral && m.User != as.ID {
+		if (m.Ephemeral && m.User != as.ID) || m.Deleted || (m.IsReply() && !m.Broadcast) {
 			continue
 		}
-		rd := &renderer{users: base.users, channels: base.channels, loc: base.loc}
-		if blocks := decodeBlocks(m.Blocks); len(blocks) > 0 {
-			rd.Blocks(blocks)
-		} else {
-			rd.MessageText(m.Text)
+		msg := p.message(m, as)
+		if m.ReplyCount > 0 {
+			msg.Replies = m.ReplyCount
+			msg.Open = fmt.Sprintf("?as=%s&at=%s&thread=%s", url.QueryEscape(as.ID), url.QueryEscape(channel), url.QueryEscape(m.TS))
 		}
-		body := template.HTML(fmt.Sprintf(`<div class="surface" data-surface="message" data-channel="%s" data-ts="%s">`, esc(m.Channel), esc(m.TS))) + rd.html() + `</div>`
-		out = append(out, message{Channel: m.Channel, TS: m.TS, Time: tsTime(m.TS, zone(as.TZ)), From: "Paligo", Ephemeral: m.Ephemeral, Edited: m.Edits > 0, Body: body})
+		out = append(out, msg)
 	}
 	return out
+}
+
+func (p *Page) message(m fakeslack.Message, as fakeslack.User) message {
+	base := p.renderer(as)
+	rd := &renderer{users: base.users, channels: base.channels, loc: base.loc}
+	if blocks := decodeBlocks(m.Blocks); len(blocks) > 0 {
+		rd.Blocks(blocks)
+	} else {
+		rd.MessageText(m.Text)
+	}
+	from := "Paligo"
+	if m.Author != "" {
+		from = displayName(p.person(m.Author))
+	}
+	body := template.HTML(fmt.Sprintf(`<div class="surface" data-surface="message" data-channel="%s" data-ts="%s">`, esc(m.Channel), esc(m.TS))) + rd.html() + `</div>`
+	return message{Channel: m.Channel, TS: m.TS, Time: tsTime(m.TS, zone(as.TZ)), From: from, Ephemeral: m.Ephemeral,
+		Edited: m.Edits > 0, Body: body, Broadcast: m.IsReply() && m.Broadcast}
+}
+
+// thread draws the thread of the message at ts in channel, or nil.
+func (p *Page) thread(channel, ts string, as fakeslack.User) *thread {
+	parent, replies, ok := p.opts.Slack.Thread(channel, ts)
+	if !ok || parent.Deleted {
+		return nil
+	}
+	t := &thread{Parent: p.message(parent, as), Close: fmt.Sprintf("?as=%s&at=%s", url.QueryEscape(as.ID), url.QueryEscape(channel))}
+	for _, r := range replies {
+		t.Replies = append(t.Replies, p.message(r, as))
+	}
+	return t
 }
 
 func tsTime(ts string, loc *time.Location) string {
@@ -315,7 +387,11 @@ func (p *Page) action(w http.ResponseWriter, r *http.Request) {
 				msg = m
 			}
 		}
-		env, err = fs.MessageAction(req.As, msg, req.ActionID, req.Button)
+		choice := req.Button
+		if opt, ok := req.Value["selected_option"].(map[string]any); ok && choice == "" {
+			choice, _ = opt["value"].(string) // a menu in a message: the option chosen
+		}
+		env, err = fs.MessageAction(req.As, msg, req.ActionID, choice)
 	default:
 		v, ok := fs.ViewByID(req.View)
 		if !ok {

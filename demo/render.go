@@ -325,6 +325,7 @@ var emoji = strings.NewReplacer(
 	":speech_balloon:", "💬", ":leftwards_arrow_with_hook:", "↩️", ":handshake:", "🤝", ":white_check_mark:", "✅",
 	":x:", "❌", ":large_green_circle:", "🟢", ":red_circle:", "🔴", ":rotating_light:", "🚨", ":warning:", "⚠️",
 	":tada:", "🎉", ":bell:", "🔔", ":envelope:", "✉️", ":wave:", "👋", ":calendar:", "📅", ":zzz:", "💤",
+	":arrow_forward:", "▶️", ":no_bell:", "🔕", ":hourglass_flowing_sand:", "⏳", ":information_source:", "ℹ️",
 )
 
 // formatRun escapes plain mrkdwn text and applies :emoji:, *bold*,

@@ -2,6 +2,9 @@ package demo
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +110,34 @@ func TestMrkdwnFormatsAroundLinks(t *testing.T) {
 	// A placeholder character in the input is not a way in.
 	if got := testRenderer().mrkdwn("\ue0000\ue001 <https://x.example|x>"); strings.Contains(got, "\ue000") || strings.Count(got, "<a ") != 1 {
 		t.Errorf("placeholder in input: %s", got)
+	}
+}
+
+// Every :emoji: the bot's views write is drawn as Slack draws it, not
+// left as its code.
+func TestEveryEmojiTheViewsUseIsDrawn(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "views", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("views sources: %v", err)
+	}
+	code := regexp.MustCompile(`:[a-z][a-z0-9_]+:`)
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range code.FindAllString(string(src), -1) {
+			seen++
+			if emoji.Replace(c) == c {
+				t.Errorf("%s uses %s, which the demo draws as its code", filepath.Base(f), c)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Errorf("only %d emoji codes found in the views; the pattern is wrong", seen)
 	}
 }

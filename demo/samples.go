@@ -19,7 +19,8 @@ func samples(as fakeslack.User) map[string]string {
 	schedule := map[string]string{"kind": "schedule", "id": "nightly-dbt", "title": "Nightly dbt build", "url": "https://app.paradime.example/schedules/nightly-dbt"}
 	events := map[string]map[string]any{
 		"run.failed": {"subject": schedule, "recipients": me, "fields": map[string]string{
-			"status": "failed", "run_id": "1042", "project": "finance", "environment": "production", "error": "model orders_daily failed: relation \"raw.orders\" does not exist", "duration": "4m12s"}},
+			"status": "failed", "run_id": "1042", "project": "finance", "environment": "production", "error": "model orders_daily failed: relation \"raw.orders\" does not exist", "duration": "4m12s"},
+			"actions": []map[string]string{{"id": "rerun", "label": "Re-run"}}},
 		"run.succeeded": {"subject": schedule, "recipients": me, "fields": map[string]string{"status": "succeeded", "run_id": "1043", "duration": "3m58s"}},
 		"data.alert": {"subject": map[string]string{"kind": "monitor", "id": "orders-freshness", "title": "orders freshness", "url": "https://app.paradime.example/monitors/orders-freshness"},
 			"recipients": me, "fields": map[string]string{"severity": "high", "message": "orders_daily is 26 hours old (limit 24)"}},

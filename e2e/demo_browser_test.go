@@ -284,6 +284,33 @@ func TestDemoInABrowser(t *testing.T) {
 		}
 	}
 
+	// 3c. #data-alerts holds one living message for the nightly schedule:
+	// the finance sample's failure went into the first one's thread. Ada
+	// acknowledges it and asks for a re-run (the page stands in for the
+	// platform); the recovery is broadcast and the parent shows it.
+	b.open("U0ADA", "C0DATAALERTS")
+	b.waitFor("one parent with its reply", `document.querySelectorAll('#messages .msg').length === 1 && `+text("#messages", "1 reply")+` && `+text("#messages", "2 updates"))
+	b.run("acknowledge", b.markPage(), chromedp.Click(chromedp.CSS(`#messages button[data-action-id="`+views.ActionLivingAck+`"]`)))
+	b.waitFor("acknowledged on the parent", b.reloaded()+` && `+text("#messages", "Acknowledged by")+` && `+text("#messages", "2 replies"))
+	b.run("re-run", b.markPage(), chromedp.Click(chromedp.CSS(`#messages button[data-action-id="`+views.ActionLivingPlatform+`rerun"]`)))
+	b.waitFor("the re-run requested", b.reloaded()+` && `+text("#messages", "Re-run requested by")+` && `+text("#messages", "3 replies"))
+	b.run("subscribe run.succeeded", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.succeeded\r"))
+	b.waitFor("the subscription", text("#messages", "Subscribed"))
+	b.run("choose the run.succeeded sample", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { const k = document.querySelector('#kind'); k.value = 'run.succeeded';
+			k.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)(ctx, t)
+		return err
+	}))
+	b.run("send the recovery", chromedp.Click(chromedp.CSS("#send-event")))
+	b.waitFor("the recovery in the channel", text("#messages", "replied to a thread")+` && `+text("#messages", "Succeeded")+` && `+text("#messages", "3 updates"))
+	b.run("open the thread", chromedp.Click(chromedp.CSS(`#messages a.replies`)))
+	b.waitFor("the thread beside the channel", text("#thread", "Acknowledged by")+` && `+text("#thread", "Re-run requested by")+` && `+text("#thread", "Run succeeded"))
+	b.screenshot("living-message")
+	h.waitDelivered(ctx)
+	if l, ok, _ := st.LivingOf("C0DATAALERTS", "schedule:nightly-dbt"); !ok || l.Updates != 3 || l.Status != "succeeded" || l.AckedBy != "" || len(l.Log) != 1 {
+		t.Errorf("#data-alerts' living message: %+v", l)
+	}
+
 	// 4. Ada invites Eve and Finn with the form and a note.
 	b.run("type /paligo-invite", chromedp.SendKeys(chromedp.CSS("#command"), "/paligo-invite\r"))
 	users := fmt.Sprintf(`.bk-input[data-block-id=%q] select`, views.BlockInviteUsers)
