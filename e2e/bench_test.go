@@ -15,17 +15,24 @@ import (
 )
 
 // reportLatency reports p50 and p99 of ds in milliseconds.
-func reportLatency(b *testing.B, ds []time.Duration) {
+func reportLatency(b *testing.B, ds []time.Duration) { reportNamed(b, "", ds) }
+
+// reportNamed reports p50 and p99 of ds in milliseconds, as name-p50-ms
+// and name-p99-ms.
+func reportNamed(b *testing.B, name string, ds []time.Duration) {
 	b.Helper()
 	if len(ds) == 0 {
 		return
+	}
+	if name != "" {
+		name += "-"
 	}
 	slices.Sort(ds)
 	q := func(p float64) float64 {
 		return float64(ds[min(len(ds)-1, int(float64(len(ds))*p))]) / float64(time.Millisecond)
 	}
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(q(0.50), name+"p50-ms")
+	b.ReportMetric(q(0.99), name+"p99-ms")
 }
 
 func benchUsers(n int) []fakeslack.User {

@@ -18,12 +18,16 @@ import (
 // came from the input unescaped.
 var markup = regexp.MustCompile(`<!date\^\d+\^[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*\|[^>]*>|<(?i:https?)://[^|>]*>|<@[UW][A-Z0-9]+>|<#[CGD][A-Z0-9]+>`)
 
-// texts collects every "text" string of a blocks JSON.
+// texts collects every "text" string of a blocks JSON. A plain_text
+// object's is marked with a leading \x00: Slack parses no markup in it.
 func texts(v any, out *[]string) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
 			if s, ok := val.(string); ok && k == "text" {
+				if x["type"] == "plain_text" {
+					s = "\x00" + s
+				}
 				*out = append(*out, s)
 			} else {
 				texts(val, out)
@@ -56,8 +60,10 @@ func checkTexts(t *testing.T, what string, v any) {
 	var all []string
 	texts(v, &all)
 	for _, s := range all {
-		// ">" alone is harmless (views quote with it); "<" opens Slack markup.
-		if rest := markup.ReplaceAllString(s, ""); strings.Contains(rest, "<") {
+		s, plainText := strings.CutPrefix(s, "\x00")
+		// ">" alone is harmless (views quote with it); "<" opens Slack
+		// markup, but not in plain_text.
+		if rest := markup.ReplaceAllString(s, ""); !plainText && strings.Contains(rest, "<") {
 			t.Fatalf("%s: unescaped markup in %q", what, s)
 		}
 		// Nothing that hides or reorders text reaches Slack.
@@ -89,6 +95,23 @@ func FuzzMessageBuilders(f *testing.F) {
 				if strings.Contains(markup.ReplaceAllString(fallback, ""), "<") {
 					t.Fatalf("fallback %q", fallback)
 				}
+			}
+			// A living message's parent with everything it can show: the
+			// platform's actions (labels and ids from the platform),
+			// results of clicks with the platform's answers, a mute.
+			e.Actions = []paligo.Action{{ID: title, Label: name}, {ID: "rerun", Label: text}, {ID: field, Label: field}}
+			l := paligo.Living{Status: field, Updates: 7, LastAt: at, AckedBy: "U0BOB", AckedAt: at}
+			for _, r := range []paligo.ActionResult{{Action: title, Label: name, Outcome: "failed", Detail: text, By: "U1", At: at},
+				{Action: "rerun", Label: text, Outcome: "requested", By: "U2", At: at}, {Action: "mute", Label: field, By: "U3", At: at},
+				{Action: "acknowledge", Outcome: "failed", Detail: link, By: "U4", At: at}, {Action: field, Label: title, Outcome: "pending", By: "U5", At: at}} {
+				l.Log = append(l.Log, r)
+				if note := views.NoteText(r); len(note) > 4000 {
+					t.Fatalf("note of %d bytes", len(note))
+				}
+			}
+			for _, muted := range []*time.Time{nil, {}, &at} {
+				_, blocks := views.ParentMessage(views.Parent{Event: e, Living: l, PlatformActions: true, MutedUntil: muted, MutedBy: "U0ADA"})
+				checkBlocks(t, "parent "+string(k), blocks)
 			}
 		}
 		var events []paligo.Event

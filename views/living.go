@@ -2,9 +2,12 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -48,7 +51,8 @@ func ParentMessage(p Parent) (string, []slack.Block) {
 
 	var state []string
 	if l.Status != "" {
-		state = append(state, "*"+Escape(strings.ToUpper(l.Status[:1])+l.Status[1:])+"*")
+		first, size := utf8.DecodeRuneInString(l.Status)
+		state = append(state, "*"+EscapedWithin(string(unicode.ToUpper(first))+l.Status[size:], 60)+"*")
 	}
 	if !l.Alone {
 		n := "1 update"
@@ -98,7 +102,14 @@ func livingButtons(p Parent) []slack.BlockElement {
 		out = append(out, slack.NewButtonBlockElement(ActionLivingAck, e.ID, plain("Acknowledge")).WithStyle(slack.StylePrimary))
 	}
 	if p.PlatformActions {
+		var seen []string
 		for _, a := range e.Actions {
+			// Ingest lets no event declare one twice; Slack refuses a
+			// message that has two.
+			if a.ID == "" || len(a.ID) > paligo.MaxActionIDLen || slices.Contains(seen, a.ID) || len(seen) == paligo.MaxActions {
+				continue
+			}
+			seen = append(seen, a.ID)
 			out = append(out, slack.NewButtonBlockElement(ActionLivingPlatform+a.ID, e.ID, plain(Truncate(a.Label, 30))))
 		}
 	}
