@@ -309,7 +309,7 @@ func (m *Main) startRetention(ctx context.Context, reg prometheus.Registerer) {
 			passes.WithLabelValues("ok").Inc()
 		}
 		for kind, n := range map[string]int{"events": res.Events, "receipts": res.Receipts, "digests_sent": res.DigestsSent,
-			"invites": res.Invites, "invite_runs": res.InviteRuns, "unmatched": res.Unmatched, "mutes": res.Mutes} {
+			"invites": res.Invites, "invite_runs": res.InviteRuns, "unmatched": res.Unmatched, "mutes": res.Mutes, "living": res.Living} {
 			removed.WithLabelValues(kind).Add(float64(n))
 		}
 		if m.Retention.Passed != nil {

@@ -465,6 +465,19 @@ func TestPlatformActionsRoundTrip(t *testing.T) {
 	if !strings.Contains(s, "could not be requested") {
 		t.Errorf("the parent does not show the failure: %s", s)
 	}
+	// The admins see it in the failed list, and Retry sends it again, with
+	// the same id.
+	home := h.openHome(ctx, "U0ADMIN")
+	if v := viewJSON(home); !strings.Contains(v, "the platform (rerun by U0ALICE)") || !strings.Contains(v, "schedule dbt is paused") {
+		t.Errorf("the admin's failed list does not show the callback: %s", v)
+	}
+	h.click(ctx, "U0ADMIN", views.ActionRetry, map[string]any{"value": fmt.Sprint(f[0].Job.Seq)})
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(platform.got()) == 5 }); err != nil {
+		t.Fatal("Retry did not send the callback again")
+	}
+	if again := platform.got()[4]; again.ID != platform.got()[3].ID {
+		t.Errorf("the retried callback has id %s, the first try %s", again.ID, platform.got()[3].ID)
+	}
 }
 
 // TestKilledBetweenAReplyAndItsParentsUpdate kills the binary with SIGKILL

@@ -58,6 +58,9 @@ const (
 // PruneResult counts what one pass removed.
 type PruneResult struct {
 	Events, Receipts, DigestsSent, Invites, InviteRuns, Unmatched, Mutes int
+	// Living counts living messages, with their keys, whose last event
+	// came before the cutoff.
+	Living int
 	// Kept counts the events past the cutoff that were kept because
 	// something still needs them.
 	Kept int
@@ -66,7 +69,7 @@ type PruneResult struct {
 
 // Removed is the number of records removed.
 func (r PruneResult) Removed() int {
-	return r.Events + r.Receipts + r.DigestsSent + r.Invites + r.InviteRuns + r.Unmatched + r.Mutes
+	return r.Events + r.Receipts + r.DigestsSent + r.Invites + r.InviteRuns + r.Unmatched + r.Mutes + r.Living
 }
 
 // Prune removes what settled before cutoff, in small transactions; it stops
@@ -101,6 +104,12 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 		},
 		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 			return s.pruneMutes(tx, from, budget, cutoff, &r)
+		},
+		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+			return pruneLiving(tx, from, budget, cutoff, &r)
+		},
+		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+			return pruneLivingKeys(tx, from, budget)
 		},
 	}
 	for _, step := range steps {
@@ -323,6 +332,28 @@ func (s *Store) pruneMutes(tx *bolt.Tx, from []byte, budget int, cutoff time.Tim
 	return next, err
 }
 
+// pruneLiving removes the living messages whose last event came before
+// cutoff and that wait for no update (their buttons then answer that the
+// message is too old to act on).
+func pruneLiving(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+	out := tx.Bucket(bucketOutbox)
+	return pruneWhere(tx.Bucket(bucketLiving), from, budget, &r.Living, func(_, v []byte) (bool, error) {
+		var l paligo.Living
+		err := json.Unmarshal(v, &l)
+		return err == nil && l.LastAt.Before(cutoff) && (l.UpdateJob == 0 || out.Get(u64(l.UpdateJob)) == nil), err
+	})
+}
+
+// pruneLivingKeys removes the thread keys and parent ts's of living
+// messages that are gone.
+func pruneLivingKeys(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+	living := tx.Bucket(bucketLiving)
+	var n int
+	return pruneWhere(tx.Bucket(bucketLivingKeys), from, budget, &n, func(_, id []byte) (bool, error) {
+		return living.Get(id) == nil, nil
+	})
+}
+
 // pruneWhere deletes the keys of b from from on for which old says so, at
 // most budget of them, counting them in n.
 func pruneWhere(b *bolt.Bucket, from []byte, budget int, n *int, old func(k, v []byte) (bool, error)) ([]byte, error) {
@@ -403,7 +434,7 @@ func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
 			r.Log.Error("retention pass", "err", err, "removed", res.Removed())
 		} else if res.Removed() > 0 {
 			r.Log.Info("retention pass", "events", res.Events, "receipts", res.Receipts, "digests_sent", res.DigestsSent,
-				"invites", res.Invites, "invite_runs", res.InviteRuns, "unmatched", res.Unmatched, "mutes", res.Mutes, "kept", res.Kept,
+				"invites", res.Invites, "invite_runs", res.InviteRuns, "unmatched", res.Unmatched, "mutes", res.Mutes, "living", res.Living, "kept", res.Kept,
 				"txs", res.Txs, "took", time.Since(start).Round(time.Millisecond).String())
 		}
 	}
