@@ -132,4 +132,3 @@ func startWithDelivery(tb testing.TB, fs *fakeslack.Server, tune func(*delivery.
 	h.restart()
 	return h
 }
-
