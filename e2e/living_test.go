@@ -285,6 +285,16 @@ func TestMuteAndAcknowledgeFromTheMessage(t *testing.T) {
 	if s, _, _ := parent(); !strings.Contains(s, "Muted here for 1 day by <@U0ALICE>") || !strings.Contains(s, "Muted here until") {
 		t.Errorf("the parent does not show the mute: %s", s)
 	}
+	// Someone of a partner organization (a shared channel) acts on nothing.
+	fs.AddUser(fakeslack.User{ID: "U0PARTNER", Name: "pat", Email: "pat@partner.example", TeamID: "T0PARTNER"})
+	mark = fs.Mark()
+	clickMessage(t, ctx, fs, "U0PARTNER", p, views.ActionLivingMute, "1h")
+	if text := ephemeralTo(t, ctx, fs, mark, "C0OPS", "U0PARTNER"); !strings.Contains(text, "only people of this workspace") {
+		t.Errorf("a partner's click was answered %q", text)
+	}
+	if mutes, _ := h.main.Store().Mutes("C0OPS"); len(mutes) != 1 || mutes[0].By != "U0ALICE" {
+		t.Fatalf("a partner's click changed the mutes: %+v", mutes)
+	}
 	// An admin may mute for a week; the mute is the /route-alerts one.
 	clickMessage(t, ctx, fs, "U0ADMIN", p, views.ActionLivingMute, "1w")
 	if err := poll(ctx, 10*time.Millisecond, func() bool {

@@ -55,11 +55,14 @@ func (s *Server) issueTrigger(user string) string {
 func (s *Server) userRef(user string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := user
+	name, team := user, s.opts.TeamID
 	if u, ok := s.users[user]; ok {
 		name = u.Name
+		if u.TeamID != "" {
+			team = u.TeamID
+		}
 	}
-	return map[string]any{"id": user, "username": name, "name": name, "team_id": s.opts.TeamID}
+	return map[string]any{"id": user, "username": name, "name": name, "team_id": team}
 }
 
 // SlashCommand is what Slack sends when user types command text in channel.

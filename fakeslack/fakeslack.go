@@ -38,6 +38,9 @@ type User struct {
 	IsOwner  bool
 	IsBot    bool
 	Deleted  bool
+	// TeamID is the person's own organization when it is not this
+	// workspace's (someone of a partner in a shared channel).
+	TeamID string
 }
 
 // Channel is a conversation of the fake workspace.

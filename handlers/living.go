@@ -27,8 +27,17 @@ const memberMuteLimit = 24 * time.Hour
 // by delivery, and what cannot be done told to the person alone.
 func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, a *slack.BlockAction) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
+	if h.Team != nil && h.Team() != "" {
+		team = h.Team()
+	}
 	return bot.Reply{After: func(ctx context.Context) {
-		why, err := h.livingClick(ctx, team, user, channel, ts, a)
+		var why string
+		var err error
+		if cb.User.TeamID != "" && cb.User.TeamID != team {
+			why = "only people of this workspace can act on its alerts."
+		} else {
+			why, err = h.livingClick(ctx, team, user, channel, ts, a)
+		}
 		if err != nil {
 			h.Log.Error("living message button", "action_id", a.ActionID, "channel", channel, "err", err)
 			why = "that did not work just now; please try again in a moment."
@@ -39,12 +48,9 @@ func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, 
 	}}
 }
 
-// livingClick does what the button says; why is what to tell the person
-// when it cannot be done.
+// livingClick does what the button says for user of team (the
+// workspace); why is what to tell the person when it cannot be done.
 func (h *Router) livingClick(ctx context.Context, team, user, channel, ts string, a *slack.BlockAction) (why string, err error) {
-	if h.Team != nil && h.Team() != "" && team != "" && team != h.Team() {
-		return "only people of this workspace can act on its alerts.", nil
-	}
 	l, found, err := h.Store.LivingAt(channel, ts)
 	if err != nil || !found {
 		return "I no longer know this message, so its buttons do nothing; the next alert about it comes with new ones.", err
