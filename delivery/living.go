@@ -56,6 +56,13 @@ func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Even
 	} else {
 		key = "event:" + e.ID
 	}
+	if alone && !views.Acts(e, d.opts.ActionsURL != "") {
+		// No thread and no button that acts: a post like any other.
+		err := d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
+			return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
+		})
+		return d.settle(job, err)
+	}
 	first := paligo.Living{Key: key, Alone: alone, Status: status, Updates: 1, LastAt: d.store.Now(), StartedAt: d.store.Now()}
 	text, blocks := views.ParentMessage(views.Parent{Event: e, Living: first, PlatformActions: d.opts.ActionsURL != ""})
 	err := d.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {

@@ -123,6 +123,13 @@ func livingButtons(p Parent) []slack.BlockElement {
 	return out
 }
 
+// Acts reports whether a post of e alone has a button that acts on it
+// (Mute, Acknowledge, a platform action), so that it needs a living
+// message of its own; platformActions as in Parent.
+func Acts(e paligo.Event, platformActions bool) bool {
+	return e.Subject != nil || paligo.Kinds[e.Type].Critical || (platformActions && len(e.Actions) > 0)
+}
+
 // withoutActions drops the buttons Message draws for a single post.
 func withoutActions(blocks []slack.Block) []slack.Block {
 	out := blocks[:0:0]
