@@ -135,12 +135,9 @@ func cannotUpdate(err error) bool {
 // with its latest state, or, when Slack will not update it, a new parent
 // in its place.
 func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, error) {
-	l, err := d.store.Living(job.Living)
-	if errors.Is(err, store.ErrNoLiving) {
-		return true, d.store.FinishNote(job)
-	}
-	if err != nil {
-		return false, err
+	l, gone, err := d.livingOf(job)
+	if gone || err != nil {
+		return gone, err
 	}
 	if l.Shown >= l.Version {
 		// Drawn already (by a click's update that went ahead).
@@ -173,6 +170,16 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 		jobs, err := d.store.FinishParentUpdate(job, l.Version, "")
 		return d.quietly(jobs, err)
 	})
+}
+
+// livingOf returns the living message of job; gone (the job ended) when
+// retention removed it meanwhile.
+func (d *Deliverer) livingOf(job store.Job) (l paligo.Living, gone bool, err error) {
+	l, err = d.store.Living(job.Living)
+	if errors.Is(err, store.ErrNoLiving) {
+		return l, true, d.store.FinishNote(job)
+	}
+	return l, false, err
 }
 
 // quietly is ended without counting a delivery.
@@ -209,12 +216,9 @@ func (d *Deliverer) drawParent(l paligo.Living) (string, []slack.Block, error) {
 
 // deliverNote replies in a living message's thread with what a click did.
 func (d *Deliverer) deliverNote(ctx context.Context, job store.Job) (bool, error) {
-	l, err := d.store.Living(job.Living)
-	if errors.Is(err, store.ErrNoLiving) {
-		return true, d.store.FinishNote(job)
-	}
-	if err != nil {
-		return false, err
+	l, gone, err := d.livingOf(job)
+	if gone || err != nil {
+		return gone, err
 	}
 	err = d.call(ctx, "chat.postMessage", job.Channel, d.limiter(job.Channel), func(ctx context.Context) error {
 		_, _, err := d.slack.PostMessageContext(ctx, job.Channel, slack.MsgOptionText(job.Note, false),

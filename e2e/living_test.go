@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
-	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -26,6 +24,14 @@ import (
 
 func schedule(id string) map[string]any {
 	return map[string]any{"kind": "schedule", "id": id, "title": "Nightly " + id, "url": "https://paradime.example/s/" + id}
+}
+
+// postAbout posts an event of kind about schedule subject and waits until
+// it is delivered.
+func (h *harness) postAbout(ctx context.Context, id, kind, subject string) {
+	h.t.Helper()
+	h.post(event(id, kind, map[string]any{"subject": schedule(subject)}))
+	h.waitDelivered(ctx)
 }
 
 // parentState is the parent's state line as drawn, and its reply count.
@@ -180,11 +186,9 @@ func TestAParentSlackWillNotUpdateIsReplaced(t *testing.T) {
 			h := start(t, fs)
 			ctx := ctxT(t)
 			h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "run.succeeded": {"C0OPS"}})
-			h.post(event("u1", "run.failed", map[string]any{"subject": schedule("dbt")}))
-			h.waitDelivered(ctx)
+			h.postAbout(ctx, "u1", "run.failed", "dbt")
 			fs.Inject("chat.update", fakeslack.Fault{Error: reason, Times: 1})
-			h.post(event("u2", "run.succeeded", map[string]any{"subject": schedule("dbt")}))
-			h.waitDelivered(ctx)
+			h.postAbout(ctx, "u2", "run.succeeded", "dbt")
 			ps := parents(fs, "C0OPS")
 			if len(ps) != 2 {
 				t.Fatalf("%d parents after %s, want the old and its replacement", len(ps), reason)
@@ -196,8 +200,7 @@ func TestAParentSlackWillNotUpdateIsReplaced(t *testing.T) {
 				t.Errorf("failed list after a replaced parent: %+v", f)
 			}
 			// The next event replies under the new parent.
-			h.post(event("u3", "run.failed", map[string]any{"subject": schedule("dbt")}))
-			h.waitDelivered(ctx)
+			h.postAbout(ctx, "u3", "run.failed", "dbt")
 			if _, p, replies := parentState(t, fs, "C0OPS", ps[1].TS); len(replies) != 1 || p.Edits != 1 {
 				t.Errorf("after the replacement: %d replies, %d edits under the new parent", len(replies), p.Edits)
 			}
@@ -208,11 +211,9 @@ func TestAParentSlackWillNotUpdateIsReplaced(t *testing.T) {
 		h := start(t, fs)
 		ctx := ctxT(t)
 		h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
-		h.post(event("x1", "run.failed", map[string]any{"subject": schedule("dbt")}))
-		h.waitDelivered(ctx)
+		h.postAbout(ctx, "x1", "run.failed", "dbt")
 		fs.DeleteMessage("C0OPS", fs.Messages("C0OPS")[0].TS)
-		h.post(event("x2", "run.failed", map[string]any{"subject": schedule("dbt")}))
-		h.waitDelivered(ctx)
+		h.postAbout(ctx, "x2", "run.failed", "dbt")
 		if ps := parents(fs, "C0OPS"); len(ps) != 1 || !strings.Contains(ps[0].Text, "Run failed") {
 			t.Fatalf("after the parent was deleted: %+v", ps)
 		}
@@ -254,8 +255,7 @@ func TestMuteAndAcknowledgeFromTheMessage(t *testing.T) {
 	h := start(t, fs)
 	ctx := ctxT(t)
 	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
-	h.post(event("m1", "run.failed", map[string]any{"subject": schedule("dbt")}))
-	h.waitDelivered(ctx)
+	h.postAbout(ctx, "m1", "run.failed", "dbt")
 	parent := func() (string, fakeslack.Message, []fakeslack.Message) {
 		return parentState(t, fs, "C0OPS", parents(fs, "C0OPS")[0].TS)
 	}
@@ -312,8 +312,7 @@ func TestMuteAndAcknowledgeFromTheMessage(t *testing.T) {
 	}
 	// While muted, the subject's events stay out of the channel.
 	before := len(fs.Messages("C0OPS"))
-	h.post(event("m2", "run.failed", map[string]any{"subject": schedule("dbt")}))
-	h.waitDelivered(ctx)
+	h.postAbout(ctx, "m2", "run.failed", "dbt")
 	if n := len(fs.Messages("C0OPS")); n != before {
 		t.Errorf("a muted subject was posted: %d messages, had %d", n, before)
 	}
@@ -352,8 +351,7 @@ func TestMuteAndAcknowledgeFromTheMessage(t *testing.T) {
 	// A new failure after a recovery clears it.
 	h.post(event("m3", "run.succeeded", map[string]any{"subject": schedule("dbt")}))
 	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "run.succeeded": {"C0OPS"}})
-	h.post(event("m4", "run.succeeded", map[string]any{"subject": schedule("dbt")}))
-	h.waitDelivered(ctx)
+	h.postAbout(ctx, "m4", "run.succeeded", "dbt")
 	if s, _, _ := parent(); strings.Contains(s, "Acknowledged by") {
 		t.Errorf("an acknowledgement outlived its state: %s", s)
 	}
@@ -496,14 +494,7 @@ func TestPlatformActionsRoundTrip(t *testing.T) {
 func TestKilledBetweenAReplyAndItsParentsUpdate(t *testing.T) {
 	bin := buildBinary(t)
 	fs := newFake(t, fakeslack.Options{Channels: testChannels})
-	db := filepath.Join(t.TempDir(), "paligo-slack.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "run.succeeded": {"C0OPS"}})
-	st.Close()
-	env := processEnv(fs, db)
+	env := processEnv(fs, storeWithRoutes(t, map[paligo.Kind][]string{"run.failed": {"C0OPS"}, "run.succeeded": {"C0OPS"}}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

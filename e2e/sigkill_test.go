@@ -45,6 +45,22 @@ func processEnv(fs *fakeslack.Server, db string) []string {
 	}
 }
 
+// storeWithRoutes makes a bbolt file in a temp dir with routes, for the
+// binary to start on.
+func storeWithRoutes(t testing.TB, routes map[paligo.Kind][]string) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "paligo-slack.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SetRoutes(routes); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // process is the real binary running against the fake.
 type process struct {
 	cmd  *exec.Cmd
@@ -107,13 +123,7 @@ func (p *process) listenAddr(t testing.TB, ctx context.Context) string {
 func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 	bin := buildBinary(t)
 	fs := newFake(t, fakeslack.Options{Channels: []fakeslack.Channel{{ID: "C0ONE", Name: "one"}, {ID: "C0TWO", Name: "two"}}})
-	db := filepath.Join(t.TempDir(), "paligo-slack.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}})
-	st.Close()
+	db := storeWithRoutes(t, map[paligo.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}})
 	env := processEnv(fs, db)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -166,7 +176,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 	if repeats > 8 {
 		t.Errorf("%d posts repeated after the crash; at most 8 can be in flight", repeats)
 	}
-	st, err = store.Open(db, store.Options{})
+	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

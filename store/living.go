@@ -31,17 +31,7 @@ func postKey(channel, ts string) []byte { return []byte(channel + "\x00\x01" + t
 // LivingAt returns the living message whose parent is the message at
 // (channel, ts), as a click on it names it.
 func (s *Store) LivingAt(channel, ts string) (paligo.Living, bool, error) {
-	var l paligo.Living
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		id := tx.Bucket(bucketLivingKeys).Get(postKey(channel, ts))
-		if id == nil {
-			return nil
-		}
-		l, found, err = getTxJSON[paligo.Living](tx.Bucket(bucketLiving), id)
-		return err
-	})
-	return l, found, err
+	return s.livingIndexed(postKey(channel, ts))
 }
 
 // ErrNoLiving means no living message has the id a button carried.
@@ -50,10 +40,16 @@ var ErrNoLiving = errors.New("no such living message")
 // LivingOf returns the living message of (channel, key) that the next
 // event of key joins, if there is one.
 func (s *Store) LivingOf(channel, key string) (paligo.Living, bool, error) {
+	return s.livingIndexed(livingKey(channel, key))
+}
+
+// livingIndexed returns the living message whose id the keys bucket holds
+// at k.
+func (s *Store) livingIndexed(k []byte) (paligo.Living, bool, error) {
 	var l paligo.Living
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		id := tx.Bucket(bucketLivingKeys).Get(livingKey(channel, key))
+		id := tx.Bucket(bucketLivingKeys).Get(k)
 		if id == nil {
 			return nil
 		}
