@@ -2,10 +2,11 @@
 // the fan-out of each event to channels and people, one lane per channel or
 // person (in order, at Slack's pace), 429 gates per method and channel, a
 // bound on calls in flight, retries by bot.Classify and bot.Backoff; and the
-// two kinds of sending that ride the same outbox: the digest loop (a cron
-// run each minute that queues every digest due, in each person's time zone)
-// and invitations. A job leaves the outbox only once Slack said ok, or
-// refused it for good.
+// kinds of sending that ride the same outbox: living messages (threads,
+// their parents' updates, clicks' notes and callbacks to the platform:
+// living.go), the digest loop (a cron run each minute that queues every
+// digest due, in each person's time zone) and invitations. A job leaves
+// the outbox only once Slack said ok, or refused it for good.
 package delivery
 
 import (

@@ -324,6 +324,9 @@ func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string)
 				return err
 			}
 		}
+		if result.Action == "" && note == "" {
+			return nil // nothing to show (an acknowledgement the platform took)
+		}
 		l, err := getLiving(tx, job.Living)
 		if errors.Is(err, ErrNoLiving) {
 			return nil // pruned meanwhile; the platform's answer stands
