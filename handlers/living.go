@@ -33,7 +33,9 @@ func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, 
 	return bot.Reply{After: func(ctx context.Context) {
 		var why string
 		var err error
-		if cb.User.TeamID != "" && cb.User.TeamID != team {
+		// On Enterprise Grid a person's home workspace may be another of
+		// the same organization: only outside one is a stranger known.
+		if cb.User.TeamID != "" && cb.User.TeamID != team && cb.Enterprise.ID == "" {
 			why = "only people of this workspace can act on its alerts."
 		} else {
 			why, err = h.livingClick(ctx, team, user, channel, ts, a)
@@ -70,10 +72,7 @@ func (h *Router) livingClick(ctx context.Context, team, user, channel, ts string
 		c := store.Click{Living: l.ID, Result: paligo.ActionResult{Action: "acknowledge", Label: "Acknowledge", By: user, At: now, Outcome: "done"}}
 		c.Note = views.NoteText(c.Result)
 		if h.Callbacks {
-			if c.Callback, err = h.callback(ctx, team, user, "acknowledge", e, now); err != nil {
-				return "", err
-			}
-			c.Result.Callback = c.Callback.ID
+			c.Callback = h.callback(ctx, team, user, "acknowledge", e, now)
 		}
 		c.Result.Action = "" // the state line shows it; the log, only a failure to tell the platform
 		acked, jobs, err := h.Store.Acknowledge(c)
@@ -99,10 +98,7 @@ func (h *Router) livingClick(ctx context.Context, team, user, channel, ts string
 		case action == nil:
 			return "this message has moved on: its latest alert has no such action, so nothing was requested.", nil
 		}
-		cbk, err := h.callback(ctx, team, user, id, e, now)
-		if err != nil {
-			return "", err
-		}
+		cbk := h.callback(ctx, team, user, id, e, now)
 		_, jobs, err := h.Store.LogAction(store.Click{Living: l.ID, Callback: cbk,
 			Result: paligo.ActionResult{Action: id, Label: action.Label, By: user, At: now, Outcome: "pending", Callback: cbk.ID}})
 		if err != nil {
@@ -173,7 +169,7 @@ func muteWords(choice string) string {
 
 // callback is the platform's callback for a click, with a new id that
 // every try of it keeps.
-func (h *Router) callback(ctx context.Context, team, user, action string, e paligo.Event, now time.Time) (*paligo.ActionCallback, error) {
+func (h *Router) callback(ctx context.Context, team, user, action string, e paligo.Event, now time.Time) *paligo.ActionCallback {
 	p, err := h.profile(ctx, user, adminCacheTTL)
 	if err != nil {
 		// Who clicked is known by id; the email and name are extras.
@@ -182,7 +178,7 @@ func (h *Router) callback(ctx context.Context, team, user, action string, e pali
 	var id [12]byte
 	rand.Read(id[:])
 	return &paligo.ActionCallback{ID: "cb_" + hex.EncodeToString(id[:]), Type: "action", Action: action, Event: e.ID,
-		Subject: e.Subject, By: paligo.Clicker{SlackUser: user, Email: p.email, Name: p.name}, Team: team, At: now.Format(time.RFC3339)}, nil
+		Subject: e.Subject, By: paligo.Clicker{SlackUser: user, Email: p.email, Name: p.name}, Team: team, At: now.Format(time.RFC3339)}
 }
 
 func (h *Router) enqueue(jobs []store.Job) {
