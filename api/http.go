@@ -29,6 +29,9 @@ type Endpoints struct {
 	StartInvites, InviteRun http.Handler
 	Channels                http.Handler // GET /v1/channels: where the bot can post
 	People                  http.Handler // GET /v1/people: who can be invited
+	// Slack serves Slack's HTTP requests under /slack/ (bot.HTTPHandler),
+	// with SLACK_SIGNING_SECRET; nil serves none.
+	Slack http.Handler
 }
 
 // NewHTTP returns the listener's routes: the endpoints (a nil one answers
@@ -43,6 +46,9 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 		if h != nil {
 			mux.Handle(pattern, h)
 		}
+	}
+	if e.Slack != nil {
+		mux.Handle("/slack/", e.Slack)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}

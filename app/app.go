@@ -192,7 +192,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if tokens != nil {
 		router.InviteURL = m.Config.InviteURL
 	}
-	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout})
+	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""})
+	var slackHTTP http.Handler
+	if m.Config.SigningSecret != "" {
+		slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))
+	}
 	ingest := &api.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: m.store.Now, Log: m.Log,
 		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(reg), Tokens: tokens,
@@ -235,7 +239,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server = &http.Server{
 		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Trace: trace, RouteTest: routeTest, Invites: invites,
 			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
-			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get)}, checks, reg),
+			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: slackHTTP}, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -28,12 +28,15 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil
 // Config is everything the operator sets. Each field comes from an
 // environment variable and can be overridden by a flag of `run`.
 type Config struct {
-	BotToken     Secret
-	AppToken     Secret
-	APIURL       string
-	DB           string
-	Listen       string
-	IngestSecret Secret
+	BotToken Secret
+	AppToken Secret
+	// SigningSecret checks Slack's HTTP requests; with it, AppToken may be
+	// left out (no Socket Mode).
+	SigningSecret Secret
+	APIURL        string
+	DB            string
+	Listen        string
+	IngestSecret  Secret
 	// IngestSecretPrevious is the ingest secret before IngestSecret, still
 	// accepted while the platform moves to the new one.
 	IngestSecretPrevious Secret
@@ -64,9 +67,12 @@ var settings = []setting{
 	{env: "SLACK_BOT_TOKEN", flag: "bot-token", required: true,
 		usage: "bot token (xoxb-…), from OAuth & Permissions",
 		check: prefixed("xoxb-"), set: func(c *Config, v string) { c.BotToken = Secret(v) }},
-	{env: "SLACK_APP_TOKEN", flag: "app-token", required: true,
-		usage: "app-level token (xapp-…) with connections:write, from Basic Information",
+	{env: "SLACK_APP_TOKEN", flag: "app-token",
+		usage: "app-level token (xapp-…) with connections:write, from Basic Information: Socket Mode",
 		check: prefixed("xapp-"), set: func(c *Config, v string) { c.AppToken = Secret(v) }},
+	{env: "SLACK_SIGNING_SECRET", flag: "signing-secret",
+		usage: "the app's Signing Secret, from Basic Information: Slack's HTTP requests (Events API, interactivity, slash commands) are taken at /slack/events, /slack/interactions and /slack/commands on the listener, checked against it",
+		check: minLen(16), set: func(c *Config, v string) { c.SigningSecret = Secret(v) }},
 	{env: "SLACK_API_URL", flag: "api-url", def: "https://slack.com/api/",
 		usage: "Slack Web API base URL (proxies, tests)",
 		check: httpURL, set: func(c *Config, v string) {
@@ -195,6 +201,9 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			}
 		}
 		s.set(&c, v)
+	}
+	if c.AppToken == "" && c.SigningSecret == "" {
+		return Config{}, &configError{"SLACK_APP_TOKEN", "app-token", "is required (or SLACK_SIGNING_SECRET, for Slack's HTTP requests instead of Socket Mode): the app-level token (xapp-…) with connections:write, from Basic Information"}
 	}
 	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
 		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}

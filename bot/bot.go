@@ -188,6 +188,9 @@ type Options struct {
 	// AfterWait is the longest a handler's work after its ack waits for
 	// one of the processors' slots before it runs anyway. Default 1s.
 	AfterWait time.Duration
+	// NoSocket serves Slack's HTTP requests only (HTTPHandler): Run opens
+	// no Socket Mode connection (there is no app token).
+	NoSocket bool
 }
 
 // Bot is the Socket Mode side of the program.
@@ -243,6 +246,13 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // in-flight work finish and returns nil) or Slack rejects the tokens (then it
 // returns an error wrapping ErrAuth).
 func (b *Bot) Run(ctx context.Context) error {
+	if b.opts.NoSocket {
+		// Slack's requests come over HTTP; there is nothing to connect.
+		b.connected.Store(true)
+		<-ctx.Done()
+		b.inflight.Wait()
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -318,7 +328,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) error {
 		b.inflight.Add(1)
 		go func() {
 			defer b.inflight.Done()
-			b.dispatch(ctx, evt)
+			b.dispatch(ctx, b.socketEnvelope(evt))
 		}()
 	default:
 		b.log.Debug("socket mode event ignored", "type", evt.Type)
@@ -362,17 +372,57 @@ func errOf(e *socketmode.ErrorBadMessage) error {
 	return e.Cause
 }
 
+// envelope is one request from Slack, whichever way it came (a Socket
+// Mode envelope, an HTTP request): what it holds, and how to ack it.
+type envelope struct {
+	kind string // events_api, interactive, slash_commands
+	data any    // slackevents.EventsAPIEvent, slack.InteractionCallback or slack.SlashCommand
+	// eventID is an Events API event's id (Slack retries an event whose
+	// ack was late or lost); retry, retryReason say which try this is.
+	eventID     string
+	retry       int
+	retryReason string
+	// ack answers Slack: payload nil acks with nothing.
+	ack func(ctx context.Context, payload any) error
+	// id names the envelope in logs (the Socket Mode envelope id).
+	id string
+}
+
+// socketEnvelope is evt as an envelope acked over the socket.
+func (b *Bot) socketEnvelope(evt socketmode.Event) envelope {
+	req := evt.Request
+	env := envelope{kind: string(evt.Type), data: evt.Data, id: req.EnvelopeID,
+		retry: req.RetryAttempt, retryReason: req.RetryReason}
+	if req.Type == socketmode.RequestTypeEventsAPI {
+		var p struct {
+			EventID string `json:"event_id"`
+		}
+		if json.Unmarshal(req.Payload, &p) == nil {
+			env.eventID = p.EventID
+		}
+	}
+	env.ack = func(ctx context.Context, payload any) error {
+		err := b.sm.AckCtx(ctx, req.EnvelopeID, payload)
+		if err != nil && payload != nil {
+			// Most likely over Slack's 20 KB: an empty ack still stops
+			// Slack from retrying, and the log says what was lost.
+			b.log.Error("ack payload refused; acking empty", "envelope_id", req.EnvelopeID, "err", err)
+			err = b.sm.AckCtx(ctx, req.EnvelopeID, nil)
+		}
+		return err
+	}
+	return env
+}
+
 // dispatch runs the handler, acks with its answer (or empty if it is too
 // slow), then runs the handler's After work.
-func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
-	req := evt.Request
+func (b *Bot) dispatch(ctx context.Context, env envelope) {
 	start := time.Now()
-	kind := string(evt.Type)
-	b.metrics.envelopes.WithLabelValues(kind).Inc()
+	b.metrics.envelopes.WithLabelValues(env.kind).Inc()
 
-	if dup := b.duplicateEvent(req); dup != "" {
-		b.log.Info("repeated event ignored", "event_id", dup, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
-		b.ack(ctx, req, nil, start, kind)
+	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.seen.add(env.eventID) {
+		b.log.Info("repeated event ignored", "event_id", env.eventID, "retry_attempt", env.retry, "retry_reason", env.retryReason)
+		b.ack(ctx, env, nil, start)
 		return
 	}
 
@@ -381,11 +431,11 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		defer func() {
 			if p := recover(); p != nil {
 				b.metrics.panics.Inc()
-				b.log.Error("handler panicked", "envelope_type", kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				b.log.Error("handler panicked", "envelope_type", env.kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				replies <- Reply{}
 			}
 		}()
-		replies <- b.route(ctx, evt)
+		replies <- b.route(ctx, env)
 	}()
 
 	timer := time.NewTimer(b.opts.AckBudget)
@@ -393,10 +443,10 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	var reply Reply
 	select {
 	case reply = <-replies:
-		b.ack(ctx, req, reply.Ack, start, kind)
+		b.ack(ctx, env, reply.Ack, start)
 	case <-timer.C:
-		b.log.Warn("handler too slow; acked without its answer", "envelope_type", kind, "budget", b.opts.AckBudget)
-		b.ack(ctx, req, nil, start, kind)
+		b.log.Warn("handler too slow; acked without its answer", "envelope_type", env.kind, "budget", b.opts.AckBudget)
+		b.ack(ctx, env, nil, start)
 		reply = <-replies
 	}
 	if reply.After != nil {
@@ -418,41 +468,16 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	}
 }
 
-func (b *Bot) ack(ctx context.Context, req *socketmode.Request, payload any, start time.Time, kind string) {
-	err := b.sm.AckCtx(ctx, req.EnvelopeID, payload)
-	if err != nil && payload != nil {
-		// Most likely over Slack's 20 KB: an empty ack still stops Slack
-		// from retrying, and the log says what was lost.
-		b.log.Error("ack payload refused; acking empty", "envelope_id", req.EnvelopeID, "err", err)
-		err = b.sm.AckCtx(ctx, req.EnvelopeID, nil)
-	}
-	if err != nil {
-		b.log.Warn("ack not sent", "envelope_id", req.EnvelopeID, "err", err)
+func (b *Bot) ack(ctx context.Context, env envelope, payload any, start time.Time) {
+	if err := env.ack(ctx, payload); err != nil {
+		b.log.Warn("ack not sent", "envelope_id", env.id, "err", err)
 		return
 	}
-	b.metrics.ackSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	b.metrics.ackSeconds.WithLabelValues(env.kind).Observe(time.Since(start).Seconds())
 }
 
-// duplicateEvent returns the event id when this events_api envelope repeats
-// one already handled (Slack retries when an ack is late or lost).
-func (b *Bot) duplicateEvent(req *socketmode.Request) string {
-	if req.Type != socketmode.RequestTypeEventsAPI {
-		return ""
-	}
-	var p struct {
-		EventID string `json:"event_id"`
-	}
-	if json.Unmarshal(req.Payload, &p) != nil || p.EventID == "" {
-		return ""
-	}
-	if b.seen.add(p.EventID) {
-		return ""
-	}
-	return p.EventID
-}
-
-func (b *Bot) route(ctx context.Context, evt socketmode.Event) Reply {
-	switch data := evt.Data.(type) {
+func (b *Bot) route(ctx context.Context, env envelope) Reply {
+	switch data := env.data.(type) {
 	case slackevents.EventsAPIEvent:
 		if data.Type != slackevents.CallbackEvent {
 			b.log.Info("events api envelope ignored", "outer_type", data.Type)
@@ -464,7 +489,7 @@ func (b *Bot) route(ctx context.Context, evt socketmode.Event) Reply {
 	case slack.SlashCommand:
 		return b.handler.Command(ctx, data)
 	default:
-		b.log.Warn("envelope with unexpected data ignored", "type", evt.Type, "data_type", fmt.Sprintf("%T", evt.Data))
+		b.log.Warn("envelope with unexpected data ignored", "type", env.kind, "data_type", fmt.Sprintf("%T", env.data))
 		return Reply{}
 	}
 }

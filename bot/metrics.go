@@ -8,6 +8,7 @@ type metrics struct {
 	envelopes   *prometheus.CounterVec
 	ackSeconds  *prometheus.HistogramVec
 	panics      prometheus.Counter
+	refused     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -19,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "paligo_slack_socket_connections_total", Help: "Socket Mode connections opened.",
 		}),
 		envelopes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paligo_slack_envelopes_total", Help: "Socket Mode envelopes received, by type.",
+			Name: "paligo_slack_envelopes_total", Help: "Requests from Slack received (Socket Mode envelopes and HTTP requests), by type.",
 		}, []string{"type"}),
 		ackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "paligo_slack_ack_seconds", Help: "Time from receiving an envelope to acking it.",
@@ -28,9 +29,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "paligo_slack_handler_panics_total", Help: "Handlers that panicked (the envelope was still acked).",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_http_refused_total", Help: "Requests to the Slack HTTP endpoints refused, by reason (signature).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.connections, m.envelopes, m.ackSeconds, m.panics)
+		reg.MustRegister(m.connected, m.connections, m.envelopes, m.ackSeconds, m.panics, m.refused)
 	}
 	return m
 }

@@ -44,34 +44,43 @@ func benchUsers(n int) []fakeslack.User {
 }
 
 // BenchmarkEnvelopeAck measures envelope -> ack through the whole program:
-// the fake writes an envelope to the socket and times the ack's arrival.
+// over Socket Mode, the fake writes an envelope to the socket and times
+// the ack's arrival; over HTTP, it sends Slack's signed request and times
+// the response.
 func BenchmarkEnvelopeAck(b *testing.B) {
-	for _, kind := range []string{"slash_command", "block_action"} {
-		b.Run(kind, func(b *testing.B) {
-			fs := newFake(b, fakeslack.Options{Users: benchUsers(1), PingInterval: time.Second})
-			h := start(b, fs)
-			ctx := ctxT(b)
-			h.openHome(ctx, "U00000")
-			env := fs.SlashCommand("U00000", "C1", "/route-alerts", "help")
-			if kind == "block_action" {
-				var err error
-				env, err = fs.ClickHome("U00000", "home_frequency", map[string]any{"selected_option": option("daily")})
-				if err != nil {
-					b.Fatal(err)
+	for _, transport := range []string{"socket", "http"} {
+		for _, kind := range []string{"slash_command", "block_action"} {
+			b.Run(kind+"-"+transport, func(b *testing.B) {
+				fs := newFake(b, fakeslack.Options{Users: benchUsers(1), PingInterval: time.Second})
+				var h *harness
+				if transport == "http" {
+					h = startOverHTTP(b, fs, false)
+				} else {
+					h = start(b, fs)
 				}
-			}
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for b.Loop() {
-				a, err := fs.Send(ctx, env)
-				if err != nil {
-					b.Fatal(err)
+				ctx := ctxT(b)
+				h.openHome(ctx, "U00000")
+				env := fs.SlashCommand("U00000", "C1", "/route-alerts", "help")
+				if kind == "block_action" {
+					var err error
+					env, err = fs.ClickHome("U00000", "home_frequency", map[string]any{"selected_option": option("daily")})
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
-				lat = append(lat, a.Latency)
-			}
-			b.StopTimer()
-			reportLatency(b, lat)
-		})
+				lat := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for b.Loop() {
+					a, err := fs.Send(ctx, env)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, a.Latency)
+				}
+				b.StopTimer()
+				reportLatency(b, lat)
+			})
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -129,6 +130,12 @@ func (h *harness) config() app.Config {
 	}
 }
 
+// overHTTP runs the end-to-end tests with Slack's requests over HTTP
+// (PALIGO_E2E_TRANSPORT=http): the program also gets the signing secret,
+// and the fake sends every envelope to its /slack/ endpoints instead of
+// the socket (which stays open, as an app may use both).
+var overHTTP = os.Getenv("PALIGO_E2E_TRANSPORT") == "http"
+
 // restart starts a new Main on the same database file (closing the old one).
 func (h *harness) restart() {
 	h.t.Helper()
@@ -138,6 +145,9 @@ func (h *harness) restart() {
 		}
 	}
 	cfg := h.config()
+	if overHTTP {
+		cfg.SigningSecret = app.Secret(h.slack.SigningSecret())
+	}
 	if h.configure != nil {
 		h.configure(&cfg)
 	}
@@ -156,6 +166,9 @@ func (h *harness) restart() {
 		h.t.Fatalf("open: %v", err)
 	}
 	h.main = m
+	if overHTTP {
+		h.slack.SetRequestURL("http://" + m.Addr())
+	}
 	h.t.Cleanup(func() {
 		if h.main == m {
 			m.Close()

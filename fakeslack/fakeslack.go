@@ -59,9 +59,12 @@ type Channel struct {
 type Options struct {
 	BotToken string // default "xoxb-fake-bot-token"
 	AppToken string // default "xapp-fake-app-token"
-	TeamID   string // default "T0FAKE"
-	AppID    string // default "A0FAKE"
-	BotUser  string // the bot's own user id, default "U0BOT"
+	// SigningSecret signs the HTTP requests (SetRequestURL); default
+	// "fake-signing-secret-0123456789abcdef".
+	SigningSecret string
+	TeamID        string // default "T0FAKE"
+	AppID         string // default "A0FAKE"
+	BotUser       string // the bot's own user id, default "U0BOT"
 
 	// PingInterval is how often the server pings each socket. Zero means 5s;
 	// negative means never.
@@ -129,6 +132,8 @@ type Server struct {
 	triggers map[string]trigger
 	seq      int
 	limiters map[string]*rate.Limiter // per channel, with ChannelRate
+	// requestURL, if set, is where envelopes go over HTTP (http.go).
+	requestURL string
 }
 
 type trigger struct {
@@ -213,6 +218,9 @@ type Ack struct {
 	Payload    json.RawMessage
 	At         time.Time
 	Latency    time.Duration // since the envelope was sent
+	// Status is the HTTP answer's status for a request over HTTP (0 for
+	// an ack over the socket).
+	Status int
 }
 
 // New starts a fake Slack. Close it when done.
@@ -225,6 +233,9 @@ func New(opts Options) *Server {
 	}
 	if opts.TeamID == "" {
 		opts.TeamID = "T0FAKE"
+	}
+	if opts.SigningSecret == "" {
+		opts.SigningSecret = "fake-signing-secret-0123456789abcdef"
 	}
 	if opts.AppID == "" {
 		opts.AppID = "A0FAKE"

@@ -115,25 +115,32 @@ func (s *Server) readLoop(c *conn) {
 		if json.Unmarshal(msg, &a) != nil || a.EnvelopeID == "" {
 			continue
 		}
-		now := time.Now()
-		s.mu.Lock()
-		ack := Ack{EnvelopeID: a.EnvelopeID, Payload: a.Payload, At: now}
-		if sent, ok := s.sent[a.EnvelopeID]; ok {
-			ack.Latency = now.Sub(sent)
-		}
+		payload := a.Payload
 		if len(msg) >= 20*1024 {
 			// Slack silently drops acks of 20 KB or more; keep the evidence.
-			ack.Payload = json.RawMessage(`{"dropped_by_fake_slack":"ack over 20KB"}`)
+			payload = json.RawMessage(`{"dropped_by_fake_slack":"ack over 20KB"}`)
 		}
-		s.acks[a.EnvelopeID] = append(s.acks[a.EnvelopeID], ack)
-		s.ackLog = append(s.ackLog, ack)
-		if m, ok := s.awaiting[a.EnvelopeID]; ok {
-			delete(s.awaiting, a.EnvelopeID)
-			s.applyAckLocked(m, ack.Payload)
-		}
-		s.notifyLocked()
+		s.mu.Lock()
+		s.takeAckLocked(a.EnvelopeID, payload, 0)
 		s.mu.Unlock()
 	}
+}
+
+// takeAckLocked records the ack of envelope id (status: the HTTP answer's,
+// 0 over the socket) and does what it says.
+func (s *Server) takeAckLocked(id string, payload json.RawMessage, status int) {
+	now := time.Now()
+	ack := Ack{EnvelopeID: id, Payload: payload, At: now, Status: status}
+	if sent, ok := s.sent[id]; ok {
+		ack.Latency = now.Sub(sent)
+	}
+	s.acks[id] = append(s.acks[id], ack)
+	s.ackLog = append(s.ackLog, ack)
+	if m, ok := s.awaiting[id]; ok && (status == 0 || status == http.StatusOK) {
+		delete(s.awaiting, id)
+		s.applyAckLocked(m, ack.Payload)
+	}
+	s.notifyLocked()
 }
 
 // Envelope is one Socket Mode message to the bot.
@@ -148,12 +155,18 @@ type Envelope struct {
 // ErrNoConnection means no socket was open to send on.
 var ErrNoConnection = errors.New("fakeslack: no Socket Mode connection")
 
-// Post sends env on the newest open socket, waiting for one if none is open,
-// and returns its envelope id without waiting for the ack.
+// Post sends env on the newest open socket, waiting for one if none is open
+// (or, with a Request URL set, as an HTTP request: http.go), and returns
+// its envelope id without waiting for the ack.
 func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
+	s.mu.Lock()
+	base := s.requestURL
+	s.mu.Unlock()
 	var c *conn
-	if err := s.waitUntil(ctx, func() bool { c = s.newestConnLocked(); return c != nil }); err != nil {
-		return "", ErrNoConnection
+	if base == "" {
+		if err := s.waitUntil(ctx, func() bool { c = s.newestConnLocked(); return c != nil }); err != nil {
+			return "", ErrNoConnection
+		}
 	}
 	s.mu.Lock()
 	s.envSeq++
@@ -169,6 +182,9 @@ func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
 		s.awaiting[id] = m
 	}
 	s.mu.Unlock()
+	if base != "" {
+		return id, s.postHTTP(base, id, env)
+	}
 	if err := c.write(msg); err != nil {
 		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
 	}

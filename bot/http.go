@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// Slack's HTTP transport: the Events API, interactivity and slash commands
+// as Slack sends them to an app's Request URLs, each signed with the app's
+// signing secret. They go through the same dispatcher as Socket Mode
+// envelopes; the HTTP response is the ack, within Slack's 3 seconds.
+
+// MaxRequestBody bounds a request from Slack (its payloads are far
+// smaller; the Socket Mode frames are bounded alike).
+const MaxRequestBody = 4 << 20
+
+// HTTPHandler serves Slack's requests, each checked against signingSecret
+// before anything else is done with it:
+//
+//	POST /slack/events        the Events API (url_verification answered)
+//	POST /slack/interactions  block actions, view submissions and closings
+//	POST /slack/commands      slash commands
+func (b *Bot) HTTPHandler(signingSecret string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /slack/events", b.signed(signingSecret, b.httpEvent))
+	mux.HandleFunc("POST /slack/interactions", b.signed(signingSecret, b.httpInteraction))
+	mux.HandleFunc("POST /slack/commands", b.signed(signingSecret, b.httpCommand))
+	return mux
+}
+
+// signed refuses a request whose signature is missing, stale (more than 5
+// minutes away) or wrong, with 401 and before its body is used; the others
+// go to next with their body.
+func (b *Bot) signed(secret string, next func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// The timestamp first: a stale request is refused before its body
+		// is read.
+		sv, err := slack.NewSecretsVerifier(r.Header, secret)
+		if err != nil {
+			b.metrics.refused.WithLabelValues("signature").Inc()
+			httpError(w, http.StatusUnauthorized, "missing or stale Slack signature")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				httpError(w, http.StatusRequestEntityTooLarge, "body too large")
+				return
+			}
+			httpError(w, http.StatusBadRequest, "could not read the body")
+			return
+		}
+		sv.Write(body)
+		if sv.Ensure() != nil {
+			b.metrics.refused.WithLabelValues("signature").Inc()
+			httpError(w, http.StatusUnauthorized, "bad Slack signature")
+			return
+		}
+		next(w, r, body)
+	}
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func (b *Bot) httpEvent(w http.ResponseWriter, r *http.Request, body []byte) {
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		b.metrics.envelopes.WithLabelValues("malformed").Inc()
+		b.log.Warn("malformed Events API request ignored", "err", err)
+		httpError(w, http.StatusBadRequest, "not an Events API payload")
+		return
+	}
+	if ev.Type == slackevents.URLVerification {
+		var v struct {
+			Challenge string `json:"challenge"`
+		}
+		json.Unmarshal(body, &v)
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, v.Challenge)
+		return
+	}
+	var p struct {
+		EventID string `json:"event_id"`
+	}
+	json.Unmarshal(body, &p)
+	retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
+	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeEventsAPI), data: ev, eventID: p.EventID,
+		retry: retry, retryReason: r.Header.Get("X-Slack-Retry-Reason"), id: p.EventID})
+}
+
+func (b *Bot) httpInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	var cb slack.InteractionCallback
+	if err == nil {
+		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
+	}
+	if err != nil {
+		b.metrics.envelopes.WithLabelValues("malformed").Inc()
+		b.log.Warn("malformed interaction request ignored", "err", err)
+		httpError(w, http.StatusBadRequest, "not an interaction payload")
+		return
+	}
+	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeInteractive), data: cb, id: cb.TriggerID})
+}
+
+func (b *Bot) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
+	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cmd, err := slack.SlashCommandParse(req)
+	if err != nil || cmd.Command == "" {
+		b.metrics.envelopes.WithLabelValues("malformed").Inc()
+		b.log.Warn("malformed slash command request ignored", "err", err)
+		httpError(w, http.StatusBadRequest, "not a slash command")
+		return
+	}
+	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeSlashCommand), data: cmd, id: cmd.TriggerID})
+}
+
+// serveHTTP dispatches env and answers the request with its ack; the
+// handler's work after the ack goes on once the answer is written.
+func (b *Bot) serveHTTP(w http.ResponseWriter, r *http.Request, env envelope) {
+	acked := make(chan any, 1)
+	env.ack = func(_ context.Context, payload any) error {
+		acked <- payload
+		return nil
+	}
+	b.inflight.Add(1)
+	go func() {
+		defer b.inflight.Done()
+		b.dispatch(context.WithoutCancel(r.Context()), env)
+	}()
+	select {
+	case payload := <-acked:
+		if payload == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(payload)
+	case <-r.Context().Done():
+	}
+}
