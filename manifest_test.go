@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dlclark/regexp2"
@@ -29,24 +30,30 @@ type manifest struct {
 	} `json:"oauth_config"`
 	Settings struct {
 		Events struct {
-			Bot []string `json:"bot_events"`
+			Bot        []string `json:"bot_events"`
+			RequestURL string   `json:"request_url"`
 		} `json:"event_subscriptions"`
 		SocketMode  bool `json:"socket_mode_enabled"`
 		Interactive struct {
-			Enabled bool `json:"is_enabled"`
+			Enabled    bool   `json:"is_enabled"`
+			RequestURL string `json:"request_url"`
 		} `json:"interactivity"`
 	} `json:"settings"`
 }
 
-func manifestJSON(t *testing.T) []byte {
+// manifests are the app's two manifests: over Socket Mode, and over
+// Slack's HTTP requests.
+var manifests = []string{"manifest.yaml", "manifest.http.yaml"}
+
+func manifestJSON(t *testing.T, name string) []byte {
 	t.Helper()
-	y, err := os.ReadFile("manifest.yaml")
+	y, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	j, err := yaml.YAMLToJSON(y)
 	if err != nil {
-		t.Fatalf("manifest.yaml is not valid YAML: %v", err)
+		t.Fatalf("%s is not valid YAML: %v", name, err)
 	}
 	return j
 }
@@ -73,12 +80,14 @@ func TestManifestMatchesSlackSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(manifestJSON(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Errorf("manifest.yaml does not match Slack's schema:\n%v", err)
+	for _, name := range manifests {
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(manifestJSON(t, name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Validate(inst); err != nil {
+			t.Errorf("%s does not match Slack's schema:\n%v", name, err)
+		}
 	}
 	// The validator must be able to say no.
 	bad, _ := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(`{"display_information":{"name":"x"},"features":{"slash_commands":[{"command":"no-slash"}]}}`)))
@@ -103,33 +112,42 @@ func ecmaRegexp(s string) (jsonschema.Regexp, error) {
 }
 
 func TestManifestDeclaresWhatTheBotHandles(t *testing.T) {
-	var m manifest
-	if err := json.Unmarshal(manifestJSON(t), &m); err != nil {
-		t.Fatal(err)
-	}
-	if !m.Settings.SocketMode || !m.Settings.Interactive.Enabled {
-		t.Error("manifest must enable Socket Mode and interactivity")
-	}
-	var cmds []string
-	for _, c := range m.Features.SlashCommands {
-		if c.URL != "" {
-			t.Errorf("%s has a url; Socket Mode commands have none", c.Command)
+	for _, name := range manifests {
+		var m manifest
+		if err := json.Unmarshal(manifestJSON(t, name), &m); err != nil {
+			t.Fatal(err)
 		}
-		cmds = append(cmds, c.Command)
-	}
-	slices.Sort(cmds)
-	want := slices.Sorted(slices.Values(handlers.Commands))
-	if !slices.Equal(cmds, want) {
-		t.Errorf("manifest commands %v, handlers answer %v", cmds, want)
-	}
-	events := slices.Sorted(slices.Values(m.Settings.Events.Bot))
-	if want := slices.Sorted(slices.Values(handlers.Events)); !slices.Equal(events, want) {
-		t.Errorf("manifest events %v, handlers answer %v", events, want)
-	}
-	// The Paradime seed's scopes, plus commands and im:write.
-	for _, s := range []string{"channels:read", "chat:write", "chat:write.public", "groups:read", "users:read", "users:read.email", "commands", "im:write"} {
-		if !slices.Contains(m.OAuth.Scopes.Bot, s) {
-			t.Errorf("manifest lacks scope %s", s)
+		overHTTP := name == "manifest.http.yaml"
+		if m.Settings.SocketMode == overHTTP || !m.Settings.Interactive.Enabled {
+			t.Errorf("%s: Socket Mode %v, interactivity %v", name, m.Settings.SocketMode, m.Settings.Interactive.Enabled)
+		}
+		// Over HTTP, each request goes to the bot's endpoint for it.
+		for url, path := range map[string]string{m.Settings.Events.RequestURL: "/slack/events", m.Settings.Interactive.RequestURL: "/slack/interactions"} {
+			if overHTTP != strings.HasSuffix(url, path) || (overHTTP && !strings.HasPrefix(url, "https://")) {
+				t.Errorf("%s: request URL %q (want an https URL ending in %s over HTTP, none over Socket Mode)", name, url, path)
+			}
+		}
+		var cmds []string
+		for _, c := range m.Features.SlashCommands {
+			if overHTTP != strings.HasSuffix(c.URL, "/slack/commands") {
+				t.Errorf("%s: %s has url %q", name, c.Command, c.URL)
+			}
+			cmds = append(cmds, c.Command)
+		}
+		slices.Sort(cmds)
+		want := slices.Sorted(slices.Values(handlers.Commands))
+		if !slices.Equal(cmds, want) {
+			t.Errorf("%s: commands %v, handlers answer %v", name, cmds, want)
+		}
+		events := slices.Sorted(slices.Values(m.Settings.Events.Bot))
+		if want := slices.Sorted(slices.Values(handlers.Events)); !slices.Equal(events, want) {
+			t.Errorf("%s: events %v, handlers answer %v", name, events, want)
+		}
+		// The Paradime seed's scopes, plus commands and im:write.
+		for _, s := range []string{"channels:read", "chat:write", "chat:write.public", "groups:read", "users:read", "users:read.email", "commands", "im:write"} {
+			if !slices.Contains(m.OAuth.Scopes.Bot, s) {
+				t.Errorf("%s lacks scope %s", name, s)
+			}
 		}
 	}
 }
