@@ -32,6 +32,13 @@ func runCompact(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "paligo-slack compact: --out NEW is required (and nothing else)")
 		return 2
 	}
+	for name, v := range map[string]string{"--db": *db, "--out": *out} {
+		if err := dbFile(v); err != nil {
+			fmt.Fprintf(stderr, "paligo-slack compact: %s %v
+", name, err)
+			return 2
+		}
+	}
 	before, after, err := store.Compact(*db, *out)
 	if err != nil {
 		fmt.Fprintf(stderr, "paligo-slack compact: %v\n", err)

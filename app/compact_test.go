@@ -33,4 +33,9 @@ func TestCompactCommand(t *testing.T) {
 	if code := Run(context.Background(), []string{"compact", "--db", filepath.Join(dir, "none.db"), "--out", filepath.Join(dir, "x.db")}, envOf(nil), &stdout, &stderr); code != 1 {
 		t.Errorf("compact of a missing file = %d, want 1", code)
 	}
+	stderr.Reset()
+	code := Run(context.Background(), []string{"compact", "--db", "postgres://paligo:secretdb@db/paligo", "--out", out}, envOf(nil), &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "--db is a PostgreSQL connection URL") || strings.Contains(stderr.String(), "secretdb") {
+		t.Errorf("compact of a connection URL: %d %q", code, stderr.String())
+	}
 }

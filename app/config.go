@@ -82,7 +82,7 @@ var settings = []setting{
 			c.APIURL = v
 		}},
 	{env: "PALIGO_SLACK_DB", flag: "db", def: "paligo-slack.db",
-		usage: "bbolt database file", set: func(c *Config, v string) { c.DB = v }},
+		usage: "bbolt database file", check: dbFile, set: func(c *Config, v string) { c.DB = v }},
 	{env: "PALIGO_SLACK_LISTEN", flag: "listen", def: "127.0.0.1:8080",
 		usage: "address of the ingest, health and metrics listener",
 		check: hostPort, set: func(c *Config, v string) { c.Listen = v }},
@@ -243,6 +243,23 @@ func httpURL(v string) error {
 		return errors.New("must be an absolute http:// or https:// URL")
 	}
 	return nil
+}
+
+// dbFile refuses a URL where a database file is wanted, naming only its
+// scheme: a connection string holds a password, which must not reach an
+// error or a log (nor become a file name).
+func dbFile(v string) error {
+	scheme, _, isURL := strings.Cut(v, "://")
+	if !isURL {
+		return nil
+	}
+	if s := strings.ToLower(scheme); s == "postgres" || s == "postgresql" {
+		return errors.New("is a PostgreSQL connection URL; this version keeps its state in a bbolt file only: give the file's path")
+	}
+	if len(scheme) > 20 || strings.ContainsAny(scheme, "@:/") {
+		return errors.New("is a URL; give the bbolt file's path")
+	}
+	return fmt.Errorf("is a %s:// URL; give the bbolt file's path", scheme)
 }
 
 func hostPort(v string) error {

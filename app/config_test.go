@@ -86,6 +86,9 @@ func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
 		{"retention in weeks", with(map[string]string{"PALIGO_SLACK_RETENTION": "4w"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be days (30d)"},
 		{"retention shorter than a day", with(map[string]string{"PALIGO_SLACK_RETENTION": "2h"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
 		{"retention of no days", goodEnv, []string{"--retention", "0d"}, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
+		{"postgres url", with(map[string]string{"PALIGO_SLACK_DB": "postgres://paligo:secretdb@db.example:5432/paligo"}), nil, "PALIGO_SLACK_DB (--db) is malformed: is a PostgreSQL connection URL"},
+		{"mysql url", goodEnv, []string{"--db", "mysql://paligo:secretdb@db.example/paligo"}, "PALIGO_SLACK_DB (--db) is malformed: is a mysql:// URL"},
+		{"url of a strange scheme", with(map[string]string{"PALIGO_SLACK_DB": "postgresql+foo://u:secretdb@h/d"}), nil, "PALIGO_SLACK_DB (--db) is malformed: is a postgresql+foo:// URL"},
 		{"pprof without port", with(map[string]string{"PALIGO_SLACK_PPROF": "localhost"}), nil, "PALIGO_SLACK_PPROF (--pprof) is malformed"},
 		{"bad flag", goodEnv, []string{"--bot-token"}, "flag needs an argument"},
 		{"unknown flag", goodEnv, []string{"--nope"}, "flag provided but not defined"},
@@ -110,7 +113,7 @@ func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
 			if len(lines) != 1 {
 				t.Errorf("want one line, got %d: %q", len(lines), out)
 			}
-			if strings.Contains(out, "secretbot") || strings.Contains(out, "secretapp") {
+			if strings.Contains(out, "secretbot") || strings.Contains(out, "secretapp") || strings.Contains(out, "secretdb") {
 				t.Errorf("a token leaked into the error: %q", out)
 			}
 		})
