@@ -34,8 +34,7 @@ func runCompact(args []string, stdout, stderr io.Writer) int {
 	}
 	for name, v := range map[string]string{"--db": *db, "--out": *out} {
 		if err := dbFile(v); err != nil {
-			fmt.Fprintf(stderr, "paligo-slack compact: %s %v
-", name, err)
+			fmt.Fprintf(stderr, "paligo-slack compact: %s %v\n", name, err)
 			return 2
 		}
 	}
