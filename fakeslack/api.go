@@ -29,11 +29,13 @@ var apiMethods = map[string]func(s *Server, r *http.Request, c *Call) (any, []st
 	"users.info":            (*Server).usersInfo,
 	"users.lookupByEmail":   (*Server).usersLookupByEmail,
 	"users.list":            (*Server).usersList,
+	"oauth.v2.access":       (*Server).oauthV2Access,
+	"auth.revoke":           (*Server).authRevoke,
 }
 
 func (s *Server) authTest(_ *http.Request, _ *Call) (any, []string) {
 	return map[string]any{
-		"url": "https://fake.slack.com/", "team": "Fake Workspace", "user": "paligo",
+		"url": "https://fake.slack.com/", "team": s.opts.TeamName, "user": "paligo",
 		"team_id": s.opts.TeamID, "user_id": s.opts.BotUser, "bot_id": "B0BOT",
 		"is_enterprise_install": false,
 	}, nil

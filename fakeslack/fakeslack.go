@@ -63,6 +63,15 @@ type Options struct {
 	// "fake-signing-secret-0123456789abcdef".
 	SigningSecret string
 	TeamID        string // default "T0FAKE"
+	TeamName      string // default "Fake Workspace"
+	// ClientID and ClientSecret are the app's OAuth credentials (oauth.go);
+	// defaults "1111.2222" and "fake-client-secret".
+	ClientID, ClientSecret string
+	// TokenRotation gives tokens issued through OAuth a refresh token and
+	// TokenLifetime (default 12 hours, as Slack's) after which they answer
+	// token_expired.
+	TokenRotation bool
+	TokenLifetime time.Duration
 	AppID         string // default "A0FAKE"
 	BotUser       string // the bot's own user id, default "U0BOT"
 
@@ -134,6 +143,13 @@ type Server struct {
 	limiters map[string]*rate.Limiter // per channel, with ChannelRate
 	// requestURL, if set, is where envelopes go over HTTP (http.go).
 	requestURL string
+	// OAuth (oauth.go): the next installer, a denial to come, codes,
+	// refresh tokens and the bot tokens issued.
+	installer string
+	denyNext  bool
+	codes     map[string]oauthCode
+	refresh   map[string]oauthCode
+	tokens    map[string]issued
 }
 
 type trigger struct {
@@ -152,6 +168,8 @@ type Call struct {
 	Status     int
 	Error      string
 	RetryAfter time.Duration // for 429 answers
+
+	token string // the token the call was made with (not kept in Calls)
 }
 
 // Arg returns the named argument as a string, from the form or JSON body.
@@ -234,6 +252,18 @@ func New(opts Options) *Server {
 	if opts.TeamID == "" {
 		opts.TeamID = "T0FAKE"
 	}
+	if opts.TeamName == "" {
+		opts.TeamName = "Fake Workspace"
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "1111.2222"
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = "fake-client-secret"
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = 12 * time.Hour
+	}
 	if opts.SigningSecret == "" {
 		opts.SigningSecret = "fake-signing-secret-0123456789abcdef"
 	}
@@ -274,6 +304,9 @@ func New(opts Options) *Server {
 		awaiting: map[string]envelopeMeta{},
 		triggers: map[string]trigger{},
 		limiters: map[string]*rate.Limiter{},
+		codes:    map[string]oauthCode{},
+		refresh:  map[string]oauthCode{},
+		tokens:   map[string]issued{},
 	}
 	if s.opts.ChannelBurst <= 0 {
 		s.opts.ChannelBurst = 1
@@ -287,6 +320,7 @@ func New(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("GET /link/", s.serveSocket)
+	mux.HandleFunc("GET /oauth/v2/authorize", s.serveAuthorize)
 	s.http = httptest.NewServer(mux)
 	return s
 }
@@ -694,6 +728,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	call.token = token
 	if e := s.checkToken(method, token); e != "" {
 		s.finish(w, call, http.StatusOK, e, nil)
 		return
@@ -767,7 +802,20 @@ func (s *Server) overMethodRate(c Call) time.Duration {
 func (s *Server) checkToken(method, token string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t, ok := s.tokens[token]; ok {
+		switch {
+		case t.revoked:
+			return "token_revoked"
+		case !t.expires.IsZero() && time.Now().After(t.expires):
+			return "token_expired"
+		case method == "apps.connections.open":
+			return "not_allowed_token_type"
+		}
+		return ""
+	}
 	switch {
+	case method == "oauth.v2.access":
+		return "" // the app's credentials, not a token (oauthV2Access)
 	case token == "":
 		return "not_authed"
 	case s.revoked && (token == s.opts.BotToken || token == s.opts.AppToken):
@@ -787,7 +835,7 @@ func (s *Server) checkToken(method, token string) string {
 }
 
 func (s *Server) record(call Call, status int, slackErr string) {
-	call.Status, call.Error = status, slackErr
+	call.Status, call.Error, call.token = status, slackErr, ""
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	s.notifyLocked()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -482,5 +483,97 @@ func TestThreadsAndUpdatesFollowSlacksRules(t *testing.T) {
 	fs.Inject("chat.update", fakeslack.Fault{Error: "edit_window_closed", Times: 1})
 	if _, _, _, err := api.UpdateMessage(ch, reply, slack.MsgOptionText("x", false)); slackErr(err) != "edit_window_closed" {
 		t.Errorf("injected edit_window_closed: %v", err)
+	}
+}
+
+// OAuth v2 as Slack runs it: the authorize page sends the browser back with
+// a single-use code; oauth.v2.access takes the app's credentials; with
+// rotation a token expires and a refresh token gives the next one, once;
+// auth.revoke revokes.
+func TestOAuthV2(t *testing.T) {
+	fs, _ := newServer(t, fakeslack.Options{TokenRotation: true, TokenLifetime: 200 * time.Millisecond,
+		Users: []fakeslack.User{{ID: "U1", Email: "one@example.com"}, {ID: "U9", Email: "boss@example.com", IsAdmin: true}}})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	authorize := func() (code, state string) {
+		t.Helper()
+		resp, err := noRedirect.Get(fs.OAuthURL() + "?client_id=" + fs.ClientID() + "&scope=chat:write&redirect_uri=https://app.example/cb&state=s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc.Host != "app.example" {
+			t.Fatalf("authorize = %d %s", resp.StatusCode, loc)
+		}
+		return loc.Query().Get("code"), loc.Query().Get("state")
+	}
+	code, state := authorize()
+	if code == "" || state != "s1" {
+		t.Fatalf("code %q state %q", code, state)
+	}
+	access := func(form url.Values) (*slack.OAuthV2Response, error) {
+		resp, err := http.PostForm(fs.URL()+"oauth.v2.access", form)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var out slack.OAuthV2Response
+		json.NewDecoder(resp.Body).Decode(&out)
+		if !out.Ok {
+			return &out, errors.New(out.Error)
+		}
+		return &out, nil
+	}
+	creds := url.Values{"client_id": {fs.ClientID()}, "client_secret": {fs.ClientSecret()}, "redirect_uri": {"https://app.example/cb"}}
+	withCode := func(c string) url.Values {
+		v := url.Values{"code": {c}}
+		for k, vs := range creds {
+			v[k] = vs
+		}
+		return v
+	}
+	bad := withCode(code)
+	bad.Set("client_secret", "wrong")
+	if _, err := access(bad); err == nil || err.Error() != "bad_client_secret" {
+		t.Errorf("a wrong client secret: %v", err)
+	}
+	got, err := access(withCode(code))
+	if err != nil || got.Team.ID != "T0FAKE" || got.AuthedUser.ID != "U9" || got.RefreshToken == "" || got.ExpiresIn == 0 {
+		t.Fatalf("exchange: %+v %v", got, err)
+	}
+	if _, err := access(withCode(code)); err == nil || err.Error() != "invalid_code" {
+		t.Errorf("a code used twice: %v", err)
+	}
+	api := slack.New(got.AccessToken, slack.OptionAPIURL(fs.URL()))
+	if u, err := api.GetUserInfo("U9"); err != nil || u.Profile.Email != "boss@example.com" {
+		t.Errorf("users.info with the issued token: %+v %v", u, err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, err := api.GetUserInfo("U9"); slackErr(err) != "token_expired" {
+		t.Errorf("an expired token: %v", err)
+	}
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {got.RefreshToken}, "client_id": {fs.ClientID()}, "client_secret": {fs.ClientSecret()}}
+	next, err := access(refresh)
+	if err != nil || next.AccessToken == got.AccessToken || next.RefreshToken == got.RefreshToken {
+		t.Fatalf("refresh: %+v %v", next, err)
+	}
+	if _, err := access(refresh); err == nil || err.Error() != "invalid_refresh_token" {
+		t.Errorf("a refresh token used twice: %v", err)
+	}
+	api = slack.New(next.AccessToken, slack.OptionAPIURL(fs.URL()))
+	if _, err := api.AuthTest(); err != nil {
+		t.Errorf("the refreshed token: %v", err)
+	}
+	if _, err := api.SendAuthRevoke(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.AuthTest(); slackErr(err) != "token_revoked" || !fs.Revoked(next.AccessToken) {
+		t.Errorf("a revoked token: %v", err)
+	}
+	// Cancel on the authorize page.
+	fs.DenyInstall()
+	resp, _ := noRedirect.Get(fs.OAuthURL() + "?client_id=" + fs.ClientID() + "&scope=chat:write&redirect_uri=https://app.example/cb&state=s2")
+	if loc, _ := url.Parse(resp.Header.Get("Location")); loc.Query().Get("error") != "access_denied" || loc.Query().Get("code") != "" {
+		t.Errorf("a denied install came back to %s", loc)
 	}
 }
