@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
+	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/handlers"
 )
 
@@ -143,11 +144,15 @@ func TestManifestDeclaresWhatTheBotHandles(t *testing.T) {
 		if want := slices.Sorted(slices.Values(handlers.Events)); !slices.Equal(events, want) {
 			t.Errorf("%s: events %v, handlers answer %v", name, events, want)
 		}
-		// The Paradime seed's scopes, plus commands and im:write.
+		// The Paradime seed's scopes, plus commands and im:write: the ones
+		// the Connect flow asks for.
 		for _, s := range []string{"channels:read", "chat:write", "chat:write.public", "groups:read", "users:read", "users:read.email", "commands", "im:write"} {
 			if !slices.Contains(m.OAuth.Scopes.Bot, s) {
 				t.Errorf("%s lacks scope %s", name, s)
 			}
+		}
+		if got, want := slices.Sorted(slices.Values(m.OAuth.Scopes.Bot)), slices.Sorted(slices.Values(bot.Scopes)); !slices.Equal(got, want) {
+			t.Errorf("%s asks for %v, the Connect flow for %v", name, got, want)
 		}
 	}
 }

@@ -32,6 +32,10 @@ type Endpoints struct {
 	// Slack serves Slack's HTTP requests under /slack/ (bot.HTTPHandler),
 	// with SLACK_SIGNING_SECRET; nil serves none.
 	Slack http.Handler
+	// Connect serves GET /slack/install and GET /slack/oauth/callback, and
+	// Connections GET /v1/connections and DELETE /v1/connections/{team}
+	// (package connect), with SLACK_CLIENT_ID.
+	Connect, Connections http.Handler
 }
 
 // NewHTTP returns the listener's routes: the endpoints (a nil one answers
@@ -42,6 +46,8 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 		"POST /v1/events": e.Ingest, "GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
 		"GET /v1/invites/{token}": e.Invites, "GET /v1/channels": e.Channels, "GET /v1/people": e.People,
 		"POST /v1/invites": e.StartInvites, "GET /v1/invites": e.InviteRun,
+		"GET /slack/install": e.Connect, "GET /slack/oauth/callback": e.Connect,
+		"GET /v1/connections": e.Connections, "DELETE /v1/connections/{team}": e.Connections,
 	} {
 		if h != nil {
 			mux.Handle(pattern, h)

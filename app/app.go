@@ -23,6 +23,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/connect"
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/paligo"
@@ -193,9 +194,21 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		router.InviteURL = m.Config.InviteURL
 	}
 	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""})
-	var slackHTTP http.Handler
+	var slackHTTP, connectFlow, connections http.Handler
 	if m.Config.SigningSecret != "" {
 		slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))
+	}
+	if m.Config.ClientID != "" {
+		sealer, err := paligo.NewSealer(string(m.Config.TokenKey))
+		if err != nil {
+			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
+		}
+		flow := &connect.Flow{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+			States: paligo.NewStateTokens([]byte(m.Config.IngestSecret)), Sealer: sealer,
+			ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
+			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
+			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second}}
+		connectFlow, connections = flow.Handler(), flow.Connections()
 	}
 	ingest := &api.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: m.store.Now, Log: m.Log,
@@ -239,7 +252,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server = &http.Server{
 		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Trace: trace, RouteTest: routeTest, Invites: invites,
 			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
-			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: slackHTTP}, checks, reg),
+			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: slackHTTP,
+			Connect: connectFlow, Connections: connections}, checks, reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/paligo/paligo-slack/paligo"
 	"io"
 	"log/slog"
 	"math"
@@ -33,10 +34,18 @@ type Config struct {
 	// SigningSecret checks Slack's HTTP requests; with it, AppToken may be
 	// left out (no Socket Mode).
 	SigningSecret Secret
-	APIURL        string
-	DB            string
-	Listen        string
-	IngestSecret  Secret
+	// The Connect flow (connect/): the app's OAuth credentials, Slack's
+	// authorize page, where browsers and Slack reach the listener, and the
+	// key that seals the tokens kept.
+	ClientID     string
+	ClientSecret Secret
+	OAuthURL     string
+	PublicURL    string
+	TokenKey     Secret
+	APIURL       string
+	DB           string
+	Listen       string
+	IngestSecret Secret
 	// IngestSecretPrevious is the ingest secret before IngestSecret, still
 	// accepted while the platform moves to the new one.
 	IngestSecretPrevious Secret
@@ -73,6 +82,21 @@ var settings = []setting{
 	{env: "SLACK_SIGNING_SECRET", flag: "signing-secret",
 		usage: "the app's Signing Secret, from Basic Information: Slack's HTTP requests (Events API, interactivity, slash commands) are taken at /slack/events, /slack/interactions and /slack/commands on the listener, checked against it",
 		check: minLen(16), set: func(c *Config, v string) { c.SigningSecret = Secret(v) }},
+	{env: "SLACK_CLIENT_ID", flag: "client-id",
+		usage: "the app's Client ID (Basic Information): with SLACK_CLIENT_SECRET, the platform's Connect links install the app in workspaces (GET /slack/install)",
+		check: clientID, set: func(c *Config, v string) { c.ClientID = v }},
+	{env: "SLACK_CLIENT_SECRET", flag: "client-secret",
+		usage: "the app's Client Secret (Basic Information), for oauth.v2.access",
+		check: minLen(16), set: func(c *Config, v string) { c.ClientSecret = Secret(v) }},
+	{env: "SLACK_OAUTH_URL", flag: "oauth-url", def: "https://slack.com/oauth/v2/authorize",
+		usage: "Slack's OAuth v2 authorize page (tests)",
+		check: httpURL, set: func(c *Config, v string) { c.OAuthURL = v }},
+	{env: "PALIGO_SLACK_PUBLIC_URL", flag: "public-url",
+		usage: "where browsers and Slack reach the listener (https://…): the OAuth redirect URI is this and /slack/oauth/callback",
+		check: httpURL, set: func(c *Config, v string) { c.PublicURL = strings.TrimSuffix(v, "/") }},
+	{env: "PALIGO_SLACK_TOKEN_KEY", flag: "token-key",
+		usage: "the key that seals the workspaces' tokens at rest (AES-256-GCM): 32 random bytes in standard base64 (openssl rand -base64 32)",
+		check: tokenKey, set: func(c *Config, v string) { c.TokenKey = Secret(v) }},
 	{env: "SLACK_API_URL", flag: "api-url", def: "https://slack.com/api/",
 		usage: "Slack Web API base URL (proxies, tests)",
 		check: httpURL, set: func(c *Config, v string) {
@@ -205,6 +229,24 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return Config{}, &configError{"SLACK_APP_TOKEN", "app-token", "is required (or SLACK_SIGNING_SECRET, for Slack's HTTP requests instead of Socket Mode): the app-level token (xapp-…) with connections:write, from Basic Information"}
 	}
+	if (c.ClientID == "") != (c.ClientSecret == "") {
+		return Config{}, &configError{"SLACK_CLIENT_SECRET", "client-secret", "and SLACK_CLIENT_ID go together: the app's OAuth credentials, from Basic Information"}
+	}
+	if c.ClientID != "" {
+		for _, need := range []struct {
+			env, flag string
+			set       bool
+			why       string
+		}{
+			{"PALIGO_SLACK_TOKEN_KEY", "token-key", c.TokenKey != "", "the workspaces' tokens are sealed with it"},
+			{"PALIGO_SLACK_PUBLIC_URL", "public-url", c.PublicURL != "", "Slack sends the browser back to it"},
+			{"PALIGO_SLACK_INGEST_SECRET", "ingest-secret", c.IngestSecret != "", "the platform's Connect links are signed with it"},
+		} {
+			if !need.set {
+				return Config{}, &configError{"SLACK_CLIENT_ID", "client-id", "needs " + need.env + ": " + need.why}
+			}
+		}
+	}
 	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
 		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}
 	}
@@ -241,6 +283,20 @@ func httpURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("must be an absolute http:// or https:// URL")
+	}
+	return nil
+}
+
+func clientID(v string) error {
+	if strings.Trim(v, "0123456789.") != "" || !strings.Contains(v, ".") {
+		return errors.New("must be the app's Client ID: digits and a dot (1234567890.1234567890)")
+	}
+	return nil
+}
+
+func tokenKey(v string) error {
+	if _, err := paligo.NewSealer(v); err != nil {
+		return err
 	}
 	return nil
 }

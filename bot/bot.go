@@ -548,6 +548,10 @@ func (c *Client) ChannelsPage(ctx context.Context, cursor string, limit int) ([]
 		Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: limit, Cursor: cursor})
 }
 
+// Scopes are the bot scopes the app asks for (the manifests' and the
+// Connect flow's).
+var Scopes = []string{"channels:read", "groups:read", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "commands"}
+
 // Notifiable reports whether u is someone the bot may notify: neither a
 // bot nor deactivated. A lookup by email, the workspace directory and the
 // user events all judge a person by it.

@@ -138,6 +138,16 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// v8: connected workspaces, by team and by org, and the OAuth states
+	// of Connect flows under way.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketInstallations, bucketInstallationOrgs, bucketOAuthStates} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the schema this binary writes.

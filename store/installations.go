@@ -1,0 +1,129 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+// Installations: the workspaces connected through the Connect flow
+// (connect/), by team id, with the org of the Connect link; and the OAuth
+// states of Connect flows under way, each used once.
+
+var (
+	bucketInstallations    = []byte("installations")     // team -> paligo.Installation
+	bucketInstallationOrgs = []byte("installation_orgs") // org -> team
+	bucketOAuthStates      = []byte("oauth_states")      // seq -> paligo.OAuthState
+)
+
+// NewOAuthState stores st and returns its number (which its signed token
+// carries).
+func (s *Store) NewOAuthState(st paligo.OAuthState) (uint64, error) {
+	var seq uint64
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOAuthStates)
+		var err error
+		if seq, err = b.NextSequence(); err != nil {
+			return err
+		}
+		return putJSON(b, u64(seq), st)
+	})
+	return seq, err
+}
+
+// TakeOAuthState removes the state seq and returns it; found is false when
+// there is none (never made, or used already).
+func (s *Store) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOAuthStates)
+		st, found, err = getTxJSON[paligo.OAuthState](b, u64(seq))
+		if err != nil || !found {
+			return err
+		}
+		return b.Delete(u64(seq))
+	})
+	return st, found, err
+}
+
+// SaveInstallation stores in (by its team), replacing the one before: a
+// reinstall keeps when it was first installed. It returns the stored one.
+func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, error) {
+	now := s.Now().UTC()
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInstallations)
+		old, found, err := getTxJSON[paligo.Installation](b, []byte(in.Team))
+		if err != nil {
+			return err
+		}
+		in.InstalledAt, in.UpdatedAt = now, now
+		if found {
+			in.InstalledAt = old.InstalledAt
+			if old.Org != "" && old.Org != in.Org {
+				if err := tx.Bucket(bucketInstallationOrgs).Delete([]byte(old.Org)); err != nil {
+					return err
+				}
+			}
+		}
+		if in.Org != "" {
+			if err := tx.Bucket(bucketInstallationOrgs).Put([]byte(in.Org), []byte(in.Team)); err != nil {
+				return err
+			}
+		}
+		return putJSON(b, []byte(in.Team), in)
+	})
+	return in, err
+}
+
+// Installation returns the installation of team.
+func (s *Store) Installation(team string) (paligo.Installation, bool, error) {
+	return getJSON[paligo.Installation](s, bucketInstallations, []byte(team))
+}
+
+// InstallationOfOrg returns the installation connected for org.
+func (s *Store) InstallationOfOrg(org string) (paligo.Installation, bool, error) {
+	var in paligo.Installation
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		team := tx.Bucket(bucketInstallationOrgs).Get([]byte(org))
+		if team == nil {
+			return nil
+		}
+		in, found, err = getTxJSON[paligo.Installation](tx.Bucket(bucketInstallations), team)
+		return err
+	})
+	return in, found, err
+}
+
+// Installations lists every installation, by team id.
+func (s *Store) Installations() ([]paligo.Installation, error) {
+	var out []paligo.Installation
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = listJSON[paligo.Installation](tx.Bucket(bucketInstallations))
+		return err
+	})
+	return out, err
+}
+
+// Disconnect marks team's installation disconnected for reason (its
+// tokens are dropped); found is false when there is none.
+func (s *Store) Disconnect(team, reason string) (found bool, err error) {
+	now := s.Now().UTC()
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInstallations)
+		in, ok, err := getTxJSON[paligo.Installation](b, []byte(team))
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		in.BotTokenSealed, in.RefreshTokenSealed, in.TokenExpires = "", "", time.Time{}
+		in.Disconnected, in.DisconnectedAt, in.UpdatedAt = reason, now, now
+		return putJSON(b, []byte(team), in)
+	})
+	if err != nil {
+		return false, fmt.Errorf("disconnect %s: %w", team, err)
+	}
+	return found, nil
+}
