@@ -63,7 +63,9 @@ func (f *Flow) Handler() http.Handler {
 	return mux
 }
 
-func (f *Flow) redirectURI() string { return strings.TrimSuffix(f.PublicURL, "/") + "/slack/oauth/callback" }
+func (f *Flow) redirectURI() string {
+	return strings.TrimSuffix(f.PublicURL, "/") + "/slack/oauth/callback"
+}
 
 // install checks the platform's Connect link and sends the browser to
 // Slack's authorize page.
