@@ -53,7 +53,7 @@ type signedRequest struct {
 func signed(method, path string, body []byte, secret string, at time.Time) signedRequest {
 	ts := at.Unix()
 	signedBody := body
-	if method == "GET" {
+	if method == "GET" || method == "DELETE" {
 		signedBody = []byte(path)
 	}
 	h := http.Header{}

@@ -111,6 +111,9 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 			return pruneLivingKeys(tx, from, budget)
 		},
+		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+			return pruneOAuthStates(tx, from, budget, cutoff)
+		},
 	}
 	for _, step := range steps {
 		var from []byte
@@ -351,6 +354,17 @@ func pruneLivingKeys(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 	var n int
 	return pruneWhere(tx.Bucket(bucketLivingKeys), from, budget, &n, func(_, id []byte) (bool, error) {
 		return living.Get(id) == nil, nil
+	})
+}
+
+// pruneOAuthStates removes Connect flows that were never finished (their
+// state expired long before cutoff).
+func pruneOAuthStates(tx *bolt.Tx, from []byte, budget int, cutoff time.Time) ([]byte, error) {
+	var n int
+	return pruneWhere(tx.Bucket(bucketOAuthStates), from, budget, &n, func(_, v []byte) (bool, error) {
+		var st paligo.OAuthState
+		err := json.Unmarshal(v, &st)
+		return err == nil && st.Expires.Before(cutoff), err
 	})
 }
 

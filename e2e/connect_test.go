@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/api"
+	"github.com/paligo/paligo-slack/app"
+	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/fakeslack"
+)
+
+const testTokenKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// startConnect starts the program with the Connect flow against fs, on a
+// port chosen first (the OAuth redirect URI names it).
+func startConnect(t *testing.T, fs *fakeslack.Server) (*harness, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	h := start(t, fs)
+	h.configure = func(c *app.Config) {
+		c.Listen, c.PublicURL = addr, "http://"+addr
+		c.ClientID, c.ClientSecret, c.OAuthURL = fs.ClientID(), app.Secret(fs.ClientSecret()), fs.OAuthURL()
+		c.TokenKey = testTokenKey
+	}
+	h.restart()
+	return h, "http://" + addr
+}
+
+// connectLink is the platform's signed Connect link, made at.
+func connectLink(base, org, email, ret string, at time.Time) string {
+	q := url.Values{"org": {org}, "email": {email}, "return": {ret}, "ts": {fmt.Sprint(at.Unix())}}.Encode()
+	return base + "/slack/install?" + q + "&sig=" + url.QueryEscape(api.Sign([]byte(testIngestSecret), at.Unix(), []byte(q)))
+}
+
+// noFollow follows no redirect: each step of the flow is looked at.
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func visit(t *testing.T, u string) (int, string, *url.URL) {
+	t.Helper()
+	resp, err := noFollow.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	return resp.StatusCode, string(b), loc
+}
+
+// connectThrough goes from the Connect link to Slack's answer: the
+// callback URL Slack sends the browser to.
+func connectThrough(t *testing.T, link string) *url.URL {
+	t.Helper()
+	status, body, toSlack := visit(t, link)
+	if status != http.StatusFound {
+		t.Fatalf("the Connect link = %d %s", status, body)
+	}
+	status, body, callback := visit(t, toSlack.String())
+	if status != http.StatusFound {
+		t.Fatalf("Slack's authorize page = %d %s", status, body)
+	}
+	return callback
+}
+
+func TestConnectAWorkspace(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h, base := startConnect(t, fs)
+	now := time.Now()
+	ret := "https://platform.example/settings/slack?tab=integrations"
+
+	// The link leads to Slack's authorize page, asking for the manifest's
+	// scopes, with a state.
+	status, body, toSlack := visit(t, connectLink(base, "acme", "ada@example.com", ret, now))
+	if status != http.StatusFound || !strings.HasPrefix(toSlack.String(), fs.OAuthURL()) {
+		t.Fatalf("the Connect link = %d %s → %s", status, body, toSlack)
+	}
+	q := toSlack.Query()
+	if q.Get("client_id") != fs.ClientID() || q.Get("scope") != strings.Join(bot.Scopes, ",") || q.Get("redirect_uri") != base+"/slack/oauth/callback" || q.Get("state") == "" {
+		t.Errorf("authorize query = %v", q)
+	}
+	_, _, callback := visit(t, toSlack.String())
+	status, body, done := visit(t, callback.String())
+	if status != http.StatusFound || done.Host != "platform.example" || done.Query().Get("status") != "connected" || done.Query().Get("team") != "T0FAKE" || done.Query().Get("tab") != "integrations" {
+		t.Fatalf("the callback = %d %s → %s", status, body, done)
+	}
+	in, found, _ := h.main.Store().InstallationOfOrg("acme")
+	if !found || in.Team != "T0FAKE" || in.Installer != "U0ADMIN" || in.InstallerEmail != "ada@example.com" || in.BotUser == "" || in.TeamName == "" {
+		t.Fatalf("installation: %+v %v", in, found)
+	}
+	tokens := fs.IssuedTokens()
+	if len(tokens) != 1 || strings.Contains(in.BotTokenSealed, tokens[0]) || strings.Contains(in.BotTokenSealed, "xoxb") || in.BotTokenSealed == "" {
+		t.Errorf("the bot token is not sealed: %q", in.BotTokenSealed)
+	}
+	if strings.Contains(h.logs.String(), tokens[0]) {
+		t.Error("the bot token reached the log")
+	}
+
+	// The same answer twice: refused.
+	if status, body, _ := visit(t, callback.String()); status != http.StatusForbidden || !strings.Contains(body, "used already") {
+		t.Errorf("a replayed callback = %d %s", status, body)
+	}
+	// A forged state, a forged link, an expired link.
+	forged := *callback
+	fq := forged.Query()
+	fq.Set("state", strings.Repeat("A", len(fq.Get("state"))))
+	forged.RawQuery = fq.Encode()
+	if status, body, _ := visit(t, forged.String()); status != http.StatusForbidden || !strings.Contains(body, "not valid") {
+		t.Errorf("a forged state = %d %s", status, body)
+	}
+	bad := strings.Replace(connectLink(base, "acme", "ada@example.com", ret, now), "org=acme", "org=evil", 1)
+	if status, body, _ := visit(t, bad); status != http.StatusForbidden || !strings.Contains(body, "signature does not match") {
+		t.Errorf("a forged link = %d %s", status, body)
+	}
+	if status, body, _ := visit(t, connectLink(base, "acme", "ada@example.com", ret, now.Add(-11*time.Minute))); status != http.StatusForbidden || !strings.Contains(body, "expired") {
+		t.Errorf("an expired link = %d %s", status, body)
+	}
+	if status, body, _ := visit(t, connectLink(base, "acme", "ada@example.com", "javascript:alert(1)", now)); status != http.StatusBadRequest || strings.Contains(body, "javascript") {
+		t.Errorf("a link returning to javascript: = %d %s", status, body)
+	}
+
+	// Someone else's Slack account installs: revoked, explained, nothing
+	// changed.
+	fs.SetInstaller("U0ALICE")
+	callback = connectThrough(t, connectLink(base, "acme", "ada@example.com", ret, now))
+	status, body, _ = visit(t, callback.String())
+	if status != http.StatusForbidden || !strings.Contains(body, "alice@example.com") || !strings.Contains(body, "ada@example.com") || !strings.Contains(body, "reason=email_mismatch") {
+		t.Errorf("an installer of another email = %d %s", status, body)
+	}
+	for _, tok := range fs.IssuedTokens() {
+		if tok != tokens[0] && !fs.Revoked(tok) {
+			t.Error("the mismatched install's token was not revoked")
+		}
+	}
+	if again, _, _ := h.main.Store().Installation("T0FAKE"); again.Installer != "U0ADMIN" || again.BotTokenSealed != in.BotTokenSealed {
+		t.Errorf("a refused install changed the installation: %+v", again)
+	}
+
+	// Cancel on Slack's page: back to the platform with the reason.
+	fs.SetInstaller("U0ADMIN")
+	fs.DenyInstall()
+	callback = connectThrough(t, connectLink(base, "acme", "ada@example.com", ret, now))
+	if status, body, _ := visit(t, callback.String()); status != http.StatusOK || !strings.Contains(body, "reason=access_denied") {
+		t.Errorf("a cancelled install = %d %s", status, body)
+	}
+
+	// Installing again updates the installation.
+	h.clock.Set(now.Add(time.Minute))
+	callback = connectThrough(t, connectLink(base, "acme", "ada@example.com", ret, h.clock.Now()))
+	if status, _, done := visit(t, callback.String()); status != http.StatusFound || done.Query().Get("status") != "connected" {
+		t.Fatalf("reinstall = %d %s", status, done)
+	}
+	re, _, _ := h.main.Store().Installation("T0FAKE")
+	if !re.InstalledAt.Equal(in.InstalledAt) || !re.UpdatedAt.After(in.UpdatedAt) || re.BotTokenSealed == in.BotTokenSealed {
+		t.Errorf("reinstall: %+v (first %+v)", re, in)
+	}
+
+	// The platform lists its connections, never a token, and disconnects.
+	status, body = signed("GET", "/v1/connections", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr())
+	var list struct{ Items []map[string]any }
+	if json.Unmarshal([]byte(body), &list); status != 200 || len(list.Items) != 1 || list.Items[0]["team"] != "T0FAKE" || list.Items[0]["org"] != "acme" || list.Items[0]["connected"] != true || strings.Contains(body, "sealed") || strings.Contains(body, "xox") {
+		t.Errorf("GET /v1/connections = %d %s", status, body)
+	}
+	if status, _ := signed("GET", "/v1/connections", nil, "wrong-secret-0123456789", h.clock.Now()).send(t, h.main.Addr()); status != 401 {
+		t.Errorf("unsigned GET /v1/connections = %d", status)
+	}
+	latest := ""
+	for _, tok := range fs.IssuedTokens() {
+		if !fs.Revoked(tok) && tok != tokens[0] {
+			latest = tok
+		}
+	}
+	status, body = signed("DELETE", "/v1/connections/T0FAKE", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr())
+	if status != 200 || !fs.Revoked(latest) {
+		t.Errorf("DELETE /v1/connections/T0FAKE = %d %s (token revoked: %v)", status, body, fs.Revoked(latest))
+	}
+	if gone, _, _ := h.main.Store().Installation("T0FAKE"); gone.Disconnected == "" || gone.BotTokenSealed != "" {
+		t.Errorf("after the disconnection: %+v", gone)
+	}
+	if status, _ := signed("DELETE", "/v1/connections/T0NONE", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr()); status != 404 {
+		t.Errorf("DELETE of an unknown team = %d", status)
+	}
+}
