@@ -90,7 +90,7 @@ func (f *Flow) deleteConnection(w http.ResponseWriter, r *http.Request) {
 			f.revoke(r.Context(), client, team)
 		}
 	}
-	if _, err := f.Store.Disconnect(team, "disconnected by the platform"); err != nil {
+	if _, _, err := f.Store.Disconnect(team, "disconnected by the platform"); err != nil {
 		f.Log.Error("disconnect", "team", team, "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "could not record the disconnection; retry later"})
 		return

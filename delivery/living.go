@@ -246,7 +246,10 @@ func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, e
 	if cb == nil {
 		return true, d.store.FinishNote(job)
 	}
-	result := paligo.ActionResult{Action: cb.Action, By: cb.By.SlackUser, Callback: cb.ID}
+	result := paligo.ActionResult{Action: cb.Action, Callback: cb.ID}
+	if cb.By != nil {
+		result.By = cb.By.SlackUser
+	}
 	if at, err := time.Parse(time.RFC3339, cb.At); err == nil {
 		result.At = at
 	}
@@ -271,8 +274,10 @@ func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, e
 	case status >= 200 && status < 300:
 		result.Outcome = "requested"
 		note := ""
-		if cb.Action == "acknowledge" {
-			result.Action = "" // the acknowledgement is on the parent already
+		if cb.Action == "acknowledge" || job.Living == 0 {
+			// The acknowledgement is on the parent already; a callback of
+			// no living message (a workspace disconnected) has no thread.
+			result.Action = ""
 		} else {
 			note = views.NoteText(result)
 		}
@@ -295,7 +300,11 @@ func (d *Deliverer) callbackFailed(job store.Job, result paligo.ActionResult, de
 	result.Outcome, result.Detail = "failed", detail
 	d.m.callbacks.WithLabelValues("failed").Inc()
 	d.log.Warn("callback failed", "callback", job.Callback.ID, "action", job.Callback.Action, "reason", detail)
-	jobs, err := d.store.SettleCallback(job, result, views.NoteText(result))
+	note := ""
+	if job.Living != 0 {
+		note = views.NoteText(result)
+	}
+	jobs, err := d.store.SettleCallback(job, result, note)
 	return true, d.quietly(jobs, err)
 }
 

@@ -193,3 +193,55 @@ func TestConnectAWorkspace(t *testing.T) {
 		t.Errorf("DELETE of an unknown team = %d", status)
 	}
 }
+
+// TestAnUninstalledWorkspaceIsDisconnected: app_uninstalled and
+// tokens_revoked mark a connected workspace disconnected, and the platform
+// is told.
+func TestAnUninstalledWorkspaceIsDisconnected(t *testing.T) {
+	for _, event := range []map[string]any{
+		{"type": "app_uninstalled"},
+		{"type": "tokens_revoked", "tokens": map[string]any{"bot": []string{"U0BOT"}}},
+	} {
+		t.Run(event["type"].(string), func(t *testing.T) {
+			fs := newFake(t, fakeslack.Options{Channels: testChannels})
+			platform := newCallbackServer(t, 200)
+			h, base := startConnect(t, fs)
+			configure := h.configure
+			h.configure = func(c *app.Config) { configure(c); c.ActionsURL = platform.URL }
+			h.restart()
+			ctx := ctxT(t)
+			callback := connectThrough(t, connectLink(base, "acme", "ada@example.com", "https://platform.example/s", time.Now()))
+			if status, _, _ := visit(t, callback.String()); status != http.StatusFound {
+				t.Fatal("not connected")
+			}
+			// A user token revoked changes nothing.
+			if event["type"] == "tokens_revoked" {
+				fs.Send(ctx, fs.EventsAPI(map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"oauth": []string{"U0ADMIN"}}}))
+				h.waitDelivered(ctx)
+				if in, _, _ := h.main.Store().Installation("T0FAKE"); in.Disconnected != "" {
+					t.Fatalf("a user token's revocation disconnected the workspace: %+v", in)
+				}
+			}
+			if _, err := fs.Send(ctx, fs.EventsAPI(event)); err != nil {
+				t.Fatal(err)
+			}
+			if err := poll(ctx, 10*time.Millisecond, func() bool { return len(platform.got()) == 1 }); err != nil {
+				t.Fatal("the platform was not told")
+			}
+			h.waitDelivered(ctx)
+			if cb := platform.got()[0]; cb.Type != "disconnected" || cb.Team != "T0FAKE" || cb.Org != "acme" || cb.ID == "" || cb.By != nil {
+				t.Errorf("callback = %+v", cb)
+			}
+			in, _, _ := h.main.Store().Installation("T0FAKE")
+			if in.Disconnected != event["type"] || in.BotTokenSealed != "" {
+				t.Errorf("after %s: %+v", event["type"], in)
+			}
+			// Told once.
+			fs.Send(ctx, fs.EventsAPI(event))
+			h.waitDelivered(ctx)
+			if n := len(platform.got()); n != 1 {
+				t.Errorf("%d callbacks after the event came twice", n)
+			}
+		})
+	}
+}

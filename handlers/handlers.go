@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
@@ -79,7 +80,8 @@ type Router struct {
 var Commands = []string{"/route-alerts", "/paligo-invite"}
 
 // Events are the Events API events the Router answers.
-var Events = []string{string(slackevents.AppHomeOpened), string(slackevents.TeamJoin), string(slackevents.UserChange)}
+var Events = []string{string(slackevents.AppHomeOpened), string(slackevents.TeamJoin), string(slackevents.UserChange),
+	string(slackevents.AppUninstalled), string(slackevents.TokensRevoked)}
 
 func (h *Router) lockUser(team, user string) func() {
 	f := fnv.New32a()
@@ -117,10 +119,44 @@ func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.R
 			return bot.Reply{}
 		}
 		return h.learnPerson(inner.User)
+	case *slackevents.AppUninstalledEvent:
+		return h.disconnected(ev.TeamID, "app_uninstalled")
+	case *slackevents.TokensRevokedEvent:
+		if len(e.Tokens.Bot) == 0 {
+			return bot.Reply{} // a user token; the bot's still works
+		}
+		return h.disconnected(ev.TeamID, "tokens_revoked")
 	default:
 		h.Log.Info("ignored event", "event_type", ev.InnerEvent.Type)
 		return bot.Reply{}
 	}
+}
+
+// disconnected marks a connected workspace's installation disconnected
+// (the app uninstalled, its bot token revoked) and, with callbacks, tells
+// the platform: {"type": "disconnected", "team", "org"}.
+func (h *Router) disconnected(team, reason string) bot.Reply {
+	return bot.Reply{After: func(context.Context) {
+		in, found, err := h.Store.Disconnect(team, reason)
+		if err != nil {
+			h.Log.Error("disconnect", "team", team, "reason", reason, "err", err)
+			return
+		}
+		if !found {
+			return // not a connected workspace (or told already)
+		}
+		h.Log.Info("workspace disconnected", "team", team, "reason", reason)
+		if !h.Callbacks {
+			return
+		}
+		job, err := h.Store.QueueCallback(&paligo.ActionCallback{ID: newCallbackID(), Type: "disconnected",
+			Team: team, Org: in.Org, At: h.Store.Now().UTC().Format(time.RFC3339)})
+		if err != nil {
+			h.Log.Error("queue the disconnected callback", "team", team, "err", err)
+			return
+		}
+		h.enqueue([]store.Job{job})
+	}}
 }
 
 // Interaction answers a block action, a view submission or a view closing.

@@ -243,8 +243,10 @@ func (h *Router) adminHome(team string) (*views.Admin, error) {
 	for _, f := range failed {
 		line := views.FailedLine{Seq: f.Job.Seq, Reason: f.Reason, At: f.At}
 		switch {
-		case f.Job.Kind == store.JobCallback && f.Job.Callback != nil:
+		case f.Job.Kind == store.JobCallback && f.Job.Callback != nil && f.Job.Callback.By != nil:
 			line.Where = "the platform (" + f.Job.Callback.Action + " by " + f.Job.Callback.By.SlackUser + ")"
+		case f.Job.Kind == store.JobCallback && f.Job.Callback != nil:
+			line.Where = "the platform (" + f.Job.Callback.Type + " " + f.Job.Callback.Team + ")"
 		case f.Job.Kind == store.JobChannel || f.Job.Kind == store.JobParent || f.Job.Kind == store.JobNote:
 			line.Where = f.Job.Channel
 		case f.Job.User != "":

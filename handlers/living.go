@@ -175,10 +175,15 @@ func (h *Router) callback(ctx context.Context, team, user, action string, e pali
 		// Who clicked is known by id; the email and name are extras.
 		h.Log.Warn("users.info for a callback", "user", user, "err", err)
 	}
+	return &paligo.ActionCallback{ID: newCallbackID(), Type: "action", Action: action, Event: e.ID,
+		Subject: e.Subject, By: &paligo.Clicker{SlackUser: user, Email: p.email, Name: p.name}, Team: team, At: now.Format(time.RFC3339)}
+}
+
+// newCallbackID is a callback's id: random, kept by every try of it.
+func newCallbackID() string {
 	var id [12]byte
 	rand.Read(id[:])
-	return &paligo.ActionCallback{ID: "cb_" + hex.EncodeToString(id[:]), Type: "action", Action: action, Event: e.ID,
-		Subject: e.Subject, By: paligo.Clicker{SlackUser: user, Email: p.email, Name: p.name}, Team: team, At: now.Format(time.RFC3339)}
+	return "cb_" + hex.EncodeToString(id[:])
 }
 
 func (h *Router) enqueue(jobs []store.Job) {

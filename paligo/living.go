@@ -107,13 +107,15 @@ type ActionResult struct {
 // Acknowledge or one of its actions (docs/living-messages.md).
 type ActionCallback struct {
 	ID      string   `json:"id"`
-	Type    string   `json:"type"`   // "action"
-	Action  string   `json:"action"` // the action's id, or "acknowledge"
-	Event   string   `json:"event"`  // the event's id
+	Type    string   `json:"type"`             // "action", or "disconnected" (a workspace was)
+	Action  string   `json:"action,omitempty"` // the action's id, or "acknowledge"
+	Event   string   `json:"event,omitempty"`  // the event's id
 	Subject *Subject `json:"subject,omitempty"`
-	By      Clicker  `json:"by"`
+	By      *Clicker `json:"by,omitempty"`
 	Team    string   `json:"team"`
-	At      string   `json:"at"` // RFC 3339
+	// Org is the platform's org of a disconnected workspace.
+	Org string `json:"org,omitempty"`
+	At  string `json:"at"` // RFC 3339
 }
 
 // Clicker is who clicked, as the platform is told.

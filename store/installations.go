@@ -108,13 +108,15 @@ func (s *Store) Installations() ([]paligo.Installation, error) {
 }
 
 // Disconnect marks team's installation disconnected for reason (its
-// tokens are dropped); found is false when there is none.
-func (s *Store) Disconnect(team, reason string) (found bool, err error) {
+// tokens are dropped) and returns it; found is false when there is none,
+// or it was disconnected already.
+func (s *Store) Disconnect(team, reason string) (in paligo.Installation, found bool, err error) {
 	now := s.Now().UTC()
 	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInstallations)
-		in, ok, err := getTxJSON[paligo.Installation](b, []byte(team))
-		if err != nil || !ok {
+		var ok bool
+		in, ok, err = getTxJSON[paligo.Installation](b, []byte(team))
+		if err != nil || !ok || in.Disconnected != "" {
 			return err
 		}
 		found = true
@@ -123,7 +125,7 @@ func (s *Store) Disconnect(team, reason string) (found bool, err error) {
 		return putJSON(b, []byte(team), in)
 	})
 	if err != nil {
-		return false, fmt.Errorf("disconnect %s: %w", team, err)
+		return in, false, fmt.Errorf("disconnect %s: %w", team, err)
 	}
-	return found, nil
+	return in, found, nil
 }

@@ -350,6 +350,17 @@ func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string)
 	return jobs, err
 }
 
+// QueueCallback puts a callback to the platform of no living message (a
+// workspace disconnected) in the outbox.
+func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
+	var j Job
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		j, err = addJob(tx, Job{Kind: JobCallback, Callback: cb})
+		return err
+	})
+	return j, err
+}
+
 // FinishNote ends a JobNote that Slack took (or refused for good: then it
 // is on the failed list instead, through Fail).
 func (s *Store) FinishNote(job Job) error {
