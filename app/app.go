@@ -111,10 +111,14 @@ type Main struct {
 	// records (tests move it; Slack pacing keeps real time).
 	Clock func() time.Time
 
-	store        *store.Store
-	client       *bot.Client
-	bot          *bot.Bot
-	deliverer    *delivery.Deliverer
+	store     *store.Store
+	client    *bot.Client
+	bot       *bot.Bot
+	deliverer *delivery.Deliverer
+	// connect is the Connect flow, with SLACK_CLIENT_ID; connDone closes
+	// when its token refresh loop has stopped.
+	connect      *connect.Flow
+	connDone     chan struct{}
 	delivDone    chan error
 	digests      *delivery.Digests
 	digDone      chan error
@@ -209,6 +213,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
 			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second}}
 		connectFlow, connections = flow.Handler(), flow.Connections()
+		m.connect = flow
 	}
 	ingest := &api.Ingest{
 		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: m.store.Now, Log: m.Log,
@@ -277,6 +282,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.done <- err
 		}
 	}()
+	if m.connect != nil {
+		m.connDone = make(chan struct{})
+		go func() {
+			defer close(m.connDone)
+			m.connect.Run(botCtx)
+		}()
+	}
 	m.delivDone = make(chan error, 1)
 	go func() {
 		err := m.deliverer.Run(botCtx)
@@ -398,6 +410,15 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 // Store is the program's store, once Open has succeeded (tests look into it).
 func (m *Main) Store() *store.Store { return m.store }
 
+// RefreshTokens refreshes the connected workspaces' tokens that are due
+// now, as the loop does every minute (tests); 0 without the Connect flow.
+func (m *Main) RefreshTokens(ctx context.Context) (int, error) {
+	if m.connect == nil {
+		return 0, nil
+	}
+	return m.connect.RefreshDue(ctx)
+}
+
 // DigestLoop is the digest loop, once Open has succeeded.
 func (m *Main) DigestLoop() *delivery.Digests { return m.digests }
 
@@ -431,6 +452,9 @@ func (m *Main) Close() error {
 		}
 		if m.retDone != nil {
 			<-m.retDone
+		}
+		if m.connDone != nil {
+			<-m.connDone
 		}
 		m.cancel = nil
 	}

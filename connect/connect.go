@@ -305,3 +305,66 @@ func (f *Flow) page(w http.ResponseWriter, status int, title, text, backURL stri
 	w.WriteHeader(status)
 	pageTmpl.Execute(w, struct{ Title, Text, Back string }{title, text, backURL})
 }
+
+// RefreshBefore is how long before its expiry a rotating token is
+// refreshed.
+const RefreshBefore = 15 * time.Minute
+
+// RefreshDue refreshes the bot token of every connected workspace whose
+// token expires within RefreshBefore (token rotation: oauth.v2.access with
+// grant_type=refresh_token; each refresh token works once, so the new pair
+// is stored before anything else). It returns how many it refreshed.
+func (f *Flow) RefreshDue(ctx context.Context) (int, error) {
+	ins, err := f.Store.Installations()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, in := range ins {
+		if in.Disconnected != "" || in.RefreshTokenSealed == "" || in.TokenExpires.IsZero() || in.TokenExpires.Sub(f.Now()) > RefreshBefore {
+			continue
+		}
+		if err := f.refresh(ctx, in); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.Team, err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func (f *Flow) refresh(ctx context.Context, in paligo.Installation) error {
+	rt, err := f.Sealer.Open(in.RefreshTokenSealed, in.Team)
+	if err != nil {
+		return err
+	}
+	resp, err := f.exchange(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	if err != nil {
+		return fmt.Errorf("refresh the token: %w", err)
+	}
+	in.BotTokenSealed = f.Sealer.Seal(resp.AccessToken, in.Team)
+	in.RefreshTokenSealed = f.Sealer.Seal(resp.RefreshToken, in.Team)
+	in.TokenExpires = f.Now().Add(time.Duration(resp.ExpiresIn) * time.Second).UTC()
+	if _, err := f.Store.SaveInstallation(in); err != nil {
+		return err
+	}
+	f.Log.Info("token refreshed", "team", in.Team, "expires", in.TokenExpires)
+	return nil
+}
+
+// Run refreshes due tokens every minute until ctx ends.
+func (f *Flow) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := f.RefreshDue(ctx); err != nil {
+			f.Log.Error("token refresh", "refreshed", n, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -245,3 +245,44 @@ func TestAnUninstalledWorkspaceIsDisconnected(t *testing.T) {
 		})
 	}
 }
+
+// TestRotatingTokensAreRefreshedBeforeTheyExpire: with token rotation, a
+// workspace's token is refreshed in the quarter hour before it expires,
+// once, and the refresh token is used once.
+func TestRotatingTokensAreRefreshedBeforeTheyExpire(t *testing.T) {
+	t0 := time.Now()
+	fs := newFake(t, fakeslack.Options{Channels: testChannels, TokenRotation: true, TokenLifetime: time.Hour})
+	h, base := startConnect(t, fs)
+	h.clock.Set(t0)
+	ctx := ctxT(t)
+	callback := connectThrough(t, connectLink(base, "acme", "ada@example.com", "https://platform.example/s", t0))
+	if status, _, _ := visit(t, callback.String()); status != http.StatusFound {
+		t.Fatal("not connected")
+	}
+	first, _, _ := h.main.Store().Installation("T0FAKE")
+	if first.RefreshTokenSealed == "" || first.TokenExpires.Sub(t0) < 59*time.Minute {
+		t.Fatalf("a rotating token stored as %+v", first)
+	}
+	if n, err := h.main.RefreshTokens(ctx); n != 0 || err != nil {
+		t.Errorf("refreshed %d (%v) an hour before expiry", n, err)
+	}
+	h.clock.Set(t0.Add(50 * time.Minute))
+	if n, err := h.main.RefreshTokens(ctx); n != 1 || err != nil {
+		t.Fatalf("refreshed %d (%v) ten minutes before expiry", n, err)
+	}
+	second, _, _ := h.main.Store().Installation("T0FAKE")
+	if second.BotTokenSealed == first.BotTokenSealed || second.RefreshTokenSealed == first.RefreshTokenSealed || !second.TokenExpires.After(first.TokenExpires) {
+		t.Errorf("after the refresh: %+v", second)
+	}
+	if n, _ := h.main.RefreshTokens(ctx); n != 0 {
+		t.Errorf("refreshed %d again at once", n)
+	}
+	if got := len(fs.IssuedTokens()); got != 2 {
+		t.Errorf("%d tokens issued, want the install's and the refresh's", got)
+	}
+	for _, c := range fs.Calls("oauth.v2.access") {
+		if !c.OK() {
+			t.Errorf("oauth.v2.access answered %s", c.Error)
+		}
+	}
+}
