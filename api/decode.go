@@ -380,6 +380,12 @@ func decodeEvent(dec *jsontext.Decoder, v *eventValidator) (e paligo.Event, err 
 			} else {
 				err = nerr
 			}
+		case "team":
+			if e.Team, err = v.str(dec, "team", false, 32, identifier); e.Team != "" && !slackTeamID(e.Team) {
+				v.fail("team", "must be a Slack team id (T0123ABCD)")
+			}
+		case "org":
+			e.Org, err = v.str(dec, "org", false, 128, identifier)
 		case "thread":
 			e.Thread, err = v.str(dec, "thread", false, paligo.MaxThreadLen, identifier)
 		case "actions":
@@ -395,6 +401,20 @@ func decodeEvent(dec *jsontext.Decoder, v *eventValidator) (e paligo.Event, err 
 			return e, err
 		}
 	}
+}
+
+// slackTeamID reports whether s looks like a Slack team (or enterprise)
+// id: T or E, then upper-case letters and digits.
+func slackTeamID(s string) bool {
+	if len(s) < 3 || (s[0] != 'T' && s[0] != 'E') {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // actions reads the platform's buttons: at most paligo.MaxActions objects

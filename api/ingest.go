@@ -101,6 +101,20 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, errs, more := DecodeEvents(body)
+	var fan *store.FanOutSpec
+	if h.FanOut != nil {
+		if spec, ok := h.FanOut(); ok {
+			fan = &spec
+		}
+	}
+	if len(errs) == 0 {
+		var unknown bool
+		if errs, unknown = h.resolveWorkspaces(events, fan); unknown {
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "the bot has not reached its workspace yet, so events naming one cannot be checked; nothing was stored, retry later"})
+			return
+		}
+	}
 	if len(errs) == 0 {
 		errs = h.resolveInvites(events)
 		if len(errs) > MaxErrors {
@@ -111,12 +125,6 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.count("rejected", max(len(events), 1))
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs, MoreErrors: more})
 		return
-	}
-	var fan *store.FanOutSpec
-	if h.FanOut != nil {
-		if spec, ok := h.FanOut(); ok {
-			fan = &spec
-		}
 	}
 	res, fanned, err := h.Store.AcceptAndFanOut(events, fan)
 	if err != nil {
@@ -131,6 +139,46 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Accepted(res.Accepted, fanned)
 	}
 	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
+}
+
+// resolveWorkspaces checks the workspace each event names (team, or org:
+// the org of a Connect link) against the one this bot serves (fan's
+// team); unknown is true when that is not known yet and an event names
+// one. An event that names none is for the one served.
+func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
+	for i := range events {
+		e := &events[i]
+		if e.Team == "" && e.Org == "" {
+			continue
+		}
+		if fan == nil || fan.Team == "" {
+			return nil, true
+		}
+		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
+		if e.Org != "" {
+			in, found, err := h.Store.InstallationOfOrg(e.Org)
+			switch {
+			case err != nil || !found:
+				fail("org", "is not connected: no workspace was connected for it with the Connect link")
+				continue
+			case in.Disconnected != "":
+				fail("org", "its workspace was disconnected ("+in.Disconnected+")")
+				continue
+			case e.Team != "" && e.Team != in.Team:
+				fail("team", "is not the workspace connected for org "+e.Org)
+				continue
+			}
+			e.Team = in.Team
+		}
+		if e.Team != fan.Team {
+			if in, found, _ := h.Store.Installation(e.Team); found && in.Disconnected == "" {
+				fail("team", "is connected, but this deployment serves only its own workspace (SLACK_BOT_TOKEN's) for now")
+			} else {
+				fail("team", "is not a workspace this bot serves")
+			}
+		}
+	}
+	return errs, false
 }
 
 // resolveInvites ties each invite.accepted event to its invitation: the

@@ -94,6 +94,14 @@ func TestIngestAcceptsValidShapes(t *testing.T) {
 	if !ok || e.Subject.ID != "t-42" || e.Actor.Email != "bo@example.com" || e.Recipients[0] != "alice@example.com" || e.Fields["status"] != "open" {
 		t.Errorf("stored evt_1 = %+v", e)
 	}
+	// An event naming a workspace before the bot knows its own: 503,
+	// nothing stored.
+	if code, out := post(t, h, now, req{body: `{"id":"ws1","type":"run.failed","team":"T0ONE"}`}); code != 503 {
+		t.Errorf("an event naming a team before the workspace is known: %d %v", code, out)
+	}
+	if _, found, _ := s.Event("ws1"); found {
+		t.Error("the refused event was stored")
+	}
 	if e, _, _ := s.Event("lm1"); e.Thread != "run-7" || len(e.Actions) != 2 || e.Actions[1] != (paligo.Action{ID: "logs", Label: "Logs"}) {
 		t.Errorf("stored lm1 = %+v", e)
 	}
@@ -152,6 +160,7 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 		{"zero width in email", `{"id":"a","type":"run.failed","recipients":["al\u200bice@example.com"]}`, "recipients[0]"},
 		{"space in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/a b"}}`, "subject.url"},
 		{"RLO in url", `{"id":"a","type":"run.failed","subject":{"kind":"k","id":"s","url":"https://paligo.example/\u202Egpj.exe"}}`, "subject.url"},
+		{"team not a team id", `{"id":"a","type":"run.failed","team":"acme"}`, "team"},
 		{"thread too long", `{"id":"a","type":"run.failed","thread":"` + strings.Repeat("r", 129) + `"}`, "thread"},
 		{"thread with a control", `{"id":"a","type":"run.failed","thread":"r\u0007"}`, "thread"},
 		{"actions not an array", `{"id":"a","type":"run.failed","actions":{"id":"rerun"}}`, "actions"},

@@ -108,6 +108,30 @@ func TestConnectAWorkspace(t *testing.T) {
 		t.Error("the bot token reached the log")
 	}
 
+	// Events name their workspace by team or by the Connect link's org.
+	for _, c := range []struct {
+		extra  map[string]any
+		status int
+		field  string
+	}{
+		{map[string]any{"org": "acme"}, 202, ""},
+		{map[string]any{"team": "T0FAKE", "org": "acme"}, 202, ""},
+		{map[string]any{"team": "T0FAKE"}, 202, ""},
+		{map[string]any{"org": "nobody"}, 400, "org"},
+		{map[string]any{"team": "T0OTHER"}, 400, "team"},
+		{map[string]any{"team": "T0OTHER", "org": "acme"}, 400, "team"},
+		{map[string]any{"team": "not-a-team"}, 400, "team"},
+	} {
+		status, out := postEvents(t, h.main.Addr(), event(fmt.Sprintf("ws-%v", c.extra), "run.failed", c.extra))
+		errs, _ := out["errors"].([]any)
+		if status != c.status || (c.field != "" && (len(errs) != 1 || errs[0].(map[string]any)["field"] != c.field)) {
+			t.Errorf("an event naming %v = %d %v, want %d naming %q", c.extra, status, out, c.status, c.field)
+		}
+	}
+	if e, _, _ := h.main.Store().Event("ws-map[org:acme]"); e.Team != "T0FAKE" || e.Org != "acme" {
+		t.Errorf("an event naming its org is stored as %+v", e)
+	}
+
 	// The same answer twice: refused.
 	if status, body, _ := visit(t, callback.String()); status != http.StatusForbidden || !strings.Contains(body, "used already") {
 		t.Errorf("a replayed callback = %d %s", status, body)
@@ -191,6 +215,9 @@ func TestConnectAWorkspace(t *testing.T) {
 	}
 	if status, _ := signed("DELETE", "/v1/connections/T0NONE", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr()); status != 404 {
 		t.Errorf("DELETE of an unknown team = %d", status)
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("ws-after", "run.failed", map[string]any{"org": "acme"})); status != 400 || !strings.Contains(fmt.Sprint(out), "disconnected") {
+		t.Errorf("an event for a disconnected org = %d %v", status, out)
 	}
 }
 

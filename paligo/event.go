@@ -66,6 +66,10 @@ type Event struct {
 	// Channels are destinations the event names itself: channel ids, or
 	// names as #name (resolved when it is delivered).
 	Channels []string `json:"channels,omitempty"`
+	// Team or Org name the event's workspace: a Slack team id, or the
+	// platform's org of a Connect link (docs/events.md).
+	Team string `json:"team,omitempty"`
+	Org  string `json:"org,omitempty"`
 	// Thread groups the event's channel posts into one living message
 	// (a run id, say); empty means its subject's key (see ThreadKey).
 	Thread string `json:"thread,omitempty"`
