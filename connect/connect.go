@@ -245,7 +245,11 @@ func (f *Flow) exchange(ctx context.Context, form url.Values) (*slack.OAuthV2Res
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hr, err := f.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("oauth.v2.access: %w", errors.Unwrap(err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // not the URL: say what failed
+		}
+		return nil, fmt.Errorf("oauth.v2.access: %w", err)
 	}
 	defer hr.Body.Close()
 	if hr.StatusCode != http.StatusOK {
