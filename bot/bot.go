@@ -193,7 +193,8 @@ type Options struct {
 	NoSocket bool
 }
 
-// Bot is the Socket Mode side of the program.
+// Bot is Slack's side of the program: Socket Mode envelopes and (http.go)
+// Slack's HTTP requests, through one dispatcher.
 type Bot struct {
 	sm      *socketmode.Client
 	handler Handler
