@@ -378,6 +378,14 @@ func (d *Deliverer) runLane(l *lane) {
 		if d.ctx.Err() != nil {
 			continue
 		}
+		if errors.Is(err, errLater) {
+			// Behind the lane's other jobs (a parent's update waiting for
+			// chat.update's pace must not hold the posts back).
+			d.mu.Lock()
+			l.jobs = append(l.jobs[1:], job)
+			d.mu.Unlock()
+			continue
+		}
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			continue // the gate holds the next call back for Retry-After

@@ -72,6 +72,26 @@ func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Even
 	return d.settle(job, err)
 }
 
+// errLater: the job goes behind the other jobs of its lane.
+var errLater = errors.New("later, behind the lane's other jobs")
+
+// laneBusy reports whether jobs other than parents' updates wait in job's
+// lane (updates alone wait for their pace rather than take turns).
+func (d *Deliverer) laneBusy(job store.Job) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.lanes[job.Lane()]
+	if l == nil {
+		return false
+	}
+	for _, j := range l.jobs {
+		if j.Seq != job.Seq && j.Kind != store.JobParent {
+			return true
+		}
+	}
+	return false
+}
+
 // errParentGone: Slack refused a reply because its parent is no more.
 var errParentGone = errors.New("the thread's parent is gone")
 
@@ -144,11 +164,26 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 		jobs, err := d.store.FinishParentUpdate(job, l.Shown, "")
 		return true, d.quietly(jobs, err)
 	}
+	// chat.update's pace is the workspace's, not this channel's: while it
+	// has no room, posts that come to the channel go first, and the
+	// update, which draws the state as it is when it runs, after them. A
+	// click's update waits for its turn.
+	for !d.updates.Allow() {
+		if !job.Urgent && d.laneBusy(job) {
+			return false, errLater
+		}
+		r := d.updates.Reserve()
+		wait := r.Delay()
+		r.Cancel()
+		if err := bot.Sleep(ctx, min(wait, 100*time.Millisecond)); err != nil {
+			return false, err
+		}
+	}
 	text, blocks, err := d.drawParent(l)
 	if err != nil {
 		return false, err
 	}
-	err = d.call(ctx, "chat.update", "", d.updates, func(ctx context.Context) error {
+	err = d.call(ctx, "chat.update", "", nil, func(ctx context.Context) error {
 		_, _, _, err := d.slack.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})

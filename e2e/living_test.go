@@ -15,6 +15,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/app"
+	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
@@ -546,5 +547,54 @@ func TestKilledBetweenAReplyAndItsParentsUpdate(t *testing.T) {
 	}
 	if len(replies) != 1 || len(fs.Messages("C0OPS")) != 2 {
 		t.Errorf("after the restart: %d replies, %d messages; the reply was sent again", len(replies), len(fs.Messages("C0OPS")))
+	}
+}
+
+// TestParentUpdatesDoNotHoldPostsBack: chat.update's pace is the
+// workspace's (Tier 3), far below a channel's; an update waiting for it
+// lets the channel's new posts go first, and still comes, showing the
+// latest state.
+func TestParentUpdatesDoNotHoldPostsBack(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels,
+		MethodRates: map[string]fakeslack.MethodRate{"chat.update": {PerSecond: 0.5, Burst: 1}}})
+	h := startWithDelivery(t, fs, func(o *delivery.DeliveryOptions) { o.UpdateRate, o.UpdateBurst = 0.5, 1 })
+	ctx := ctxT(t)
+	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	mark := fs.Mark()
+	var first []any
+	for i, s := range []string{"a", "b", "a", "b"} {
+		first = append(first, event(fmt.Sprint("h", i), "run.failed", map[string]any{"subject": schedule(s)}))
+	}
+	h.post(first)
+	// The first update takes the one token; the second has to wait 2 s.
+	if _, err := fs.WaitForCall(ctx, mark, "chat.update", nil); err != nil {
+		t.Fatal(err)
+	}
+	var second []any
+	for i := range 6 {
+		second = append(second, event(fmt.Sprint("h2-", i), "run.failed", map[string]any{"subject": schedule("c")}))
+	}
+	h.post(second)
+	h.waitDelivered(ctx)
+	var updates []time.Time
+	var lastPost time.Time
+	for _, c := range fs.CallsSince(mark) {
+		switch {
+		case c.Method == "chat.update" && c.OK():
+			updates = append(updates, c.At)
+		case c.Method == "chat.update":
+			t.Errorf("chat.update answered %d %s: the bot went beyond its pace", c.Status, c.Error)
+		case c.Method == "chat.postMessage" && c.OK():
+			lastPost = c.At
+		}
+	}
+	if len(updates) < 2 || !lastPost.Before(updates[1]) {
+		t.Errorf("the last post at %v came after the second update (%v): an update held the channel's posts back", lastPost, updates)
+	}
+	for _, s := range []string{"a", "b", "c"} {
+		l, _, _ := h.main.Store().LivingOf("C0OPS", "schedule:"+s)
+		if p, _, _ := fs.Thread("C0OPS", l.TS); l.Shown != l.Version || (l.Updates > 1 && p.Edits == 0) {
+			t.Errorf("%s: shown %d of version %d, %d edits", s, l.Shown, l.Version, p.Edits)
+		}
 	}
 }
