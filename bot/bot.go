@@ -30,6 +30,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Handler answers envelopes (the program's is the handlers package's
@@ -552,6 +554,28 @@ func (c *Client) ChannelsPage(ctx context.Context, cursor string, limit int) ([]
 // Scopes are the bot scopes the app asks for (the manifests' and the
 // Connect flow's).
 var Scopes = []string{"channels:read", "groups:read", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "commands"}
+
+// IsAdmin reports whether u is a workspace admin or owner.
+func IsAdmin(u slack.User) bool { return !u.Deleted && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner) }
+
+// RoleOf is what the directory keeps of u for drawing: a deactivated
+// person is no admin, and has no email that could make them one through
+// PALIGO_SLACK_ADMINS.
+func RoleOf(u slack.User) paligo.Role {
+	r := paligo.Role{Admin: IsAdmin(u), Name: DisplayName(u)}
+	if !u.Deleted {
+		r.Email = u.Profile.Email
+	}
+	return r
+}
+
+// DisplayName is u's real name, else their user name.
+func DisplayName(u slack.User) string {
+	if u.RealName != "" {
+		return u.RealName
+	}
+	return u.Name
+}
 
 // Notifiable reports whether u is someone the bot may notify: neither a
 // bot nor deactivated. A lookup by email, the workspace directory and the

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/paligo/paligo-slack/bot"
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // The workspace directory: everyone in the workspace by email, so that
@@ -83,7 +84,9 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 		}
 		try = 1
 		byEmail := make(map[string]string, len(users))
+		roles := make(map[string]paligo.Role, len(users))
 		for _, u := range users {
+			roles[u.ID] = bot.RoleOf(u)
 			email := strings.ToLower(u.Profile.Email)
 			if email == "" {
 				continue
@@ -95,6 +98,9 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 			byEmail[email] = id
 		}
 		if err := d.store.CacheDirectory(byEmail); err != nil {
+			return err
+		}
+		if err := d.store.CacheRoles(roles); err != nil {
 			return err
 		}
 		people += len(users)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,6 +225,14 @@ func BenchmarkMondayHomeTabs(b *testing.B) {
 				p.listenAddr(b, ctx)
 				if err := fs.WaitConnections(ctx, 1); err != nil {
 					b.Fatal(err)
+				}
+				// Monday 09:00: the bot has been up for days, its
+				// directory of the workspace read (at users.list's pace,
+				// some 30 s for these 2,000 people).
+				wctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				if err := poll(wctx, 100*time.Millisecond, func() bool { return strings.Contains(p.logs.String(), directoryRead) }); err != nil {
+					b.Fatal("the binary did not read the workspace directory")
 				}
 			}
 			mondayHomeTabs(b, ctx, fs, people, together, runs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,3 +138,38 @@ func TestBeforeTheDirectoryIsReadEmailsAreLookedUp(t *testing.T) {
 }
 
 var crowdSize = 1000
+
+// TestHomeTabsAreDrawnFromTheDirectory: once the workspace directory is
+// read, a first visit's Home tab is drawn with no users.info (the admin
+// part from the directory's roles), and user_change keeps the roles fresh;
+// a request that changes something still asks Slack.
+func TestHomeTabsAreDrawnFromTheDirectory(t *testing.T) {
+	fs := newFake(t, fakeOpts())
+	h := start(t, fs)
+	ctx := ctxT(t)
+	mark := fs.Mark()
+	if v := viewJSON(h.openHome(ctx, "U0ADMIN")); !strings.Contains(v, "Failed deliveries") {
+		t.Errorf("the admin's Home tab lacks the admin part: %s", v)
+	}
+	if v := viewJSON(h.openHome(ctx, "U0BOB")); strings.Contains(v, "Failed deliveries") {
+		t.Errorf("a member's Home tab shows the admin part: %s", v)
+	}
+	if n := len(fs.CallsSince(mark)); n != countCalls(fs.CallsSince(mark), "views.publish") {
+		t.Errorf("first visits made %d calls, %d of them views.publish: the directory's roles were not used", n, countCalls(fs.CallsSince(mark), "views.publish"))
+	}
+	// Bob is made an admin: user_change says so, and his next Home tab
+	// shows it, still without users.info.
+	if err := fs.ChangeUser(ctx, fakeslack.User{ID: "U0BOB", Name: "bob", RealName: "Bob Example", Email: "bob@example.com", TZ: "Asia/Kolkata", IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { r, _, _ := h.main.Store().CachedRole("U0BOB"); return r.Admin }); err != nil {
+		t.Fatal("user_change did not reach the directory's roles")
+	}
+	mark = fs.Mark()
+	if v := viewJSON(h.openHome(ctx, "U0BOB")); !strings.Contains(v, "Failed deliveries") {
+		t.Errorf("a new admin's Home tab lacks the admin part: %s", v)
+	}
+	if n := countCalls(fs.CallsSince(mark), "users.info"); n != 0 {
+		t.Errorf("%d users.info calls for drawing", n)
+	}
+}

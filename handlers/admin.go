@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+
+	"github.com/paligo/paligo-slack/bot"
 	"slices"
 	"strings"
 	"sync"
@@ -50,8 +52,14 @@ func (h *Router) isAdmin(ctx context.Context, user string, maxAge time.Duration)
 	return p.admin, err
 }
 
+// directoryRoleTTL is how long the workspace directory's word on a role
+// is believed for drawing (it is read whole daily, and kept fresh by
+// user_change in between).
+const directoryRoleTTL = 25 * time.Hour
+
 // profile is what users.info says of user (admin rights, email, name),
-// trusted for maxAge.
+// trusted for maxAge; for drawing (maxAge > 0), what the workspace
+// directory says, when it has read them, saves the call.
 func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration) (adminEntry, error) {
 	h.admins.mu.Lock()
 	e, ok := h.admins.m[user]
@@ -59,16 +67,19 @@ func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration)
 	if ok && time.Since(e.at) < maxAge {
 		return e, nil
 	}
-	u, err := h.Slack.GetUserInfoContext(ctx, user)
-	if err != nil {
-		return adminEntry{}, err
+	if r, found, err := h.Store.CachedRole(user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
+		e = adminEntry{admin: r.Admin, email: r.Email, name: r.Name, at: time.Now()}
+	} else {
+		u, err := h.Slack.GetUserInfoContext(ctx, user)
+		if err != nil {
+			return adminEntry{}, err
+		}
+		e = adminEntry{admin: bot.IsAdmin(*u), email: u.Profile.Email, name: bot.DisplayName(*u), at: time.Now()}
+		if u.Deleted {
+			e.email = ""
+		}
 	}
-	e = adminEntry{admin: !u.Deleted && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner),
-		email: u.Profile.Email, name: u.RealName, at: time.Now()}
-	if e.name == "" {
-		e.name = u.Name
-	}
-	if !e.admin && !u.Deleted && e.email != "" {
+	if !e.admin && e.email != "" {
 		e.admin = slices.ContainsFunc(h.Admins, func(a string) bool { return strings.EqualFold(a, e.email) })
 	}
 	h.admins.mu.Lock()
@@ -78,4 +89,11 @@ func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration)
 	h.admins.m[user] = e
 	h.admins.mu.Unlock()
 	return e, nil
+}
+
+// forget drops what is cached of user.
+func (c *adminCache) forget(user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, user)
 }

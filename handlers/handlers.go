@@ -200,6 +200,10 @@ func (h *Router) learnPerson(u slack.User) bot.Reply {
 		if err := h.Store.CacheUser(email, user); err != nil {
 			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
+		if err := h.Store.CacheRoles(map[string]paligo.Role{u.ID: bot.RoleOf(u)}); err != nil {
+			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
+		}
+		h.admins.forget(u.ID) // the next drawing reads the new role
 	}}
 }
 

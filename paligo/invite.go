@@ -119,3 +119,13 @@ func InviteIDOf(e Event) (uint64, bool) {
 	id, err := strconv.ParseUint(e.Fields[FieldInviteID], 10, 64)
 	return id, err == nil && id > 0
 }
+
+// Role is what the workspace directory (users.list, team_join,
+// user_change) says of a person: for drawing the Home tab without asking
+// users.info; a request that changes something asks Slack again.
+type Role struct {
+	Admin bool      `json:"admin,omitempty"` // a workspace admin or owner
+	Email string    `json:"email,omitempty"`
+	Name  string    `json:"name,omitempty"`
+	At    time.Time `json:"at"`
+}

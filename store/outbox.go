@@ -609,6 +609,26 @@ func (s *Store) CacheDirectory(byEmail map[string]string) error {
 	})
 }
 
+// CacheRoles remembers the roles of a page of the directory, by user id.
+func (s *Store) CacheRoles(roles map[string]paligo.Role) error {
+	now := s.Now().UTC()
+	return s.batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSlackCache)
+		for user, r := range roles {
+			r.At = now
+			if err := putJSON(b, []byte("role:"+user), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CachedRole returns what the directory last said of user.
+func (s *Store) CachedRole(user string) (paligo.Role, bool, error) {
+	return getJSON[paligo.Role](s, bucketSlackCache, []byte("role:"+user))
+}
+
 // CachedDM returns the DM channel opened with user, if known.
 func (s *Store) CachedDM(user string) (string, bool, error) {
 	return getJSON[string](s, bucketSlackCache, []byte("dm:"+user))
