@@ -234,6 +234,7 @@ func BenchmarkMondayHomeTabs(b *testing.B) {
 				if err := poll(wctx, 100*time.Millisecond, func() bool { return strings.Contains(p.logs.String(), directoryRead) }); err != nil {
 					b.Fatal("the binary did not read the workspace directory")
 				}
+				ctx = ctxT(b) // the visits' own time, from now
 			}
 			mondayHomeTabs(b, ctx, fs, people, together, runs)
 		})
