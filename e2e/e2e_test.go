@@ -130,11 +130,11 @@ func (h *harness) config() app.Config {
 	}
 }
 
-// overHTTP runs the end-to-end tests with Slack's requests over HTTP
+// overHTTP says whether to run the end-to-end tests with Slack's requests over HTTP
 // (PALIGO_E2E_TRANSPORT=http): the program also gets the signing secret,
 // and the fake sends every envelope to its /slack/ endpoints instead of
 // the socket (which stays open, as an app may use both).
-var overHTTP = os.Getenv("PALIGO_E2E_TRANSPORT") == "http"
+func overHTTP() bool { return os.Getenv("PALIGO_E2E_TRANSPORT") == "http" }
 
 // restart starts a new Main on the same database file (closing the old one).
 func (h *harness) restart() {
@@ -145,7 +145,7 @@ func (h *harness) restart() {
 		}
 	}
 	cfg := h.config()
-	if overHTTP {
+	if overHTTP() {
 		cfg.SigningSecret = app.Secret(h.slack.SigningSecret())
 	}
 	if h.configure != nil {
@@ -166,7 +166,7 @@ func (h *harness) restart() {
 		h.t.Fatalf("open: %v", err)
 	}
 	h.main = m
-	if overHTTP {
+	if overHTTP() {
 		h.slack.SetRequestURL("http://" + m.Addr())
 	}
 	h.t.Cleanup(func() {
