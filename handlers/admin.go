@@ -2,12 +2,12 @@ package handlers
 
 import (
 	"context"
-
-	"github.com/paligo/paligo-slack/bot"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paligo/paligo-slack/bot"
 )
 
 // adminCacheTTL is how long a users.info answer about someone's admin
