@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/paligo/paligo-slack/paligo"
 	"io"
 	"log/slog"
 	"math"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Secret is a token or key. It never prints itself, so a Config can be
