@@ -685,14 +685,17 @@ func (d *Deliverer) post(ctx context.Context, channel string, n views.Notificati
 	return d.postBlocks(ctx, channel, text, blocks, sent)
 }
 
-// postBlocks sends one message (fallback text and blocks) to channel,
-// paced, and calls sent with where it landed once Slack says ok.
-func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error) error {
+// postBlocks sends one message (fallback text and blocks, and more
+// options: a thread, a broadcast) to channel, paced, and calls sent with
+// where it landed once Slack says ok.
+func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error, more ...slack.MsgOption) error {
+	opts := append([]slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}, more...)
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
 	var ch, ts string
 	err := d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) (err error) {
-		ch, ts, err = d.slack.PostMessageContext(ctx, channel,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
-			slack.MsgOptionDisableLinkUnfurl())
+		ch, ts, err = d.slack.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
 	if err != nil {

@@ -99,27 +99,17 @@ var errParentGone = errors.New("the thread's parent is gone")
 // differs from the thread's.
 func (d *Deliverer) reply(ctx context.Context, job store.Job, e paligo.Event, l paligo.Living, status string) (bool, error) {
 	text, blocks := views.Reply(e)
-	broadcast := status != "" && status != l.Status
-	var ts string
-	err := d.call(ctx, "chat.postMessage", job.Channel, d.limiter(job.Channel), func(ctx context.Context) (err error) {
-		opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
-			slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionTS(l.TS)}
-		if broadcast {
-			opts = append(opts, slack.MsgOptionBroadcast())
-		}
-		_, ts, err = d.slack.PostMessageContext(ctx, job.Channel, opts...)
-		return err
-	})
+	thread := []slack.MsgOption{slack.MsgOptionTS(l.TS)}
+	if status != "" && status != l.Status {
+		thread = append(thread, slack.MsgOptionBroadcast())
+	}
+	err := d.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
+		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Living: l.ID, Status: status})
+		return d.ended(jobs, err)
+	}, thread...)
 	if parentGone(err) {
 		return false, errParentGone
 	}
-	if err != nil {
-		return d.settle(job, err)
-	}
-	err = d.record(ctx, func() error {
-		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: job.Channel, TS: ts}, store.Post{Living: l.ID, Status: status})
-		return d.ended(jobs, err)
-	})
 	return d.settle(job, err)
 }
 
@@ -212,7 +202,7 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 func (d *Deliverer) livingOf(job store.Job) (l paligo.Living, gone bool, err error) {
 	l, err = d.store.Living(job.Living)
 	if errors.Is(err, store.ErrNoLiving) {
-		return l, true, d.store.FinishNote(job)
+		return l, true, d.store.EndJob(job)
 	}
 	return l, false, err
 }
@@ -255,21 +245,10 @@ func (d *Deliverer) deliverNote(ctx context.Context, job store.Job) (bool, error
 	if gone || err != nil {
 		return gone, err
 	}
-	err = d.call(ctx, "chat.postMessage", job.Channel, d.limiter(job.Channel), func(ctx context.Context) error {
-		_, _, err := d.slack.PostMessageContext(ctx, job.Channel, slack.MsgOptionText(job.Note, false),
-			slack.MsgOptionTS(l.TS), slack.MsgOptionDisableLinkUnfurl())
-		return err
-	})
-	if err != nil {
-		return d.settle(job, err)
-	}
-	return true, d.record(ctx, func() error {
-		err := d.store.FinishNote(job)
-		if errors.Is(err, store.ErrJobGone) {
-			return nil
-		}
-		return err
-	})
+	err = d.postBlocks(ctx, job.Channel, job.Note, nil, func(_, _ string) error {
+		return d.quietly(nil, d.store.EndJob(job))
+	}, slack.MsgOptionTS(l.TS))
+	return d.settle(job, err)
 }
 
 // deliverCallback tells the platform of a click: a signed POST to
@@ -279,7 +258,7 @@ func (d *Deliverer) deliverNote(ctx context.Context, job store.Job) (bool, error
 func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, error) {
 	cb := job.Callback
 	if cb == nil {
-		return true, d.store.FinishNote(job)
+		return true, d.store.EndJob(job)
 	}
 	result := paligo.ActionResult{Action: cb.Action, Callback: cb.ID}
 	if cb.By != nil {

@@ -181,6 +181,16 @@ func addJob(tx *bolt.Tx, j Job) (Job, error) {
 	return j, putJSON(out, u64(seq), j)
 }
 
+// addNote queues a reply in l's thread telling note ("" queues none),
+// appended to jobs.
+func addNote(tx *bolt.Tx, l *paligo.Living, note string, jobs []Job) ([]Job, error) {
+	if note == "" {
+		return jobs, nil
+	}
+	j, err := addJob(tx, Job{Event: l.Event, Kind: JobNote, Channel: l.Channel, Living: l.ID, Note: note})
+	return append(jobs, j), err
+}
+
 // FinishParentUpdate ends a JobParent: Slack shows version shown of the
 // living message, at ts (a new parent's, when the old one could not be
 // updated and was replaced; "" when it was updated in place). If the
@@ -270,12 +280,8 @@ func (s *Store) click(c Click, change func(*paligo.Living) error) (paligo.Living
 		if jobs, err = touch(tx, &l, true); err != nil {
 			return err
 		}
-		if c.Note != "" {
-			j, err := addJob(tx, Job{Event: l.Event, Kind: JobNote, Channel: l.Channel, Living: l.ID, Note: c.Note})
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, j)
+		if jobs, err = addNote(tx, &l, c.Note, jobs); err != nil {
+			return err
 		}
 		if c.Callback != nil {
 			j, err := addJob(tx, Job{Event: l.Event, Kind: JobCallback, Channel: l.Channel, Living: l.ID, Callback: c.Callback})
@@ -338,12 +344,8 @@ func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string)
 		if jobs, err = touch(tx, &l, false); err != nil {
 			return err
 		}
-		if note != "" {
-			j, err := addJob(tx, Job{Event: l.Event, Kind: JobNote, Channel: l.Channel, Living: l.ID, Note: note})
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, j)
+		if jobs, err = addNote(tx, &l, note, jobs); err != nil {
+			return err
 		}
 		return putJSON(tx.Bucket(bucketLiving), u64(l.ID), l)
 	})
@@ -361,9 +363,9 @@ func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
 	return j, err
 }
 
-// FinishNote ends a JobNote that Slack took (or refused for good: then it
-// is on the failed list instead, through Fail).
-func (s *Store) FinishNote(job Job) error {
+// EndJob ends a job that leaves no record behind: a thread note Slack
+// took, or a job whose living message is gone.
+func (s *Store) EndJob(job Job) error {
 	return s.batch(func(tx *bolt.Tx) error { return takeJob(tx, job.Seq) })
 }
 

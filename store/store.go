@@ -119,35 +119,26 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	// v5: invitations, the latest invitation per email, and the invite
 	// runs (one /paligo-invite each) whose summary goes to the inviter.
-	func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketInvites, bucketInviteEmails, bucketInviteRuns} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	},
+	createBuckets(bucketInvites, bucketInviteEmails, bucketInviteRuns),
 	// v6: subscriptions and mutes; the routes become plain subscriptions.
 	migrateToSubscriptions,
 	// v7: living messages, and the one of each (channel, thread key).
-	func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLiving, bucketLivingKeys} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	},
+	createBuckets(bucketLiving, bucketLivingKeys),
 	// v8: connected workspaces, by team and by org, and the OAuth states
 	// of Connect flows under way.
-	func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketInstallations, bucketInstallationOrgs, bucketOAuthStates} {
+	createBuckets(bucketInstallations, bucketInstallationOrgs, bucketOAuthStates),
+}
+
+// createBuckets is a migration that adds buckets.
+func createBuckets(names ...[]byte) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		for _, b := range names {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		return nil
-	},
+	}
 }
 
 // SchemaVersion is the schema this binary writes.
