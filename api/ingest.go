@@ -146,6 +146,22 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // team); unknown is true when that is not known yet and an event names
 // one. An event that names none is for the one served.
 func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
+	// A batch names the same few workspaces again and again: each is read
+	// once per request.
+	type lookup struct {
+		in    paligo.Installation
+		found bool
+	}
+	byOrg, byTeam := map[string]lookup{}, map[string]lookup{}
+	read := func(m map[string]lookup, key string, get func(string) (paligo.Installation, bool, error)) (paligo.Installation, bool) {
+		l, ok := m[key]
+		if !ok {
+			in, found, err := get(key)
+			l = lookup{in, found && err == nil}
+			m[key] = l
+		}
+		return l.in, l.found
+	}
 	for i := range events {
 		e := &events[i]
 		if e.Team == "" && e.Org == "" {
@@ -156,9 +172,9 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 		}
 		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
 		if e.Org != "" {
-			in, found, err := h.Store.InstallationOfOrg(e.Org)
+			in, found := read(byOrg, e.Org, h.Store.InstallationOfOrg)
 			switch {
-			case err != nil || !found:
+			case !found:
 				fail("org", "is not connected: no workspace was connected for it with the Connect link")
 				continue
 			case in.Disconnected != "":
@@ -171,7 +187,7 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 			e.Team = in.Team
 		}
 		if e.Team != fan.Team {
-			if in, found, _ := h.Store.Installation(e.Team); found && in.Disconnected == "" {
+			if in, found := read(byTeam, e.Team, h.Store.Installation); found && in.Disconnected == "" {
 				fail("team", "is connected, but this deployment serves only its own workspace (SLACK_BOT_TOKEN's) for now")
 			} else {
 				fail("team", "is not a workspace this bot serves")

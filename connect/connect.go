@@ -172,7 +172,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 		f.page(w, http.StatusBadRequest, "This answer from Slack is not valid", "It carries no code. Press Connect again in Paligo's settings.", back(st.Return, "error", "no_code", ""))
 		return
 	}
-	in, why, err := f.install2(r.Context(), q.Get("code"), st)
+	in, why, err := f.finishInstall(r.Context(), q.Get("code"), st)
 	if err != nil {
 		f.Log.Error("connect: finish the install", "org", st.Org, "err", err)
 		f.page(w, http.StatusBadGateway, "Slack was not connected", "Slack could not be reached to finish the install. Please press Connect again in a minute.", back(st.Return, "error", "slack_unavailable", ""))
@@ -186,9 +186,9 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back(st.Return, "connected", "", in.Team), http.StatusFound)
 }
 
-// install2 exchanges code, checks the installer's email and stores the
+// finishInstall exchanges code, checks the installer's email and stores the
 // installation; why is what to tell the admin when it must not be kept.
-func (f *Flow) install2(ctx context.Context, code string, st paligo.OAuthState) (paligo.Installation, string, error) {
+func (f *Flow) finishInstall(ctx context.Context, code string, st paligo.OAuthState) (paligo.Installation, string, error) {
 	resp, err := f.exchange(ctx, url.Values{"code": {code}, "redirect_uri": {f.redirectURI()}})
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
