@@ -150,6 +150,10 @@ type Server struct {
 	codes     map[string]oauthCode
 	refresh   map[string]oauthCode
 	tokens    map[string]issued
+	// Workspaces (workspaces.go): a workspace added with AddWorkspace has
+	// the root server as root; the root knows every workspace.
+	root *Server
+	ws   *workspaces
 }
 
 type trigger struct {
@@ -285,7 +289,21 @@ func New(opts Options) *Server {
 	if opts.TriggerTTL == 0 {
 		opts.TriggerTTL = 3 * time.Second
 	}
+	s := newState(opts)
+	s.ws = &workspaces{byTeam: map[string]*Server{opts.TeamID: s}, byToken: map[string]*Server{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/{method}", s.serveAPI)
+	mux.HandleFunc("GET /link/", s.serveSocket)
+	mux.HandleFunc("GET /oauth/v2/authorize", s.serveAuthorize)
+	s.http = httptest.NewServer(mux)
+	return s
+}
+
+// newState is a server's state for opts, with its users and channels and
+// without a listener.
+func newState(opts Options) *Server {
 	s := &Server{
+
 		opts:     opts,
 		rnd:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		changed:  make(chan struct{}),
@@ -317,11 +335,6 @@ func New(opts Options) *Server {
 	for _, c := range opts.Channels {
 		s.AddChannel(c)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/{method}", s.serveAPI)
-	mux.HandleFunc("GET /link/", s.serveSocket)
-	mux.HandleFunc("GET /oauth/v2/authorize", s.serveAuthorize)
-	s.http = httptest.NewServer(mux)
 	return s
 }
 
@@ -337,6 +350,9 @@ func (s *Server) TeamID() string { return s.opts.TeamID }
 
 // Close drops every socket and stops the server.
 func (s *Server) Close() {
+	if s.root != nil {
+		return // the root's to close
+	}
 	s.DropConnections()
 	s.http.CloseClientConnections()
 	s.http.Close()
@@ -697,7 +713,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		call.Form.Del("token")
 	}
+	s.ownerOf(method, token, &call).answer(w, r, method, call, token)
+}
 
+// answer answers call, made with token, as this workspace.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, method string, call Call, token string) {
 	s.mu.Lock()
 	f := s.pickFaultLocked(call)
 	s.mu.Unlock()

@@ -32,6 +32,10 @@ func (s *Server) SigningSecret() string { return s.opts.SigningSecret }
 // SetRequestURL makes Post send envelopes over HTTP to base (the app's
 // listener, e.g. "http://127.0.0.1:8080"); "" goes back to Socket Mode.
 func (s *Server) SetRequestURL(base string) {
+	if s.root != nil {
+		s.root.SetRequestURL(base)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requestURL = strings.TrimSuffix(base, "/")

@@ -70,6 +70,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_scope", http.StatusBadRequest)
 		return
 	}
+	s = s.installTarget(r)
 	s.mu.Lock()
 	back := redirect.Query()
 	if s.denyNext {
@@ -142,6 +143,7 @@ func (s *Server) oauthV2Access(r *http.Request, c *Call) (any, []string) {
 		resp["refresh_token"], resp["expires_in"] = rt, max(1, int(s.opts.TokenLifetime/time.Second))
 	}
 	s.tokens[token] = tok
+	s.issuedBy(s, token)
 	return resp, nil
 }
 

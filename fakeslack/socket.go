@@ -138,7 +138,14 @@ func (s *Server) takeAckLocked(id string, payload json.RawMessage, status int) {
 	s.ackLog = append(s.ackLog, ack)
 	if m, ok := s.awaiting[id]; ok && (status == 0 || status == http.StatusOK) {
 		delete(s.awaiting, id)
-		s.applyAckLocked(m, ack.Payload)
+		if m.srv != nil && m.srv != s {
+			// Lock order: the root, then a workspace.
+			m.srv.mu.Lock()
+			m.srv.applyAckLocked(m, ack.Payload)
+			m.srv.mu.Unlock()
+		} else {
+			s.applyAckLocked(m, ack.Payload)
+		}
 	}
 	s.notifyLocked()
 }
@@ -159,6 +166,12 @@ var ErrNoConnection = errors.New("fakeslack: no Socket Mode connection")
 // (or, with a Request URL set, as an HTTP request: http.go), and returns
 // its envelope id without waiting for the ack.
 func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
+	return s.top().post(ctx, env, s)
+}
+
+// post is Post on the root server for workspace from, whose state an ack's
+// payload acts on.
+func (s *Server) post(ctx context.Context, env Envelope, from *Server) (string, error) {
 	s.mu.Lock()
 	base := s.requestURL
 	s.mu.Unlock()
@@ -179,6 +192,7 @@ func (s *Server) Post(ctx context.Context, env Envelope) (string, error) {
 	s.mu.Lock()
 	s.sent[id] = time.Now()
 	if m, ok := awaitedAck(env); ok {
+		m.srv = from
 		s.awaiting[id] = m
 	}
 	s.mu.Unlock()
@@ -214,6 +228,9 @@ func (s *Server) Send(ctx context.Context, env Envelope) (Ack, error) {
 
 // WaitAck waits for the first ack of envelope id.
 func (s *Server) WaitAck(ctx context.Context, id string) (Ack, error) {
+	if s.root != nil {
+		return s.root.WaitAck(ctx, id)
+	}
 	var a Ack
 	err := s.waitUntil(ctx, func() bool {
 		if l := s.acks[id]; len(l) > 0 {
@@ -231,6 +248,9 @@ func (s *Server) WaitAck(ctx context.Context, id string) (Ack, error) {
 // SendRaw writes raw bytes as one text frame on the newest socket, for
 // malformed-input tests.
 func (s *Server) SendRaw(ctx context.Context, frame []byte) error {
+	if s.root != nil {
+		return s.root.SendRaw(ctx, frame)
+	}
 	var c *conn
 	if err := s.waitUntil(ctx, func() bool { c = s.newestConnLocked(); return c != nil }); err != nil {
 		return ErrNoConnection
@@ -240,6 +260,9 @@ func (s *Server) SendRaw(ctx context.Context, frame []byte) error {
 
 // Acks returns every ack received for envelope id.
 func (s *Server) Acks(id string) []Ack {
+	if s.root != nil {
+		return s.root.Acks(id)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Ack(nil), s.acks[id]...)
@@ -247,6 +270,9 @@ func (s *Server) Acks(id string) []Ack {
 
 // SentEnvelopes returns the ids of every envelope sent so far.
 func (s *Server) SentEnvelopes() []string {
+	if s.root != nil {
+		return s.root.SentEnvelopes()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -269,6 +295,9 @@ func (s *Server) newestConnLocked() *conn {
 // Connections reports how many sockets were ever opened and how many are
 // open now.
 func (s *Server) Connections() (total, open int) {
+	if s.root != nil {
+		return s.root.Connections()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connSeq, len(s.conns)
@@ -277,6 +306,9 @@ func (s *Server) Connections() (total, open int) {
 // WaitConnections waits until at least total sockets were opened and one is
 // open.
 func (s *Server) WaitConnections(ctx context.Context, total int) error {
+	if s.root != nil {
+		return s.root.WaitConnections(ctx, total)
+	}
 	err := s.waitUntil(ctx, func() bool { return s.connSeq >= total && len(s.conns) > 0 })
 	if err != nil {
 		return fmt.Errorf("fakeslack: waiting for connection #%d: %w", total, err)
@@ -289,6 +321,10 @@ func (s *Server) WaitConnections(ctx context.Context, total int) error {
 // does before it recycles a connection, and closes them after the grace
 // period if the bot has not.
 func (s *Server) Disconnect(reason string) {
+	if s.root != nil {
+		s.root.Disconnect(reason)
+		return
+	}
 	msg, _ := json.Marshal(map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]any{"host": "applink-fake"}})
 	s.mu.Lock()
 	var list []*conn
@@ -305,6 +341,10 @@ func (s *Server) Disconnect(reason string) {
 // DropConnections closes every socket abruptly, without a close frame, as a
 // network failure would.
 func (s *Server) DropConnections() {
+	if s.root != nil {
+		s.root.DropConnections()
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.conns {
@@ -315,6 +355,10 @@ func (s *Server) DropConnections() {
 // SetPings turns the server's websocket pings on or off, to simulate a
 // connection that silently died.
 func (s *Server) SetPings(on bool) {
+	if s.root != nil {
+		s.root.SetPings(on)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pings = on
@@ -326,6 +370,7 @@ func (s *Server) SetPings(on bool) {
 type envelopeMeta struct {
 	kind                string // "submission" or "command"
 	user, view, channel string
+	srv                 *Server // the workspace
 }
 
 func awaitedAck(env Envelope) (envelopeMeta, bool) {
