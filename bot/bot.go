@@ -163,6 +163,13 @@ func readAnswer(r io.Reader) error {
 	return answer.Err()
 }
 
+// WithToken returns a client of the same Slack (its HTTP client, call
+// counter and pacing) for another workspace's bot token.
+func (c *Client) WithToken(botToken string) *Client {
+	api := slack.New(botToken, slack.OptionAPIURL(c.apiURL), slack.OptionHTTPClient(c.http))
+	return &Client{Client: api, pacer: c.pacer, calls: c.calls, http: c.http, token: botToken, apiURL: c.apiURL}
+}
+
 // RegisterMetrics adds the client's call counter to reg.
 func (c *Client) RegisterMetrics(reg prometheus.Registerer) { reg.MustRegister(c.calls) }
 

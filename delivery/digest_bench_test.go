@@ -222,10 +222,10 @@ func seedDigests(b *testing.B, st *store.Store, users, perUser, distinct int) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := st.CacheTZ(user, store.UserTZ{TZ: "America/Los_Angeles", CheckedAt: st.Now()}); err != nil {
+			if err := st.CacheTZ("", user, store.UserTZ{TZ: "America/Los_Angeles", CheckedAt: st.Now()}); err != nil {
 				failed.Store(err)
 			}
-			if err := st.CacheDM(user, "D"+user); err != nil {
+			if err := st.CacheDM("", user, "D"+user); err != nil {
 				failed.Store(err)
 			}
 		})

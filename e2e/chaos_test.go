@@ -78,7 +78,7 @@ func TestChaosLosesNothing(t *testing.T) {
 	var seedEvents []paligo.Event
 	for _, u := range digestUsers {
 		st.UpdatePrefs(team, u, func(p *paligo.Prefs) error { p.Frequency = paligo.Hourly; return nil })
-		st.CacheTZ(u, store.UserTZ{TZ: "Europe/Paris"})
+		st.CacheTZ("", u, store.UserTZ{TZ: "Europe/Paris"})
 		seedEvents = append(seedEvents, paligo.Event{ID: "seed-" + u, Type: "comment.reply", Subject: &paligo.Subject{Kind: "topic", ID: "seed-" + u, Title: "Seed " + u}})
 	}
 	if _, err := st.AcceptEvents(seedEvents); err != nil {

@@ -257,7 +257,7 @@ func TestEventsReachRoutedChannelsAndThePeopleTheyConcern(t *testing.T) {
 		t.Errorf("bob's Home tab does not show the pending reply")
 	}
 	// The unknown email is listed for admins, once asked.
-	un, _ := h.main.Store().Unmatched()
+	un, _ := h.main.Store().Unmatched("")
 	if len(un) != 1 || un[0].Email != "ghost@example.com" {
 		t.Errorf("unmatched = %+v", un)
 	}

@@ -79,7 +79,7 @@ func TestStrangersDoNotDelayCriticalAlerts(t *testing.T) {
 	if n := len(fs.Calls("users.lookupByEmail")); n != 0 {
 		t.Errorf("%d users.lookupByEmail calls; the directory knows everyone", n)
 	}
-	if un, _ := h.main.Store().Unmatched(); len(un) != 1000 {
+	if un, _ := h.main.Store().Unmatched(""); len(un) != 1000 {
 		t.Errorf("%d unmatched emails listed for admins, want the 1,000 strangers", len(un))
 	}
 
@@ -88,7 +88,7 @@ func TestStrangersDoNotDelayCriticalAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := poll(ctx, 5*time.Millisecond, func() bool {
-		u, ok, _ := h.main.Store().CachedUser("late@example.com")
+		u, ok, _ := h.main.Store().CachedUser("", "late@example.com")
 		return ok && u.User == "U0LATE"
 	}); err != nil {
 		t.Fatalf("team_join did not reach the directory: %s", h.logs.String()[max(0, len(h.logs.String())-3000):])
@@ -103,7 +103,7 @@ func TestStrangersDoNotDelayCriticalAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := poll(ctx, 5*time.Millisecond, func() bool {
-		u, ok, _ := h.main.Store().CachedUser("nova@example.com")
+		u, ok, _ := h.main.Store().CachedUser("", "nova@example.com")
 		return ok && u.User == ""
 	}); err != nil {
 		t.Fatal("user_change did not reach the directory")
@@ -162,7 +162,7 @@ func TestHomeTabsAreDrawnFromTheDirectory(t *testing.T) {
 	if err := fs.ChangeUser(ctx, fakeslack.User{ID: "U0BOB", Name: "bob", RealName: "Bob Example", Email: "bob@example.com", TZ: "Asia/Kolkata", IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := poll(ctx, 10*time.Millisecond, func() bool { r, _, _ := h.main.Store().CachedRole("U0BOB"); return r.Admin }); err != nil {
+	if err := poll(ctx, 10*time.Millisecond, func() bool { r, _, _ := h.main.Store().CachedRole("", "U0BOB"); return r.Admin }); err != nil {
 		t.Fatal("user_change did not reach the directory's roles")
 	}
 	mark = fs.Mark()

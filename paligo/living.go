@@ -56,7 +56,10 @@ func Status(e *Event) string {
 // Living is one living message: a parent post in a channel and what its
 // thread has taken since.
 type Living struct {
-	ID      uint64 `json:"id"`
+	ID uint64 `json:"id"`
+	// Team is the workspace whose bot posted it ("" for the primary
+	// workspace of SLACK_BOT_TOKEN).
+	Team    string `json:"team,omitempty"`
 	Channel string `json:"channel"`
 	TS      string `json:"ts"`  // the parent's ts
 	Key     string `json:"key"` // ThreadKey, or "event:ID" for a post that stands alone

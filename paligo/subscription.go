@@ -15,6 +15,9 @@ import (
 // kinds for which every filter holds. A route of the /route-alerts modal
 // is a subscription of one kind with no filters.
 type Subscription struct {
+	// Team is the workspace it was made in ("" for the primary workspace
+	// of SLACK_BOT_TOKEN): only that workspace's events reach it.
+	Team    string   `json:"team,omitempty"`
 	Channel string   `json:"channel"`
 	Kinds   []Kind   `json:"kinds"`
 	Filters []Filter `json:"filters,omitempty"`

@@ -17,14 +17,14 @@ import (
 // namedChannels turns the channels an event names into ids where the
 // name is known (the channel names cache); an unknown #name stays as it
 // is, and delivery resolves it.
-func namedChannels(cache *bolt.Bucket, named []string) []string {
+func namedChannels(cache *bolt.Bucket, scope string, named []string) []string {
 	if len(named) == 0 {
 		return nil
 	}
 	out := make([]string, 0, len(named))
 	for _, ch := range named {
 		if name, ok := strings.CutPrefix(ch, "#"); ok {
-			if id := cache.Get(channelNameKey(name)); id != nil {
+			if id := cache.Get(channelNameKey(scope, name)); id != nil {
 				ch = string(id)
 			}
 		}
@@ -33,25 +33,25 @@ func namedChannels(cache *bolt.Bucket, named []string) []string {
 	return out
 }
 
-func channelNameKey(name string) []byte { return []byte("chan:" + name) }
+func channelNameKey(scope, name string) []byte { return Scoped(scope, "chan:"+name) }
 
-// ChannelByName returns the id of the channel named name, if the names
-// cache knows it.
-func (s *Store) ChannelByName(name string) (string, bool, error) {
+// ChannelByName returns the id of the channel named name in the workspace
+// of scope, if the names cache knows it.
+func (s *Store) ChannelByName(scope, name string) (string, bool, error) {
 	var id string
 	err := s.db.View(func(tx *bolt.Tx) error {
-		id = string(tx.Bucket(bucketSlackCache).Get(channelNameKey(name)))
+		id = string(tx.Bucket(bucketSlackCache).Get(channelNameKey(scope, name)))
 		return nil
 	})
 	return id, id != "", err
 }
 
 // CacheChannelNames remembers channel ids by name (conversations.list).
-func (s *Store) CacheChannelNames(byName map[string]string) error {
+func (s *Store) CacheChannelNames(scope string, byName map[string]string) error {
 	return s.batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSlackCache)
 		for name, id := range byName {
-			if err := b.Put(channelNameKey(name), []byte(id)); err != nil {
+			if err := b.Put(channelNameKey(scope, name), []byte(id)); err != nil {
 				return err
 			}
 		}

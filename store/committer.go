@@ -58,7 +58,7 @@ func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (Accept
 	}
 	call := &acceptCall{events: events, encoded: encoded, fan: fan, done: make(chan struct{})}
 	if fan != nil {
-		call.pre = c.s.preMatch(events, c.s.Now().UTC())
+		call.pre = c.s.preMatch(events, fan, c.s.Now().UTC())
 	}
 	c.mu.Lock()
 	if c.closed {

@@ -149,7 +149,7 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 					continue
 				}
 			}
-			job := Job{Kind: JobDigest, User: r.User, Window: r.Window.UTC(), Reason: r.Reason}
+			job := Job{Team: s.Scope(team), Kind: JobDigest, User: r.User, Window: r.Window.UTC(), Reason: r.Reason}
 			prefix := digestPrefix(team, r.User)
 			c := items.Cursor()
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -385,17 +385,17 @@ func (z UserTZ) Location() *time.Location {
 }
 
 // CachedTZ returns the user's time zone as last read from users.info.
-func (s *Store) CachedTZ(user string) (UserTZ, bool, error) {
-	return getJSON[UserTZ](s, bucketSlackCache, []byte("tz:"+user))
+func (s *Store) CachedTZ(scope, user string) (UserTZ, bool, error) {
+	return getJSON[UserTZ](s, bucketSlackCache, Scoped(scope, "tz:"+user))
 }
 
 // CacheTZ remembers the user's time zone.
-func (s *Store) CacheTZ(user string, z UserTZ) error {
+func (s *Store) CacheTZ(scope, user string, z UserTZ) error {
 	if z.CheckedAt.IsZero() {
 		z.CheckedAt = s.Now().UTC()
 	}
 	return s.batch(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketSlackCache), []byte("tz:"+user), z)
+		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "tz:"+user), z)
 	})
 }
 

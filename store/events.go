@@ -39,14 +39,14 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 
 // preMatch matches events against the cached subscriptions outside the
 // writer (nil when the cache is empty: the transaction matches them).
-func (s *Store) preMatch(events []paligo.Event, now time.Time) *preMatched {
+func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, now time.Time) *preMatched {
 	rules, gen, ok := s.subsCache.snapshot()
 	if !ok {
 		return nil
 	}
 	p := &preMatched{gen: gen, channels: make([][]string, len(events))}
 	for i := range events {
-		p.channels[i] = rules.reached(&events[i], nil, now)
+		p.channels[i] = rules.reached(&events[i], fan.scopeOf(&events[i]), nil, now)
 	}
 	return p
 }

@@ -113,7 +113,7 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 	// Stale: a subscription came after the caller matched.
 	var stale *preMatched
 	got := accept("b", func(ev []paligo.Event) *preMatched {
-		stale = s.preMatch(ev, now)
+		stale = s.preMatch(ev, &FanOutSpec{Team: "T1"}, now)
 		sub("C2")
 		return stale
 	})

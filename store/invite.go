@@ -37,7 +37,7 @@ func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, err
 			if e.Result != "" {
 				continue
 			}
-			j := Job{Kind: JobInvite, User: e.User, Run: seq}
+			j := Job{Team: s.Scope(run.Team), Kind: JobInvite, User: e.User, Run: seq}
 			if j.Seq, err = out.NextSequence(); err != nil {
 				return err
 			}
@@ -47,7 +47,7 @@ func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, err
 			jobs = append(jobs, j)
 		}
 		if len(jobs) == 0 {
-			j, err := queueSummary(tx, run)
+			j, err := queueSummary(tx, run, s.Scope(run.Team))
 			if err != nil {
 				return err
 			}
@@ -61,13 +61,13 @@ func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, err
 	return run, jobs, nil
 }
 
-func queueSummary(tx *bolt.Tx, run paligo.InviteRun) (Job, error) {
+func queueSummary(tx *bolt.Tx, run paligo.InviteRun, scope string) (Job, error) {
 	out := tx.Bucket(bucketOutbox)
 	seq, err := out.NextSequence()
 	if err != nil {
 		return Job{}, err
 	}
-	j := Job{Seq: seq, Kind: JobInviteSummary, User: run.Inviter, Run: run.Seq}
+	j := Job{Seq: seq, Team: scope, Kind: JobInviteSummary, User: run.Inviter, Run: run.Seq}
 	return j, putJSON(out, u64(seq), j)
 }
 
@@ -125,7 +125,7 @@ func settleEntry(tx *bolt.Tx, job Job, result, reason string) ([]Job, uint64, er
 	}
 	var jobs []Job
 	if run.Settled() {
-		j, err := queueSummary(tx, run)
+		j, err := queueSummary(tx, run, job.Team)
 		if err != nil {
 			return nil, 0, err
 		}

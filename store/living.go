@@ -110,7 +110,7 @@ func (s *Store) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, er
 			if err != nil {
 				return err
 			}
-			l = paligo.Living{ID: id, Channel: r.Channel, TS: r.TS, Key: p.Key, Alone: p.Alone,
+			l = paligo.Living{ID: id, Team: job.Team, Channel: r.Channel, TS: r.TS, Key: p.Key, Alone: p.Alone,
 				StartedAt: now, Event: job.Event, Status: p.Status, Updates: 1, LastAt: now, Version: 1, Shown: 1}
 			keys := tx.Bucket(bucketLivingKeys)
 			if !p.Alone {
@@ -162,7 +162,7 @@ func queueUpdate(tx *bolt.Tx, l *paligo.Living, urgent bool) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := Job{Seq: seq, Event: l.Event, Kind: JobParent, Channel: l.Channel, Living: l.ID, Urgent: urgent}
+	j := Job{Seq: seq, Team: l.Team, Event: l.Event, Kind: JobParent, Channel: l.Channel, Living: l.ID, Urgent: urgent}
 	if err := putJSON(out, u64(seq), j); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func addNote(tx *bolt.Tx, l *paligo.Living, note string, jobs []Job) ([]Job, err
 	if note == "" {
 		return jobs, nil
 	}
-	j, err := addJob(tx, Job{Event: l.Event, Kind: JobNote, Channel: l.Channel, Living: l.ID, Note: note})
+	j, err := addJob(tx, Job{Team: l.Team, Event: l.Event, Kind: JobNote, Channel: l.Channel, Living: l.ID, Note: note})
 	return append(jobs, j), err
 }
 

@@ -43,7 +43,12 @@ const (
 
 // Job is one delivery waiting in the outbox.
 type Job struct {
-	Seq     uint64  `json:"seq"`   // outbox key, in creation order
+	Seq uint64 `json:"seq"` // outbox key, in creation order
+	// Team is the workspace it is sent in: "" for the primary workspace
+	// (SLACK_BOT_TOKEN's, as every job was before workspaces were
+	// connected), else a connected workspace's team id. This is a scope
+	// (Scope) throughout the store.
+	Team    string  `json:"team,omitempty"`
 	Event   uint64  `json:"event"` // the event's Seq
 	Kind    JobKind `json:"kind"`
 	Channel string  `json:"channel,omitempty"` // JobChannel: where to post
@@ -72,16 +77,21 @@ type Job struct {
 // Lane groups jobs that must go out one after another: the posts to one
 // channel, the notifications of one person.
 func (j Job) Lane() string {
+	var lane string
 	switch {
 	case j.Kind == JobChannel || j.Kind == JobParent || j.Kind == JobNote:
-		return j.Channel
+		lane = j.Channel
 	case j.Kind == JobCallback:
 		return "callback"
 	case j.User != "":
-		return "user:" + j.User
+		lane = "user:" + j.User
 	default:
-		return "email:" + j.Email
+		lane = "email:" + j.Email
 	}
+	if j.Team != "" {
+		return j.Team + "|" + lane
+	}
+	return lane
 }
 
 // Receipt records how one event reached one target.
@@ -229,6 +239,11 @@ type FanOutResult struct {
 // rather than as a job that would stand in the outbox beside everyone
 // else's.
 func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutResult, error) {
+	return s.FanOutWith(FanOutSpec{Team: team, DirectoryRead: directoryRead}, max)
+}
+
+// FanOutWith is FanOut with everything spec says.
+func (s *Store) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error) {
 	now := s.Now().UTC()
 	var r FanOutResult
 	err := s.update(func(tx *bolt.Tx) error {
@@ -242,7 +257,6 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 		if err != nil {
 			return err
 		}
-		spec := FanOutSpec{Team: team, DirectoryRead: directoryRead}
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(u64(cursor + 1)); k != nil && r.Events < max; k, v = c.Next() {
 			e, err := decodeEvent(k, v)
@@ -263,12 +277,40 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 }
 
 // FanOutSpec is what fanning an event out needs to know beyond the store:
-// the workspace whose followers are looked up, and whether the workspace
-// directory has been read whole (then an email it does not match ends
-// unmatched at once).
+// the primary workspace (an event that names no workspace is its), and
+// whether a workspace's directory has been read whole (then an email it
+// does not match ends unmatched at once).
 type FanOutSpec struct {
-	Team          string
+	// Team is the primary workspace's team id (SLACK_BOT_TOKEN's; "" when
+	// there is none).
+	Team string
+	// DirectoryRead says it of the primary workspace, Read (when set) of
+	// any.
 	DirectoryRead bool
+	Read          func(team string) bool
+}
+
+// teamOf is the team id of the workspace event e is for.
+func (spec FanOutSpec) teamOf(e *paligo.Event) string {
+	if e.Team != "" {
+		return e.Team
+	}
+	return spec.Team
+}
+
+// scopeOf is the scope of e's workspace: "" for the primary, else its team.
+func (spec FanOutSpec) scopeOf(e *paligo.Event) string {
+	if t := spec.teamOf(e); t != spec.Team {
+		return t
+	}
+	return ""
+}
+
+func (spec FanOutSpec) directoryRead(team string) bool {
+	if spec.Read != nil {
+		return spec.Read(team)
+	}
+	return team == spec.Team && spec.DirectoryRead
 }
 
 // fanOutEvent writes event e's jobs (and, with the directory read, the
@@ -278,22 +320,25 @@ func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
 	// The channels its subscriptions reach (matched by the caller, when it
 	// could, outside the writer), then the ones it names.
+	team, scope := spec.teamOf(&e), spec.scopeOf(&e)
 	var subscribed []string
 	if len(pre) > 0 {
 		subscribed = pre[0]
 	} else {
-		subscribed = rules.reached(&e, nil, now)
+		subscribed = rules.reached(&e, scope, nil, now)
 	}
 	channels := subscribed
 	if len(e.Channels) > 0 {
-		channels = rules.m.AddNamed(&e, slices.Clone(subscribed), namedChannels(cache, e.Channels), now)
+		channels = rules.addNamed(&e, slices.Clone(subscribed), namedChannels(cache, scope, e.Channels), now)
 	}
-	for _, j := range jobsFor(tx, spec.Team, e, channels) {
+	read := spec.directoryRead(team)
+	for _, j := range jobsFor(tx, team, e, channels) {
+		j.Team = scope
 		if j.Kind == JobChannel && len(e.Channels) > 0 && !slices.Contains(subscribed, j.Channel) {
 			j.Named = true
 		}
-		if spec.DirectoryRead && j.Kind == JobPerson && j.User == "" {
-			m, _, err := getTxJSON[SlackUser](cache, emailKey(j.Email))
+		if read && j.Kind == JobPerson && j.User == "" {
+			m, _, err := getTxJSON[SlackUser](cache, emailKey(scope, j.Email))
 			if err != nil {
 				return err
 			}
@@ -301,7 +346,7 @@ func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules
 				if err := noteUnmatched(tx, j, e.ID, now); err != nil {
 					return err
 				}
-				if err := putJSON(tx.Bucket(bucketReceipts), receiptKey(j.Event, "email:"+j.Email), Receipt{Outcome: paligo.Unmatched, At: now}); err != nil {
+				if err := putJSON(tx.Bucket(bucketReceipts), receiptKey(j.Event, emailTarget(scope, j.Email)), Receipt{Outcome: paligo.Unmatched, At: now}); err != nil {
 					return err
 				}
 				r.Unmatched++
@@ -440,7 +485,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 		switch {
 		case job.Kind == JobChannel:
 		case r.Outcome == paligo.Unmatched:
-			target = "email:" + job.Email
+			target = emailTarget(job.Team, job.Email)
 			if err := noteUnmatched(tx, job, "", r.At); err != nil {
 				return err
 			}
@@ -467,7 +512,8 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 func noteUnmatched(tx *bolt.Tx, job Job, eventID string, at time.Time) error {
 	b := tx.Bucket(bucketUnmatched)
 	var u paligo.UnmatchedEmail
-	if v := b.Get([]byte(job.Email)); v != nil {
+	key := Scoped(job.Team, job.Email)
+	if v := b.Get(key); v != nil {
 		json.Unmarshal(v, &u)
 	}
 	u.Email, u.Count, u.LastAt = job.Email, u.Count+1, at
@@ -481,15 +527,29 @@ func noteUnmatched(tx *bolt.Tx, job Job, eventID string, at time.Time) error {
 		}
 	}
 	u.LastEvent = eventID
-	return putJSON(b, []byte(job.Email), u)
+	return putJSON(b, key, u)
 }
 
-// Unmatched lists the recipient emails no Slack user has, most recent first.
-func (s *Store) Unmatched() ([]paligo.UnmatchedEmail, error) {
+// emailTarget is the receipt target of an email no one in the workspace
+// of scope has.
+func emailTarget(scope, email string) string {
+	if scope != "" {
+		return "email:" + scope + "/" + email
+	}
+	return "email:" + email
+}
+
+// Unmatched lists the recipient emails no Slack user of the workspace of
+// scope has, most recent first.
+func (s *Store) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
 	var out []paligo.UnmatchedEmail
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = listJSON[paligo.UnmatchedEmail](tx.Bucket(bucketUnmatched))
-		return err
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return eachJSON(tx.Bucket(bucketUnmatched), func(k []byte, u paligo.UnmatchedEmail) error {
+			if inScope(k, scope) {
+				out = append(out, u)
+			}
+			return nil
+		})
 	})
 	slices.SortFunc(out, func(a, b paligo.UnmatchedEmail) int { return b.LastAt.Compare(a.LastAt) })
 	return out, err
@@ -510,27 +570,34 @@ func (s *Store) Fail(job Job, team, reason string) error {
 	})
 }
 
-// Failed lists the failed jobs, oldest first.
+// Failed lists the failed jobs of every workspace, oldest first.
 func (s *Store) Failed() ([]FailedJob, error) {
-	out, _, err := s.FailedFirst(-1)
+	out, _, err := s.FailedFirst(AllScopes, -1)
 	return out, err
 }
 
-// FailedFirst returns the n oldest failed jobs (all when n < 0) and how
-// many there are in all, without decoding the rest.
-func (s *Store) FailedFirst(n int) ([]FailedJob, int, error) {
+// AllScopes, given as a scope to FailedFirst, takes every workspace's.
+const AllScopes = "\x00all"
+
+// FailedFirst returns the n oldest failed jobs of the workspace of scope
+// (all when n < 0) and how many it has in all.
+func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 	var out []FailedJob
 	total := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketFailed)
-		total = b.Stats().KeyN
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && (n < 0 || len(out) < n); k, v = c.Next() {
+		c := tx.Bucket(bucketFailed).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			var f FailedJob
 			if err := json.Unmarshal(v, &f); err != nil {
 				return fmt.Errorf("decode failed job %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			out = append(out, f)
+			if scope != AllScopes && f.Job.Team != scope {
+				continue
+			}
+			if n < 0 || len(out) < n {
+				out = append(out, f)
+			}
+			total++
 		}
 		return nil
 	})
@@ -578,30 +645,31 @@ type SlackUser struct {
 	CheckedAt time.Time `json:"checked_at"`
 }
 
-// CachedUser returns what users.lookupByEmail last said of email.
-func (s *Store) CachedUser(email string) (SlackUser, bool, error) {
-	return getJSON[SlackUser](s, bucketSlackCache, emailKey(email))
+// CachedUser returns what users.lookupByEmail last said of email in the
+// workspace of scope.
+func (s *Store) CachedUser(scope, email string) (SlackUser, bool, error) {
+	return getJSON[SlackUser](s, bucketSlackCache, emailKey(scope, email))
 }
 
-// CacheUser remembers that email belongs to user ("" for no one). A match
-// takes the email off the unmatched list.
-func (s *Store) CacheUser(email, user string) error {
-	return s.CacheDirectory(map[string]string{email: user})
+// CacheUser remembers that email belongs to user ("" for no one) in the
+// workspace of scope. A match takes the email off its unmatched list.
+func (s *Store) CacheUser(scope, email, user string) error {
+	return s.CacheDirectory(scope, map[string]string{email: user})
 }
 
 // CacheDirectory remembers a page of the workspace directory: each email's
 // user ("" for someone deactivated or a bot), in one transaction. A match
 // takes the email off the unmatched list.
-func (s *Store) CacheDirectory(byEmail map[string]string) error {
+func (s *Store) CacheDirectory(scope string, byEmail map[string]string) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx *bolt.Tx) error {
 		for email, user := range byEmail {
 			if user != "" {
-				if err := tx.Bucket(bucketUnmatched).Delete([]byte(strings.ToLower(email))); err != nil {
+				if err := tx.Bucket(bucketUnmatched).Delete(Scoped(scope, strings.ToLower(email))); err != nil {
 					return err
 				}
 			}
-			if err := putJSON(tx.Bucket(bucketSlackCache), emailKey(email), SlackUser{User: user, CheckedAt: now}); err != nil {
+			if err := putJSON(tx.Bucket(bucketSlackCache), emailKey(scope, email), SlackUser{User: user, CheckedAt: now}); err != nil {
 				return err
 			}
 		}
@@ -610,13 +678,13 @@ func (s *Store) CacheDirectory(byEmail map[string]string) error {
 }
 
 // CacheRoles remembers the roles of a page of the directory, by user id.
-func (s *Store) CacheRoles(roles map[string]paligo.Role) error {
+func (s *Store) CacheRoles(scope string, roles map[string]paligo.Role) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSlackCache)
 		for user, r := range roles {
 			r.At = now
-			if err := putJSON(b, []byte("role:"+user), r); err != nil {
+			if err := putJSON(b, Scoped(scope, "role:"+user), r); err != nil {
 				return err
 			}
 		}
@@ -624,20 +692,21 @@ func (s *Store) CacheRoles(roles map[string]paligo.Role) error {
 	})
 }
 
-// CachedRole returns what the directory last said of user.
-func (s *Store) CachedRole(user string) (paligo.Role, bool, error) {
-	return getJSON[paligo.Role](s, bucketSlackCache, []byte("role:"+user))
+// CachedRole returns what the directory of the workspace of scope last
+// said of user.
+func (s *Store) CachedRole(scope, user string) (paligo.Role, bool, error) {
+	return getJSON[paligo.Role](s, bucketSlackCache, Scoped(scope, "role:"+user))
 }
 
 // CachedDM returns the DM channel opened with user, if known.
-func (s *Store) CachedDM(user string) (string, bool, error) {
-	return getJSON[string](s, bucketSlackCache, []byte("dm:"+user))
+func (s *Store) CachedDM(scope, user string) (string, bool, error) {
+	return getJSON[string](s, bucketSlackCache, Scoped(scope, "dm:"+user))
 }
 
 // CacheDM remembers the DM channel opened with user.
-func (s *Store) CacheDM(user, channel string) error {
+func (s *Store) CacheDM(scope, user, channel string) error {
 	return s.batch(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketSlackCache), []byte("dm:"+user), channel)
+		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
 	})
 }
 

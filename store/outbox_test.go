@@ -128,23 +128,23 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if _, err := s.Finish(jobs[1], "T1", store.Receipt{Outcome: paligo.Unmatched}); err != nil {
 		t.Fatal(err)
 	}
-	if first, total, err := s.FailedFirst(0); err != nil || len(first) != 0 || total != 1 {
+	if first, total, err := s.FailedFirst("", 0); err != nil || len(first) != 0 || total != 1 {
 		t.Errorf("FailedFirst(0) = %d jobs, total %d, %v; want 0 of 1", len(first), total, err)
 	}
 	failed, _ := s.Failed()
 	if len(failed) != 1 || failed[0].Reason != "channel_not_found" || failed[0].Job.Channel != "CBAD" {
 		t.Errorf("failed = %+v", failed)
 	}
-	un, _ := s.Unmatched()
+	un, _ := s.Unmatched("")
 	if len(un) != 1 || un[0].Email != "ghost@example.com" || un[0].Count != 1 || un[0].LastEvent != "a" {
 		t.Errorf("unmatched = %+v", un)
 	}
 	// A later match takes the email off the list.
-	s.CacheUser("Ghost@example.com", "U7")
-	if un, _ := s.Unmatched(); len(un) != 0 {
+	s.CacheUser("", "Ghost@example.com", "U7")
+	if un, _ := s.Unmatched(""); len(un) != 0 {
 		t.Errorf("unmatched after a match = %+v", un)
 	}
-	if u, ok, _ := s.CachedUser("ghost@example.com"); !ok || u.User != "U7" {
+	if u, ok, _ := s.CachedUser("", "ghost@example.com"); !ok || u.User != "U7" {
 		t.Errorf("cached user = %+v, %v", u, ok)
 	}
 	back, err := s.RetryFailed(0)
@@ -181,10 +181,10 @@ func TestReadPersonJob(t *testing.T) {
 	if err != nil || p.Event.ID != "a" || p.User != "" || p.MatchFound || p.ActorFound {
 		t.Fatalf("first read = %+v, %v; want the event and nothing known", p, err)
 	}
-	s.CacheUser("ann@example.com", "U1")
-	s.CacheUser("bo@example.com", "")
-	s.CacheDM("U1", "D1")
-	s.CacheTZ("U1", store.UserTZ{TZ: "Europe/Oslo"})
+	s.CacheUser("", "ann@example.com", "U1")
+	s.CacheUser("", "bo@example.com", "")
+	s.CacheDM("", "U1", "D1")
+	s.CacheTZ("", "U1", store.UserTZ{TZ: "Europe/Oslo"})
 	s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error { p.Frequency = paligo.Weekly; return nil })
 
 	p, err = s.ReadPersonJob(job, "T1", "")
@@ -218,14 +218,14 @@ func TestReadPersonJob(t *testing.T) {
 // ends unmatched at fan-out, in the same transaction: no job for it.
 func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 	s := MustOpen(t)
-	s.CacheDirectory(map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
+	s.CacheDirectory("", map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@example.com", "gone@example.com", "stranger@elsewhere.example"}}})
 	r, err := s.FanOutKnowing("T1", 10, true)
 	jobs := r.Jobs
 	if err != nil || r.Unmatched != 2 || len(jobs) != 1 || jobs[0].Email != "ann@example.com" || r.Events != 1 {
 		t.Fatalf("fan-out = %v, %+v, %v; want ann's job, 2 unmatched, 1 event", lanes(jobs), r, err)
 	}
-	un, _ := s.Unmatched()
+	un, _ := s.Unmatched("")
 	if len(un) != 2 || un[0].LastEvent != "a" {
 		t.Errorf("unmatched list = %+v", un)
 	}

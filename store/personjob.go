@@ -52,13 +52,13 @@ func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 			p.User = job.User
 		}
 		if p.User == "" {
-			if p.Match, p.MatchFound, err = getTxJSON[SlackUser](cache, emailKey(job.Email)); err != nil {
+			if p.Match, p.MatchFound, err = getTxJSON[SlackUser](cache, emailKey(job.Team, job.Email)); err != nil {
 				return err
 			}
 			p.User = p.Match.User // a match once found is believed
 		}
 		if a := p.Event.Actor; a != nil && a.Email != "" {
-			if p.ActorMatch, p.ActorFound, err = getTxJSON[SlackUser](cache, emailKey(a.Email)); err != nil {
+			if p.ActorMatch, p.ActorFound, err = getTxJSON[SlackUser](cache, emailKey(job.Team, a.Email)); err != nil {
 				return err
 			}
 		}
@@ -69,10 +69,10 @@ func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 		if p.Prefs, err = getPrefs(tx, team, p.User); err != nil {
 			return err
 		}
-		if p.DM, _, err = getTxJSON[string](cache, []byte("dm:"+p.User)); err != nil {
+		if p.DM, _, err = getTxJSON[string](cache, Scoped(job.Team, "dm:"+p.User)); err != nil {
 			return err
 		}
-		p.TZFound = cache.Get([]byte("tz:"+p.User)) != nil
+		p.TZFound = cache.Get(Scoped(job.Team, "tz:"+p.User)) != nil
 		return nil
 	})
 	return p, err
@@ -93,4 +93,4 @@ func getTxJSON[T any](b *bolt.Bucket, key []byte) (v T, found bool, err error) {
 
 // emailKey is the lookup cache's key of email (emails match whatever their
 // case).
-func emailKey(email string) []byte { return []byte("email:" + strings.ToLower(email)) }
+func emailKey(scope, email string) []byte { return Scoped(scope, "email:"+strings.ToLower(email)) }

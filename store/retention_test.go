@@ -146,7 +146,7 @@ func testPrune(t *testing.T, batch int) {
 	if _, found, _ := s.InviteRun(run.Seq); found {
 		t.Error("an invite run whose jobs all ended a month ago was kept")
 	}
-	if un, _ := s.Unmatched(); len(un) != 0 {
+	if un, _ := s.Unmatched(""); len(un) != 0 {
 		t.Errorf("unmatched emails not seen for a month: %+v", un)
 	}
 	if failed, _ := s.Failed(); len(failed) != 1 {

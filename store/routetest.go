@@ -42,13 +42,14 @@ type PersonTest struct {
 // TestRoute says, without storing or sending anything, what e would
 // become in spec's workspace at now.
 func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (RouteTest, error) {
-	team := spec.Team
+	team, scope := spec.teamOf(&e), spec.scopeOf(&e)
 	t := RouteTest{Channels: []ChannelTest{}, People: []PersonTest{}}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		subs, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
+		all, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
 		if err != nil {
 			return err
 		}
+		subs := slices.DeleteFunc(all, func(sub paligo.Subscription) bool { return sub.Team != scope })
 		mutes, err := listJSON[paligo.Mute](tx.Bucket(bucketMutes))
 		if err != nil {
 			return err
@@ -58,7 +59,7 @@ func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (Route
 		// there, or as named by the event; a channel its subscriptions or
 		// its name would reach but a mute keeps out is told with the mute.
 		cache := tx.Bucket(bucketSlackCache)
-		named := namedChannels(cache, e.Channels)
+		named := namedChannels(cache, scope, e.Channels)
 		reached := paligo.Reached(&e, subs, mutes, named, now)
 		index := map[string]int{}
 		note := func(ch, by string) {
@@ -83,7 +84,7 @@ func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (Route
 		}
 		var actor string
 		if e.Actor != nil && e.Actor.Email != "" {
-			m, _, err := getTxJSON[SlackUser](cache, emailKey(e.Actor.Email))
+			m, _, err := getTxJSON[SlackUser](cache, emailKey(scope, e.Actor.Email))
 			if err != nil {
 				return err
 			}
@@ -92,12 +93,12 @@ func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (Route
 		for _, j := range jobsFor(tx, team, e, nil) {
 			p := PersonTest{User: j.User, Email: j.Email}
 			if p.User == "" {
-				m, found, err := getTxJSON[SlackUser](cache, emailKey(j.Email))
+				m, found, err := getTxJSON[SlackUser](cache, emailKey(scope, j.Email))
 				if err != nil {
 					return err
 				}
 				switch {
-				case !found && !spec.DirectoryRead:
+				case !found && !spec.directoryRead(team):
 					p.Outcome = "unknown"
 				case !found:
 					p.Outcome = string(paligo.Unmatched)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
@@ -156,6 +157,42 @@ type Store struct {
 	accepts acceptCommitter
 	// subsCache: the subscriptions and mutes, decoded (subscriptions.go).
 	subsCache subscriptionCache
+	// primary is the primary workspace's team id (SetPrimary).
+	primary atomic.Pointer[string]
+}
+
+var keyPrimaryTeam = []byte("primary_team")
+
+// SetPrimary records team as the primary workspace's (SLACK_BOT_TOKEN's),
+// whose records carry no team (scope ""): as every record did before
+// workspaces were connected. It is kept in the file, so that a restart
+// knows it before Slack answers.
+func (s *Store) SetPrimary(team string) error {
+	s.primary.Store(&team)
+	return s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if string(meta.Get(keyPrimaryTeam)) == team {
+			return nil
+		}
+		return meta.Put(keyPrimaryTeam, []byte(team))
+	})
+}
+
+// Primary is the primary workspace's team id ("" while unknown).
+func (s *Store) Primary() string {
+	if p := s.primary.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Scope is the scope of team's records: "" for the primary workspace (and
+// for team ""), else the team id.
+func (s *Store) Scope(team string) string {
+	if team == "" || team == s.Primary() {
+		return ""
+	}
+	return team
 }
 
 // Options tune Open.
@@ -198,6 +235,13 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyPrimaryTeam); v != nil {
+			team := string(v)
+			s.primary.Store(&team)
+		}
+		return nil
+	})
 	s.accepts.start(s)
 	return s, nil
 }
@@ -274,6 +318,25 @@ func (s *Store) Ping() error {
 		}
 		return nil
 	})
+}
+
+// Scoped is key in the workspace of scope: as it always was for the
+// primary workspace (scope ""), prefixed with the team id and a NUL for a
+// connected workspace.
+func Scoped(scope, key string) []byte {
+	if scope == "" {
+		return []byte(key)
+	}
+	return []byte(scope + "\x00" + key)
+}
+
+// inScope reports whether key, made by Scoped, is of scope.
+func inScope(key []byte, scope string) bool {
+	i := bytes.IndexByte(key, 0)
+	if scope == "" {
+		return i < 0
+	}
+	return i == len(scope) && string(key[:i]) == scope
 }
 
 func u64(v uint64) []byte {

@@ -105,13 +105,40 @@ func (c *subscriptionCache) current(gen uint64) bool {
 }
 
 // fanOutRules are what decides which channels an event reaches: the
-// subscriptions and mutes, compiled.
-type fanOutRules struct{ m *paligo.Matcher }
+// subscriptions of each workspace (by scope) and the mutes, compiled.
+type fanOutRules struct {
+	byScope map[string]*paligo.Matcher
+	none    *paligo.Matcher // no subscriptions: the mutes alone
+}
 
-// reached is paligo.Reached for e with these rules and the channels e
-// names.
-func (r fanOutRules) reached(e *paligo.Event, named []string, now time.Time) []string {
-	return r.m.Reached(e, named, now)
+func newRules(subs []paligo.Subscription, mutes []paligo.Mute) fanOutRules {
+	split := map[string][]paligo.Subscription{}
+	for _, sub := range subs {
+		split[sub.Team] = append(split[sub.Team], sub)
+	}
+	r := fanOutRules{byScope: map[string]*paligo.Matcher{}, none: paligo.NewMatcher(nil, mutes)}
+	for scope, subs := range split {
+		r.byScope[scope] = paligo.NewMatcher(subs, mutes)
+	}
+	return r
+}
+
+func (r fanOutRules) of(scope string) *paligo.Matcher {
+	if m := r.byScope[scope]; m != nil {
+		return m
+	}
+	return r.none
+}
+
+// reached is paligo.Reached for e, an event of the workspace of scope,
+// with these rules and the channels e names.
+func (r fanOutRules) reached(e *paligo.Event, scope string, named []string, now time.Time) []string {
+	return r.of(scope).Reached(e, named, now)
+}
+
+// addNamed is paligo.Matcher.AddNamed.
+func (r fanOutRules) addNamed(e *paligo.Event, reached, named []string, now time.Time) []string {
+	return r.none.AddNamed(e, reached, named, now)
 }
 
 // preMatched is what a caller matched outside the writer: for each event,
@@ -139,7 +166,7 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 	if err != nil {
 		return fanOutRules{}, err
 	}
-	r := fanOutRules{paligo.NewMatcher(subs, mutes)}
+	r := newRules(subs, mutes)
 	c.rules, c.valid = r, true
 	return r, nil
 }
