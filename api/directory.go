@@ -24,13 +24,12 @@ type Slack interface {
 // can be invited), a page at a time, read from Slack. Both are signed like
 // the ingest API, with the request path and query as the signed body.
 type Directory struct {
-	Slack    Slack
-	Secret   []byte
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
-	// Team is the workspace this bot serves ("" until it is known).
-	Team func() string
+	// Workspaces gives the named workspace's client.
+	Workspaces Workspaces
+	Secret     []byte
+	Previous   []byte
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // A channel as GET /v1/channels lists it.
@@ -55,38 +54,33 @@ type pageAnswer[T any] struct {
 }
 
 // page checks the signature and the parameters shared by both calls:
-// team (optional while the bot serves one workspace), cursor, limit (1 to
-// 200, default 100). It writes the refusal itself and says false.
-func (h *Directory) page(w http.ResponseWriter, r *http.Request) (cursor string, limit int, ok bool) {
+// team (the primary workspace when not given), cursor, limit (1 to 200,
+// default 100). It writes the refusal itself and says false.
+func (h *Directory) page(w http.ResponseWriter, r *http.Request) (api Slack, cursor string, limit int, ok bool) {
 	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
-		return "", 0, false
+		return nil, "", 0, false
 	}
 	q := r.URL.Query()
 	for name := range q {
 		if name != "team" && name != "cursor" && name != "limit" {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: name + ": not a parameter of this call (team, cursor, limit)"})
-			return "", 0, false
+			return nil, "", 0, false
 		}
-	}
-	if t := q.Get("team"); t != "" && t != h.Team() {
-		if h.Team() == "" {
-			w.Header().Set("Retry-After", "5")
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "not connected to the Slack workspace yet; retry later"})
-			return "", 0, false
-		}
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "team: this bot serves another workspace"})
-		return "", 0, false
 	}
 	limit = 100
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "limit: a number from 1 to 200"})
-			return "", 0, false
+			return nil, "", 0, false
 		}
 		limit = n
 	}
-	return q.Get("cursor"), limit, true
+	ws := workspaceOf(w, h.Workspaces, q.Get("team"))
+	if ws == nil {
+		return nil, "", 0, false
+	}
+	return ws.Slack, q.Get("cursor"), limit, true
 }
 
 // slackFailed answers a Slack call that failed: 503 to retry (after
@@ -115,11 +109,11 @@ func (h *Directory) slackFailed(w http.ResponseWriter, what string, err error) {
 // Channels answers GET /v1/channels: public channels, and private ones
 // the bot is in; archived ones left out.
 func (h *Directory) Channels(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, ok := h.page(w, r)
+	api, cursor, limit, ok := h.page(w, r)
 	if !ok {
 		return
 	}
-	chs, next, err := h.Slack.ChannelsPage(r.Context(), cursor, limit)
+	chs, next, err := api.ChannelsPage(r.Context(), cursor, limit)
 	if err != nil {
 		h.slackFailed(w, "conversations.list for /v1/channels", err)
 		return
@@ -138,11 +132,11 @@ func (h *Directory) Channels(w http.ResponseWriter, r *http.Request) {
 // not deactivated, with an email). A page can hold fewer than limit: the
 // others on Slack's page were left out.
 func (h *Directory) People(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, ok := h.page(w, r)
+	api, cursor, limit, ok := h.page(w, r)
 	if !ok {
 		return
 	}
-	users, next, err := h.Slack.UsersPage(r.Context(), cursor, limit)
+	users, next, err := api.UsersPage(r.Context(), cursor, limit)
 	if err != nil {
 		h.slackFailed(w, "users.list for /v1/people", err)
 		return

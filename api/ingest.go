@@ -142,9 +142,10 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolveWorkspaces checks the workspace each event names (team, or org:
-// the org of a Connect link) against the one this bot serves (fan's
-// team); unknown is true when that is not known yet and an event names
-// one. An event that names none is for the one served.
+// the org of a Connect link): the primary workspace (fan's team) or one
+// connected and not disconnected. unknown is true when the primary is not
+// known yet and an event names one. An event that names none is for the
+// primary.
 func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
 	// A batch names the same few workspaces again and again: each is read
 	// once per request.
@@ -187,10 +188,12 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 			e.Team = in.Team
 		}
 		if e.Team != fan.Team {
-			if in, found := read(byTeam, e.Team, h.Store.Installation); found && in.Disconnected == "" {
-				fail("team", "is connected, but this deployment serves only its own workspace (SLACK_BOT_TOKEN's) for now")
-			} else {
+			in, found := read(byTeam, e.Team, h.Store.Installation)
+			switch {
+			case !found:
 				fail("team", "is not a workspace this bot serves")
+			case in.Disconnected != "":
+				fail("team", "was disconnected ("+in.Disconnected+")")
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/workspaces"
 )
 
 // PlatformInviter queues an invitation run as /paligo-invite does
@@ -28,24 +29,19 @@ type PlatformInviter interface {
 	PlatformInvite(ctx context.Context, team, inviter string, users []string, note string) (uint64, error)
 }
 
-// UserLookup finds a Slack user by email (users.lookupByEmail).
-type UserLookup interface {
-	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
-}
-
 // InviteRuns answers POST /v1/invites (an invitation run started by the
 // platform) and GET /v1/invites?run=ID (how it went). Signed like the
 // ingest API: the body, or for the GET the path and query.
 type InviteRuns struct {
-	Store    *store.Store
-	Inviter  PlatformInviter
-	Slack    UserLookup
-	Secret   []byte
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
-	// Team is the workspace this bot serves ("" until it is known).
-	Team func() string
+	Store   *store.Store
+	Inviter PlatformInviter
+	// Workspaces gives the named workspace (the run's team, the primary
+	// when not given).
+	Workspaces Workspaces
+	Secret     []byte
+	Previous   []byte
+	Now        func() time.Time
+	Log        *slog.Logger
 	// MaxPeople and MaxNote bound a run as the command bounds it.
 	MaxPeople, MaxNote int
 }
@@ -80,15 +76,7 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bad := func(msg string) { writeJSON(w, http.StatusBadRequest, apiError{Error: msg}) }
-	if h.Team() == "" {
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "not connected to the Slack workspace yet; nothing was sent, retry later"})
-		return
-	}
 	switch {
-	case req.Team != "" && req.Team != h.Team():
-		bad("team: this bot serves another workspace")
-		return
 	case !validEmail(req.Inviter) && !slackUserID.MatchString(req.Inviter):
 		bad("inviter: the email (or Slack id) of an admin")
 		return
@@ -105,8 +93,12 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	ws := workspaceOf(w, h.Workspaces, req.Team)
+	if ws == nil {
+		return
+	}
 	ctx := r.Context()
-	inviter, err := h.user(ctx, req.Inviter)
+	inviter, err := h.user(ctx, ws, req.Inviter)
 	if err != nil {
 		h.slackDown(w, err)
 		return
@@ -117,7 +109,7 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 	}
 	var users, notFound []string
 	for _, p := range req.People {
-		u, err := h.user(ctx, p)
+		u, err := h.user(ctx, ws, p)
 		if err != nil {
 			h.slackDown(w, err)
 			return
@@ -136,7 +128,7 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 		}{"people: no one in the workspace has these emails", notFound})
 		return
 	}
-	run, err := h.Inviter.PlatformInvite(ctx, h.Team(), inviter, users, strings.TrimSpace(req.Note))
+	run, err := h.Inviter.PlatformInvite(ctx, ws.Team, inviter, users, strings.TrimSpace(req.Note))
 	switch {
 	case errors.Is(err, paligo.ErrNotAdmin):
 		writeJSON(w, http.StatusForbidden, apiError{Error: "inviter: " + err.Error()})
@@ -155,14 +147,14 @@ func (h *InviteRuns) Post(w http.ResponseWriter, r *http.Request) {
 
 // user is the Slack id of who (a Slack id already, or an email: the
 // directory's cache, else users.lookupByEmail); "" for no one.
-func (h *InviteRuns) user(ctx context.Context, who string) (string, error) {
+func (h *InviteRuns) user(ctx context.Context, ws *workspaces.Workspace, who string) (string, error) {
 	if slackUserID.MatchString(who) {
 		return who, nil
 	}
-	if c, ok, err := h.Store.CachedUser(who); err == nil && ok {
+	if c, ok, err := h.Store.CachedUser(h.Store.Scope(ws.Team), who); err == nil && ok {
 		return c.User, nil // "" for someone the directory says cannot be told
 	}
-	u, err := h.Slack.GetUserByEmailContext(ctx, who)
+	u, err := ws.Slack.GetUserByEmailContext(ctx, who)
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && se.Err == "users_not_found" {
 		return "", nil
@@ -211,7 +203,7 @@ func (h *InviteRuns) Get(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "could not read the run; retry later"})
 		return
 	}
-	if !found {
+	if t := q.Get("team"); !found || (t != "" && t != run.Team) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: "run: no such invitation run is kept"})
 		return
 	}

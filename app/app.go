@@ -29,6 +29,7 @@ import (
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
+	"github.com/paligo/paligo-slack/workspaces"
 )
 
 const usage = `paligo-slack brings Paligo and pipeline notifications into Slack.
@@ -111,8 +112,9 @@ type Main struct {
 	// records (tests move it; Slack pacing keeps real time).
 	Clock func() time.Time
 
-	store     *store.Store
-	client    *bot.Client
+	store      *store.Store
+	client     *bot.Client
+	workspaces *workspaces.Registry
 	bot       *bot.Bot
 	deliverer *delivery.Deliverer
 	// connect is the Connect flow, with SLACK_CLIENT_ID; connDone closes
@@ -158,6 +160,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.ReconnectDelay > 0 {
 		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
 	}
+	var sealer *paligo.Sealer
+	if m.Config.TokenKey != "" {
+		if sealer, err = paligo.NewSealer(string(m.Config.TokenKey)); err != nil {
+			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
+		}
+	}
+	m.workspaces = workspaces.New(m.store, m.client, true, sealer)
 	var team string
 	if auth, err := m.client.AuthTestContext(ctx); err != nil {
 		if v, _ := bot.Classify(err); v == bot.Fatal {
@@ -168,6 +177,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.Log.Warn("auth.test failed; continuing", "err", err)
 	} else {
 		team = auth.TeamID
+		m.workspaces.SetPrimary(team, auth.Team, auth.UserID)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -175,6 +185,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.client.RegisterMetrics(reg)
 	dopts := m.Delivery
 	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, reg, team, m.Config.ActivityURL
+	dopts.Workspaces = m.workspaces
+	dopts.OnPrimary = func(t string) {
+		if t != team {
+			m.workspaces.SetPrimary(t, "", "")
+		}
+	}
 	if dopts.ChannelRate == 0 {
 		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
 	}
@@ -192,7 +208,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.digests = delivery.NewDigests(m.store, m.deliverer, m.client, gopts)
 	m.deliverer.SetLocator(m.digests)
 	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
-		Delivery: m.deliverer, Digests: m.digests, Callbacks: m.Config.ActionsURL != "",
+		Delivery: m.deliverer, Digests: m.digests, Callbacks: m.Config.ActionsURL != "", Workspaces: m.workspaces,
 		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
 	if tokens != nil {
 		router.InviteURL = m.Config.InviteURL
@@ -203,15 +219,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))
 	}
 	if m.Config.ClientID != "" {
-		sealer, err := paligo.NewSealer(string(m.Config.TokenKey))
-		if err != nil {
-			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
-		}
 		flow := &connect.Flow{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 			States: paligo.NewStateTokens([]byte(m.Config.IngestSecret)), Sealer: sealer,
 			ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
 			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
-			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second}}
+			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second},
+			Changed: func(team string) { m.workspaces.Forget(team); m.deliverer.Forget(team) }}
+		m.workspaces.SetRefresh(flow.Refresh)
 		connectFlow, connections = flow.Handler(), flow.Connections()
 		m.connect = flow
 	}
@@ -227,13 +241,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	routeTest := &api.RouteTest{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Spec: m.deliverer.FanOutSpec}
 
-	directory := &api.Directory{Slack: m.client, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-		Now: func() time.Time { return m.store.Now() }, Log: m.Log,
-		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
+	directory := &api.Directory{Workspaces: m.workspaces, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
 
-	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Slack: m.client, Secret: []byte(m.Config.IngestSecret),
+	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Workspaces: m.workspaces, Secret: []byte(m.Config.IngestSecret),
 		Previous: []byte(m.Config.IngestSecretPrevious), Now: func() time.Time { return m.store.Now() }, Log: m.Log,
-		Team: directory.Team, MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
+		MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {

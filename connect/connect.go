@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -53,6 +54,19 @@ type Flow struct {
 	Now                         func() time.Time
 	Log                         *slog.Logger
 	HTTP                        *http.Client
+	// Changed, if set, is told of a workspace whose installation changed
+	// (installed, reinstalled, its token refreshed, disconnected), so
+	// that what is held of it is read again.
+	Changed func(team string)
+
+	// refreshing serialises refreshes: each refresh token works once.
+	refreshing sync.Mutex
+}
+
+func (f *Flow) changed(team string) {
+	if f.Changed != nil {
+		f.Changed(team)
+	}
 }
 
 // Handler serves GET /slack/install and GET /slack/oauth/callback.
@@ -182,6 +196,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 		f.page(w, http.StatusForbidden, "Slack was not connected", why, back(st.Return, "error", reasonOf(why), ""))
 		return
 	}
+	f.changed(in.Team)
 	f.Log.Info("workspace connected", "team", in.Team, "org", in.Org, "installer", in.Installer)
 	http.Redirect(w, r, back(st.Return, "connected", "", in.Team), http.StatusFound)
 }
@@ -339,6 +354,15 @@ func (f *Flow) RefreshDue(ctx context.Context) (int, error) {
 }
 
 func (f *Flow) refresh(ctx context.Context, in paligo.Installation) error {
+	f.refreshing.Lock()
+	defer f.refreshing.Unlock()
+	cur, found, err := f.Store.Installation(in.Team)
+	if err != nil {
+		return err
+	}
+	if !found || cur.Disconnected != "" || cur.BotTokenSealed != in.BotTokenSealed {
+		return nil // refreshed (or disconnected) meanwhile
+	}
 	rt, err := f.Sealer.Open(in.RefreshTokenSealed, in.Team)
 	if err != nil {
 		return err
@@ -353,8 +377,24 @@ func (f *Flow) refresh(ctx context.Context, in paligo.Installation) error {
 	if _, err := f.Store.SaveInstallation(in); err != nil {
 		return err
 	}
+	f.changed(in.Team)
 	f.Log.Info("token refreshed", "team", in.Team, "expires", in.TokenExpires)
 	return nil
+}
+
+// Refresh refreshes team's rotating token now (after Slack answered
+// token_expired).
+func (f *Flow) Refresh(ctx context.Context, team string) error {
+	in, found, err := f.Store.Installation(team)
+	switch {
+	case err != nil:
+		return err
+	case !found || in.Disconnected != "":
+		return fmt.Errorf("workspace %s is not connected", team)
+	case in.RefreshTokenSealed == "":
+		return fmt.Errorf("workspace %s has no refresh token (no token rotation)", team)
+	}
+	return f.refresh(ctx, in)
 }
 
 // Run refreshes due tokens every minute until ctx ends.

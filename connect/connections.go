@@ -95,6 +95,7 @@ func (f *Flow) deleteConnection(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "could not record the disconnection; retry later"})
 		return
 	}
+	f.changed(team)
 	f.Log.Info("workspace disconnected", "team", team, "by", "the platform")
 	writeJSON(w, http.StatusOK, map[string]any{"team": team, "connected": false})
 }

@@ -95,6 +95,12 @@ type DeliveryOptions struct {
 	CallbackSecret []byte
 	// CallbackClient sends them; default a client with a 10 s timeout.
 	CallbackClient *http.Client
+	// Workspaces gives the connected workspaces' clients (spaces.go); nil
+	// serves the primary workspace alone.
+	Workspaces Registry
+	// OnPrimary, if set, is told the primary workspace's team once Run
+	// knows it.
+	OnPrimary func(team string)
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -104,25 +110,18 @@ type DeliveryOptions struct {
 // method, for Retry-After.
 type Deliverer struct {
 	store *store.Store
-	slack DeliverySlack
-	// names serialises reads of the channel list for #names.
-	names struct {
-		sync.Mutex
-		readAt time.Time
-	}
-	opts DeliveryOptions
+	// primary is the workspace of SLACK_BOT_TOKEN; spaces the connected
+	// ones opened so far, by team (spaces.go).
+	primary *space
+	opts    DeliveryOptions
 	log  *slog.Logger
 	m    *deliveryMetrics
 	tzs  Locator
 	// backoff spaces a lane's retries after a 5xx or a network error.
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
-	// directoryAt is when this process last read the workspace directory
-	// whole (directory.go); nil until it has.
-	directoryAt atomic.Pointer[time.Time]
 
-	team  string
-	ready chan struct{} // closed once team is known
+	ready chan struct{} // closed once the primary team is known
 	wake  chan struct{}
 	slots chan struct{}
 	ctx   context.Context
@@ -135,8 +134,7 @@ type Deliverer struct {
 	lanes    map[string]*lane
 	gates    map[string]*gate
 	limiters map[string]*rate.Limiter
-	// updates paces chat.update across the workspace.
-	updates *rate.Limiter
+	spaces   map[string]*space
 }
 
 type lane struct {
@@ -198,7 +196,7 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		opts.CallbackClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	d := &Deliverer{
-		store: st, slack: api, opts: opts, log: opts.Log,
+		store: st, opts: opts, log: opts.Log,
 		backoff:  bot.Backoff{Min: opts.MinBackoff, Max: opts.MaxBackoff},
 		ready:    make(chan struct{}),
 		wake:     make(chan struct{}, 1),
@@ -207,8 +205,9 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		lanes:    map[string]*lane{},
 		gates:    map[string]*gate{},
 		limiters: map[string]*rate.Limiter{},
-		updates:  rate.NewLimiter(opts.UpdateRate, opts.UpdateBurst),
+		spaces:   map[string]*space{},
 	}
+	d.primary = d.newSpace(opts.Team, "", api, nil)
 	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
 	return d
 }
@@ -221,7 +220,19 @@ func (d *Deliverer) FanOutSpec() (store.FanOutSpec, bool) {
 	default:
 		return store.FanOutSpec{}, false
 	}
-	return store.FanOutSpec{Team: d.team, DirectoryRead: d.directoryReady()}, true
+	return d.fanOutSpec(), true
+}
+
+func (d *Deliverer) fanOutSpec() store.FanOutSpec {
+	return store.FanOutSpec{Team: d.primary.team, Read: d.directoryRead}
+}
+
+// teamOf is the team id of job's workspace.
+func (d *Deliverer) teamOf(job store.Job) string {
+	if job.Team == "" {
+		return d.primary.team
+	}
+	return job.Team
 }
 
 // Accepted takes what ingest stored: the jobs it fanned out go to their
@@ -285,17 +296,22 @@ const fanOutBatch = 500
 
 // Run delivers until ctx ends, then waits for calls in flight to finish.
 func (d *Deliverer) Run(ctx context.Context) error {
-	d.team = d.opts.Team
-	for try := 1; d.team == ""; try++ {
-		resp, err := d.slack.AuthTestContext(ctx)
+	for try := 1; d.primary.team == ""; try++ {
+		resp, err := d.primary.api.AuthTestContext(ctx)
 		if err == nil {
-			d.team = resp.TeamID
+			d.primary.team = resp.TeamID
 			break
 		}
 		d.log.Warn("delivery waits for auth.test", "err", err)
 		if bot.Sleep(ctx, d.backoff.Delay(try)) != nil {
 			return nil
 		}
+	}
+	if err := d.store.SetPrimary(d.primary.team); err != nil {
+		return fmt.Errorf("record the primary workspace: %w", err)
+	}
+	if d.opts.OnPrimary != nil {
+		d.opts.OnPrimary(d.primary.team)
 	}
 	pending, err := d.store.PendingJobs()
 	if err != nil {
@@ -305,7 +321,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.ctx = ctx
 	d.mu.Unlock()
 	close(d.ready)
-	d.wg.Go(func() { d.keepDirectory(ctx) })
+	d.wg.Go(func() { d.keepDirectory(ctx, d.primary) })
 	d.Enqueue(pending)
 	// Lanes that got jobs before Run (an admin's retry) start now.
 	d.mu.Lock()
@@ -322,7 +338,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for d.store.Writable() == nil {
-			r, err := d.store.FanOutKnowing(d.team, fanOutBatch, d.directoryReady())
+			r, err := d.store.FanOutWith(d.fanOutSpec(), fanOutBatch)
 			if err != nil {
 				d.log.Error("fan out", "err", err)
 				break
@@ -408,6 +424,16 @@ func laneLabel(key string) string {
 // deliver does one job. done means the job left the outbox (sent, queued,
 // skipped or failed for good); otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
+	if job.Kind != store.JobCallback {
+		sp, err := d.space(job.Team)
+		if errors.Is(err, errGone) {
+			return d.failGone(job, err)
+		}
+		if err != nil {
+			return false, err
+		}
+		ctx = withSpace(ctx, sp)
+	}
 	switch job.Kind {
 	case store.JobDigest:
 		return d.deliverDigest(ctx, job)
@@ -473,21 +499,22 @@ func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, er
 // sees none): from the names cache, else from conversations.list read
 // whole, at most once every channelNamesEvery.
 func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, error) {
-	if id, ok, err := d.store.ChannelByName(name); err != nil || ok {
+	sp := d.spaceOf(ctx)
+	if id, ok, err := d.store.ChannelByName(sp.scope, name); err != nil || ok {
 		return id, err
 	}
-	d.names.Lock()
-	defer d.names.Unlock()
-	if id, ok, err := d.store.ChannelByName(name); err != nil || ok {
+	sp.names.Lock()
+	defer sp.names.Unlock()
+	if id, ok, err := d.store.ChannelByName(sp.scope, name); err != nil || ok {
 		return id, err // read meanwhile
 	}
-	if !d.names.readAt.IsZero() && time.Since(d.names.readAt) < channelNamesEvery {
+	if !sp.names.readAt.IsZero() && time.Since(sp.names.readAt) < channelNamesEvery {
 		return "", nil
 	}
 	byName := map[string]string{}
 	cursor := ""
 	for {
-		chs, next, err := d.slack.ChannelsPage(ctx, cursor, 200)
+		chs, next, err := sp.client().ChannelsPage(ctx, cursor, 200)
 		if err != nil {
 			return "", err
 		}
@@ -498,8 +525,8 @@ func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, erro
 			break
 		}
 	}
-	d.names.readAt = time.Now()
-	if err := d.store.CacheChannelNames(byName); err != nil {
+	sp.names.readAt = time.Now()
+	if err := d.store.CacheChannelNames(sp.scope, byName); err != nil {
 		return "", err
 	}
 	return byName[name], nil
@@ -514,7 +541,7 @@ func (d *Deliverer) externalRefused(ctx context.Context, channel string) (bool, 
 		return false, err
 	}
 	if !ok || d.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
-		info, err := d.slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+		info, err := d.spaceOf(ctx).client().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 		if err != nil {
 			return false, err
 		}
@@ -526,7 +553,7 @@ func (d *Deliverer) externalRefused(ctx context.Context, channel string) (bool, 
 	if !c.External {
 		return false, nil
 	}
-	allowed, err := d.store.ExternalAllowed(channel)
+	allowed, err := d.store.ExternalAllowed(d.spaceOf(ctx).scope, channel)
 	return !allowed, err
 }
 
@@ -544,7 +571,8 @@ const channelNamesEvery = 30 * time.Second
 // known only by an email that was never looked up takes a second read,
 // after the lookup.
 func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
-	p, err := d.store.ReadPersonJob(job, d.team, "")
+	team := d.teamOf(job)
+	p, err := d.store.ReadPersonJob(job, team, "")
 	if err != nil {
 		return false, err
 	}
@@ -556,7 +584,7 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 		if user == "" {
 			return true, d.finish(job, store.Receipt{Outcome: paligo.Unmatched})
 		}
-		if p, err = d.store.ReadPersonJob(job, d.team, user); err != nil {
+		if p, err = d.store.ReadPersonJob(job, team, user); err != nil {
 			return false, err
 		}
 	}
@@ -583,7 +611,7 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 		// than for everyone in the minute their digests fall due (the
 		// digest run refreshes the ones it knows).
 		if d.tzs != nil && !p.TZFound {
-			if _, err := d.tzs.Location(ctx, user); err != nil {
+			if _, err := d.tzs.Location(ctx, team, user); err != nil {
 				d.log.Warn("time zone lookup", "user", user, "err", err)
 			}
 		}
@@ -610,7 +638,7 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 // deliverDigest sends a digest job: one DM with what of its events is still
 // queued (nothing left means nothing is sent), recorded once Slack says ok.
 func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
-	events, err := d.store.DigestEvents(d.team, job)
+	events, err := d.store.DigestEvents(d.teamOf(job), job)
 	if err != nil {
 		return false, err
 	}
@@ -627,7 +655,7 @@ func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, err
 }
 
 func (d *Deliverer) finishDigest(job store.Job, ch, ts string) error {
-	err := d.store.FinishDigest(d.team, job, ch, ts)
+	err := d.store.FinishDigest(d.teamOf(job), job, ch, ts)
 	if errors.Is(err, store.ErrJobGone) {
 		return nil
 	}
@@ -643,11 +671,11 @@ func (d *Deliverer) SetLocator(l Locator) { d.tzs = l }
 
 // Locator finds a user's time zone.
 type Locator interface {
-	Location(ctx context.Context, user string) (*time.Location, error)
+	Location(ctx context.Context, team, user string) (*time.Location, error)
 }
 
 func (d *Deliverer) finish(job store.Job, r store.Receipt) error {
-	outcome, err := d.store.Finish(job, d.team, r)
+	outcome, err := d.store.Finish(job, d.teamOf(job), r)
 	if errors.Is(err, store.ErrJobGone) {
 		return nil
 	}
@@ -665,12 +693,18 @@ func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
 		return true, nil
 	}
 	verdict, reason := bot.Classify(err)
-	if verdict != bot.Refused {
+	if verdict == bot.Fatal && job.Team != "" {
+		// A connected workspace's token is no good (revoked, or the app
+		// uninstalled): its jobs end on the failed list, and the others'
+		// go on.
+		d.Forget(job.Team)
+		reason = "workspace token refused (" + reason + ")"
+	} else if verdict != bot.Refused {
 		// Fatal too: the bot stops, and the job waits for a good token
 		// rather than being failed.
 		return false, err
 	}
-	if ferr := d.store.Fail(job, d.team, reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
+	if ferr := d.store.Fail(job, d.teamOf(job), reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
 		return false, ferr
 	}
 	d.m.deliveries.WithLabelValues("failed").Inc()
@@ -694,8 +728,8 @@ func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
 	var ch, ts string
-	err := d.call(ctx, "chat.postMessage", channel, d.limiter(channel), func(ctx context.Context) (err error) {
-		ch, ts, err = d.slack.PostMessageContext(ctx, channel, opts...)
+	err := d.call(ctx, "chat.postMessage", channel, d.limiter(ctx, channel), func(ctx context.Context, api DeliverySlack) (err error) {
+		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
 	if err != nil {
@@ -774,12 +808,13 @@ func (d *Deliverer) lookup(ctx context.Context, email string, cached store.Slack
 	}
 	// The workspace directory, read whole, knows everyone: an email it
 	// lacks is a stranger's, and costs no call (directory.go).
-	if d.directoryReady() {
+	sp := d.spaceOf(ctx)
+	if sp.directoryReady(d.opts.DirectoryRefresh) {
 		return "", nil
 	}
 	var user string
-	err := d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context) error {
-		u, err := d.slack.GetUserByEmailContext(ctx, email)
+	err := d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context, api DeliverySlack) error {
+		u, err := api.GetUserByEmailContext(ctx, email)
 		var se slack.SlackErrorResponse
 		switch {
 		case errors.As(err, &se) && se.Err == "users_not_found":
@@ -788,14 +823,14 @@ func (d *Deliverer) lookup(ctx context.Context, email string, cached store.Slack
 		case bot.Notifiable(*u):
 			user = u.ID
 		}
-		return d.store.CacheUser(email, user)
+		return d.store.CacheUser(sp.scope, email, user)
 	})
 	return user, err
 }
 
 // dmChannel returns the DM channel with user, opening it once.
 func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) {
-	if ch, ok, err := d.store.CachedDM(user); err != nil || ok {
+	if ch, ok, err := d.store.CachedDM(d.spaceOf(ctx).scope, user); err != nil || ok {
 		return ch, err
 	}
 	return d.openDM(ctx, user)
@@ -804,40 +839,46 @@ func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) 
 // openDM opens the DM channel with user (conversations.open) and caches it.
 func (d *Deliverer) openDM(ctx context.Context, user string) (string, error) {
 	var ch string
-	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context) error {
-		c, _, _, err := d.slack.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context, api DeliverySlack) error {
+		c, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err != nil {
 			return err
 		}
 		ch = c.ID
-		return d.store.CacheDM(user, ch)
+		return d.store.CacheDM(d.spaceOf(ctx).scope, user, ch)
 	})
 	return ch, err
 }
 
-func (d *Deliverer) limiter(channel string) *rate.Limiter {
+// limiter paces posts to channel in the workspace of ctx's job.
+func (d *Deliverer) limiter(ctx context.Context, channel string) *rate.Limiter {
+	key := d.spaceOf(ctx).scope + "|" + channel
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	l, ok := d.limiters[channel]
+	l, ok := d.limiters[key]
 	if !ok {
 		l = rate.NewLimiter(d.opts.ChannelRate, d.opts.ChannelBurst)
-		d.limiters[channel] = l
+		d.limiters[key] = l
 	}
 	return l
 }
 
-// call makes one Slack call through its gate (method, or method+channel for
+// call makes one Slack call, with the client of the workspace of ctx's job,
+// through its gate (the workspace's method, or method+channel for
 // messages): paced by lim if given, one at a time per gate, not before the
 // gate's Retry-After, and within the overall bound of calls in flight. The
 // call itself does not stop when ctx ends (a message half-sent is worse
-// than a shutdown a moment later); it has its own timeout.
-func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context) error) error {
+// than a shutdown a moment later); it has its own timeout. A connected
+// workspace's token_expired refreshes the token and makes the call again,
+// once.
+func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
 	if lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return err
 		}
 	}
-	key := method
+	sp := d.spaceOf(ctx)
+	key := sp.scope + "|" + method
 	if channel != "" {
 		key += ":" + channel
 	}
@@ -862,7 +903,12 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 	defer func() { <-d.slots }()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
 	defer cancel()
-	err := fn(cctx)
+	err := fn(cctx, sp.client())
+	if expired(err) {
+		if api, ok := d.refreshed(cctx, sp); ok {
+			err = fn(cctx, api)
+		}
+	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		g.until = time.Now().Add(rl.RetryAfter)

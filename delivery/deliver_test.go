@@ -27,17 +27,17 @@ func TestPersonJobReadsTheStoreOnce(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	client := bot.NewClient(fs.BotToken(), fs.AppToken(), fs.URL())
 	d := NewDeliverer(st, client, DeliveryOptions{Team: fs.TeamID()})
-	d.team = fs.TeamID()
+	d.primary.team = fs.TeamID()
 	ctx := t.Context()
 
 	send := func(id, kind string, freq paligo.Frequency) (reads int, j store.Job) {
 		t.Helper()
-		st.UpdatePrefs(d.team, "U1", func(p *paligo.Prefs) error { p.Frequency = freq; return nil })
+		st.UpdatePrefs(d.primary.team, "U1", func(p *paligo.Prefs) error { p.Frequency = freq; return nil })
 		if _, err := st.AcceptEvents([]paligo.Event{{ID: id, Type: paligo.Kind(kind), Recipients: []string{"ann@example.com"},
 			Actor: &paligo.Person{Email: "bo@example.com"}}}); err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := st.FanOut(d.team, 10)
+		jobs, err := st.FanOut(d.primary.team, 10)
 		if err != nil || len(jobs) != 1 {
 			t.Fatalf("fan-out = %v, %v", jobs, err)
 		}
@@ -65,7 +65,7 @@ func TestPersonJobReadsTheStoreOnce(t *testing.T) {
 		{"e4", "comment.reply", paligo.Off, paligo.SkippedOff},
 	} {
 		reads, job := send(c.id, c.kind, c.freq)
-		r, found, err := st.Receipt(job.Event, d.team+"/U1")
+		r, found, err := st.Receipt(job.Event, d.primary.team+"/U1")
 		if err != nil || !found || r.Outcome != c.want {
 			t.Fatalf("%s: receipt %+v (found %v, %v); want %s", c.id, r, found, err, c.want)
 		}

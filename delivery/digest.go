@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -134,10 +135,32 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 }
 
 // RunOnce queues a digest for every user one is due for at the store's
-// current time, and returns how many it queued.
+// current time, in every workspace served, and returns how many it queued.
 func (g *Digests) RunOnce(ctx context.Context) (int, error) {
 	start := time.Now()
 	defer func() { g.duration.Observe(time.Since(start).Seconds()) }()
+	teams, err := g.d.Teams()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	var errs []error
+	for _, team := range teams {
+		n, err := g.runTeam(ctx, team)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", team, err))
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// runTeam is RunOnce for one workspace.
+func (g *Digests) runTeam(ctx context.Context, team string) (int, error) {
+	ctx, err := g.d.inSpace(ctx, team)
+	if err != nil {
+		return 0, nil // no longer served: its digests wait
+	}
 	now := g.store.Now()
 	type candidate struct {
 		user  string
@@ -146,7 +169,7 @@ func (g *Digests) RunOnce(ctx context.Context) (int, error) {
 	}
 	// Collected first: Slack calls must not hold a read transaction open.
 	var cands []candidate
-	err := g.store.DigestCandidates(g.d.team, func(user string, p paligo.Prefs, st paligo.DigestState) error {
+	err = g.store.DigestCandidates(team, func(user string, p paligo.Prefs, st paligo.DigestState) error {
 		cands = append(cands, candidate{user, p, st})
 		return nil
 	})
@@ -160,7 +183,7 @@ func (g *Digests) RunOnce(ctx context.Context) (int, error) {
 		if len(reqs) == 0 {
 			return nil
 		}
-		jobs, err := g.store.QueueDigests(g.d.team, reqs)
+		jobs, err := g.store.QueueDigests(team, reqs)
 		if err != nil {
 			return err
 		}
@@ -218,8 +241,12 @@ func (g *Digests) SendNow(team, user, reason string) (int, error) {
 	return len(jobs[0].Items), nil
 }
 
-// Location returns the user's Slack time zone.
-func (g *Digests) Location(ctx context.Context, user string) (*time.Location, error) {
+// Location returns the Slack time zone of user of workspace team.
+func (g *Digests) Location(ctx context.Context, team, user string) (*time.Location, error) {
+	ctx, err := g.d.inSpace(ctx, team)
+	if err != nil {
+		return nil, err
+	}
 	budget := 1
 	return g.location(ctx, user, g.store.Now(), &budget)
 }
@@ -228,7 +255,8 @@ func (g *Digests) Location(ctx context.Context, user string) (*time.Location, er
 // when it is unknown, or stale and *refreshes allows (a stale zone is
 // better than none when Slack cannot answer).
 func (g *Digests) location(ctx context.Context, user string, now time.Time, refreshes *int) (*time.Location, error) {
-	z, found, err := g.store.CachedTZ(user)
+	scope := g.d.spaceOf(ctx).scope
+	z, found, err := g.store.CachedTZ(scope, user)
 	if err != nil {
 		return nil, err
 	}
@@ -236,13 +264,13 @@ func (g *Digests) location(ctx context.Context, user string, now time.Time, refr
 		return z.Location(), nil
 	}
 	*refreshes--
-	err = g.d.call(ctx, "users.info", "", nil, func(ctx context.Context) error {
-		u, err := g.users.GetUserInfoContext(ctx, user)
+	err = g.d.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
+		u, err := api.GetUserInfoContext(ctx, user)
 		if err != nil {
 			return err
 		}
 		z = store.UserTZ{TZ: u.TZ, Offset: u.TZOffset, CheckedAt: now.UTC()}
-		return g.store.CacheTZ(user, z)
+		return g.store.CacheTZ(scope, user, z)
 	})
 	if err != nil {
 		if found {

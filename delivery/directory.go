@@ -27,23 +27,24 @@ import (
 const directoryPage = 200
 
 // directoryReady reports whether the directory was read whole recently
-// enough to be believed about the emails it lacks.
-func (d *Deliverer) directoryReady() bool {
-	at := d.directoryAt.Load()
-	return at != nil && time.Since(*at) < 2*d.opts.DirectoryRefresh
+// enough (within two refreshes) to be believed about the emails it lacks.
+func (sp *space) directoryReady(refresh time.Duration) bool {
+	at := sp.directoryAt.Load()
+	return at != nil && time.Since(*at) < 2*refresh
 }
 
 // keepDirectory reads the directory now and every DirectoryRefresh until
 // ctx ends; a read that fails is tried again (Slack's 429s are waited out
 // page by page).
-func (d *Deliverer) keepDirectory(ctx context.Context) {
+func (d *Deliverer) keepDirectory(ctx context.Context, sp *space) {
+	ctx = withSpace(ctx, sp)
 	for try := 1; ; {
 		wait := d.opts.DirectoryRefresh
 		if err := d.readDirectory(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			d.log.Warn("workspace directory not read; emails are looked up one by one meanwhile", "err", err)
+			d.log.Warn("workspace directory not read; emails are looked up one by one meanwhile", "team", sp.team, "err", err)
 			wait = max(d.backoff.Delay(try), time.Minute)
 			try++
 		} else {
@@ -58,14 +59,15 @@ func (d *Deliverer) keepDirectory(ctx context.Context) {
 // readDirectory reads users.list whole, paced at its tier, writing each
 // page as it comes (memory stays one page whatever the workspace's size).
 func (d *Deliverer) readDirectory(ctx context.Context) error {
+	sp := d.spaceOf(ctx)
 	start := time.Now()
 	limiter := rate.NewLimiter(d.opts.DirectoryRate, 3)
 	cursor, people, pages := "", 0, 0
 	for try := 1; ; {
 		var users []slack.User
 		var next string
-		err := d.call(ctx, "users.list", "", limiter, func(ctx context.Context) (err error) {
-			users, next, err = d.slack.UsersPage(ctx, cursor, directoryPage)
+		err := d.call(ctx, "users.list", "", limiter, func(ctx context.Context, api DeliverySlack) (err error) {
+			users, next, err = api.UsersPage(ctx, cursor, directoryPage)
 			return err
 		})
 		var rl *slack.RateLimitedError
@@ -97,10 +99,10 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 			}
 			byEmail[email] = id
 		}
-		if err := d.store.CacheDirectory(byEmail); err != nil {
+		if err := d.store.CacheDirectory(sp.scope, byEmail); err != nil {
 			return err
 		}
-		if err := d.store.CacheRoles(roles); err != nil {
+		if err := d.store.CacheRoles(sp.scope, roles); err != nil {
 			return err
 		}
 		people += len(users)
@@ -111,8 +113,10 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 		cursor = next
 	}
 	now := time.Now()
-	d.directoryAt.Store(&now)
-	d.m.directory.Set(float64(people))
-	d.log.Info("workspace directory read", "people", people, "pages", pages, "took", time.Since(start).Round(time.Millisecond))
+	sp.directoryAt.Store(&now)
+	if sp.scope == "" {
+		d.m.directory.Set(float64(people))
+	}
+	d.log.Info("workspace directory read", "team", sp.team, "people", people, "pages", pages, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

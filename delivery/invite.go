@@ -31,9 +31,9 @@ func skipReason(u *slack.User) string {
 // the inviter's summary after the run's last person.
 func (d *Deliverer) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
 	var u *slack.User
-	err := d.call(ctx, "users.info", "", nil, func(ctx context.Context) error {
+	err := d.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		var err error
-		u, err = d.slack.GetUserInfoContext(ctx, job.User)
+		u, err = api.GetUserInfoContext(ctx, job.User)
 		return err
 	})
 	var se slack.SlackErrorResponse

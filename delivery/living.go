@@ -34,7 +34,7 @@ func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Even
 	key := paligo.ThreadKey(&e)
 	alone := key == ""
 	if !alone {
-		off, err := d.store.ThreadsOff(job.Channel, &e)
+		off, err := d.store.ThreadsOff(job.Team, job.Channel, &e)
 		if err != nil {
 			return false, err
 		}
@@ -158,11 +158,12 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 	// has no room, posts that come to the channel go first, and the
 	// update, which draws the state as it is when it runs, after them. A
 	// click's update waits for its turn.
-	for !d.updates.Allow() {
+	updates := d.spaceOf(ctx).updates
+	for !updates.Allow() {
 		if !job.Urgent && d.laneBusy(job) {
 			return false, errLater
 		}
-		r := d.updates.Reserve()
+		r := updates.Reserve()
 		wait := r.Delay()
 		r.Cancel()
 		if err := bot.Sleep(ctx, min(wait, 100*time.Millisecond)); err != nil {
@@ -173,8 +174,8 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 	if err != nil {
 		return false, err
 	}
-	err = d.call(ctx, "chat.update", "", nil, func(ctx context.Context) error {
-		_, _, _, err := d.slack.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	err = d.call(ctx, "chat.update", "", nil, func(ctx context.Context, api DeliverySlack) error {
+		_, _, _, err := api.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})
 	if cannotUpdate(err) {

@@ -70,7 +70,7 @@ func TestChaosLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}, "data.alert": {"C0ONE", "C0GONE"}})
+	st.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C0ONE", "C0TWO"}, "data.alert": {"C0ONE", "C0GONE"}})
 	for _, u := range instant {
 		st.UpdatePrefs(team, u, func(p *paligo.Prefs) error { p.Frequency = paligo.Instant; return nil })
 	}

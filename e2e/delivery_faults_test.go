@@ -155,7 +155,7 @@ func TestBrokenChannelGoesToFailedListWhileOthersDeliver(t *testing.T) {
 		t.Errorf("still failed: %+v", failed)
 	}
 	// A Retry click by a non-admin (a forged payload) changes nothing.
-	h.main.Store().SetRoutes(map[paligo.Kind][]string{"data.alert": {"C0NONE"}})
+	h.main.Store().SetRoutes("", map[paligo.Kind][]string{"data.alert": {"C0NONE"}})
 	h.post(event("late", "data.alert", nil))
 	h.waitDelivered(ctx)
 	h.openHome(ctx, "U0ADMIN")

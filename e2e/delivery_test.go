@@ -136,7 +136,7 @@ func (h *harness) setPrefs(user string, fn func(*paligo.Prefs)) {
 
 func (h *harness) setRoutes(r map[paligo.Kind][]string) {
 	h.t.Helper()
-	if err := h.main.Store().SetRoutes(r); err != nil {
+	if err := h.main.Store().SetRoutes("", r); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -449,7 +449,7 @@ func TestRouteAlertsForAdminsOnly(t *testing.T) {
 			t.Errorf("inline error of %s carries mrkdwn, which Slack shows as it is: %q", block, msg)
 		}
 	}
-	if r, _ := h.main.Store().Routes(); len(r) != 0 {
+	if r, _ := h.main.Store().Routes(""); len(r) != 0 {
 		t.Errorf("an invalid submission saved routes: %v", r)
 	}
 
@@ -462,7 +462,7 @@ func TestRouteAlertsForAdminsOnly(t *testing.T) {
 	if len(ack.Payload) != 0 && string(ack.Payload) != "null" {
 		t.Errorf("a good submission acked with %s, want an empty ack (closes the modal)", ack.Payload)
 	}
-	r, _ := h.main.Store().Routes()
+	r, _ := h.main.Store().Routes("")
 	if fmt.Sprint(r) != "map[publication.ready:[C0DOCS] run.failed:[C0INNER C0OPS]]" {
 		t.Errorf("routes = %v", r)
 	}

@@ -242,13 +242,13 @@ func TestDemoInABrowser(t *testing.T) {
 	b.waitFor("the routing form", `document.querySelector('#modal') && document.querySelector(`+fmt.Sprintf("%q", runFailed)+`)`)
 	b.run("choose #leadership", selectOptions(runFailed, "C0LEADS"), chromedp.Click(chromedp.CSS("#modal-submit")))
 	b.waitFor("the inline error", text("#modal", "add @Paligo"))
-	if r, _ := st.Routes(); len(r) != 0 {
+	if r, _ := st.Routes(""); len(r) != 0 {
 		t.Errorf("a refused form saved routes: %v", r)
 	}
 	b.screenshot("route-inline-error")
 	b.run("choose #data-alerts", selectOptions(runFailed, "C0DATAALERTS"), chromedp.Click(chromedp.CSS("#modal-submit")))
 	b.waitFor("the form closed", `!document.querySelector('#modal') && document.querySelector('#command')`)
-	if r, _ := st.Routes(); fmt.Sprint(r["run.failed"]) != "[C0DATAALERTS]" {
+	if r, _ := st.Routes(""); fmt.Sprint(r["run.failed"]) != "[C0DATAALERTS]" {
 		t.Errorf("routes after the form: %v", r)
 	}
 

@@ -250,7 +250,7 @@ func TestDemotedAdminIsRefusedOnEveryRequest(t *testing.T) {
 		t.Errorf("route form after demotion acked %s %v", ack.Payload, err)
 	}
 	askedSlack("route form", mark)
-	if r, _ := h.main.Store().Routes(); fmt.Sprint(r) != "map[data.alert:[C0NONE]]" {
+	if r, _ := h.main.Store().Routes(""); fmt.Sprint(r) != "map[data.alert:[C0NONE]]" {
 		t.Errorf("routes changed: %v", r)
 	}
 

@@ -55,7 +55,7 @@ func storeWithRoutes(t testing.TB, routes map[paligo.Kind][]string) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.SetRoutes(routes); err != nil {
+	if err := st.SetRoutes("", routes); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -68,7 +68,7 @@ func TestTypedSubscriptions(t *testing.T) {
 			t.Errorf("%s in %s: %s, want %q", c.text, c.channel, got, c.want)
 		}
 	}
-	if subs, _ := h.main.Store().Subscriptions(""); len(subs) != 2 {
+	if subs, _ := h.main.Store().Subscriptions("", ""); len(subs) != 2 {
 		t.Fatalf("after the refusals: %d subscriptions, want the 2 accepted", len(subs))
 	}
 	if got := command(t, ctx, fs, "U0ADMIN", "C0EXT", "subscribe alerts external=allow"); !strings.Contains(got, "Subscribed <#C0EXT> to `alerts external=allow`") {
@@ -330,7 +330,7 @@ func TestRoutesFormFilteredSubscriptions(t *testing.T) {
 			t.Errorf("%v: errors %v, want %q at %s", c.values, errs, c.want, c.block)
 		}
 	}
-	if subs, _ := h.main.Store().Subscriptions(""); len(subs) != 2 {
+	if subs, _ := h.main.Store().Subscriptions("", ""); len(subs) != 2 {
 		t.Fatalf("refused forms changed the subscriptions: %+v", subs)
 	}
 	// Good: remove finance's, add marketing's; the Home tab repeats what
@@ -344,7 +344,7 @@ func TestRoutesFormFilteredSubscriptions(t *testing.T) {
 		t.Errorf("the Home notice after the form: %.1500s", home)
 	}
 	var got []string
-	subs, _ := h.main.Store().Subscriptions("")
+	subs, _ := h.main.Store().Subscriptions("", "")
 	for _, s := range subs {
 		got = append(got, s.Channel+" "+s.String())
 	}

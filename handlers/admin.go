@@ -45,7 +45,7 @@ func (h *Router) isAdminNow(ctx context.Context, user string) (bool, error) {
 }
 
 func (h *Router) isAdmin(ctx context.Context, user string, maxAge time.Duration) (bool, error) {
-	if slices.Contains(h.Admins, user) {
+	if primary(ctx) && slices.Contains(h.Admins, user) {
 		return true, nil
 	}
 	p, err := h.profile(ctx, user, maxAge)
@@ -61,16 +61,17 @@ const directoryRoleTTL = 25 * time.Hour
 // trusted for maxAge; for drawing (maxAge > 0), what the workspace
 // directory says, when it has read them, saves the call.
 func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration) (adminEntry, error) {
+	key := scope(ctx) + "/" + user
 	h.admins.mu.Lock()
-	e, ok := h.admins.m[user]
+	e, ok := h.admins.m[key]
 	h.admins.mu.Unlock()
 	if ok && time.Since(e.at) < maxAge {
 		return e, nil
 	}
-	if r, found, err := h.Store.CachedRole(user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
+	if r, found, err := h.Store.CachedRole(scope(ctx), user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
 		e = adminEntry{admin: r.Admin, email: r.Email, name: r.Name, at: time.Now()}
 	} else {
-		u, err := h.Slack.GetUserInfoContext(ctx, user)
+		u, err := h.slack(ctx).GetUserInfoContext(ctx, user)
 		if err != nil {
 			return adminEntry{}, err
 		}
@@ -79,21 +80,21 @@ func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration)
 			e.email = ""
 		}
 	}
-	if !e.admin && e.email != "" {
+	if !e.admin && e.email != "" && primary(ctx) {
 		e.admin = slices.ContainsFunc(h.Admins, func(a string) bool { return strings.EqualFold(a, e.email) })
 	}
 	h.admins.mu.Lock()
 	if h.admins.m == nil {
 		h.admins.m = map[string]adminEntry{}
 	}
-	h.admins.m[user] = e
+	h.admins.m[key] = e
 	h.admins.mu.Unlock()
 	return e, nil
 }
 
-// forget drops what is cached of user.
-func (c *adminCache) forget(user string) {
+// forget drops what is cached of user of the workspace of scope.
+func (c *adminCache) forget(scope, user string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, user)
+	delete(c.m, scope+"/"+user)
 }

@@ -36,6 +36,8 @@ type Slack interface {
 type Delivery interface {
 	// Enqueue hands jobs put back in the outbox (retried) to delivery.
 	Enqueue(jobs []store.Job)
+	// Forget drops what delivery holds of a workspace disconnected.
+	Forget(team string)
 }
 
 // Digests is the digest loop, as far as handlers need it.
@@ -43,8 +45,8 @@ type Digests interface {
 	// SendNow queues a digest of everything the user has waiting and says
 	// how many notifications it holds (0: nothing waits).
 	SendNow(team, user, reason string) (int, error)
-	// Location is the user's Slack time zone.
-	Location(ctx context.Context, user string) (*time.Location, error)
+	// Location is the Slack time zone of user of workspace team.
+	Location(ctx context.Context, team, user string) (*time.Location, error)
 }
 
 // Router answers every envelope the bot receives.
@@ -65,8 +67,12 @@ type Router struct {
 	// to the platform (PALIGO_SLACK_ACTIONS_URL is set).
 	Callbacks bool
 	// Team is the workspace's id ("" while unknown): a click from another
-	// organization's person (a shared channel) is refused.
+	// organization's person (a shared channel) is refused. With
+	// Workspaces, the envelope's workspace says it.
 	Team func() string
+	// Workspaces finds each envelope's workspace (workspaces.go); nil
+	// serves Slack's one workspace.
+	Workspaces Workspaces
 
 	admins adminCache
 
@@ -91,8 +97,21 @@ func (h *Router) lockUser(team, user string) func() {
 	return m.Unlock
 }
 
-// Event answers an Events API event.
+// Event answers an Events API event, in its workspace.
 func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
+	switch ev.InnerEvent.Data.(type) {
+	case *slackevents.AppUninstalledEvent, *slackevents.TokensRevokedEvent:
+		return h.event(ctx, ev) // of a workspace that may be served no more
+	}
+	ctx, ok := h.enter(ctx, ev.TeamID)
+	if !ok {
+		h.Log.Info("an event of a workspace not served", "team", ev.TeamID, "event_type", ev.InnerEvent.Type)
+		return bot.Reply{}
+	}
+	return within(ctx, h.event(ctx, ev))
+}
+
+func (h *Router) event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppHomeOpenedEvent:
 		if e.Tab != "home" || e.User == "" {
@@ -137,6 +156,12 @@ func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.R
 // the platform: {"type": "disconnected", "team", "org"}.
 func (h *Router) disconnected(team, reason string) bot.Reply {
 	return bot.Reply{After: func(context.Context) {
+		if h.Workspaces != nil {
+			defer h.Workspaces.Forget(team)
+		}
+		if h.Delivery != nil {
+			defer h.Delivery.Forget(team)
+		}
 		in, found, err := h.Store.Disconnect(team, reason)
 		if err != nil {
 			h.Log.Error("disconnect", "team", team, "reason", reason, "err", err)
@@ -159,8 +184,18 @@ func (h *Router) disconnected(team, reason string) bot.Reply {
 	}}
 }
 
-// Interaction answers a block action, a view submission or a view closing.
+// Interaction answers a block action, a view submission or a view
+// closing, in its workspace.
 func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+	ctx, ok := h.enter(ctx, teamOf(cb))
+	if !ok {
+		h.Log.Info("an interaction of a workspace not served", "team", teamOf(cb))
+		return bot.Reply{}
+	}
+	return within(ctx, h.interaction(ctx, cb))
+}
+
+func (h *Router) interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		if cb.View.Type == slack.VTHomeTab {
@@ -196,14 +231,14 @@ func (h *Router) learnPerson(u slack.User) bot.Reply {
 	if bot.Notifiable(u) {
 		user = u.ID
 	}
-	return bot.Reply{After: func(context.Context) {
-		if err := h.Store.CacheUser(email, user); err != nil {
+	return bot.Reply{After: func(ctx context.Context) {
+		if err := h.Store.CacheUser(scope(ctx), email, user); err != nil {
 			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
-		if err := h.Store.CacheRoles(map[string]paligo.Role{u.ID: bot.RoleOf(u)}); err != nil {
+		if err := h.Store.CacheRoles(scope(ctx), map[string]paligo.Role{u.ID: bot.RoleOf(u)}); err != nil {
 			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
-		h.admins.forget(u.ID) // the next drawing reads the new role
+		h.admins.forget(scope(ctx), u.ID) // the next drawing reads the new role
 	}}
 }
 

@@ -32,13 +32,13 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 	if admin, err := h.IsAdmin(ctx, user); err != nil {
 		h.Log.Warn("admin check for home tab", "user", user, "err", err)
 	} else if admin {
-		if home.Admin, err = h.adminHome(team); err != nil {
+		if home.Admin, err = h.adminHome(ctx, team); err != nil {
 			h.Log.Error("read admin home", "err", err)
 		}
 	}
 	view := views.HomeView(home)
 	err = callAgain(ctx, func(ctx context.Context) error {
-		return h.Slack.PublishHome(ctx, user, view)
+		return h.slack(ctx).PublishHome(ctx, user, view)
 	})
 	if err != nil {
 		h.Log.Error("publish home tab", "team", team, "user", user, "err", err)
@@ -188,7 +188,7 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 	case views.PauseTomorrow:
 		loc := time.UTC
 		if h.Digests != nil {
-			l, err := h.Digests.Location(ctx, user)
+			l, err := h.Digests.Location(ctx, team, user)
 			if err != nil {
 				return "I couldn't read your time zone from Slack just now; try again in a moment.", err
 			}
@@ -207,10 +207,10 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 }
 
 // adminHome gathers what an admin's Home tab shows.
-func (h *Router) adminHome(team string) (*views.Admin, error) {
+func (h *Router) adminHome(ctx context.Context, team string) (*views.Admin, error) {
 	var a views.Admin
 	var err error
-	subs, err := h.Store.Subscriptions("")
+	subs, err := h.Store.Subscriptions(scope(ctx), "")
 	if err != nil {
 		return nil, err
 	}
@@ -223,10 +223,10 @@ func (h *Router) adminHome(team string) (*views.Admin, error) {
 			a.Filtered[s.Channel]++
 		}
 	}
-	if a.Unmatched, err = h.Store.Unmatched(); err != nil {
+	if a.Unmatched, err = h.Store.Unmatched(scope(ctx)); err != nil {
 		return nil, err
 	}
-	failed, total, err := h.Store.FailedFirst(10)
+	failed, total, err := h.Store.FailedFirst(scope(ctx), 10)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func (h *Router) retryFailed(ctx context.Context, user string, a *slack.BlockAct
 			return "", fmt.Errorf("bad retry value %q", a.Value)
 		}
 	}
-	jobs, err := h.Store.RetryFailed(seq)
+	jobs, err := h.Store.RetryFailed(scope(ctx), seq)
 	if err != nil {
 		return "", err
 	}

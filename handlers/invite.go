@@ -44,9 +44,9 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.R
 	if text == "" {
 		modal := views.InviteModal(cmd.ChannelID)
 		return bot.Reply{After: func(ctx context.Context) {
-			if _, err := h.Slack.OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
+			if _, err := h.slack(ctx).OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
 				h.Log.Error("open invite modal", "user", cmd.UserID, "err", err)
-				h.Slack.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
+				h.slack(ctx).PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
 					slack.MsgOptionText("I couldn't open the invitation form ("+views.Escape(err.Error())+"). Please run `/paligo-invite` again.", false))
 			}
 		}}

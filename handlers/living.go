@@ -26,11 +26,12 @@ const memberMuteLimit = 24 * time.Hour
 // once (bot.Reply); the work comes after, its result drawn on the message
 // by delivery, and what cannot be done told to the person alone.
 func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, a *slack.BlockAction) bot.Reply {
-	team, user := teamOf(cb), cb.User.ID
-	if h.Team != nil && h.Team() != "" {
-		team = h.Team()
-	}
+	user := cb.User.ID
 	return bot.Reply{After: func(ctx context.Context) {
+		team := teamOf(cb)
+		if t := h.teamID(ctx); t != "" {
+			team = t
+		}
 		var why string
 		var err error
 		// On Enterprise Grid a person's home workspace may be another of
@@ -195,7 +196,7 @@ func (h *Router) enqueue(jobs []store.Job) {
 // tell answers the person who clicked, and only them.
 func (h *Router) tell(ctx context.Context, channel, user, text string) {
 	err := callAgain(ctx, func(ctx context.Context) error {
-		_, err := h.Slack.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(":information_source: "+text, false))
+		_, err := h.slack(ctx).PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(":information_source: "+text, false))
 		return err
 	})
 	if err != nil {

@@ -80,7 +80,7 @@ func (h *Router) follow(ctx context.Context, team, user, channel, ts string, a *
 	}
 	text, blocks := views.Message(views.Notification{Event: e, Personal: true, Following: following})
 	return callAgain(ctx, func(ctx context.Context) error {
-		_, _, _, err := h.Slack.UpdateMessageContext(ctx, channel, ts,
+		_, _, _, err := h.slack(ctx).UpdateMessageContext(ctx, channel, ts,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})

@@ -49,6 +49,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if msg := h.postable(ctx, ch, sub.External); msg != "" {
 			return refuse("%s", msg)
 		}
+		sub.Team = scope(ctx)
 		added, err := h.Store.Subscribe(sub)
 		if errors.Is(err, store.ErrTooManySubscriptions) {
 			return refuse("this channel already has %d subscriptions, the most it can have. `/route-alerts list` shows them.", paligo.MaxSubscriptionsPerChannel)
@@ -66,7 +67,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if err != nil || n < 1 {
 			return refuse("say which subscription by its number: `/route-alerts unsubscribe 2` (`/route-alerts list` numbers them).")
 		}
-		sub, found, err := h.Store.Unsubscribe(ch, n)
+		sub, found, err := h.Store.Unsubscribe(scope(ctx), ch, n)
 		if err != nil {
 			return failed("remove subscription", err)
 		}
@@ -117,7 +118,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 func (h *Router) postable(ctx context.Context, channel string, external bool) string {
 	ctx, cancel := context.WithTimeout(ctx, checkBudget)
 	defer cancel()
-	info, err := h.Slack.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+	info, err := h.slack(ctx).GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 	switch whyNotPostable(info, err) {
 	case channelNotFound:
 		return "I can't see this channel. If it is private, add @Paligo to it first: type `/invite @Paligo` here."

@@ -59,10 +59,10 @@ func (s *Store) CacheChannelNames(scope string, byName map[string]string) error 
 	})
 }
 
-// ExternalAllowed reports whether channel has a subscription with
-// external=allow.
-func (s *Store) ExternalAllowed(channel string) (bool, error) {
-	subs, err := s.Subscriptions(channel)
+// ExternalAllowed reports whether channel has a subscription of the
+// workspace of scope with external=allow.
+func (s *Store) ExternalAllowed(scope, channel string) (bool, error) {
+	subs, err := s.Subscriptions(scope, channel)
 	if err != nil {
 		return false, err
 	}

@@ -17,7 +17,7 @@ func TestLivingMessagesCoalesceUpdatesAndArePruned(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	if err := s.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}}); err != nil {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C0OPS"}}); err != nil {
 		t.Fatal(err)
 	}
 	var events []paligo.Event

@@ -121,9 +121,10 @@ type DigestItem struct {
 var keyFanoutCursor = []byte("fanout_cursor")
 
 // Routes returns the channels each routable kind is sent to by a plain
-// subscription (a route of the /route-alerts modal: one kind, no filters).
-func (s *Store) Routes() (map[paligo.Kind][]string, error) {
-	subs, err := s.Subscriptions("")
+// subscription (a route of the /route-alerts modal: one kind, no filters)
+// in the workspace of scope.
+func (s *Store) Routes(scope string) (map[paligo.Kind][]string, error) {
+	subs, err := s.Subscriptions(scope, "")
 	if err != nil {
 		return nil, err
 	}
@@ -160,10 +161,10 @@ func listJSON[T any](b *bolt.Bucket) ([]T, error) {
 	return out, err
 }
 
-// SetRoutes replaces every route with routes: the plain subscriptions are
-// replaced, the filtered ones stay. Kinds that are not routable are
-// refused and nothing changes.
-func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
+// SetRoutes replaces every route of the workspace of scope with routes:
+// its plain subscriptions are replaced, the filtered ones stay. Kinds that
+// are not routable are refused and nothing changes.
+func (s *Store) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
 	for k := range routes {
 		if !paligo.Kinds[k].Routable {
 			return fmt.Errorf("%q cannot be routed to channels", k)
@@ -173,7 +174,7 @@ func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 		b := tx.Bucket(bucketSubscriptions)
 		var doomed [][]byte
 		err := eachJSON(b, func(k []byte, sub paligo.Subscription) error {
-			if sub.Plain() {
+			if sub.Plain() && sub.Team == scope {
 				doomed = append(doomed, bytes.Clone(k))
 			}
 			return nil
@@ -188,7 +189,7 @@ func (s *Store) SetRoutes(routes map[paligo.Kind][]string) error {
 		}
 		for _, k := range slices.Sorted(maps.Keys(routes)) {
 			for _, ch := range slices.Compact(slices.Sorted(slices.Values(routes[k]))) {
-				if err := putSubscription(b, paligo.Subscription{Channel: ch, Kinds: []paligo.Kind{k}}); err != nil {
+				if err := putSubscription(b, paligo.Subscription{Team: scope, Channel: ch, Kinds: []paligo.Kind{k}}); err != nil {
 					return err
 				}
 			}
@@ -604,9 +605,10 @@ func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 	return out, total, err
 }
 
-// RetryFailed moves failed jobs back to the outbox: the one with outbox
-// sequence seq, or all of them when seq is 0. It returns the jobs moved.
-func (s *Store) RetryFailed(seq uint64) ([]Job, error) {
+// RetryFailed moves failed jobs of the workspace of scope back to the
+// outbox: the one with outbox sequence seq, or all of them when seq is 0.
+// It returns the jobs moved.
+func (s *Store) RetryFailed(scope string, seq uint64) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx *bolt.Tx) error {
 		jobs = nil
@@ -623,6 +625,9 @@ func (s *Store) RetryFailed(seq uint64) ([]Job, error) {
 			var f FailedJob
 			if err := json.Unmarshal(fb.Get(k), &f); err != nil {
 				return err
+			}
+			if scope != AllScopes && f.Job.Team != scope {
+				continue // another workspace's
 			}
 			if err := putJSON(out, k, f.Job); err != nil {
 				return err

@@ -19,7 +19,7 @@ func lanes(jobs []store.Job) []string {
 
 func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 	s := MustOpen(t)
-	if err := s.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
 		t.Fatal(err)
 	}
 	follow := func(user, subject string) {
@@ -116,7 +116,7 @@ func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 
 func TestFailRetryAndUnmatched(t *testing.T) {
 	s := MustOpen(t)
-	s.SetRoutes(map[paligo.Kind][]string{"data.alert": {"CBAD"}})
+	s.SetRoutes("", map[paligo.Kind][]string{"data.alert": {"CBAD"}})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
 	jobs, _ := s.FanOut("T1", 10)
 	if len(jobs) != 2 {
@@ -147,7 +147,7 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if u, ok, _ := s.CachedUser("", "ghost@example.com"); !ok || u.User != "U7" {
 		t.Errorf("cached user = %+v, %v", u, ok)
 	}
-	back, err := s.RetryFailed(0)
+	back, err := s.RetryFailed("", 0)
 	if err != nil || len(back) != 1 || back[0].Seq != jobs[0].Seq {
 		t.Fatalf("retry = %+v, %v", back, err)
 	}
@@ -157,7 +157,7 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 	if pending, _ := s.PendingJobs(); len(pending) != 1 || pending[0].Channel != "CBAD" {
 		t.Errorf("outbox after retry = %+v", pending)
 	}
-	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil {
 		t.Error("routing a personal-only kind was accepted")
 	}
 }

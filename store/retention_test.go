@@ -34,7 +34,7 @@ func testPrune(t *testing.T, batch int) {
 			t.Fatal(err)
 		}
 	}
-	must(s.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C1"}}))
+	must(s.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C1"}}))
 	accept := func(events ...paligo.Event) {
 		t.Helper()
 		if _, err := s.AcceptEvents(events); err != nil {

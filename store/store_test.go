@@ -252,7 +252,7 @@ func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
 	}
 	// A write that fails on its own says nothing of the disk.
 	failing.Store(false)
-	if err := s.SetRoutes(map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil || errors.Is(err, store.ErrCannotCommit) {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"comment.reply": {"C1"}}); err == nil || errors.Is(err, store.ErrCannotCommit) {
 		t.Errorf("routing a personal-only kind = %v, want its own error", err)
 	}
 	// Room again: a probe (at most a second later) commits, and a few

@@ -180,9 +180,10 @@ func (s *Store) changeRules(fn func(tx *bolt.Tx) error) error {
 	})
 }
 
-// Subscriptions lists the subscriptions of channel ("" for every channel),
-// by channel and in the order they were made.
-func (s *Store) Subscriptions(channel string) ([]paligo.Subscription, error) {
+// Subscriptions lists the subscriptions of the workspace of scope in
+// channel ("" for every channel), by channel and in the order they were
+// made.
+func (s *Store) Subscriptions(scope, channel string) ([]paligo.Subscription, error) {
 	var out []paligo.Subscription
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSubscriptions).Cursor()
@@ -195,7 +196,9 @@ func (s *Store) Subscriptions(channel string) ([]paligo.Subscription, error) {
 			if err := json.Unmarshal(v, &sub); err != nil {
 				return fmt.Errorf("decode subscription %q: %w", k, err)
 			}
-			out = append(out, sub)
+			if sub.Team == scope {
+				out = append(out, sub)
+			}
 		}
 		return nil
 	})
@@ -222,6 +225,9 @@ func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
 			if err := json.Unmarshal(v, &have); err != nil {
 				return err
 			}
+			if have.Team != sub.Team {
+				continue
+			}
 			if have.String() == sub.String() {
 				return nil
 			}
@@ -236,33 +242,37 @@ func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
 	return added, err
 }
 
-// Unsubscribe removes the channel's n-th subscription (from 1, in the
-// order Subscriptions lists them) and returns it; found is false when
-// there is no such one.
-func (s *Store) Unsubscribe(channel string, n int) (sub paligo.Subscription, found bool, err error) {
+// Unsubscribe removes the channel's n-th subscription of the workspace of
+// scope (from 1, in the order Subscriptions lists them) and returns it;
+// found is false when there is no such one.
+func (s *Store) Unsubscribe(scope, channel string, n int) (sub paligo.Subscription, found bool, err error) {
 	err = s.changeRules(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
 		i := 0
 		c := b.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if i++; i != n {
-				continue
-			}
 			if err := json.Unmarshal(v, &sub); err != nil {
 				return err
+			}
+			if sub.Team != scope {
+				continue
+			}
+			if i++; i != n {
+				continue
 			}
 			found = true
 			return b.Delete(bytes.Clone(k))
 		}
+		sub = paligo.Subscription{}
 		return nil
 	})
 	return sub, found, err
 }
 
-// RemoveSubscription removes the channel's subscription whose Digest is
-// digest; found is false when it has none such.
-func (s *Store) RemoveSubscription(channel, digest string) (found bool, err error) {
+// RemoveSubscription removes the channel's subscription of the workspace
+// of scope whose Digest is digest; found is false when it has none such.
+func (s *Store) RemoveSubscription(scope, channel, digest string) (found bool, err error) {
 	err = s.changeRules(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
@@ -272,7 +282,7 @@ func (s *Store) RemoveSubscription(channel, digest string) (found bool, err erro
 			if err := json.Unmarshal(v, &sub); err != nil {
 				return err
 			}
-			if sub.Digest() == digest {
+			if sub.Team == scope && sub.Digest() == digest {
 				found = true
 				return b.Delete(bytes.Clone(k))
 			}
@@ -324,8 +334,8 @@ func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
 
 // ThreadsOff reports whether event e goes to channel as a post of its own:
 // a subscription of the channel that takes e says threads=off.
-func (s *Store) ThreadsOff(channel string, e *paligo.Event) (bool, error) {
-	subs, err := s.Subscriptions(channel)
+func (s *Store) ThreadsOff(scope, channel string, e *paligo.Event) (bool, error) {
+	subs, err := s.Subscriptions(scope, channel)
 	if err != nil {
 		return false, err
 	}

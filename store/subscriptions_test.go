@@ -31,11 +31,11 @@ func TestMigrationToV6(t *testing.T) {
 	if v, _ := s.Version(); v != store.SchemaVersion || v < 7 {
 		t.Errorf("schema %d, want %d (v6 and the living messages of v7)", v, store.SchemaVersion)
 	}
-	routes, err := s.Routes()
+	routes, err := s.Routes("")
 	if err != nil || !slices.Equal(routes["run.failed"], []string{"C0DATA", "C0OPS"}) || !slices.Equal(routes["publication.ready"], []string{"C0DOCS"}) || len(routes) != 2 {
 		t.Errorf("routes after the migration = %v %v", routes, err)
 	}
-	if subs, _ := s.Subscriptions("C0OPS"); len(subs) != 1 || subs[0].String() != "run.failed" {
+	if subs, _ := s.Subscriptions("", "C0OPS"); len(subs) != 1 || subs[0].String() != "run.failed" {
 		t.Errorf("C0OPS subscriptions = %+v", subs)
 	}
 	if jobs, _ := s.PendingJobs(); len(jobs) != 2 {
@@ -63,7 +63,7 @@ func TestSubscriptionsAndRoutesTogether(t *testing.T) {
 	if added, err := s.Subscribe(fin); err != nil || added {
 		t.Errorf("the same subscription twice: added=%v %v", added, err)
 	}
-	if err := s.SetRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}}); err != nil {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C0OPS"}}); err != nil {
 		t.Fatal(err)
 	}
 	fanOut := func(events ...paligo.Event) []string {
@@ -84,10 +84,10 @@ func TestSubscriptionsAndRoutesTogether(t *testing.T) {
 		t.Errorf("fan-out = %v", got)
 	}
 	// Saving the modal again replaces the routes, not the filtered one.
-	if err := s.SetRoutes(map[paligo.Kind][]string{"data.alert": {"C0OPS"}}); err != nil {
+	if err := s.SetRoutes("", map[paligo.Kind][]string{"data.alert": {"C0OPS"}}); err != nil {
 		t.Fatal(err)
 	}
-	if subs, _ := s.Subscriptions(""); len(subs) != 2 {
+	if subs, _ := s.Subscriptions("", ""); len(subs) != 2 {
 		t.Errorf("after saving the modal: %+v", subs)
 	}
 	// A mute holds in its channel until it ends.
@@ -107,11 +107,11 @@ func TestSubscriptionsAndRoutesTogether(t *testing.T) {
 	if m, _ := s.Mutes(""); len(m) != 0 {
 		t.Errorf("mutes left: %+v", m)
 	}
-	gone, found, err := s.Unsubscribe("C0FIN", 1)
+	gone, found, err := s.Unsubscribe("", "C0FIN", 1)
 	if err != nil || !found || gone.String() != "runs project=finance" {
 		t.Errorf("unsubscribe 1: %+v %v %v", gone, found, err)
 	}
-	if _, found, _ := s.Unsubscribe("C0FIN", 1); found {
+	if _, found, _ := s.Unsubscribe("", "C0FIN", 1); found {
 		t.Error("unsubscribed twice")
 	}
 	if got := fanOut(paligo.Event{ID: "f", Type: "run.failed", Fields: map[string]string{"project": "finance"}}); len(got) != 0 {

@@ -36,6 +36,9 @@ type Workspace struct {
 var (
 	ErrUnknown      = errors.New("not a workspace this bot serves")
 	ErrDisconnected = errors.New("the workspace is disconnected")
+	// ErrNotYet: the primary workspace is asked for before auth.test told
+	// which it is.
+	ErrNotYet = errors.New("not connected to the Slack workspace yet")
 )
 
 // Registry knows the served workspaces.
@@ -49,6 +52,10 @@ type Registry struct {
 	// refresh, if set, refreshes team's rotating token now (connect).
 	refresh func(ctx context.Context, team string) error
 
+	// hasPrimary: SLACK_BOT_TOKEN is set, so there is a primary workspace
+	// (known once SetPrimary is called).
+	hasPrimary bool
+
 	mu      sync.Mutex
 	primary *Workspace
 	byTeam  map[string]*Workspace
@@ -57,10 +64,15 @@ type Registry struct {
 }
 
 // New returns a Registry. base is the primary workspace's client (or, with
-// no SLACK_BOT_TOKEN, a client with no token): every other workspace's
-// client shares its HTTP client.
-func New(st *store.Store, base *bot.Client, sealer *paligo.Sealer) *Registry {
-	return &Registry{store: st, base: base, sealer: sealer, byTeam: map[string]*Workspace{}, refreshing: map[string]*sync.Mutex{}}
+// no SLACK_BOT_TOKEN, hasPrimary false, a client with no token): every
+// other workspace's client shares its HTTP client.
+func New(st *store.Store, base *bot.Client, hasPrimary bool, sealer *paligo.Sealer) *Registry {
+	r := &Registry{store: st, base: base, hasPrimary: hasPrimary, sealer: sealer, byTeam: map[string]*Workspace{}, refreshing: map[string]*sync.Mutex{}}
+	if t := st.Primary(); hasPrimary && t != "" {
+		// Known from the last run, until auth.test says it again.
+		r.primary = &Workspace{Team: t, Primary: true, Slack: base}
+	}
+	return r
 }
 
 // SetRefresh sets how a rotating token is refreshed at once (after Slack
@@ -109,6 +121,9 @@ func (r *Registry) Get(team string) (*Workspace, error) {
 		return w, nil
 	}
 	r.mu.Unlock()
+	if team == "" && r.hasPrimary {
+		return nil, ErrNotYet
+	}
 	if team == "" || r.sealer == nil {
 		return nil, ErrUnknown
 	}
