@@ -115,8 +115,8 @@ type Main struct {
 	store      *store.Store
 	client     *bot.Client
 	workspaces *workspaces.Registry
-	bot       *bot.Bot
-	deliverer *delivery.Deliverer
+	bot        *bot.Bot
+	deliverer  *delivery.Deliverer
 	// connect is the Connect flow, with SLACK_CLIENT_ID; connDone closes
 	// when its token refresh loop has stopped.
 	connect      *connect.Flow

@@ -114,9 +114,9 @@ type Deliverer struct {
 	// ones opened so far, by team (spaces.go).
 	primary *space
 	opts    DeliveryOptions
-	log  *slog.Logger
-	m    *deliveryMetrics
-	tzs  Locator
+	log     *slog.Logger
+	m       *deliveryMetrics
+	tzs     Locator
 	// backoff spaces a lane's retries after a 5xx or a network error.
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
