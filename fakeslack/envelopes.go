@@ -15,9 +15,10 @@ import (
 
 // EventsAPI wraps an inner event the way Slack's event_callback does.
 func (s *Server) EventsAPI(event map[string]any) Envelope {
-	s.mu.Lock()
-	id := s.nextID("Ev")
-	s.mu.Unlock()
+	root := s.top() // event ids are unique across workspaces, as Slack's
+	root.mu.Lock()
+	id := root.nextID("Ev")
+	root.mu.Unlock()
 	now := time.Now()
 	return Envelope{Type: "events_api", Payload: map[string]any{
 		"token": "verification-token", "team_id": s.opts.TeamID, "api_app_id": s.opts.AppID,

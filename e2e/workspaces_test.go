@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/views"
+)
+
+// secondUsers use the same user id strings as testUsers: another
+// workspace's U0ADMIN and U0BOB are other people.
+var secondUsers = []fakeslack.User{
+	{ID: "U0ADMIN", Name: "grace", RealName: "Grace Second", Email: "grace@second.example", IsAdmin: true, TZ: "America/New_York"},
+	{ID: "U0BOB", Name: "bobby", RealName: "Bobby Second", Email: "bobby@second.example"},
+	{ID: "U0CARL", Name: "carl", RealName: "Carl Second", Email: "carl@second.example"},
+}
+
+var secondChannels = []fakeslack.Channel{{ID: "C2OPS", Name: "ops", BotIsMember: true}}
+
+// connectSecond adds a second workspace to fs and connects it through the
+// whole Connect flow (link → authorize → callback), for org.
+func connectSecond(t *testing.T, fs *fakeslack.Server, base, org string, opts fakeslack.WorkspaceOptions) *fakeslack.Server {
+	t.Helper()
+	if opts.TeamID == "" {
+		opts.TeamID, opts.TeamName = "T0SECOND", "Second Co"
+	}
+	if opts.Users == nil {
+		opts.Users, opts.Channels = secondUsers, secondChannels
+	}
+	second := fs.AddWorkspace(opts)
+	fs.InstallInto(second)
+	callback := connectThrough(t, connectLink(base, org, "grace@second.example", "https://platform.example/settings", time.Now()))
+	status, body, done := visit(t, callback.String())
+	if status != http.StatusFound || done.Query().Get("status") != "connected" || done.Query().Get("team") != opts.TeamID {
+		t.Fatalf("connecting %s = %d %s → %s", opts.TeamID, status, body, done)
+	}
+	return second
+}
+
+// TestTwoWorkspacesAreServedApart: a full Connect of a second workspace
+// whose people have the same user id strings as the first's, then in each
+// one its Home tab, its subscriptions, its events, its DMs, its admins and
+// its failed list, nothing crossing over; an event naming an unknown
+// workspace refused; and the second uninstalled: its deliveries stop and
+// are listed with the reason while the first's go on.
+func TestTwoWorkspacesAreServedApart(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h, base := startConnect(t, fs)
+	ctx := ctxT(t)
+	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
+
+	// The Home tab in the second workspace: drawn with its token, for its
+	// U0ADMIN (an admin there, as the first's is here).
+	mark := second.Mark()
+	if _, err := second.Send(ctx, second.AppHomeOpened("U0ADMIN")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.WaitForCall(ctx, mark, "views.publish", func(c fakeslack.Call) bool { return c.Arg("user_id") == "U0ADMIN" && c.OK() }); err != nil {
+		t.Fatalf("no Home tab in the second workspace: %v", err)
+	}
+	if v, _ := second.HomeView("U0ADMIN"); !strings.Contains(viewJSON(v), "Admin") {
+		t.Errorf("the second workspace's admin sees no admin section: %s", viewJSON(v))
+	}
+	if _, ok := fs.HomeView("U0ADMIN"); ok {
+		t.Error("the first workspace's U0ADMIN got the second's Home tab")
+	}
+	// The second's Bobby goes weekly; the first's Bob stays instant.
+	if _, err := second.Send(ctx, second.AppHomeOpened("U0BOB")); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { _, ok := second.HomeView("U0BOB"); return ok }); err != nil {
+		t.Fatal("no Home tab for the second's U0BOB")
+	}
+	env, err := second.ClickHome("U0BOB", views.ActionFrequency, map[string]any{"selected_option": option("weekly")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Send(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		p, _ := h.main.Store().Prefs("T0SECOND", "U0BOB")
+		return p.Frequency == paligo.Weekly
+	}); err != nil {
+		t.Fatal("the second workspace's U0BOB did not save weekly")
+	}
+	if p, _ := h.main.Store().Prefs("T0FAKE", "U0BOB"); p.Frequency == paligo.Weekly {
+		t.Error("the first workspace's U0BOB became weekly")
+	}
+
+	// Each workspace subscribes its own #ops.
+	for _, w := range []*fakeslack.Server{fs, second} {
+		ch := map[*fakeslack.Server]string{fs: "C0OPS", second: "C2OPS"}[w]
+		ack, err := w.Send(ctx, w.SlashCommand("U0ADMIN", ch, "/route-alerts", "subscribe run.failed"))
+		if err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
+			t.Fatalf("subscribe in %s: %s %v", w.TeamID(), ack.Payload, err)
+		}
+	}
+	if subs, _ := h.main.Store().Subscriptions("T0SECOND", ""); len(subs) != 1 || subs[0].Channel != "C2OPS" {
+		t.Errorf("the second's subscriptions: %+v", subs)
+	}
+
+	// An event of each: each reaches its own channel and its own people.
+	for _, e := range []map[string]any{
+		event("first-1", "run.failed", map[string]any{"subject": subject("r1", "Nightly"), "recipients": []string{"bob@example.com"}}),
+		event("second-1", "run.failed", map[string]any{"org": "beta", "subject": subject("r1", "Nightly"),
+			"recipients": []string{"carl@second.example", "bob@example.com"}}),
+		event("second-2", "document.shared", map[string]any{"team": "T0SECOND", "subject": subject("d1", "Guide"), "recipients": []string{"bobby@second.example"}}),
+	} {
+		if status, out := postEvents(t, h.main.Addr(), e); status != http.StatusAccepted {
+			t.Fatalf("post %v = %d %v", e["id"], status, out)
+		}
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		return len(texts(fs, "C0OPS")) == 1 && len(texts(second, "C2OPS")) == 1 && len(texts(second, second.DMChannel("U0CARL"))) == 1
+	}); err != nil {
+		t.Fatalf("first #ops %v, second #ops %v, Carl %v", texts(fs, "C0OPS"), texts(second, "C2OPS"), texts(second, second.DMChannel("U0CARL")))
+	}
+	if got := texts(fs, fs.DMChannel("U0BOB")); len(got) != 1 || !strings.Contains(got[0], "Nightly") {
+		t.Errorf("the first's Bob (instant) got %v, want the first's run alone", got)
+	}
+	// bob@example.com is no one in the second workspace: unmatched there.
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		un, _ := h.main.Store().Unmatched("T0SECOND")
+		return len(un) == 1 && un[0].Email == "bob@example.com"
+	}); err != nil {
+		un, _ := h.main.Store().Unmatched("T0SECOND")
+		t.Errorf("the second's unmatched = %+v", un)
+	}
+	if un, _ := h.main.Store().Unmatched(""); len(un) != 0 {
+		t.Errorf("the first's unmatched = %+v", un)
+	}
+	// The second's Bobby is weekly: his share waits for his digest.
+	if err := poll(ctx, 10*time.Millisecond, func() bool { n, _ := h.main.Store().PendingDigest("T0SECOND", "U0BOB"); return n == 1 }); err != nil {
+		t.Error("the second's weekly Bobby has no digest item")
+	}
+	if n := len(texts(second, second.DMChannel("U0BOB"))); n != 0 {
+		t.Errorf("the second's weekly Bobby got %d DMs", n)
+	}
+	// Every call in each workspace was made with its own token.
+	for _, w := range []*fakeslack.Server{fs, second} {
+		for _, c := range w.Calls("chat.postMessage") {
+			if !c.OK() {
+				t.Errorf("%s: %s answered %s", w.TeamID(), c.Method, c.Error)
+			}
+		}
+	}
+	if n := len(fs.Calls("chat.postMessage")); n != 2 { // #ops and Bob's DM
+		t.Errorf("the first workspace took %d posts, want 2", n)
+	}
+
+	// An unknown workspace, or one connected for no org: refused.
+	for _, extra := range []map[string]any{{"team": "T0NOPE"}, {"org": "gamma"}} {
+		if status, out := postEvents(t, h.main.Addr(), event(fmt.Sprint("unknown-", extra), "run.failed", extra)); status != http.StatusBadRequest {
+			t.Errorf("an event naming %v = %d %v", extra, status, out)
+		}
+	}
+
+	// The platform's directory of the second workspace is the second's.
+	status, body := signed("GET", "/v1/people?team=T0SECOND", nil, testIngestSecret, time.Now()).send(t, h.main.Addr())
+	if status != http.StatusOK || !strings.Contains(body, "carl@second.example") || strings.Contains(body, "alice@example.com") {
+		t.Errorf("GET /v1/people?team=T0SECOND = %d %s", status, body)
+	}
+
+	// The second workspace uninstalls the app while a post of its own is
+	// being retried: that post ends on its failed list with the reason,
+	// and the first's deliveries go on.
+	second.Inject("chat.postMessage", fakeslack.Fault{Status: http.StatusServiceUnavailable})
+	mark = second.Mark()
+	if status, out := postEvents(t, h.main.Addr(), event("second-late", "run.failed", map[string]any{"team": "T0SECOND"})); status != http.StatusAccepted {
+		t.Fatalf("second-late = %d %v", status, out)
+	}
+	if _, err := second.WaitForCall(ctx, mark, "chat.postMessage", func(c fakeslack.Call) bool { return c.Status == http.StatusServiceUnavailable }); err != nil {
+		t.Fatal(err)
+	}
+	second.RevokeTokens()
+	if _, err := second.Send(ctx, second.EventsAPI(map[string]any{"type": "app_uninstalled", "event_ts": "1.0"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		in, _, _ := h.main.Store().Installation("T0SECOND")
+		return in.Disconnected != ""
+	}); err != nil {
+		t.Fatal("the second workspace was not disconnected")
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("second-3", "run.failed", map[string]any{"team": "T0SECOND"})); status != http.StatusBadRequest {
+		t.Errorf("an event for the disconnected workspace = %d %v", status, out)
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("first-2", "run.failed", nil)); status != http.StatusAccepted {
+		t.Fatalf("first-2 = %d %v", status, out)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(texts(fs, "C0OPS")) == 2 }); err != nil {
+		t.Errorf("the first workspace's delivery stopped with the second's: %v", texts(fs, "C0OPS"))
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool {
+		f, _, _ := h.main.Store().FailedFirst("T0SECOND", 10)
+		return len(f) == 1 && strings.Contains(f[0].Reason, "app_uninstalled")
+	}); err != nil {
+		f, _, _ := h.main.Store().FailedFirst("T0SECOND", 10)
+		t.Errorf("the second's failed list = %+v", f)
+	}
+	if f, _, _ := h.main.Store().FailedFirst("", 10); len(f) != 0 {
+		t.Errorf("the first's failed list = %+v", f)
+	}
+	if slices.ContainsFunc(second.Calls(""), func(c fakeslack.Call) bool { return c.Error == "token_revoked" && c.Method == "chat.postMessage" }) {
+		t.Error("a post was tried with the revoked token")
+	}
+}
