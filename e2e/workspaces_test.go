@@ -212,3 +212,52 @@ func TestTwoWorkspacesAreServedApart(t *testing.T) {
 		t.Error("a post was tried with the revoked token")
 	}
 }
+
+// TestAnExpiredTokenIsRefreshedAndTheCallMadeAgain: a connected
+// workspace's rotating token that Slack answers token_expired to (before
+// the refresh loop got to it) is refreshed at once, and the post is made
+// again with the new token: delivered once, nothing failed.
+func TestAnExpiredTokenIsRefreshedAndTheCallMadeAgain(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels, TokenRotation: true, TokenLifetime: 12 * time.Hour})
+	h, base := startConnect(t, fs)
+	ctx := ctxT(t)
+	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
+	if ack, err := second.Send(ctx, second.SlashCommand("U0ADMIN", "C2OPS", "/route-alerts", "subscribe run.failed")); err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
+		t.Fatalf("subscribe: %s %v", ack.Payload, err)
+	}
+	before, _, _ := h.main.Store().Installation("T0SECOND")
+	second.ExpireTokens()
+	mark := second.Mark()
+	if status, out := postEvents(t, h.main.Addr(), event("late", "run.failed", map[string]any{"team": "T0SECOND", "subject": subject("r1", "Nightly")})); status != http.StatusAccepted {
+		t.Fatalf("post = %d %v", status, out)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(texts(second, "C2OPS")) == 1 }); err != nil {
+		t.Fatalf("not delivered after the token expired: %v", second.CallsSince(mark))
+	}
+	// The post (and the directory read its first job starts beside it)
+	// met token_expired; one refresh served both.
+	count, expired := map[string]int{}, 0
+	for _, c := range second.CallsSince(mark) {
+		count[c.Method+":"+map[bool]string{true: "ok", false: c.Error}[c.OK()]]++
+		if c.Error == "token_expired" {
+			expired++
+		}
+	}
+	if count["oauth.v2.access:ok"] != 1 || expired == 0 || count["chat.postMessage:token_expired"] > 1 || count["chat.postMessage:ok"] != 1 || count["users.list:ok"] == 0 {
+		t.Errorf("calls = %v, want token_expired met, one refresh, one post taken, the directory read", count)
+	}
+	after, _, _ := h.main.Store().Installation("T0SECOND")
+	if after.BotTokenSealed == before.BotTokenSealed || !after.TokenExpires.After(before.TokenExpires) {
+		t.Errorf("the installation after the refresh: %+v", after)
+	}
+	if f, _ := h.main.Store().Failed(); len(f) != 0 {
+		t.Errorf("failed: %+v", f)
+	}
+	if tokens := fs.IssuedTokens(); len(tokens) != 0 {
+		for _, tok := range append(tokens, second.IssuedTokens()...) {
+			if strings.Contains(h.logs.String(), tok) {
+				t.Error("a token reached the log")
+			}
+		}
+	}
+}

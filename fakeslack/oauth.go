@@ -176,3 +176,15 @@ func (s *Server) IssuedTokens() []string {
 	}
 	return out
 }
+
+// ExpireTokens makes every token this workspace issued through OAuth
+// answer token_expired from now on, as if its 12 hours had passed.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := time.Now().Add(-time.Second)
+	for t, tok := range s.tokens {
+		tok.expires = past
+		s.tokens[t] = tok
+	}
+}
