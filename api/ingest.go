@@ -165,13 +165,19 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 	}
 	for i := range events {
 		e := &events[i]
-		if e.Team == "" && e.Org == "" {
+		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
+		switch {
+		case fan == nil && (e.Team != "" || e.Org != ""):
+			return nil, true
+		case fan == nil:
+			continue
+		case e.Team == "" && e.Org == "" && fan.Team == "":
+			// No SLACK_BOT_TOKEN: the workspaces are the connected ones.
+			fail("team", "is required: this deployment serves the workspaces connected through Connect (give team or org)")
+			continue
+		case e.Team == "" && e.Org == "":
 			continue
 		}
-		if fan == nil || fan.Team == "" {
-			return nil, true
-		}
-		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
 		if e.Org != "" {
 			in, found := read(byOrg, e.Org, h.Store.InstallationOfOrg)
 			switch {

@@ -166,9 +166,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
 		}
 	}
-	m.workspaces = workspaces.New(m.store, m.client, true, sealer)
+	single := m.Config.BotToken != "" // a primary workspace, of SLACK_BOT_TOKEN
+	m.workspaces = workspaces.New(m.store, m.client, single, sealer)
 	var team string
-	if auth, err := m.client.AuthTestContext(ctx); err != nil {
+	if !single {
+		// The workspaces are the installations alone.
+	} else if auth, err := m.client.AuthTestContext(ctx); err != nil {
 		if v, _ := bot.Classify(err); v == bot.Fatal {
 			return fmt.Errorf("SLACK_BOT_TOKEN was rejected by Slack (%v)", err)
 		}
@@ -185,7 +188,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.client.RegisterMetrics(reg)
 	dopts := m.Delivery
 	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, reg, team, m.Config.ActivityURL
-	dopts.Workspaces = m.workspaces
+	dopts.Workspaces, dopts.NoPrimary = m.workspaces, !single
 	dopts.OnPrimary = func(t string) {
 		if t != team {
 			m.workspaces.SetPrimary(t, "", "")

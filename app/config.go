@@ -74,8 +74,8 @@ type setting struct {
 }
 
 var settings = []setting{
-	{env: "SLACK_BOT_TOKEN", flag: "bot-token", required: true,
-		usage: "bot token (xoxb-…), from OAuth & Permissions",
+	{env: "SLACK_BOT_TOKEN", flag: "bot-token",
+		usage: "bot token (xoxb-…), from OAuth & Permissions: the one workspace it serves (required unless SLACK_CLIENT_ID is set; with both, it is the primary workspace beside the connected ones)",
 		check: prefixed("xoxb-"), set: func(c *Config, v string) { c.BotToken = Secret(v) }},
 	{env: "SLACK_APP_TOKEN", flag: "app-token",
 		usage: "app-level token (xapp-…) with connections:write, from Basic Information: Socket Mode",
@@ -226,6 +226,9 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			}
 		}
 		s.set(&c, v)
+	}
+	if c.BotToken == "" && c.ClientID == "" {
+		return Config{}, &configError{"SLACK_BOT_TOKEN", "bot-token", "is required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, to serve the workspaces connected through the platform's Connect links): the bot token (xoxb-…), from OAuth & Permissions"}
 	}
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return Config{}, &configError{"SLACK_APP_TOKEN", "app-token", "is required (or SLACK_SIGNING_SECRET, for Slack's HTTP requests instead of Socket Mode): the app-level token (xapp-…) with connections:write, from Basic Information"}

@@ -101,6 +101,9 @@ type DeliveryOptions struct {
 	// OnPrimary, if set, is told the primary workspace's team once Run
 	// knows it.
 	OnPrimary func(team string)
+	// NoPrimary: there is no SLACK_BOT_TOKEN; every job is a connected
+	// workspace's.
+	NoPrimary bool
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -296,7 +299,7 @@ const fanOutBatch = 500
 
 // Run delivers until ctx ends, then waits for calls in flight to finish.
 func (d *Deliverer) Run(ctx context.Context) error {
-	for try := 1; d.primary.team == ""; try++ {
+	for try := 1; d.primary.team == "" && !d.opts.NoPrimary; try++ {
 		resp, err := d.primary.api.AuthTestContext(ctx)
 		if err == nil {
 			d.primary.team = resp.TeamID
@@ -307,11 +310,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := d.store.SetPrimary(d.primary.team); err != nil {
-		return fmt.Errorf("record the primary workspace: %w", err)
-	}
-	if d.opts.OnPrimary != nil {
-		d.opts.OnPrimary(d.primary.team)
+	if !d.opts.NoPrimary {
+		if err := d.store.SetPrimary(d.primary.team); err != nil {
+			return fmt.Errorf("record the primary workspace: %w", err)
+		}
+		if d.opts.OnPrimary != nil {
+			d.opts.OnPrimary(d.primary.team)
+		}
 	}
 	pending, err := d.store.PendingJobs()
 	if err != nil {
@@ -321,7 +326,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.ctx = ctx
 	d.mu.Unlock()
 	close(d.ready)
-	d.wg.Go(func() { d.keepDirectory(ctx, d.primary) })
+	if !d.opts.NoPrimary {
+		d.wg.Go(func() { d.keepDirectory(ctx, d.primary) })
+	}
+	// Each connected workspace's directory is read from the start.
+	if teams, err := d.Teams(); err != nil {
+		d.log.Error("list the workspaces", "err", err)
+	} else {
+		for _, t := range teams {
+			if t != d.primary.team {
+				d.space(t)
+			}
+		}
+	}
 	d.Enqueue(pending)
 	// Lanes that got jobs before Run (an admin's retry) start now.
 	d.mu.Lock()

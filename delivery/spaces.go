@@ -36,11 +36,17 @@ type Registry interface {
 // Teams lists the team ids of the workspaces served: the primary's first.
 func (d *Deliverer) Teams() ([]string, error) {
 	if d.opts.Workspaces == nil {
+		if d.opts.NoPrimary {
+			return nil, nil
+		}
 		return []string{d.primary.team}, nil
 	}
 	teams, err := d.opts.Workspaces.Teams()
 	if err != nil {
 		return nil, err
+	}
+	if d.opts.NoPrimary {
+		return teams, nil
 	}
 	if len(teams) == 0 || teams[0] != d.primary.team {
 		teams = append([]string{d.primary.team}, teams...)
@@ -109,6 +115,9 @@ var errGone = errors.New("the workspace is not served")
 // use (and starting its directory reads).
 func (d *Deliverer) space(scope string) (*space, error) {
 	if scope == "" {
+		if d.opts.NoPrimary {
+			return nil, fmt.Errorf("%w: no workspace of SLACK_BOT_TOKEN (it is not set)", errGone)
+		}
 		return d.primary, nil
 	}
 	d.mu.Lock()

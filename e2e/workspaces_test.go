@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
@@ -259,5 +260,41 @@ func TestAnExpiredTokenIsRefreshedAndTheCallMadeAgain(t *testing.T) {
 				t.Error("a token reached the log")
 			}
 		}
+	}
+}
+
+// TestWithoutABotTokenTheWorkspacesAreTheConnectedOnes: with the Connect
+// flow and no SLACK_BOT_TOKEN, the program starts, serves each connected
+// workspace, and refuses an event that names none.
+func TestWithoutABotTokenTheWorkspacesAreTheConnectedOnes(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h, base := startConnect(t, fs)
+	configure := h.configure
+	h.configure = func(c *app.Config) { configure(c); c.BotToken = "" }
+	h.noDirectoryWait = true // no primary workspace to read
+	start := fs.Mark()
+	h.restart()
+	ctx := ctxT(t)
+	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
+	if ack, err := second.Send(ctx, second.SlashCommand("U0ADMIN", "C2OPS", "/route-alerts", "subscribe run.failed")); err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
+		t.Fatalf("subscribe: %s %v", ack.Payload, err)
+	}
+	status, out := postEvents(t, h.main.Addr(), event("none", "run.failed", nil))
+	if errs, _ := out["errors"].([]any); status != http.StatusBadRequest || len(errs) != 1 || errs[0].(map[string]any)["field"] != "team" {
+		t.Errorf("an event naming no workspace = %d %v", status, out)
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("beta-1", "run.failed", map[string]any{"org": "beta"})); status != http.StatusAccepted {
+		t.Fatalf("beta-1 = %d %v", status, out)
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(texts(second, "C2OPS")) == 1 }); err != nil {
+		t.Fatal("not delivered in the connected workspace")
+	}
+	for _, c := range fs.CallsSince(start) {
+		if c.Method != "apps.connections.open" && c.Method != "oauth.v2.access" {
+			t.Errorf("%s was called in the first workspace, which is not connected", c.Method)
+		}
+	}
+	if status, body := signed("GET", "/v1/channels", nil, testIngestSecret, time.Now()).send(t, h.main.Addr()); status != http.StatusBadRequest || !strings.Contains(body, "team") {
+		t.Errorf("GET /v1/channels naming no team = %d %s", status, body)
 	}
 }
