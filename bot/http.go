@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -107,7 +109,10 @@ func (b *Bot) httpInteraction(w http.ResponseWriter, r *http.Request, body []byt
 	form, err := url.ParseQuery(string(body))
 	var cb slack.InteractionCallback
 	if err == nil {
-		err = json.Unmarshal([]byte(form.Get("payload")), &cb)
+		var payload []byte
+		if payload, err = withoutBlocks([]byte(form.Get("payload"))); err == nil {
+			err = json.Unmarshal(payload, &cb)
+		}
 	}
 	if err != nil {
 		b.metrics.envelopes.WithLabelValues("malformed").Inc()
@@ -129,6 +134,76 @@ func (b *Bot) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeSlashCommand), data: cmd, id: cmd.TriggerID})
+}
+
+// withoutBlocks is an interaction payload without the blocks of its view
+// and its message. Slack sends the whole view a click was made in (a Home
+// tab is tens of kilobytes of blocks) and slack-go decodes every block,
+// which was most of the time from request to ack; the handlers read the
+// actions, the view's id, callback, metadata and state, never its blocks.
+// One pass over the tokens, copying everything else as it stands.
+func withoutBlocks(raw []byte) ([]byte, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw))
+	var out bytes.Buffer
+	out.Grow(len(raw))
+	enc := jsontext.NewEncoder(&out)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("an interaction payload is a JSON object: %v", err)
+	}
+	enc.WriteToken(jsontext.BeginObject)
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		n := name.String() // before the next read voids name
+		if err := enc.WriteToken(name); err != nil {
+			return nil, err
+		}
+		if (n == "view" || n == "message") && dec.PeekKind() == '{' {
+			dec.ReadToken()
+			enc.WriteToken(jsontext.BeginObject)
+			for dec.PeekKind() != '}' {
+				inner, err := dec.ReadToken()
+				if err != nil {
+					return nil, err
+				}
+				if inner.String() == "blocks" {
+					if err := dec.SkipValue(); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if err := enc.WriteToken(inner); err != nil {
+					return nil, err
+				}
+				v, err := dec.ReadValue()
+				if err != nil {
+					return nil, err
+				}
+				if err := enc.WriteValue(v); err != nil {
+					return nil, err
+				}
+			}
+			dec.ReadToken()
+			enc.WriteToken(jsontext.EndObject)
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		if err := enc.WriteValue(v); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if err := enc.WriteToken(jsontext.EndObject); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // serveHTTP dispatches env and answers the request with its ack; the

@@ -109,7 +109,7 @@ func BenchmarkManyWorkspaces(b *testing.B) {
 		ws[0].Inject("*", fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 		others = append(others, deliver(0).Seconds())
 		ws[0].ClearFaults()
-		h.waitDelivered(ctx)
+		h.waitDelivered(ctxT(b))
 		for i, w := range ws[1:] {
 			for _, c := range w.CallsSince(marks[i+1]) {
 				if c.Method != "chat.postMessage" {

@@ -185,7 +185,16 @@ func (s *Server) post(ctx context.Context, env Envelope, from *Server) (string, 
 	s.envSeq++
 	id := fmt.Sprintf("%08x-fake-4f94-bfb4-%012d", s.envSeq, s.envSeq)
 	s.mu.Unlock()
-	msg, err := Frame(id, env)
+	// The frame or request is made before the clock starts: latency is
+	// the bot's, from the moment the envelope leaves.
+	var msg []byte
+	var req *http.Request
+	var err error
+	if base != "" {
+		req, err = s.requestFor(base, env)
+	} else {
+		msg, err = Frame(id, env)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -197,7 +206,8 @@ func (s *Server) post(ctx context.Context, env Envelope, from *Server) (string, 
 	}
 	s.mu.Unlock()
 	if base != "" {
-		return id, s.postHTTP(base, id, env)
+		s.postHTTP(id, req)
+		return id, nil
 	}
 	if err := c.write(msg); err != nil {
 		return "", fmt.Errorf("fakeslack: write envelope: %w", err)
