@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -62,8 +63,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
   ingest secret: %s   (a throwaway one, made for this run)
 
 Open the page, pick who you are (Ada is an admin), and try the Home tab,
-/route-alerts, /paligo-invite and the sample events. Ctrl-C stops it; the
-workspace and its database go with it.
+/route-alerts, /paligo-invite and the sample events. "Connect Northwind
+Docs" at the top connects a second workspace through the Connect flow and
+Slack's OAuth, as a vendor's customer would. Ctrl-C stops it; the
+workspaces and the database go with it.
 `, d.PageURL, d.BotURL, d.Secret)
 	if *open {
 		if err := exec.Command("xdg-open", d.PageURL).Start(); err != nil {
@@ -115,6 +118,11 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 	ws := demo.Workspace()
 	ws.Now = d.Clock.Now // messages are stamped with the demo's time
 	d.Slack = fakeslack.New(ws)
+	// A second workspace, connected from the page through the Connect flow.
+	second := d.Slack.AddWorkspace(demo.Second())
+	d.Slack.InstallInto(second)
+	tokenKey := make([]byte, 32)
+	rand.Read(tokenKey)
 	cfg := Config{
 		BotToken: Secret(d.Slack.BotToken()), AppToken: Secret(d.Slack.AppToken()), APIURL: d.Slack.URL(),
 		DB: filepath.Join(d.dir, "paligo-slack.db"), Listen: "127.0.0.1:0",
@@ -122,6 +130,9 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 		InviteURL: d.PageURL + "/invite", ActivityURL: d.PageURL + "/?at=dm",
 		// The page stands in for the platform's side of the buttons.
 		ActionsURL: d.PageURL + "/platform/actions",
+		// The Connect flow: the fake's OAuth, back through the page.
+		ClientID: d.Slack.ClientID(), ClientSecret: Secret(d.Slack.ClientSecret()), OAuthURL: d.Slack.OAuthURL(),
+		PublicURL: d.PageURL, TokenKey: Secret(base64.StdEncoding.EncodeToString(tokenKey)),
 	}
 	cfg.Pprof = profiles // "" serves none
 	d.Main = NewMain(cfg, log)
@@ -133,6 +144,11 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 	d.page.Handler = demo.New(demo.Options{
 		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock, Addr: d.ln.Addr().String(),
 		RunDigests: d.Main.digests.RunOnce, Log: log,
+		Second: second, SecondOrg: demo.SecondOrg,
+		Connected: func(team string) bool {
+			in, found, err := d.Main.Store().Installation(team)
+			return err == nil && found && in.Disconnected == ""
+		},
 	})
 	go d.page.Serve(d.ln)
 	return d, nil

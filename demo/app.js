@@ -6,6 +6,7 @@
 
 const body = document.body;
 const as = body.dataset.as;
+const ws = body.dataset.ws;
 
 async function post(path, data) {
   const r = await fetch(path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(data)});
@@ -65,7 +66,7 @@ let busy = false;
 async function act(el, extra) {
   busy = true;
   try {
-    await post('/api/action', Object.assign({as, action_id: el.dataset.actionId}, surfaceOf(el), extra));
+    await post('/api/action', Object.assign({ws, as, action_id: el.dataset.actionId}, surfaceOf(el), extra));
     reload();
   } catch (e) {
     busy = false;
@@ -101,13 +102,13 @@ if (modal) {
     });
     busy = true;
     try {
-      await post('/api/submit', {as, view: modal.dataset.view, values});
+      await post('/api/submit', {ws, as, view: modal.dataset.view, values});
     } catch (e) {
       alert(e.message);
     }
     reload();
   });
-  const close = async () => { await post('/api/close', {as}); reload(); };
+  const close = async () => { await post('/api/close', {ws, as}); reload(); };
   document.getElementById('modal-close').onclick = close;
   document.getElementById('modal-cancel').onclick = close;
 }
@@ -121,7 +122,7 @@ if (composer) {
     const err = document.getElementById('command-error');
     busy = true;
     try {
-      await post('/api/command', {as, channel: composer.dataset.channel, text: input.value});
+      await post('/api/command', {ws, as, channel: composer.dataset.channel, text: input.value});
       reload();
     } catch (e) {
       busy = false;
@@ -131,7 +132,16 @@ if (composer) {
   });
 }
 
-// Who you are, and the clock.
+// Which workspace, who you are, and the clock.
+document.getElementById('ws').addEventListener('change', (ev) => {
+  const u = new URL(location.href);
+  u.searchParams.set('ws', ev.target.value);
+  u.searchParams.delete('as');
+  u.searchParams.delete('thread');
+  u.searchParams.set('at', 'home');
+  u.searchParams.set('open', '1');
+  location.href = u.toString();
+});
 document.getElementById('as').addEventListener('change', (ev) => {
   const u = new URL(location.href);
   u.searchParams.set('as', ev.target.value);
@@ -141,7 +151,7 @@ document.getElementById('as').addEventListener('change', (ev) => {
 document.querySelectorAll('[data-advance]').forEach((b) => {
   b.addEventListener('click', async () => {
     busy = true;
-    try { await post('/api/clock', {advance: b.dataset.advance}); } catch (e) { alert(e.message); }
+    try { await post('/api/clock', {ws, advance: b.dataset.advance}); } catch (e) { alert(e.message); }
     reload();
   });
 });
@@ -163,7 +173,7 @@ document.getElementById('send-event').addEventListener('click', async () => {
   } catch (e) { /* sent as typed: the API names what is wrong */ }
   busy = true;
   try {
-    const out = await fetch('/api/event', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text}).then(r => r.json());
+    const out = await fetch('/api/event?ws=' + encodeURIComponent(ws), {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text}).then(r => r.json());
     answer.textContent = out.status + ' ' + JSON.stringify(out.answer);
     answer.hidden = false;
     answer.dataset.status = out.status;
@@ -191,7 +201,7 @@ async function bumped() {
   const a = document.activeElement;
   if (a && (a.id === 'command' || a.id === 'event-json') && a.value) return;
   try {
-    const v = await fetch('/version').then(r => r.json());
+    const v = await fetch('/version?ws=' + encodeURIComponent(ws)).then(r => r.json());
     if (String(v.rev) !== rev) {
       if (document.getElementById('event-answer').hidden === false) {
         sessionStorage.setItem('answer', document.getElementById('event-answer').textContent);

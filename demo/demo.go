@@ -16,7 +16,7 @@ import (
 // Workspace is the demo workspace: who is in it and its channels.
 func Workspace() fakeslack.Options {
 	return fakeslack.Options{
-		TeamID: "T0DEMO",
+		TeamID: "T0DEMO", TeamName: "Paligo Demo",
 		Users: []fakeslack.User{
 			{ID: "U0ADA", Name: "ada", RealName: "Ada Admin", Email: "ada@paligo.example", TZ: "Europe/Stockholm", IsAdmin: true},
 			{ID: "U0BO", Name: "bo", RealName: "Bo Writer", Email: "bo@paligo.example", TZ: "Europe/London"},
@@ -42,6 +42,28 @@ func Workspace() fakeslack.Options {
 		},
 	}
 }
+
+// Second is the workspace the demo connects through the Connect flow, as
+// a vendor's customer would: press Connect on the page (the platform's
+// settings) and approve the install in Slack. Its people have user ids of
+// their own (Slack's are unique), its admin Nora installs it, and her
+// email is the one the Connect link names.
+func Second() fakeslack.WorkspaceOptions {
+	return fakeslack.WorkspaceOptions{
+		TeamID: "T0NORTH", TeamName: "Northwind Docs",
+		Users: []fakeslack.User{
+			{ID: "U0NORA", Name: "nora", RealName: "Nora Northwind", Email: "nora@northwind.example", TZ: "America/Chicago", IsAdmin: true},
+			{ID: "U0SAM", Name: "sam", RealName: "Sam Support", Email: "sam@northwind.example", TZ: "America/Denver"},
+		},
+		Channels: []fakeslack.Channel{
+			{ID: "C0NWGENERAL", Name: "general"},
+			{ID: "C0NWALERTS", Name: "pipeline-alerts"},
+		},
+	}
+}
+
+// SecondOrg is the platform's org the second workspace is connected for.
+const SecondOrg = "northwind"
 
 // Clock is the demo's time: the real time moved forward by the page's
 // clock control, so digests can be seen without waiting for them.

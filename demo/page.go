@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"slices"
@@ -43,6 +44,13 @@ type Options struct {
 	// at the demo time; the clock control calls it after moving time.
 	RunDigests func(context.Context) (int, error)
 	Log        *slog.Logger
+	// Second is a workspace the page connects through the Connect flow
+	// (GET /platform/connect stands in for the platform's Connect button)
+	// for SecondOrg; Connected says whether a workspace is connected now.
+	// Once it is, the page can be any of its people too (?ws=TEAM).
+	Second    *fakeslack.Server
+	SecondOrg string
+	Connected func(team string) bool
 }
 
 // Page is the demo's web page and its small JSON API.
@@ -72,7 +80,51 @@ func New(opts Options) *Page {
 	p.mux.HandleFunc("POST /api/event", p.event)
 	p.mux.HandleFunc("GET /invite", p.invite)
 	p.mux.HandleFunc("POST /platform/actions", p.platformAction)
+	p.mux.HandleFunc("GET /platform/connect", p.connect)
+	if u, err := url.Parse(opts.BotURL); err == nil {
+		// The program's PALIGO_SLACK_PUBLIC_URL is the page's: Slack sends
+		// the browser back here, and the page hands it to the program.
+		p.mux.Handle("GET /slack/oauth/callback", httputil.NewSingleHostReverseProxy(u))
+	}
 	return p
+}
+
+// connected reports whether the second workspace is connected.
+func (p *Page) connected() bool {
+	return p.opts.Second != nil && p.opts.Connected != nil && p.opts.Connected(p.opts.Second.TeamID())
+}
+
+// workspace is the workspace a request is about (its ws, a team id): the
+// second once it is connected, else the first.
+func (p *Page) workspace(team string) *fakeslack.Server {
+	if p.opts.Second != nil && team == p.opts.Second.TeamID() && p.connected() {
+		return p.opts.Second
+	}
+	return p.opts.Slack
+}
+
+// connect stands in for the platform's Connect button: it sends the
+// browser to the program's GET /slack/install with a Connect link signed
+// as the platform signs it, for the second workspace's admin. Slack's
+// authorize page (the fake's) installs there, and the program sends the
+// browser back to the page, on the new workspace.
+func (p *Page) connect(w http.ResponseWriter, r *http.Request) {
+	if p.opts.Second == nil {
+		http.NotFound(w, r)
+		return
+	}
+	admin := ""
+	for _, u := range p.opts.Second.Users() {
+		if u.IsAdmin {
+			admin = u.Email
+			break
+		}
+	}
+	ts := p.opts.Clock.Now().Unix()
+	ret := "http://" + p.opts.Addr + "/?ws=" + url.QueryEscape(p.opts.Second.TeamID()) + "&open=1"
+	q := url.Values{"org": {p.opts.SecondOrg}, "email": {admin}, "return": {ret}, "ts": {strconv.FormatInt(ts, 10)}}.Encode()
+	link := p.opts.BotURL + "/slack/install?" + q + "&sig=" + url.QueryEscape(api.Sign(p.opts.Secret, ts, []byte(q)))
+	http.Redirect(w, r, link, http.StatusFound)
 }
 
 // platformAction stands in for the platform's side of
@@ -159,7 +211,13 @@ func (p *Page) asset(name, ctype string) http.HandlerFunc {
 
 // view is what the page shows one person.
 type view struct {
-	As       fakeslack.User
+	// WS is the workspace shown (a team id), Spaces the ones the page can
+	// show, CanConnect whether the second can still be connected.
+	WS         string
+	Spaces     []space
+	CanConnect bool
+	SecondName string
+	As         fakeslack.User
 	Users    []fakeslack.User
 	Channels []fakeslack.Channel
 	At       string // "home", "dm" or a channel id
@@ -206,8 +264,11 @@ type modal struct {
 	Body                     template.HTML
 }
 
-func (p *Page) person(id string) fakeslack.User {
-	users := p.opts.Slack.Users()
+// space is a workspace in the page's switcher.
+type space struct{ ID, Name string }
+
+func (p *Page) person(fs *fakeslack.Server, id string) fakeslack.User {
+	users := fs.Users()
 	for _, u := range users {
 		if u.ID == id {
 			return u
@@ -221,19 +282,19 @@ func (p *Page) person(id string) fakeslack.User {
 	return fakeslack.User{}
 }
 
-func (p *Page) renderer(as fakeslack.User) *renderer {
+func (p *Page) renderer(fs *fakeslack.Server, as fakeslack.User) *renderer {
 	var people []fakeslack.User
-	for _, u := range p.opts.Slack.Users() {
+	for _, u := range fs.Users() {
 		if !u.Deleted {
 			people = append(people, u)
 		}
 	}
-	return &renderer{users: people, channels: p.opts.Slack.Channels(), loc: zone(as.TZ)}
+	return &renderer{users: people, channels: fs.Channels(), loc: zone(as.TZ)}
 }
 
 func (p *Page) index(w http.ResponseWriter, r *http.Request) {
-	fs := p.opts.Slack
-	as := p.person(r.URL.Query().Get("as"))
+	fs := p.workspace(r.URL.Query().Get("ws"))
+	as := p.person(fs, r.URL.Query().Get("as"))
 	at := r.URL.Query().Get("at")
 	// Opening the Home tab is an event the app hears (app_home_opened):
 	// sent when the person goes to the tab (open=1) or has none drawn yet,
@@ -243,25 +304,38 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		if _, err := fs.Send(ctx, fs.AppHomeOpened(as.ID)); err != nil {
 			p.opts.Log.Warn("demo: app_home_opened", "err", err)
 		}
-		p.settle(ctx)
+		p.settle(ctx, fs)
 		cancel()
 	}
-	v := view{As: as, Users: fs.Users(), Channels: fs.Channels(), At: at, Rev: fs.Rev(),
-		Now: p.opts.Clock.Now().In(zone(as.TZ)).Format("Mon 2 Jan 15:04 MST"), BotURL: p.opts.BotURL,
-		Samples: samples(as)}
+	v := view{WS: fs.TeamID(), As: as, Users: fs.Users(), Channels: fs.Channels(), At: at, Rev: fs.Rev(),
+		Now: p.opts.Clock.Now().In(zone(as.TZ)).Format("Mon 2 Jan 15:04 MST"), BotURL: p.opts.BotURL}
+	v.Spaces = []space{{p.opts.Slack.TeamID(), p.opts.Slack.TeamName()}}
+	if p.opts.Second != nil {
+		v.SecondName = p.opts.Second.TeamName()
+		if p.connected() {
+			v.Spaces = append(v.Spaces, space{p.opts.Second.TeamID(), p.opts.Second.TeamName()})
+		} else {
+			v.CanConnect = true
+		}
+	}
+	if fs == p.opts.Second {
+		v.Samples = samples(as, map[string]any{"org": p.opts.SecondOrg})
+	} else {
+		v.Samples = samples(as, nil)
+	}
 	v.Kinds = slices.Sorted(maps.Keys(v.Samples))
 	switch {
 	case at == "" || at == "home":
 		v.At, v.Title = "home", "Paligo · Home"
 		if hv, ok := fs.HomeView(as.ID); ok {
-			rd := p.renderer(as)
+			rd := p.renderer(fs, as)
 			rd.Blocks(list(hv.Body, "blocks"))
 			v.Home = template.HTML(fmt.Sprintf(`<div class="surface" data-surface="home" data-view="%s">`, esc(hv.ID))) + rd.html() + `</div>`
 			v.HasHome = true
 		}
 	case at == "dm":
 		v.Title, v.Composer = "Paligo · Messages", fs.OpenDM(as.ID)
-		v.Messages = p.messages(v.Composer, as)
+		v.Messages = p.messages(fs, v.Composer, as)
 	default:
 		for _, c := range v.Channels {
 			if c.ID == at {
@@ -269,13 +343,13 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		v.Composer = at
-		v.Messages = p.messages(at, as)
+		v.Messages = p.messages(fs, at, as)
 		if ts := r.URL.Query().Get("thread"); ts != "" {
-			v.Thread = p.thread(at, ts, as)
+			v.Thread = p.thread(fs, at, ts, as)
 		}
 	}
 	if mv, ok := fs.OpenModal(as.ID); ok {
-		rd := p.renderer(as)
+		rd := p.renderer(fs, as)
 		rd.errors = mv.Errors
 		rd.Blocks(list(mv.Body, "blocks"))
 		m := &modal{ID: mv.ID, Title: str(obj(mv.Body, "title"), "text"), Body: rd.html(),
@@ -294,24 +368,24 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 // messages is channel as a person sees it: the top-level messages (with
 // their reply counts) and the replies broadcast to it, and the ephemeral
 // messages meant for them.
-func (p *Page) messages(channel string, as fakeslack.User) []message {
+func (p *Page) messages(fs *fakeslack.Server, channel string, as fakeslack.User) []message {
 	var out []message
-	for _, m := range p.opts.Slack.Messages(channel) {
+	for _, m := range fs.Messages(channel) {
 		if (m.Ephemeral && m.User != as.ID) || m.Deleted || (m.IsReply() && !m.Broadcast) {
 			continue
 		}
-		msg := p.message(m, as)
+		msg := p.message(fs, m, as)
 		if m.ReplyCount > 0 {
 			msg.Replies = m.ReplyCount
-			msg.Open = fmt.Sprintf("?as=%s&at=%s&thread=%s", url.QueryEscape(as.ID), url.QueryEscape(channel), url.QueryEscape(m.TS))
+			msg.Open = fmt.Sprintf("?ws=%s&as=%s&at=%s&thread=%s", url.QueryEscape(fs.TeamID()), url.QueryEscape(as.ID), url.QueryEscape(channel), url.QueryEscape(m.TS))
 		}
 		out = append(out, msg)
 	}
 	return out
 }
 
-func (p *Page) message(m fakeslack.Message, as fakeslack.User) message {
-	base := p.renderer(as)
+func (p *Page) message(fs *fakeslack.Server, m fakeslack.Message, as fakeslack.User) message {
+	base := p.renderer(fs, as)
 	rd := &renderer{users: base.users, channels: base.channels, loc: base.loc}
 	if blocks := decodeBlocks(m.Blocks); len(blocks) > 0 {
 		rd.Blocks(blocks)
@@ -320,7 +394,7 @@ func (p *Page) message(m fakeslack.Message, as fakeslack.User) message {
 	}
 	from := "Paligo"
 	if m.Author != "" {
-		from = displayName(p.person(m.Author))
+		from = displayName(p.person(fs, m.Author))
 	}
 	body := template.HTML(fmt.Sprintf(`<div class="surface" data-surface="message" data-channel="%s" data-ts="%s">`, esc(m.Channel), esc(m.TS))) + rd.html() + `</div>`
 	return message{Channel: m.Channel, TS: m.TS, Time: tsTime(m.TS, zone(as.TZ)), From: from, Ephemeral: m.Ephemeral,
@@ -328,14 +402,14 @@ func (p *Page) message(m fakeslack.Message, as fakeslack.User) message {
 }
 
 // thread draws the thread of the message at ts in channel, or nil.
-func (p *Page) thread(channel, ts string, as fakeslack.User) *thread {
-	parent, replies, ok := p.opts.Slack.Thread(channel, ts)
+func (p *Page) thread(fs *fakeslack.Server, channel, ts string, as fakeslack.User) *thread {
+	parent, replies, ok := fs.Thread(channel, ts)
 	if !ok || parent.Deleted {
 		return nil
 	}
-	t := &thread{Parent: p.message(parent, as), Close: fmt.Sprintf("?as=%s&at=%s", url.QueryEscape(as.ID), url.QueryEscape(channel))}
+	t := &thread{Parent: p.message(fs, parent, as), Close: fmt.Sprintf("?ws=%s&as=%s&at=%s", url.QueryEscape(fs.TeamID()), url.QueryEscape(as.ID), url.QueryEscape(channel))}
 	for _, r := range replies {
-		t.Replies = append(t.Replies, p.message(r, as))
+		t.Replies = append(t.Replies, p.message(fs, r, as))
 	}
 	return t
 }
@@ -356,11 +430,12 @@ func zone(name string) *time.Location {
 }
 
 func (p *Page) version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"rev": p.opts.Slack.Rev()})
+	writeJSON(w, http.StatusOK, map[string]any{"rev": p.workspace(r.URL.Query().Get("ws")).Rev(), "connected": p.connected()})
 }
 
 // actionReq is a click or a change on a Home tab, modal or message.
 type actionReq struct {
+	WS       string         `json:"ws"`
 	As       string         `json:"as"`
 	Surface  string         `json:"surface"` // home, modal, message
 	View     string         `json:"view"`
@@ -376,7 +451,7 @@ func (p *Page) action(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	fs := p.opts.Slack
+	fs := p.workspace(req.WS)
 	var env fakeslack.Envelope
 	var err error
 	switch req.Surface {
@@ -408,34 +483,34 @@ func (p *Page) action(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	p.send(w, r.Context(), env)
+	p.send(w, r.Context(), fs, env)
 }
 
-// send gives env to the bot, waits for its ack and for the work it does
-// after the ack to settle, and answers with the ack.
-func (p *Page) send(w http.ResponseWriter, ctx context.Context, env fakeslack.Envelope) {
+// send gives env, of workspace fs, to the bot, waits for its ack and for
+// the work it does after the ack to settle, and answers with the ack.
+func (p *Page) send(w http.ResponseWriter, ctx context.Context, fs *fakeslack.Server, env fakeslack.Envelope) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ack, err := p.opts.Slack.Send(ctx, env)
+	ack, err := fs.Send(ctx, env)
 	if err != nil {
 		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": err.Error()})
 		return
 	}
-	p.settle(ctx)
+	p.settle(ctx, fs)
 	writeJSON(w, http.StatusOK, map[string]any{"ack": json.RawMessage(orNull(ack.Payload))})
 }
 
-// settle waits until the fake has seen no change for 150 ms (the bot's
-// views.publish and messages after an ack), at most until ctx ends.
-func (p *Page) settle(ctx context.Context) {
-	rev, quiet := p.opts.Slack.Rev(), time.Now()
+// settle waits until workspace fs has seen no change for 150 ms (the
+// bot's views.publish and messages after an ack), at most until ctx ends.
+func (p *Page) settle(ctx context.Context, fs *fakeslack.Server) {
+	rev, quiet := fs.Rev(), time.Now()
 	for time.Since(quiet) < 150*time.Millisecond {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(20 * time.Millisecond):
 		}
-		if r := p.opts.Slack.Rev(); r != rev {
+		if r := fs.Rev(); r != rev {
 			rev, quiet = r, time.Now()
 		}
 	}
@@ -449,6 +524,7 @@ func orNull(b []byte) []byte {
 }
 
 type submitReq struct {
+	WS     string         `json:"ws"`
 	As     string         `json:"as"`
 	View   string         `json:"view"`
 	Values map[string]any `json:"values"` // block_id -> action_id -> value object
@@ -459,22 +535,24 @@ func (p *Page) submit(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	v, ok := p.opts.Slack.ViewByID(req.View)
+	fs := p.workspace(req.WS)
+	v, ok := fs.ViewByID(req.View)
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "that form is gone; reload"})
 		return
 	}
-	p.send(w, r.Context(), p.opts.Slack.ViewSubmission(req.As, v, req.Values))
+	p.send(w, r.Context(), fs, fs.ViewSubmission(req.As, v, req.Values))
 }
 
 func (p *Page) closeModal(w http.ResponseWriter, r *http.Request) {
 	var req struct {
+		WS string `json:"ws"`
 		As string `json:"as"`
 	}
 	if !readJSON(w, r, &req) {
 		return
 	}
-	p.opts.Slack.CloseModal(req.As)
+	p.workspace(req.WS).CloseModal(req.As)
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
@@ -484,7 +562,7 @@ var mention = regexp.MustCompile(`(^|\s)([@#])([a-z0-9._-]+)`)
 // for it, @name and #channel in the text become <@U…|name> and <#C…|name>.
 func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		As, Channel, Text string
+		WS, As, Channel, Text string
 	}
 	if !readJSON(w, r, &req) {
 		return
@@ -495,7 +573,7 @@ func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd, args, _ := strings.Cut(text, " ")
-	fs := p.opts.Slack
+	fs := p.workspace(req.WS)
 	users, channels := fs.Users(), fs.Channels()
 	args = mention.ReplaceAllStringFunc(args, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
@@ -514,11 +592,12 @@ func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 		}
 		return m
 	})
-	p.send(w, r.Context(), fs.SlashCommand(req.As, req.Channel, cmd, strings.TrimSpace(args)))
+	p.send(w, r.Context(), fs, fs.SlashCommand(req.As, req.Channel, cmd, strings.TrimSpace(args)))
 }
 
 func (p *Page) clock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
+		WS      string `json:"ws"`
 		Advance string `json:"advance"`
 	}
 	if !readJSON(w, r, &req) {
@@ -537,7 +616,7 @@ func (p *Page) clock(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	p.settle(ctx)
+	p.settle(ctx, p.workspace(req.WS))
 	writeJSON(w, http.StatusOK, map[string]any{"now": p.opts.Clock.Now(), "digests": n})
 }
 
@@ -557,7 +636,7 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if status == http.StatusAccepted {
-		p.settle(ctx)
+		p.settle(ctx, p.workspace(r.URL.Query().Get("ws")))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "answer": json.RawMessage(orNull(answer))})
 }
@@ -605,9 +684,14 @@ func (p *Page) invite(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(answer, &inv)
 	// The name the person signs up with; here, their Slack name.
 	name := inv.Email
-	for _, u := range p.opts.Slack.Users() {
-		if u.ID == inv.SlackUser {
-			name = displayName(u)
+	for _, fs := range []*fakeslack.Server{p.opts.Slack, p.opts.Second} {
+		if fs == nil {
+			continue
+		}
+		for _, u := range fs.Users() {
+			if u.ID == inv.SlackUser {
+				name = displayName(u)
+			}
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

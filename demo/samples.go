@@ -9,7 +9,7 @@ import (
 // samples are the "send a sample event" panel's events, one per kind, with
 // the person using the page as the recipient. An id ending in "_NEW" is
 // replaced by a fresh one each time the page sends it.
-func samples(as fakeslack.User) map[string]string {
+func samples(as fakeslack.User, extra map[string]any) map[string]string {
 	me := []string{as.Email}
 	bo := map[string]string{"email": "bo@paligo.example", "name": "Bo Writer"}
 	cy := map[string]string{"email": "cy@paligo.example", "name": "Cy Reviewer"}
@@ -40,6 +40,9 @@ func samples(as fakeslack.User) map[string]string {
 	for kind, e := range events {
 		e["id"] = "evt_" + kind + "_NEW"
 		e["type"] = kind
+		for k, v := range extra {
+			e[k] = v // the workspace it is for
+		}
 		b, _ := json.MarshalIndent(e, "", "  ")
 		out[kind] = string(b)
 	}

@@ -372,6 +372,41 @@ func TestDemoInABrowser(t *testing.T) {
 		t.Errorf("Dee got %d digests after a day, want 1", got)
 	}
 
+	// 6b. Ada's company connects a second workspace, Northwind Docs, as a
+	// vendor's customer would: the platform's Connect button, Slack's
+	// authorize page, and back, on the new workspace as its admin. There
+	// Nora subscribes #pipeline-alerts and a run.failed event for the
+	// northwind org lands in it, and nothing of it in the first workspace.
+	b.open("U0ADA", "home")
+	b.waitFor("the Connect button", `document.querySelector('#connect')`)
+	b.run("connect", b.markPage(), chromedp.Click(chromedp.CSS("#connect")))
+	b.waitFor("back on the new workspace", b.reloaded()+` && document.body.dataset.ws === 'T0NORTH' && document.body.dataset.as === 'U0NORA' && !document.querySelector('#connect')`)
+	b.waitFor("Nora's Home tab", `document.querySelector('.surface[data-surface=home]')`)
+	b.screenshot("second-workspace-connected")
+	in, found, _ := st.Installation("T0NORTH")
+	if !found || in.Org != "northwind" || in.Installer != "U0NORA" || in.InstallerEmail != "nora@northwind.example" || in.Disconnected != "" {
+		t.Fatalf("the second workspace's installation: %+v %v", in, found)
+	}
+	second, _ := d.Slack.Workspace("T0NORTH")
+	firstPosts := len(d.Slack.Calls("chat.postMessage"))
+	b.run("open #pipeline-alerts", chromedp.Navigate(b.page+"/?ws=T0NORTH&as=U0NORA&at=C0NWALERTS"), chromedp.WaitReady(chromedp.CSS("body")))
+	b.run("subscribe #pipeline-alerts", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.failed\r"))
+	b.waitFor("the subscription", text("#messages", "Subscribed"))
+	b.waitFor("the northwind sample", `document.querySelector('#event-json').value.includes('"org": "northwind"')`)
+	b.run("send the sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.waitFor("the post in the second workspace", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
+	b.screenshot("second-workspace-alert")
+	h.waitDelivered(ctx)
+	if got := texts(second, "C0NWALERTS"); len(got) != 1 {
+		t.Errorf("#pipeline-alerts of the second workspace: %q", got)
+	}
+	if n := len(d.Slack.Calls("chat.postMessage")); n != firstPosts {
+		t.Errorf("the first workspace took %d posts for the second's event", n-firstPosts)
+	}
+	if subs, _ := st.Subscriptions("T0NORTH", ""); len(subs) != 1 || subs[0].Channel != "C0NWALERTS" {
+		t.Errorf("the second workspace's subscriptions: %+v", subs)
+	}
+
 	// 7. No other site can use the page: it is framed by no one, and a site
 	// whose name points at this machine (DNS rebinding) gets nothing.
 	headers, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(location.href).then(r => r.headers.get('content-security-policy') + ' | ' + r.headers.get('x-frame-options'))`,

@@ -345,8 +345,9 @@ func (s *Server) URL() string { return s.http.URL + "/api/" }
 func (s *Server) BotToken() string { return s.opts.BotToken }
 func (s *Server) AppToken() string { return s.opts.AppToken }
 
-// TeamID is the fake workspace's team id.
-func (s *Server) TeamID() string { return s.opts.TeamID }
+// TeamID is the fake workspace's team id, TeamName its name.
+func (s *Server) TeamID() string   { return s.opts.TeamID }
+func (s *Server) TeamName() string { return s.opts.TeamName }
 
 // Close drops every socket and stops the server.
 func (s *Server) Close() {
