@@ -218,20 +218,20 @@ type view struct {
 	CanConnect bool
 	SecondName string
 	As         fakeslack.User
-	Users    []fakeslack.User
-	Channels []fakeslack.Channel
-	At       string // "home", "dm" or a channel id
-	Title    string
-	Now      string
-	Home     template.HTML
-	Messages []message
-	Modal    *modal
-	Composer string // the channel slash commands are typed in, "" on the Home tab
-	Samples  map[string]string
-	Kinds    []string
-	Rev      int
-	BotURL   string
-	HasHome  bool
+	Users      []fakeslack.User
+	Channels   []fakeslack.Channel
+	At         string // "home", "dm" or a channel id
+	Title      string
+	Now        string
+	Home       template.HTML
+	Messages   []message
+	Modal      *modal
+	Composer   string // the channel slash commands are typed in, "" on the Home tab
+	Samples    map[string]string
+	Kinds      []string
+	Rev        int
+	BotURL     string
+	HasHome    bool
 	// Thread is the thread opened beside the channel (?thread=TS).
 	Thread *thread
 }
