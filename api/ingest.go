@@ -171,7 +171,7 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 			return nil, true
 		case fan == nil:
 			continue
-		case e.Team == "" && e.Org == "" && fan.Team == "":
+		case e.Team == "" && e.Org == "" && fan.Team == "" && e.Type != "invite.accepted":
 			// No SLACK_BOT_TOKEN: the workspaces are the connected ones.
 			fail("team", "is required: this deployment serves the workspaces connected through Connect (give team or org)")
 			continue
@@ -244,6 +244,14 @@ func (h *Ingest) resolveInvites(events []paligo.Event) []FieldError {
 		inv, found, err := h.Store.Invite(id)
 		if err != nil || !found {
 			fail("fields.token", "names no invitation of this workspace")
+			continue
+		}
+		// The invitation says whose it is: the event is that workspace's.
+		switch {
+		case e.Team == "":
+			e.Team = inv.Team
+		case e.Team != inv.Team:
+			fail("team", "is not the workspace the invitation was sent in")
 			continue
 		}
 		fields := make(map[string]string, len(e.Fields))

@@ -181,7 +181,10 @@ func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip strin
 		if entry.Invite != 0 { // opened before a crash or a retry
 			return getTx(invites, u64(entry.Invite), &inv)
 		}
-		if id := emails.Get([]byte(email)); id != nil {
+		// The latest invitation of email in the workspace (an invitation
+		// in another workspace is its own).
+		emailKey := Scoped(job.Team, email)
+		if id := emails.Get(emailKey); id != nil {
 			var prev paligo.Invite
 			if err := getTx(invites, id, &prev); err != nil {
 				return err
@@ -208,7 +211,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip strin
 		if err := putJSON(invites, u64(id), inv); err != nil {
 			return err
 		}
-		if err := emails.Put([]byte(email), u64(id)); err != nil {
+		if err := emails.Put(emailKey, u64(id)); err != nil {
 			return err
 		}
 		entry.Invite = id

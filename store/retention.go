@@ -94,7 +94,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 			return pruneDigestsSent(tx, from, budget, cutoff, &r)
 		},
 		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
-			return pruneInvites(tx, from, budget, cutoff, &r)
+			return s.pruneInvites(tx, from, budget, cutoff, &r)
 		},
 		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 			return pruneInviteRuns(tx, from, budget, cutoff, runs, &r)
@@ -271,7 +271,7 @@ func pruneDigestsSent(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r 
 	})
 }
 
-func pruneInvites(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func (s *Store) pruneInvites(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	emails := tx.Bucket(bucketInviteEmails)
 	return pruneWhere(tx.Bucket(bucketInvites), from, budget, &r.Invites, func(k, v []byte) (bool, error) {
 		var inv paligo.Invite
@@ -290,8 +290,9 @@ func pruneInvites(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *Pru
 		if !ended.Before(cutoff) {
 			return false, nil
 		}
-		if at := emails.Get([]byte(inv.Email)); at != nil && bytes.Equal(at, k) {
-			if err := emails.Delete([]byte(inv.Email)); err != nil {
+		key := Scoped(s.Scope(inv.Team), inv.Email)
+		if at := emails.Get(key); at != nil && bytes.Equal(at, k) {
+			if err := emails.Delete(key); err != nil {
 				return false, err
 			}
 		}
