@@ -109,7 +109,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) == 0 {
 		var unknown bool
-		if errs, unknown = h.resolveWorkspaces(events, fan); unknown {
+		if errs, unknown = resolveWorkspaces(h.Store, events, fan); unknown {
 			w.Header().Set("Retry-After", "5")
 			writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "the bot has not reached its workspace yet, so events naming one cannot be checked; nothing was stored, retry later"})
 			return
@@ -146,7 +146,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connected and not disconnected. unknown is true when the primary is not
 // known yet and an event names one. An event that names none is for the
 // primary.
-func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
+func resolveWorkspaces(st *store.Store, events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
 	// A batch names the same few workspaces again and again: each is read
 	// once per request.
 	type lookup struct {
@@ -179,7 +179,7 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 			continue
 		}
 		if e.Org != "" {
-			in, found := read(byOrg, e.Org, h.Store.InstallationOfOrg)
+			in, found := read(byOrg, e.Org, st.InstallationOfOrg)
 			switch {
 			case !found:
 				fail("org", "is not connected: no workspace was connected for it with the Connect link")
@@ -194,7 +194,7 @@ func (h *Ingest) resolveWorkspaces(events []paligo.Event, fan *store.FanOutSpec)
 			e.Team = in.Team
 		}
 		if e.Team != fan.Team {
-			in, found := read(byTeam, e.Team, h.Store.Installation)
+			in, found := read(byTeam, e.Team, st.Installation)
 			switch {
 			case !found:
 				fail("team", "is not a workspace this bot serves")

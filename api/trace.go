@@ -52,7 +52,8 @@ func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "could not read the event; retry later"})
 		return
 	}
-	if !found {
+	team := r.URL.Query().Get("team")
+	if !found || (team != "" && h.Store.Scope(team) != h.Store.Scope(t.Event.Team)) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: "no event with this id is kept: it was never accepted, or it is older than the retention period"})
 		return
 	}

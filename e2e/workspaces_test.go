@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -160,6 +161,20 @@ func TestTwoWorkspacesAreServedApart(t *testing.T) {
 	for _, extra := range []map[string]any{{"team": "T0NOPE"}, {"org": "gamma"}} {
 		if status, out := postEvents(t, h.main.Addr(), event(fmt.Sprint("unknown-", extra), "run.failed", extra)); status != http.StatusBadRequest {
 			t.Errorf("an event naming %v = %d %v", extra, status, out)
+		}
+	}
+
+	// "Where would it go?" and "what became of it?" in each workspace.
+	probe, _ := json.Marshal(event("probe", "run.failed", map[string]any{"org": "beta"}))
+	if status, out := signed("POST", "/v1/routes/test", probe, testIngestSecret, time.Now()).send(t, h.main.Addr()); status != http.StatusOK || !strings.Contains(out, "C2OPS") || strings.Contains(out, "C0OPS") {
+		t.Errorf("a route test of the second workspace = %d %s", status, out)
+	}
+	for _, c := range []struct {
+		path string
+		want int
+	}{{"/v1/events/second-1?team=T0SECOND", 200}, {"/v1/events/second-1?team=T0FAKE", 404}, {"/v1/events/first-1?team=T0FAKE", 200}, {"/v1/events/first-1?team=T0SECOND", 404}} {
+		if status, out := signed("GET", c.path, nil, testIngestSecret, time.Now()).send(t, h.main.Addr()); status != c.want {
+			t.Errorf("GET %s = %d %s, want %d", c.path, status, out, c.want)
 		}
 	}
 
