@@ -227,7 +227,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
 			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
 			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second},
-			Changed: func(team string) { m.workspaces.Forget(team); m.deliverer.Forget(team) }}
+			Changed: func(team string) { m.workspaces.Forget(team); m.deliverer.Changed(team) }}
 		m.workspaces.SetRefresh(flow.Refresh)
 		connectFlow, connections = flow.Handler(), flow.Connections()
 		m.connect = flow

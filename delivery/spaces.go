@@ -150,12 +150,36 @@ func (d *Deliverer) space(scope string) (*space, error) {
 }
 
 // Forget drops what delivery holds of a connected workspace (after it was
-// disconnected, or its installation changed): its next job opens it again,
-// or fails if it is no longer served.
+// disconnected): its next job opens it again, or fails if it is no longer
+// served.
 func (d *Deliverer) Forget(team string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.spaces, team)
+}
+
+// Changed is told that team's installation changed: a new or renewed
+// install is opened at once (its directory read from now, not at its first
+// job), a refreshed token replaces the one held (the names cache, the
+// directory and the pacing stay), and a disconnected one is forgotten.
+func (d *Deliverer) Changed(team string) {
+	if d.opts.Workspaces == nil {
+		return
+	}
+	d.mu.Lock()
+	sp := d.spaces[team]
+	d.mu.Unlock()
+	w, err := d.opts.Workspaces.Get(team)
+	switch {
+	case err != nil:
+		d.Forget(team)
+	case sp != nil:
+		sp.mu.Lock()
+		sp.ws, sp.api = w, w.Slack
+		sp.mu.Unlock()
+	default:
+		d.space(team)
+	}
 }
 
 // refreshed is told that Slack answered token_expired to sp's token: the
