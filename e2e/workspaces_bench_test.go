@@ -17,15 +17,17 @@ import (
 // BenchmarkManyWorkspaces runs the whole program serving 1,000 connected
 // workspaces (installed in the store as the Connect flow leaves them, their
 // tokens sealed), each with a channel subscribed to run.failed. Each op
-// posts 10 events for every workspace, 100 to a request, and times two
+// posts 10 events for every workspace, 100 to a request, and times three
 // rounds side by side: every workspace answering normally (all-s: until
-// all 10,000 are in Slack), then one workspace answering every call 429
-// (others-s: until the other 9,990 are). Each workspace's fake answers 429
+// all 10,000 are in Slack, the mean of the rounds before and after), and
+// between them one workspace answering every call 429 (others-s: until
+// the other 9,990 are). Each workspace's fake answers 429
 // to any post beyond the pace the bot keeps per channel (with one call of
 // room for jitter), so over-pace counts the times a workspace's pace was
 // not kept; calls-per-post counts chat.postMessage calls (429s included)
-// per message in the healthy workspaces. slowed is others-s / all-s, the
-// median of the ops: one rate-limited workspace must not slow the others.
+// per message in the healthy workspaces. slowed is each op's others-s over
+// its all-s, the median of the ops: one rate-limited workspace must not
+// slow the others.
 func BenchmarkManyWorkspaces(b *testing.B) {
 	const spaces, perSpace, pace, burst = 1000, 10, 20, 3
 	fs := newFake(b, fakeslack.Options{Users: benchUsers(1), PingInterval: time.Second})
@@ -98,18 +100,28 @@ func BenchmarkManyWorkspaces(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	var all, others []float64
+	// A first round, not counted: the file grows, lanes and limiters are
+	// made, the heap finds its size.
+	deliver(-1)
+	var all, others, ratios []float64
 	var posts, calls, overPace float64
 	for b.Loop() {
 		marks := make([]fakeslack.Mark, spaces)
 		for i, w := range ws {
 			marks[i] = w.Mark()
 		}
-		all = append(all, deliver(-1).Seconds())
+		// Healthy, limited, healthy: the limited round is compared with
+		// the mean of the two around it, so that the machine's drift
+		// (a shared host) falls out.
+		before := deliver(-1).Seconds()
 		ws[0].Inject("*", fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 		others = append(others, deliver(0).Seconds())
 		ws[0].ClearFaults()
 		h.waitDelivered(ctxT(b))
+		after := deliver(-1).Seconds()
+		all = append(all, (before+after)/2)
+		ratios = append(ratios, others[len(others)-1]/all[len(all)-1])
+		b.Logf("healthy %.2f s, one limited %.2f s, healthy %.2f s", before, others[len(others)-1], after)
 		for i, w := range ws[1:] {
 			for _, c := range w.CallsSince(marks[i+1]) {
 				if c.Method != "chat.postMessage" {
@@ -124,14 +136,14 @@ func BenchmarkManyWorkspaces(b *testing.B) {
 			}
 		}
 	}
-	slowed := median(others) / median(all)
+	slowed := median(ratios)
 	b.ReportMetric(median(all), "all-s")
 	b.ReportMetric(median(others), "others-s")
 	b.ReportMetric(slowed, "slowed")
 	b.ReportMetric(calls/posts, "calls-per-post")
 	b.ReportMetric(overPace, "over-pace")
 	b.ReportMetric(float64(spaces*perSpace)/median(all), "events/s")
-	if want := float64(len(all) * 2 * (spaces - 1) * perSpace); posts != want || overPace != 0 || slowed > 1.1 {
+	if want := float64(len(all) * 3 * (spaces - 1) * perSpace); posts != want || overPace != 0 || slowed > 1.1 {
 		b.Errorf("%.0f posts (want %.0f), %.2f calls a post, %.0f over the pace, slowed %.2f× (want ≤ 1.1×)", posts, want, calls/posts, overPace, slowed)
 	}
 }
