@@ -275,6 +275,24 @@ func TestAnExpiredTokenIsRefreshedAndTheCallMadeAgain(t *testing.T) {
 	if f, _ := h.main.Store().Failed(); len(f) != 0 {
 		t.Errorf("failed: %+v", f)
 	}
+	// The same for a Slack call of a handler: the Home tab is drawn.
+	second.ExpireTokens()
+	mark = second.Mark()
+	if _, err := second.Send(ctx, second.AppHomeOpened("U0BOB")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.WaitForCall(ctx, mark, "views.publish", func(c fakeslack.Call) bool { return c.OK() }); err != nil {
+		t.Fatalf("no Home tab after the token expired: %v", second.CallsSince(mark))
+	}
+	refreshes := 0
+	for _, c := range second.CallsSince(mark) {
+		if c.Method == "oauth.v2.access" && c.OK() {
+			refreshes++
+		}
+	}
+	if refreshes != 1 {
+		t.Errorf("%d refreshes for the Home tab, want 1", refreshes)
+	}
 	if tokens := fs.IssuedTokens(); len(tokens) != 0 {
 		for _, tok := range append(tokens, second.IssuedTokens()...) {
 			if strings.Contains(h.logs.String(), tok) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/slack-go/slack"
+
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/workspaces"
 )
@@ -20,6 +22,7 @@ import (
 type Workspaces interface {
 	Get(team string) (*workspaces.Workspace, error)
 	Forget(team string)
+	Expired(ctx context.Context, w *workspaces.Workspace) (*workspaces.Workspace, error)
 }
 
 type workspaceKey struct{}
@@ -57,12 +60,68 @@ func workspace(ctx context.Context) *workspaces.Workspace {
 	return w
 }
 
-// slack is the Web API client of ctx's workspace.
+// slack is the Web API client of ctx's workspace: for a connected one, a
+// call Slack answers token_expired refreshes the token and is made again.
 func (h *Router) slack(ctx context.Context) Slack {
+	if w := workspace(ctx); w != nil && !w.Primary && h.Workspaces != nil {
+		return &renewing{reg: h.Workspaces, w: w}
+	}
 	if w := workspace(ctx); w != nil {
 		return w.Slack
 	}
 	return h.Slack
+}
+
+// renewing is a connected workspace's client that refreshes an expired
+// token once and makes the call again.
+type renewing struct {
+	reg Workspaces
+	w   *workspaces.Workspace
+}
+
+func (r *renewing) do(ctx context.Context, call func(Slack) error) error {
+	err := call(r.w.Slack)
+	if v, reason := bot.Classify(err); v != bot.Fatal || reason != "token_expired" {
+		return err
+	}
+	w, rerr := r.reg.Expired(ctx, r.w)
+	if rerr != nil {
+		return err
+	}
+	r.w = w
+	return call(w.Slack)
+}
+
+func (r *renewing) PublishHome(ctx context.Context, user string, view slack.HomeTabViewRequest) error {
+	return r.do(ctx, func(s Slack) error { return s.PublishHome(ctx, user, view) })
+}
+
+func (r *renewing) OpenViewContext(ctx context.Context, triggerID string, view slack.ModalViewRequest) (out *slack.ViewResponse, err error) {
+	err = r.do(ctx, func(s Slack) (err error) { out, err = s.OpenViewContext(ctx, triggerID, view); return err })
+	return out, err
+}
+
+func (r *renewing) PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (ts string, err error) {
+	err = r.do(ctx, func(s Slack) (err error) { ts, err = s.PostEphemeralContext(ctx, channelID, userID, options...); return err })
+	return ts, err
+}
+
+func (r *renewing) UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (ch, ts, text string, err error) {
+	err = r.do(ctx, func(s Slack) (err error) {
+		ch, ts, text, err = s.UpdateMessageContext(ctx, channelID, timestamp, options...)
+		return err
+	})
+	return ch, ts, text, err
+}
+
+func (r *renewing) GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (u *slack.User, err error) {
+	err = r.do(ctx, func(s Slack) (err error) { u, err = s.GetUserInfoContext(ctx, user, options...); return err })
+	return u, err
+}
+
+func (r *renewing) GetConversationInfoContext(ctx context.Context, input *slack.GetConversationInfoInput) (c *slack.Channel, err error) {
+	err = r.do(ctx, func(s Slack) (err error) { c, err = s.GetConversationInfoContext(ctx, input); return err })
+	return c, err
 }
 
 // scope is the store scope of ctx's workspace: "" for the primary.
