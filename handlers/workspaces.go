@@ -102,7 +102,10 @@ func (r *renewing) OpenViewContext(ctx context.Context, triggerID string, view s
 }
 
 func (r *renewing) PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (ts string, err error) {
-	err = r.do(ctx, func(s Slack) (err error) { ts, err = s.PostEphemeralContext(ctx, channelID, userID, options...); return err })
+	err = r.do(ctx, func(s Slack) (err error) {
+		ts, err = s.PostEphemeralContext(ctx, channelID, userID, options...)
+		return err
+	})
 	return ts, err
 }
 
