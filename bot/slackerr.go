@@ -41,6 +41,14 @@ var fatalSlackErrors = []string{"invalid_auth", "not_authed", "account_inactive"
 // transientSlackErrors are the ok:false codes worth retrying.
 var transientSlackErrors = []string{"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org"}
 
+// TokenExpired reports whether err is Slack's token_expired: a rotating
+// token past its 12 hours, which a refresh cures (Classify calls it Fatal
+// like any refused token).
+func TokenExpired(err error) bool {
+	v, reason := Classify(err)
+	return v == Fatal && reason == "token_expired"
+}
+
 // Classify says what err, returned by a Slack call, calls for. For Refused,
 // reason is Slack's error code with the messages Slack gave, short enough to
 // show people.

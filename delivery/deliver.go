@@ -921,7 +921,7 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
 	defer cancel()
 	err := fn(cctx, sp.client())
-	if expired(err) {
+	if bot.TokenExpired(err) {
 		if api, ok := d.refreshed(cctx, sp); ok {
 			err = fn(cctx, api)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/workspaces"
 )
@@ -201,12 +200,6 @@ func (d *Deliverer) refreshed(ctx context.Context, sp *space) (DeliverySlack, bo
 	sp.ws, sp.api = w, w.Slack
 	d.log.Info("token refreshed after token_expired", "team", sp.team)
 	return w.Slack, true
-}
-
-// expired reports whether err is Slack's token_expired.
-func expired(err error) bool {
-	v, reason := bot.Classify(err)
-	return v == bot.Fatal && reason == "token_expired"
 }
 
 // directoryRead says of team whether its directory was read whole (the

@@ -63,13 +63,14 @@ func workspace(ctx context.Context) *workspaces.Workspace {
 // slack is the Web API client of ctx's workspace: for a connected one, a
 // call Slack answers token_expired refreshes the token and is made again.
 func (h *Router) slack(ctx context.Context) Slack {
-	if w := workspace(ctx); w != nil && !w.Primary && h.Workspaces != nil {
-		return &renewing{reg: h.Workspaces, w: w}
-	}
-	if w := workspace(ctx); w != nil {
+	w := workspace(ctx)
+	switch {
+	case w == nil:
+		return h.Slack
+	case w.Primary:
 		return w.Slack
 	}
-	return h.Slack
+	return &renewing{reg: h.Workspaces, w: w}
 }
 
 // renewing is a connected workspace's client that refreshes an expired
@@ -81,7 +82,7 @@ type renewing struct {
 
 func (r *renewing) do(ctx context.Context, call func(Slack) error) error {
 	err := call(r.w.Slack)
-	if v, reason := bot.Classify(err); v != bot.Fatal || reason != "token_expired" {
+	if !bot.TokenExpired(err) {
 		return err
 	}
 	w, rerr := r.reg.Expired(ctx, r.w)
