@@ -581,13 +581,36 @@ func (s *Store) Failed() ([]FailedJob, error) {
 const AllScopes = "\x00all"
 
 // FailedFirst returns the n oldest failed jobs of the workspace of scope
-// (all when n < 0) and how many it has in all.
+// (all when n < 0) and how many it has in all. Beyond the first n, a job
+// is read for its workspace alone (every workspace's: not read at all).
 func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 	var out []FailedJob
 	total := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketFailed).Cursor()
+		b := tx.Bucket(bucketFailed)
+		if scope == AllScopes {
+			total = b.Stats().KeyN
+		}
+		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			full := n < 0 || len(out) < n
+			if scope == AllScopes && !full {
+				break
+			}
+			if scope != AllScopes && !full {
+				var f struct {
+					Job struct {
+						Team string `json:"team"`
+					} `json:"job"`
+				}
+				if err := json.Unmarshal(v, &f); err != nil {
+					return fmt.Errorf("decode failed job %d: %w", binary.BigEndian.Uint64(k), err)
+				}
+				if f.Job.Team == scope {
+					total++
+				}
+				continue
+			}
 			var f FailedJob
 			if err := json.Unmarshal(v, &f); err != nil {
 				return fmt.Errorf("decode failed job %d: %w", binary.BigEndian.Uint64(k), err)
@@ -595,10 +618,10 @@ func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 			if scope != AllScopes && f.Job.Team != scope {
 				continue
 			}
-			if n < 0 || len(out) < n {
-				out = append(out, f)
+			out = append(out, f)
+			if scope != AllScopes {
+				total++
 			}
-			total++
 		}
 		return nil
 	})
