@@ -80,6 +80,11 @@ func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, f
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
+	// Events are appended in sequence: their pages are filled whole, not
+	// split at bbolt's default half, which doubled the file. Ids arrive in
+	// any order: their pages are split at 90%, so a page takes a few more
+	// before it splits again.
+	evs.FillPercent, ids.FillPercent = 1.0, 0.9
 	var rules fanOutRules
 	var cursor uint64
 	if fan != nil {

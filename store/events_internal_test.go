@@ -124,3 +124,35 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 		t.Errorf("stale pre-match: %v, want matched again ([C1 C2])", got)
 	}
 }
+
+// Events are appended in order, so their pages are filled whole: the file
+// holds about half the pages it held with bbolt's default split at 50%.
+func TestEventPagesAreFilled(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "fill.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for b := 0; b < 50; b++ {
+		evs := make([]paligo.Event, 100)
+		for i := range evs {
+			evs[i] = paligo.Event{ID: fmt.Sprintf("fill-%d-%d", b, i), Type: "run.failed"}
+		}
+		if _, err := s.AcceptEvents(evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, c := range []struct {
+			bucket []byte
+			least  float64
+		}{{bucketEvents, 0.85}, {bucketEventIDs, 0.6}} {
+			st := tx.Bucket(c.bucket).Stats()
+			fill := float64(st.LeafInuse) / float64(st.LeafAlloc)
+			if fill < c.least {
+				t.Errorf("%s: %d leaf pages %.0f%% full, want at least %.0f%%", c.bucket, st.LeafPageN, 100*fill, 100*c.least)
+			}
+		}
+		return nil
+	})
+}
