@@ -66,6 +66,7 @@ func (s *Store) write(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) er
 		return fmt.Errorf("%w: %v", ErrCannotCommit, err)
 	}
 	s.commit.okAt = now
+	s.mapped.written.Store(true)
 	return nil
 }
 

@@ -155,6 +155,7 @@ type Store struct {
 	events  eventCache // decoded events for digests
 	commit  commitState
 	accepts acceptCommitter
+	mapped  residentPages
 	// subsCache: the subscriptions and mutes, decoded (subscriptions.go).
 	subsCache subscriptionCache
 	// primary is the primary workspace's team id (SetPrimary).
@@ -243,6 +244,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil
 	})
 	s.accepts.start(s)
+	s.mapped.start(s)
 	return s, nil
 }
 
@@ -253,6 +255,7 @@ func (s *Store) ReadTxs() int { return s.db.Stats().TxN }
 // Close closes the database file.
 func (s *Store) Close() error {
 	s.accepts.close()
+	s.mapped.close()
 	return s.db.Close()
 }
 
