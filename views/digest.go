@@ -36,7 +36,13 @@ var kindNouns = map[paligo.Kind][2]string{
 type digestGroup struct {
 	subject *paligo.Subject
 	kind    paligo.Kind
-	events  []paligo.Event // newest first
+	events  []*paligo.Event // newest first
+}
+
+// groupKey names a group: a subject's kind and id, or (subject false) a kind.
+type groupKey struct {
+	subject  bool
+	kind, id string
 }
 
 // maxDigestGroups leaves room in a 50-block message for the header, the
@@ -47,18 +53,23 @@ const maxDigestGroups = MaxMessageBlocks - 4
 // count, then one section per subject, newest first, each kind condensed
 // with its actors. What does not fit is counted, with a link to moreURL if
 // given. ok is false when there is nothing to send: never an empty digest.
+// A large workspace's morning run draws one for each of its people, so the
+// events are sorted and grouped by reference, not copied.
 func Digest(events []paligo.Event, moreURL string) (fallback string, blocks []slack.Block, ok bool) {
 	if len(events) == 0 {
 		return "", nil, false
 	}
-	events = slices.Clone(events)
-	slices.SortStableFunc(events, func(a, b paligo.Event) int { return b.OccurredAt.Compare(a.OccurredAt) })
+	newest := make([]*paligo.Event, len(events))
+	for i := range events {
+		newest[i] = &events[i]
+	}
+	slices.SortStableFunc(newest, func(a, b *paligo.Event) int { return b.OccurredAt.Compare(a.OccurredAt) })
 	var groups []*digestGroup
-	index := map[string]*digestGroup{}
-	for _, e := range events {
-		key := "kind:" + string(e.Type)
+	index := make(map[groupKey]*digestGroup, len(events))
+	for _, e := range newest {
+		key := groupKey{kind: string(e.Type)}
 		if e.Subject != nil {
-			key = "subject:" + e.Subject.Key()
+			key = groupKey{subject: true, kind: e.Subject.Kind, id: e.Subject.ID}
 		}
 		g := index[key]
 		if g == nil {
@@ -70,14 +81,16 @@ func Digest(events []paligo.Event, moreURL string) (fallback string, blocks []sl
 	}
 
 	n := len(events)
+	first, last := newest[n-1].OccurredAt, newest[0].OccurredAt
 	title := fmt.Sprintf("Your Paligo digest: %s", plural(n, "notification", "notifications"))
 	fallback = title
-	blocks = []slack.Block{
+	blocks = make([]slack.Block, 0, 3+min(len(groups), maxDigestGroups))
+	blocks = append(blocks,
 		slack.NewHeaderBlock(plain(Truncate(title, MaxHeaderText))),
 		slack.NewContextBlock("digest_span", mrkdwn(fmt.Sprintf("From <!date^%d^{date_short_pretty} {time}|%s> to <!date^%d^{date_short_pretty} {time}|%s>",
-			events[n-1].OccurredAt.Unix(), events[n-1].OccurredAt.UTC().Format("2006-01-02 15:04 UTC"),
-			events[0].OccurredAt.Unix(), events[0].OccurredAt.UTC().Format("2006-01-02 15:04 UTC")))),
-	}
+			first.Unix(), first.UTC().Format("2006-01-02 15:04 UTC"),
+			last.Unix(), last.UTC().Format("2006-01-02 15:04 UTC")))),
+	)
 	shown := groups[:min(len(groups), maxDigestGroups)]
 	for _, g := range shown {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(groupText(g)), nil, nil))
@@ -105,12 +118,14 @@ func Digest(events []paligo.Event, moreURL string) (fallback string, blocks []sl
 const maxGroupLines = 8
 
 func groupText(g *digestGroup) string {
-	var head string
+	var b strings.Builder
+	b.WriteByte('*')
 	if g.subject != nil {
-		head = "*" + Link(g.subject.URL, Truncate(subjectTitle(*g.subject), 200)) + "*"
+		b.WriteString(Link(g.subject.URL, Truncate(subjectTitle(*g.subject), 200)))
 	} else {
-		head = "*" + Escape(KindLabel(g.kind)) + "*"
+		b.WriteString(Escape(KindLabel(g.kind)))
 	}
+	b.WriteByte('*')
 	// One line per kind, the kind with the newest item first.
 	type kindLine struct {
 		kind   paligo.Kind
@@ -118,12 +133,16 @@ func groupText(g *digestGroup) string {
 		actors []string
 	}
 	var lines []*kindLine
-	byKind := map[paligo.Kind]*kindLine{}
 	for _, e := range g.events {
-		l := byKind[e.Type]
+		var l *kindLine
+		for _, have := range lines {
+			if have.kind == e.Type {
+				l = have
+				break
+			}
+		}
 		if l == nil {
 			l = &kindLine{kind: e.Type}
-			byKind[e.Type] = l
 			lines = append(lines, l)
 		}
 		l.count++
@@ -134,27 +153,28 @@ func groupText(g *digestGroup) string {
 			}
 		}
 	}
-	out := []string{head}
 	for i, l := range lines {
+		b.WriteByte('\n')
 		if i == maxGroupLines {
 			rest := 0
 			for _, r := range lines[i:] {
 				rest += r.count
 			}
-			out = append(out, fmt.Sprintf("and %d more", rest))
+			fmt.Fprintf(&b, "and %d more", rest)
 			break
 		}
 		noun, ok := kindNouns[l.kind]
 		if !ok {
 			noun = [2]string{string(l.kind), string(l.kind)}
 		}
-		line := "• " + plural(l.count, noun[0], noun[1])
+		b.WriteString("• ")
+		b.WriteString(plural(l.count, noun[0], noun[1]))
 		if len(l.actors) > 0 {
-			line += " from " + actorList(l.actors)
+			b.WriteString(" from ")
+			b.WriteString(actorList(l.actors))
 		}
-		out = append(out, line)
 	}
-	return strings.Join(out, "\n")
+	return b.String()
 }
 
 // actorList names up to two actors and counts the rest: "Bo", "Bo and Ann",
