@@ -1,6 +1,7 @@
 package store
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ type residentPages struct {
 	written atomic.Bool
 	stop    chan struct{}
 	stopped chan struct{}
+	once    sync.Once
 }
 
 func (r *residentPages) start(s *Store) {
@@ -46,7 +48,7 @@ func (r *residentPages) start(s *Store) {
 
 func (r *residentPages) close() {
 	if r.stop != nil {
-		close(r.stop)
+		r.once.Do(func() { close(r.stop) })
 		<-r.stopped
 	}
 }
