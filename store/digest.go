@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -183,16 +184,12 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 	var events []paligo.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
-		items, evs := tx.Bucket(bucketDigest), tx.Bucket(bucketEvents)
-		prefix := digestPrefix(team, j.User)
+		evs := tx.Bucket(bucketEvents)
 		events = make([]paligo.Event, 0, len(j.Items))
-		for _, seq := range j.Items {
-			if items.Get(append(prefix[:len(prefix):len(prefix)], u64(seq)...)) == nil {
-				continue
-			}
+		return stillQueued(tx.Bucket(bucketDigest), digestPrefix(team, j.User), j.Items, func(seq uint64, _ []byte) error {
 			if e, ok := s.events.get(seq); ok {
 				events = append(events, e)
-				continue
+				return nil
 			}
 			v := evs.Get(u64(seq))
 			if v == nil {
@@ -204,10 +201,48 @@ func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 			}
 			s.events.put(seq, e)
 			events = append(events, e)
-		}
-		return nil
+			return nil
+		})
 	})
 	return events, err
+}
+
+// stillQueued calls fn, in order, for each of items (event sequences) that
+// is still in the queue under prefix, with its key. A job's items are in
+// the queue's order, so one walk of the user's queue finds them all,
+// rather than a seek for each; items in any other order are looked up one
+// by one.
+func stillQueued(queue *bolt.Bucket, prefix []byte, items []uint64, fn func(seq uint64, key []byte) error) error {
+	if !slices.IsSorted(items) {
+		for _, seq := range items {
+			k := append(prefix[:len(prefix):len(prefix)], u64(seq)...)
+			if queue.Get(k) == nil {
+				continue
+			}
+			if err := fn(seq, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c := queue.Cursor()
+	i := 0
+	for k, _ := c.Seek(prefix); k != nil && i < len(items) && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		seq := binary.BigEndian.Uint64(k[len(prefix):])
+		for i < len(items) && items[i] < seq {
+			i++
+		}
+		if i < len(items) && items[i] == seq {
+			if err := fn(seq, k); err != nil {
+				return err
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 // SentDigest records one digest Slack accepted.
@@ -273,16 +308,18 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 		}
 		items := tx.Bucket(bucketDigest)
 		prefix := digestPrefix(team, j.User)
-		var told []uint64
-		for _, seq := range j.Items {
-			k := append(prefix[:len(prefix):len(prefix)], u64(seq)...)
-			if items.Get(k) == nil {
-				continue
-			}
-			if err := items.Delete(k); err != nil {
+		told := make([]uint64, 0, len(j.Items))
+		if err := stillQueued(items, prefix, j.Items, func(seq uint64, _ []byte) error {
+			told = append(told, seq)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Deleted after the walk: a cursor's Delete moves what its Next finds.
+		for _, seq := range told {
+			if err := items.Delete(append(prefix[:len(prefix):len(prefix)], u64(seq)...)); err != nil {
 				return err
 			}
-			told = append(told, seq)
 		}
 		st, err := getDigestState(tx, team, j.User)
 		if err != nil {

@@ -156,3 +156,47 @@ func TestEventPagesAreFilled(t *testing.T) {
 		return nil
 	})
 }
+
+// stillQueued finds a job's items still in the user's queue by one walk
+// when they are in order, and one by one when not: the same items either way.
+func TestStillQueuedFindsTheSameInAnyOrder(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "q.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mine, other := digestPrefix("T1", "U1"), digestPrefix("T1", "U10")
+	s.db.Update(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bucketDigest)
+		for _, seq := range []uint64{2, 3, 5, 8, 13} {
+			q.Put(append(bytes.Clone(mine), u64(seq)...), []byte("{}"))
+		}
+		for _, seq := range []uint64{1, 4, 6, 7} { // another user's, beside mine
+			q.Put(append(bytes.Clone(other), u64(seq)...), []byte("{}"))
+		}
+		return nil
+	})
+	for _, c := range []struct {
+		items, want []uint64
+	}{
+		{[]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14}, []uint64{2, 3, 5, 8, 13}},
+		{[]uint64{3, 8}, []uint64{3, 8}},
+		{[]uint64{13, 2, 7}, []uint64{13, 2}},
+		{[]uint64{20, 21}, nil},
+		{nil, nil},
+	} {
+		var got []uint64
+		s.db.View(func(tx *bolt.Tx) error {
+			return stillQueued(tx.Bucket(bucketDigest), mine, c.items, func(seq uint64, k []byte) error {
+				if !bytes.Equal(k, append(bytes.Clone(mine), u64(seq)...)) {
+					t.Errorf("item %d given with key %q", seq, k)
+				}
+				got = append(got, seq)
+				return nil
+			})
+		})
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("stillQueued(%v) = %v, want %v", c.items, got, c.want)
+		}
+	}
+}
