@@ -63,7 +63,7 @@ func NewClient(botToken, appToken, apiURL string) *Client {
 	}, []string{"method", "answer"})
 	hc := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: countCalls(calls, pacer.wrap(http.DefaultTransport)),
+		Transport: countCalls(calls, pacer.wrap(slackTransport())),
 	}
 	api := slack.New(botToken,
 		slack.OptionAppLevelToken(appToken),
@@ -72,6 +72,20 @@ func NewClient(botToken, appToken, apiURL string) *Client {
 	)
 	return &Client{Client: api, pacer: pacer, calls: calls, http: hc, token: botToken, apiURL: apiURL}
 }
+
+// slackTransport is Go's default transport but for the connections it
+// keeps: every Web API call goes to one host, and the default keeps two
+// idle connections a host, so a crowd of calls (twenty first visits to the
+// Home tab, delivery's calls in flight) closed all but two after each burst
+// and dialed them again, TLS handshakes and all, for the next.
+func slackTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxIdleSlackConns
+	return t
+}
+
+// MaxIdleSlackConns is how many idle connections to Slack are kept open.
+const MaxIdleSlackConns = 64
 
 // PublishHome publishes user's Home tab (views.publish). It is slack-go's
 // PublishViewContext but for the answer: Slack echoes the whole view back,
