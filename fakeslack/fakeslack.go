@@ -173,7 +173,8 @@ type Call struct {
 	Error      string
 	RetryAfter time.Duration // for 429 answers
 
-	token string // the token the call was made with (not kept in Calls)
+	token string     // the token the call was made with (not kept in Calls)
+	view  *viewCheck // its view checked before the lock (not kept in Calls)
 }
 
 // Arg returns the named argument as a string, from the form or JSON body.
@@ -771,6 +772,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, method string, c
 		s.finish(w, call, http.StatusOK, "unknown_method", nil)
 		return
 	}
+	precheckView(&call)
 	s.mu.Lock()
 	resp, errs := handler(s, r, &call)
 	s.mu.Unlock()
@@ -856,7 +858,7 @@ func (s *Server) checkToken(method, token string) string {
 }
 
 func (s *Server) record(call Call, status int, slackErr string) {
-	call.Status, call.Error, call.token = status, slackErr, ""
+	call.Status, call.Error, call.token, call.view = status, slackErr, "", nil
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	s.notifyLocked()
