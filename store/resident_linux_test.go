@@ -111,35 +111,24 @@ func TestReleasingWhileTheFileGrows(t *testing.T) {
 	const writers, batches, per = 4, 25, 200
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
-	bg.Add(2)
-	go func() {
-		defer bg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	// Each runs op over and over until stop, failing the test on an error.
+	untilStopped := func(op func() error) {
+		bg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := op(); err != nil {
+					t.Error(err)
+					return
+				}
 			}
-			if err := s.releaseMapped(); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
-	go func() {
-		defer bg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, _, err := s.Event("w0-0"); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
+		})
+	}
+	untilStopped(s.releaseMapped)
+	untilStopped(func() error { _, _, err := s.Event("w0-0"); return err })
 	var w sync.WaitGroup
 	for i := range writers {
 		w.Add(1)
