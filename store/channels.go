@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -17,7 +15,7 @@ import (
 // namedChannels turns the channels an event names into ids where the
 // name is known (the channel names cache); an unknown #name stays as it
 // is, and delivery resolves it.
-func namedChannels(cache *bolt.Bucket, scope string, named []string) []string {
+func namedChannels(cache kvBucket, scope string, named []string) []string {
 	if len(named) == 0 {
 		return nil
 	}
@@ -39,7 +37,7 @@ func channelNameKey(scope, name string) []byte { return Scoped(scope, "chan:"+na
 // of scope, if the names cache knows it.
 func (s *Store) ChannelByName(scope, name string) (string, bool, error) {
 	var id string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		id = string(tx.Bucket(bucketSlackCache).Get(channelNameKey(scope, name)))
 		return nil
 	})
@@ -48,7 +46,7 @@ func (s *Store) ChannelByName(scope, name string) (string, bool, error) {
 
 // CacheChannelNames remembers channel ids by name (conversations.list).
 func (s *Store) CacheChannelNames(scope string, byName map[string]string) error {
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		b := tx.Bucket(bucketSlackCache)
 		for name, id := range byName {
 			if err := b.Put(channelNameKey(scope, name), []byte(id)); err != nil {
@@ -85,7 +83,7 @@ func (s *Store) CachedChannelShared(channel string) (ChannelShared, bool, error)
 // organizations.
 func (s *Store) CacheChannelShared(channel string, external bool) error {
 	now := s.Now().UTC()
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), []byte("ext:"+channel), ChannelShared{External: external, CheckedAt: now})
 	})
 }
@@ -96,7 +94,7 @@ func (s *Store) CacheChannelShared(channel string, external bool) error {
 // job will post it there, j ends instead and dup is true: an event reaches
 // each channel once.
 func (s *Store) ResolveChannelJob(j Job, id string) (dup bool, err error) {
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		out := tx.Bucket(bucketOutbox)
 		if out.Get(u64(j.Seq)) == nil {
 			return ErrJobGone

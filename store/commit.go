@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ErrCannotCommit wraps a write the file did not take (a full disk, an I/O
@@ -38,12 +36,12 @@ var keyCommitProbe = []byte("commit_probe")
 // concurrent idempotent writers), telling a failure of fn, which is
 // returned as it is, from a failure to commit, which is wrapped in
 // ErrCannotCommit and remembered for Writable.
-func (s *Store) update(fn func(*bolt.Tx) error) error { return s.write(s.db.Update, fn) }
-func (s *Store) batch(fn func(*bolt.Tx) error) error  { return s.write(s.db.Batch, fn) }
+func (s *Store) update(fn func(kvTx) error) error { return s.write(s.db.update, fn) }
+func (s *Store) batch(fn func(kvTx) error) error  { return s.write(s.db.batch, fn) }
 
-func (s *Store) write(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
+func (s *Store) write(run func(func(kvTx) error) error, fn func(kvTx) error) error {
 	var fnErr error
-	err := run(func(tx *bolt.Tx) error {
+	err := run(func(tx kvTx) error {
 		if fnErr = fn(tx); fnErr != nil {
 			return fnErr
 		}
@@ -101,7 +99,7 @@ func (s *Store) Writable() error {
 		return nil
 	}
 	if probe {
-		s.update(func(tx *bolt.Tx) error {
+		s.update(func(tx kvTx) error {
 			return tx.Bucket(bucketMeta).Put(keyCommitProbe, []byte(now.UTC().Format(time.RFC3339)))
 		})
 	}

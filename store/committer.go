@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -123,7 +121,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 		}
 	}()
 	now := c.s.Now().UTC()
-	err := c.s.update(func(tx *bolt.Tx) error {
+	err := c.s.update(func(tx kvTx) error {
 		for _, call := range group {
 			res, fanned, err := c.s.acceptTx(tx, call.events, call.encoded, call.fan, call.pre, now)
 			if err != nil {
@@ -142,7 +140,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 		return
 	}
 	for _, call := range group {
-		err := c.s.update(func(tx *bolt.Tx) (err error) {
+		err := c.s.update(func(tx kvTx) (err error) {
 			call.res, call.fanned, err = c.s.acceptTx(tx, call.events, call.encoded, call.fan, call.pre, now)
 			return err
 		})

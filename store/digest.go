@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Digests work in three durable steps. Finish(Digested) puts an event in
@@ -32,7 +31,7 @@ type DigestUser struct {
 
 func digestStateKey(team, user string) []byte { return []byte(team + "/" + user) }
 
-func getDigestState(tx *bolt.Tx, team, user string) (paligo.DigestState, error) {
+func getDigestState(tx kvTx, team, user string) (paligo.DigestState, error) {
 	var st paligo.DigestState
 	v := tx.Bucket(bucketDigestState).Get(digestStateKey(team, user))
 	if v == nil {
@@ -44,12 +43,12 @@ func getDigestState(tx *bolt.Tx, team, user string) (paligo.DigestState, error) 
 	return st, nil
 }
 
-func putDigestState(tx *bolt.Tx, team, user string, st paligo.DigestState) error {
+func putDigestState(tx kvTx, team, user string, st paligo.DigestState) error {
 	return putJSON(tx.Bucket(bucketDigestState), digestStateKey(team, user), st)
 }
 
 // queueDigestItem adds event to the user's digest queue (in tx).
-func queueDigestItem(tx *bolt.Tx, team, user string, event uint64, at time.Time) error {
+func queueDigestItem(tx kvTx, team, user string, event uint64, at time.Time) error {
 	b := tx.Bucket(bucketDigest)
 	k := append(digestPrefix(team, user), u64(event)...)
 	if b.Get(k) != nil {
@@ -72,7 +71,7 @@ func queueDigestItem(tx *bolt.Tx, team, user string, event uint64, at time.Time)
 // DigestState returns the user's digest state.
 func (s *Store) DigestState(team, user string) (paligo.DigestState, error) {
 	var st paligo.DigestState
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		st, err = getDigestState(tx, team, user)
 		return err
 	})
@@ -90,7 +89,7 @@ func (s *Store) PendingDigest(team, user string) (int, error) {
 // with events queued and no digest job in the outbox: the users a digest
 // may be due for. fn runs inside a read transaction: it must be quick.
 func (s *Store) DigestCandidates(team string, fn func(user string, p paligo.Prefs, st paligo.DigestState) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.db.view(func(tx kvTx) error {
 		prefix := []byte(team + "/")
 		c := tx.Bucket(bucketDigestState).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -130,7 +129,7 @@ type DigestRequest struct {
 // names the events queued now; later ones wait for the next digest.
 func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		jobs = jobs[:0]
 		out, items := tx.Bucket(bucketOutbox), tx.Bucket(bucketDigest)
 		for _, r := range reqs {
@@ -183,7 +182,7 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 // (another digest may have taken some), oldest first.
 func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 	var events []paligo.Event
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		evs := tx.Bucket(bucketEvents)
 		events = make([]paligo.Event, 0, len(j.Items))
 		return stillQueued(tx.Bucket(bucketDigest), digestPrefix(team, j.User), j.Items, func(seq uint64, _ []byte) error {
@@ -212,7 +211,7 @@ func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 // the queue's order, so one walk of the user's queue finds them all,
 // rather than a seek for each; items in any other order are looked up one
 // by one.
-func stillQueued(queue *bolt.Bucket, prefix []byte, items []uint64, fn func(seq uint64, key []byte) error) error {
+func stillQueued(queue kvBucket, prefix []byte, items []uint64, fn func(seq uint64, key []byte) error) error {
 	if !slices.IsSorted(items) {
 		for _, seq := range items {
 			k := append(prefix[:len(prefix):len(prefix)], u64(seq)...)
@@ -302,7 +301,7 @@ func (c *eventCache) put(seq uint64, e paligo.Event) {
 // message told of them.
 func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 	now := s.Now().UTC()
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		if err := takeJob(tx, j.Seq); err != nil {
 			return err
 		}
@@ -348,7 +347,7 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 // SentDigests lists the digests the user was sent, oldest first.
 func (s *Store) SentDigests(team, user string) ([]SentDigest, error) {
 	var out []SentDigest
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		prefix := digestPrefix(team, user)
 		c := tx.Bucket(bucketDigestsSent).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -364,7 +363,7 @@ func (s *Store) SentDigests(team, user string) ([]SentDigest, error) {
 }
 
 // recount sets st's Pending and Oldest from the user's queue.
-func recount(tx *bolt.Tx, team, user string, st *paligo.DigestState) error {
+func recount(tx kvTx, team, user string, st *paligo.DigestState) error {
 	st.Pending, st.Oldest = 0, time.Time{}
 	prefix := digestPrefix(team, user)
 	c := tx.Bucket(bucketDigest).Cursor()
@@ -383,7 +382,7 @@ func recount(tx *bolt.Tx, team, user string, st *paligo.DigestState) error {
 
 // releaseDigestJob clears the user's digest job mark if it is seq (in tx),
 // so the next window can try again.
-func releaseDigestJob(tx *bolt.Tx, team, user string, seq uint64) error {
+func releaseDigestJob(tx kvTx, team, user string, seq uint64) error {
 	st, err := getDigestState(tx, team, user)
 	if err != nil || st.Job != seq {
 		return err
@@ -431,7 +430,7 @@ func (s *Store) CacheTZ(scope, user string, z UserTZ) error {
 	if z.CheckedAt.IsZero() {
 		z.CheckedAt = s.Now().UTC()
 	}
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "tz:"+user), z)
 	})
 }
@@ -447,7 +446,7 @@ type DigestSeed struct {
 // imports, the demo workspace and benchmarks. Receipts are written as
 // delivery would.
 func (s *Store) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx kvTx) error {
 		rb := tx.Bucket(bucketReceipts)
 		for _, sd := range seeds {
 			for _, seq := range sd.Events {

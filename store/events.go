@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
-	bolt "go.etcd.io/bbolt"
 )
 
 // AcceptResult counts what AcceptEvents did.
@@ -76,7 +75,7 @@ func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byt
 // with fan if given; now stamps what the fan-out writes.
 // pre, if the rules it was matched under are still the latest, holds each
 // event's subscribed channels.
-func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, pre *preMatched, now time.Time) (AcceptResult, FanOutResult, error) {
+func (s *Store) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, pre *preMatched, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
@@ -84,7 +83,8 @@ func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, f
 	// split at bbolt's default half, which doubled the file. Ids arrive in
 	// any order: their pages are split at 90%, so a page takes a few more
 	// before it splits again.
-	evs.FillPercent, ids.FillPercent = 1.0, 0.9
+	evs.SetFillPercent(1.0)
+	ids.SetFillPercent(0.9)
 	var rules fanOutRules
 	var cursor uint64
 	if fan != nil {
@@ -145,7 +145,7 @@ func (s *Store) acceptTx(tx *bolt.Tx, events []paligo.Event, encoded [][]byte, f
 func (s *Store) Event(id string) (paligo.Event, bool, error) {
 	var e paligo.Event
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		seq := tx.Bucket(bucketEventIDs).Get([]byte(id))
 		if seq == nil {
 			return nil
@@ -175,8 +175,8 @@ func decodeEvent(k, v []byte) (paligo.Event, error) {
 // EventCount returns how many events were ever accepted.
 func (s *Store) EventCount() (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketEvents).Stats().KeyN
+	err := s.db.view(func(tx kvTx) error {
+		n = tx.Bucket(bucketEvents).KeyN()
 		return nil
 	})
 	return n, err

@@ -21,7 +21,7 @@ func TestEventsTakeTheirSeqFromTheKey(t *testing.T) {
 	}
 	defer s.Close()
 	old := []byte(`{"id":"old","type":"run.failed","occurred_at":"2026-11-01T09:00:00Z","seq":1,"received_at":"2026-11-01T09:00:00Z"}`)
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.db.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketEvents)
 		if _, err := b.NextSequence(); err != nil {
 			return err
@@ -41,7 +41,7 @@ func TestEventsTakeTheirSeqFromTheKey(t *testing.T) {
 		t.Error("AcceptEvents changed the caller's events")
 	}
 	var raw []byte
-	s.db.View(func(tx *bolt.Tx) error { raw = bytes.Clone(tx.Bucket(bucketEvents).Get(u64(2))); return nil })
+	s.db.view(func(tx kvTx) error { raw = bytes.Clone(tx.Bucket(bucketEvents).Get(u64(2))); return nil })
 	if bytes.Contains(raw, []byte(`"seq"`)) || !bytes.Contains(raw, []byte(`"received_at"`)) {
 		t.Errorf("new record = %s", raw)
 	}
@@ -77,7 +77,7 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 		}
 	}
 	sub("C1")
-	if err := s.update(func(tx *bolt.Tx) error { _, err := s.rulesOf(tx); return err }); err != nil {
+	if err := s.update(func(tx kvTx) error { _, err := s.rulesOf(tx); return err }); err != nil {
 		t.Fatal(err)
 	}
 	accept := func(id string, pre func([]paligo.Event) *preMatched) []string {
@@ -88,7 +88,7 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 		}
 		p := pre(events)
 		var fr FanOutResult
-		if err := s.update(func(tx *bolt.Tx) (err error) {
+		if err := s.update(func(tx kvTx) (err error) {
 			_, fr, err = s.acceptTx(tx, events, encoded, &FanOutSpec{Team: "T1"}, p, now)
 			return err
 		}); err != nil {
@@ -142,7 +142,7 @@ func TestEventPagesAreFilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.db.View(func(tx *bolt.Tx) error {
+	s.bolt.View(func(tx *bolt.Tx) error {
 		for _, c := range []struct {
 			bucket []byte
 			least  float64
@@ -166,7 +166,7 @@ func TestStillQueuedFindsTheSameInAnyOrder(t *testing.T) {
 	}
 	defer s.Close()
 	mine, other := digestPrefix("T1", "U1"), digestPrefix("T1", "U10")
-	s.db.Update(func(tx *bolt.Tx) error {
+	s.db.update(func(tx kvTx) error {
 		q := tx.Bucket(bucketDigest)
 		for _, seq := range []uint64{2, 3, 5, 8, 13} {
 			q.Put(append(bytes.Clone(mine), u64(seq)...), []byte("{}"))
@@ -186,7 +186,7 @@ func TestStillQueuedFindsTheSameInAnyOrder(t *testing.T) {
 		{nil, nil},
 	} {
 		var got []uint64
-		s.db.View(func(tx *bolt.Tx) error {
+		s.db.view(func(tx kvTx) error {
 			return stillQueued(tx.Bucket(bucketDigest), mine, c.items, func(seq uint64, k []byte) error {
 				if !bytes.Equal(k, append(bytes.Clone(mine), u64(seq)...)) {
 					t.Errorf("item %d given with key %q", seq, k)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -23,7 +21,7 @@ var (
 // carries).
 func (s *Store) NewOAuthState(st paligo.OAuthState) (uint64, error) {
 	var seq uint64
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketOAuthStates)
 		var err error
 		if seq, err = b.NextSequence(); err != nil {
@@ -37,7 +35,7 @@ func (s *Store) NewOAuthState(st paligo.OAuthState) (uint64, error) {
 // TakeOAuthState removes the state seq and returns it; found is false when
 // there is none (never made, or used already).
 func (s *Store) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, err error) {
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketOAuthStates)
 		st, found, err = getTxJSON[paligo.OAuthState](b, u64(seq))
 		if err != nil || !found {
@@ -52,7 +50,7 @@ func (s *Store) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, er
 // reinstall keeps when it was first installed. It returns the stored one.
 func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, error) {
 	now := s.Now().UTC()
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketInstallations)
 		old, found, err := getTxJSON[paligo.Installation](b, []byte(in.Team))
 		if err != nil {
@@ -86,7 +84,7 @@ func (s *Store) Installation(team string) (paligo.Installation, bool, error) {
 func (s *Store) InstallationOfOrg(org string) (paligo.Installation, bool, error) {
 	var in paligo.Installation
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		team := tx.Bucket(bucketInstallationOrgs).Get([]byte(org))
 		if team == nil {
 			return nil
@@ -100,7 +98,7 @@ func (s *Store) InstallationOfOrg(org string) (paligo.Installation, bool, error)
 // Installations lists every installation, by team id.
 func (s *Store) Installations() ([]paligo.Installation, error) {
 	var out []paligo.Installation
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		out, err = listJSON[paligo.Installation](tx.Bucket(bucketInstallations))
 		return err
 	})
@@ -112,7 +110,7 @@ func (s *Store) Installations() ([]paligo.Installation, error) {
 // or it was disconnected already.
 func (s *Store) Disconnect(team, reason string) (in paligo.Installation, found bool, err error) {
 	now := s.Now().UTC()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketInstallations)
 		var ok bool
 		in, ok, err = getTxJSON[paligo.Installation](b, []byte(team))

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/paligo/paligo-slack/paligo"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Invitations. /paligo-invite writes an InviteRun (who asked, the note, one
@@ -26,7 +25,7 @@ import (
 func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, error) {
 	run.Created = s.Now().UTC()
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		runs, out := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketOutbox)
 		seq, err := runs.NextSequence()
 		if err != nil {
@@ -61,7 +60,7 @@ func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, err
 	return run, jobs, nil
 }
 
-func queueSummary(tx *bolt.Tx, run paligo.InviteRun, scope string) (Job, error) {
+func queueSummary(tx kvTx, run paligo.InviteRun, scope string) (Job, error) {
 	out := tx.Bucket(bucketOutbox)
 	seq, err := out.NextSequence()
 	if err != nil {
@@ -84,7 +83,7 @@ func (s *Store) Invite(id uint64) (paligo.Invite, bool, error) {
 // RecentInvites returns the team's n newest invitations, newest first.
 func (s *Store) RecentInvites(team string, n int) ([]paligo.Invite, error) {
 	var out []paligo.Invite
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketInvites).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
 			var inv paligo.Invite
@@ -106,7 +105,7 @@ var ErrNotInviteJob = errors.New("not an invite job")
 // settleEntry ends job's entry of its run with result and reason, removes
 // the job, and queues the summary when it was the last entry. It returns
 // the summary job, if any, and the invitation the entry opened (0: none).
-func settleEntry(tx *bolt.Tx, job Job, result, reason string) ([]Job, uint64, error) {
+func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, uint64, error) {
 	if err := takeJob(tx, job.Seq); err != nil {
 		return nil, 0, err
 	}
@@ -141,7 +140,7 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 		return nil, ErrNotInviteJob
 	}
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) (err error) {
+	err := s.update(func(tx kvTx) (err error) {
 		jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, reason)
 		return err
 	})
@@ -159,7 +158,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip strin
 	}
 	email = strings.ToLower(email)
 	now := s.Now().UTC()
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		inv, skip, jobs = paligo.Invite{}, "", nil
 		if tx.Bucket(bucketOutbox).Get(u64(job.Seq)) == nil {
 			return ErrJobGone
@@ -223,7 +222,7 @@ func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip strin
 	return inv, skip, jobs, nil
 }
 
-func getTx(b *bolt.Bucket, k []byte, v any) error {
+func getTx(b kvBucket, k []byte, v any) error {
 	raw := b.Get(k)
 	if raw == nil {
 		return fmt.Errorf("%x not found", k)
@@ -235,7 +234,7 @@ func getTx(b *bolt.Bucket, k []byte, v any) error {
 // ends the job; it returns the summary job if this was the run's last.
 func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		var err error
 		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
 			return err
@@ -254,7 +253,7 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 // invitation (if one was opened) are failed with the reason.
 func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		var invite uint64
 		var err error
 		if jobs, invite, err = settleEntry(tx, job, paligo.InviteFailed, reason); err != nil || invite == 0 {
@@ -269,7 +268,7 @@ func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
 	return jobs, err
 }
 
-func updateInvite(tx *bolt.Tx, id uint64, fn func(*paligo.Invite)) error {
+func updateInvite(tx kvTx, id uint64, fn func(*paligo.Invite)) error {
 	b := tx.Bucket(bucketInvites)
 	var inv paligo.Invite
 	if err := getTx(b, u64(id), &inv); err != nil {
@@ -281,7 +280,7 @@ func updateInvite(tx *bolt.Tx, id uint64, fn func(*paligo.Invite)) error {
 
 // FinishInviteSummary records the summary DM and ends its job.
 func (s *Store) FinishInviteSummary(job Job, ts string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx kvTx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
@@ -297,7 +296,7 @@ func (s *Store) FinishInviteSummary(job Job, ts string) error {
 
 // acceptInvite marks the invitation e names accepted, unless it already
 // was (then the inviter is not told again).
-func acceptInvite(tx *bolt.Tx, e paligo.Event) error {
+func acceptInvite(tx kvTx, e paligo.Event) error {
 	id, ok := paligo.InviteIDOf(e)
 	if !ok {
 		return nil
@@ -315,7 +314,7 @@ func acceptInvite(tx *bolt.Tx, e paligo.Event) error {
 
 // inviterJob is the job telling the inviter that the invitation e names
 // was accepted, if e is the event that accepted it.
-func inviterJob(tx *bolt.Tx, team string, e paligo.Event) (string, bool) {
+func inviterJob(tx kvTx, team string, e paligo.Event) (string, bool) {
 	id, ok := paligo.InviteIDOf(e)
 	if !ok {
 		return "", false

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -48,7 +46,7 @@ func (s *Store) LivingOf(channel, key string) (paligo.Living, bool, error) {
 func (s *Store) livingIndexed(k []byte) (paligo.Living, bool, error) {
 	var l paligo.Living
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		id := tx.Bucket(bucketLivingKeys).Get(k)
 		if id == nil {
 			return nil
@@ -62,14 +60,14 @@ func (s *Store) livingIndexed(k []byte) (paligo.Living, bool, error) {
 // Living returns the living message with id.
 func (s *Store) Living(id uint64) (paligo.Living, error) {
 	var l paligo.Living
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		l, err = getLiving(tx, id)
 		return err
 	})
 	return l, err
 }
 
-func getLiving(tx *bolt.Tx, id uint64) (paligo.Living, error) {
+func getLiving(tx kvTx, id uint64) (paligo.Living, error) {
 	l, found, err := getTxJSON[paligo.Living](tx.Bucket(bucketLiving), u64(id))
 	if err == nil && !found {
 		err = fmt.Errorf("%w: %d", ErrNoLiving, id)
@@ -99,7 +97,7 @@ func (s *Store) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, er
 	r.At = now
 	var l paligo.Living
 	var jobs []Job
-	err := s.batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx kvTx) error {
 		jobs = nil
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -148,12 +146,12 @@ func (s *Store) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, er
 // touch records a change of l (the caller stores l): a new Version, and a
 // JobParent in the channel's lane unless one is waiting already (urgent:
 // one is queued ahead of the lane even so, for the person who clicked).
-func touch(tx *bolt.Tx, l *paligo.Living, urgent bool) ([]Job, error) {
+func touch(tx kvTx, l *paligo.Living, urgent bool) ([]Job, error) {
 	l.Version++
 	return queueUpdate(tx, l, urgent)
 }
 
-func queueUpdate(tx *bolt.Tx, l *paligo.Living, urgent bool) ([]Job, error) {
+func queueUpdate(tx kvTx, l *paligo.Living, urgent bool) ([]Job, error) {
 	out := tx.Bucket(bucketOutbox)
 	if l.UpdateJob != 0 && out.Get(u64(l.UpdateJob)) != nil && !urgent {
 		return nil, nil
@@ -171,7 +169,7 @@ func queueUpdate(tx *bolt.Tx, l *paligo.Living, urgent bool) ([]Job, error) {
 }
 
 // addJob puts a new job in the outbox.
-func addJob(tx *bolt.Tx, j Job) (Job, error) {
+func addJob(tx kvTx, j Job) (Job, error) {
 	out := tx.Bucket(bucketOutbox)
 	seq, err := out.NextSequence()
 	if err != nil {
@@ -183,7 +181,7 @@ func addJob(tx *bolt.Tx, j Job) (Job, error) {
 
 // addNote queues a reply in l's thread telling note ("" queues none),
 // appended to jobs.
-func addNote(tx *bolt.Tx, l *paligo.Living, note string, jobs []Job) ([]Job, error) {
+func addNote(tx kvTx, l *paligo.Living, note string, jobs []Job) ([]Job, error) {
 	if note == "" {
 		return jobs, nil
 	}
@@ -199,7 +197,7 @@ func addNote(tx *bolt.Tx, l *paligo.Living, note string, jobs []Job) ([]Job, err
 func (s *Store) FinishParentUpdate(job Job, shown uint64, ts string) ([]Job, error) {
 	now := s.Now().UTC()
 	var jobs []Job
-	err := s.batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx kvTx) error {
 		jobs = nil
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -265,7 +263,7 @@ func (s *Store) LogAction(c Click) (paligo.Living, []Job, error) {
 func (s *Store) click(c Click, change func(*paligo.Living) error) (paligo.Living, []Job, error) {
 	var l paligo.Living
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		jobs = nil
 		var err error
 		if l, err = getLiving(tx, c.Living); err != nil {
@@ -320,7 +318,7 @@ func logResult(l *paligo.Living, r paligo.ActionResult) {
 func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string) ([]Job, error) {
 	now := s.Now().UTC()
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		jobs = nil
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -356,7 +354,7 @@ func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string)
 // workspace disconnected) in the outbox.
 func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
 	var j Job
-	err := s.update(func(tx *bolt.Tx) (err error) {
+	err := s.update(func(tx kvTx) (err error) {
 		j, err = addJob(tx, Job{Kind: JobCallback, Callback: cb})
 		return err
 	})
@@ -366,14 +364,14 @@ func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
 // EndJob ends a job that leaves no record behind: a thread note Slack
 // took, or a job whose living message is gone.
 func (s *Store) EndJob(job Job) error {
-	return s.batch(func(tx *bolt.Tx) error { return takeJob(tx, job.Seq) })
+	return s.batch(func(tx kvTx) error { return takeJob(tx, job.Seq) })
 }
 
 // LivingCount is how many living messages are stored.
 func (s *Store) LivingCount() (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketLiving).Stats().KeyN
+	err := s.db.view(func(tx kvTx) error {
+		n = tx.Bucket(bucketLiving).KeyN()
 		return nil
 	})
 	return n, err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Delivery works in two durable steps. FanOut turns each accepted event,
@@ -133,7 +132,7 @@ func (s *Store) Routes(scope string) (map[paligo.Kind][]string, error) {
 
 // readRoutes reads the routes bucket of the schema before v6 (the
 // migration to subscriptions empties it).
-func readRoutes(tx *bolt.Tx) (map[paligo.Kind][]string, error) {
+func readRoutes(tx kvTx) (map[paligo.Kind][]string, error) {
 	out := map[paligo.Kind][]string{}
 	err := eachJSON(tx.Bucket(bucketRoutes), func(k []byte, chs []string) error {
 		out[paligo.Kind(k)] = chs
@@ -144,7 +143,7 @@ func readRoutes(tx *bolt.Tx) (map[paligo.Kind][]string, error) {
 
 // eachJSON calls fn with each key of b and its value decoded as T, in key
 // order.
-func eachJSON[T any](b *bolt.Bucket, fn func(k []byte, v T) error) error {
+func eachJSON[T any](b kvBucket, fn func(k []byte, v T) error) error {
 	return b.ForEach(func(k, raw []byte) error {
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -155,7 +154,7 @@ func eachJSON[T any](b *bolt.Bucket, fn func(k []byte, v T) error) error {
 }
 
 // listJSON decodes every value of b as T, in key order.
-func listJSON[T any](b *bolt.Bucket) ([]T, error) {
+func listJSON[T any](b kvBucket) ([]T, error) {
 	var out []T
 	err := eachJSON(b, func(_ []byte, v T) error { out = append(out, v); return nil })
 	return out, err
@@ -170,7 +169,7 @@ func (s *Store) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
 			return fmt.Errorf("%q cannot be routed to channels", k)
 		}
 	}
-	return s.changeRules(func(tx *bolt.Tx) error {
+	return s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		var doomed [][]byte
 		err := eachJSON(b, func(k []byte, sub paligo.Subscription) error {
@@ -201,14 +200,14 @@ func (s *Store) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
 // Followers returns the users of team who follow the subject with key k.
 func (s *Store) Followers(team, k string) ([]string, error) {
 	var out []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		out = followersOf(tx, team, k)
 		return nil
 	})
 	return out, err
 }
 
-func followersOf(tx *bolt.Tx, team, k string) []string {
+func followersOf(tx kvTx, team, k string) []string {
 	var out []string
 	prefix := followerKey(k, team+"/")
 	c := tx.Bucket(bucketFollowers).Cursor()
@@ -247,7 +246,7 @@ func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutR
 func (s *Store) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error) {
 	now := s.Now().UTC()
 	var r FanOutResult
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		r = FanOutResult{}
 		meta := tx.Bucket(bucketMeta)
 		var cursor uint64
@@ -317,7 +316,7 @@ func (spec FanOutSpec) directoryRead(team string) bool {
 // fanOutEvent writes event e's jobs (and, with the directory read, the
 // unmatched receipts of its strangers) and counts them in r; the caller
 // advances the cursor.
-func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult, pre ...[]string) error {
+func fanOutEvent(tx kvTx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult, pre ...[]string) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
 	// The channels its subscriptions reach (matched by the caller, when it
 	// could, outside the writer), then the ones it names.
@@ -372,7 +371,7 @@ func fanOutEvent(tx *bolt.Tx, spec FanOutSpec, e paligo.Event, rules fanOutRules
 // the followers of its subject (comment.reply: followers only when it has
 // no recipients). Emails are compared case-insensitively; a person reached
 // both by email and as a follower is told once (see Finish).
-func jobsFor(tx *bolt.Tx, team string, e paligo.Event, channels []string) []Job {
+func jobsFor(tx kvTx, team string, e paligo.Event, channels []string) []Job {
 	var jobs []Job
 	for _, ch := range channels {
 		jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: ch})
@@ -405,7 +404,7 @@ func jobsFor(tx *bolt.Tx, team string, e paligo.Event, channels []string) []Job 
 // EventBySeq returns the event with store sequence seq.
 func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
 	var e paligo.Event
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		v := tx.Bucket(bucketEvents).Get(u64(seq))
 		if v == nil {
 			return fmt.Errorf("event %d not found", seq)
@@ -419,7 +418,7 @@ func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
 // PendingJobs returns every job in the outbox, oldest first.
 func (s *Store) PendingJobs() ([]Job, error) {
 	var jobs []Job
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.db.view(func(tx kvTx) (err error) {
 		jobs, err = listJSON[Job](tx.Bucket(bucketOutbox))
 		return err
 	})
@@ -438,7 +437,7 @@ func (s *Store) Receipt(event uint64, target string) (Receipt, bool, error) {
 // Receipts returns every receipt of event, by target.
 func (s *Store) Receipts(event uint64) (map[string]Receipt, error) {
 	out := map[string]Receipt{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		prefix := u64(event)
 		c := tx.Bucket(bucketReceipts).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -458,7 +457,7 @@ var ErrJobGone = errors.New("job is no longer in the outbox")
 
 // takeJob removes the job seq from the outbox, or says ErrJobGone when it
 // is not there (a worker that got there first finished or failed it).
-func takeJob(tx *bolt.Tx, seq uint64) error {
+func takeJob(tx kvTx, seq uint64) error {
 	out := tx.Bucket(bucketOutbox)
 	if out.Get(u64(seq)) == nil {
 		return ErrJobGone
@@ -477,7 +476,7 @@ func takeJob(tx *bolt.Tx, seq uint64) error {
 func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
 	r.At = s.Now().UTC()
 	outcome := r.Outcome
-	err := s.batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx kvTx) error {
 		outcome = r.Outcome
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -510,7 +509,7 @@ func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) 
 
 // noteUnmatched counts job's email on the unmatched list; eventID is the
 // id of the job's event ("" to read it from the store).
-func noteUnmatched(tx *bolt.Tx, job Job, eventID string, at time.Time) error {
+func noteUnmatched(tx kvTx, job Job, eventID string, at time.Time) error {
 	b := tx.Bucket(bucketUnmatched)
 	var u paligo.UnmatchedEmail
 	key := Scoped(job.Team, job.Email)
@@ -544,7 +543,7 @@ func emailTarget(scope, email string) string {
 // scope has, most recent first.
 func (s *Store) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
 	var out []paligo.UnmatchedEmail
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		return eachJSON(tx.Bucket(bucketUnmatched), func(k []byte, u paligo.UnmatchedEmail) error {
 			if inScope(k, scope) {
 				out = append(out, u)
@@ -558,7 +557,7 @@ func (s *Store) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
 
 // Fail moves a job to the failed list with the reason.
 func (s *Store) Fail(job Job, team, reason string) error {
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
 		}
@@ -586,10 +585,10 @@ const AllScopes = "\x00all"
 func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 	var out []FailedJob
 	total := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketFailed)
 		if scope == AllScopes {
-			total = b.Stats().KeyN
+			total = b.KeyN()
 		}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -633,7 +632,7 @@ func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 // It returns the jobs moved.
 func (s *Store) RetryFailed(scope string, seq uint64) ([]Job, error) {
 	var jobs []Job
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		jobs = nil
 		fb, out := tx.Bucket(bucketFailed), tx.Bucket(bucketOutbox)
 		var keys [][]byte
@@ -690,7 +689,7 @@ func (s *Store) CacheUser(scope, email, user string) error {
 // takes the email off the unmatched list.
 func (s *Store) CacheDirectory(scope string, byEmail map[string]string) error {
 	now := s.Now().UTC()
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		for email, user := range byEmail {
 			if user != "" {
 				if err := tx.Bucket(bucketUnmatched).Delete(Scoped(scope, strings.ToLower(email))); err != nil {
@@ -708,7 +707,7 @@ func (s *Store) CacheDirectory(scope string, byEmail map[string]string) error {
 // CacheRoles remembers the roles of a page of the directory, by user id.
 func (s *Store) CacheRoles(scope string, roles map[string]paligo.Role) error {
 	now := s.Now().UTC()
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		b := tx.Bucket(bucketSlackCache)
 		for user, r := range roles {
 			r.At = now
@@ -733,7 +732,7 @@ func (s *Store) CachedDM(scope, user string) (string, bool, error) {
 
 // CacheDM remembers the DM channel opened with user.
 func (s *Store) CacheDM(scope, user, channel string) error {
-	return s.batch(func(tx *bolt.Tx) error {
+	return s.batch(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
 	})
 }
@@ -741,14 +740,14 @@ func (s *Store) CacheDM(scope, user, channel string) error {
 // getJSON reads the value at key in bucket, decoded as T; found is false
 // when there is none.
 func getJSON[T any](s *Store, bucket, key []byte) (v T, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) (err error) {
+	err = s.db.view(func(tx kvTx) (err error) {
 		v, found, err = getTxJSON[T](tx.Bucket(bucket), key)
 		return err
 	})
 	return v, found, err
 }
 
-func putJSON(b *bolt.Bucket, k []byte, v any) error {
+func putJSON(b kvBucket, k []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -760,7 +759,7 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 // and jobs in the outbox. Zero means every accepted event has ended
 // delivered, digested, skipped, unmatched or failed.
 func (s *Store) Backlog() (events, jobs int, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.view(func(tx kvTx) error {
 		var cursor uint64
 		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
@@ -769,7 +768,7 @@ func (s *Store) Backlog() (events, jobs int, err error) {
 		for k, _ := c.Seek(u64(cursor + 1)); k != nil; k, _ = c.Next() {
 			events++
 		}
-		jobs = tx.Bucket(bucketOutbox).Stats().KeyN
+		jobs = tx.Bucket(bucketOutbox).KeyN()
 		return nil
 	})
 	return events, jobs, err

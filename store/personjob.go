@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -37,7 +35,7 @@ type PersonJob struct {
 // job.Email.
 func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 	var p PersonJob
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		v := tx.Bucket(bucketEvents).Get(u64(job.Event))
 		if v == nil {
 			return fmt.Errorf("event %d not found", job.Event)
@@ -80,7 +78,7 @@ func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 
 // getTxJSON reads the value at key in b, decoded as T; found is false when
 // there is none.
-func getTxJSON[T any](b *bolt.Bucket, key []byte) (v T, found bool, err error) {
+func getTxJSON[T any](b kvBucket, key []byte) (v T, found bool, err error) {
 	data := b.Get(key)
 	if data == nil {
 		return v, false, nil

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/paligo/paligo-slack/paligo"
-	bolt "go.etcd.io/bbolt"
 )
 
 func prefsKey(team, user string) []byte { return []byte(team + "/" + user) }
@@ -15,7 +14,7 @@ func prefsKey(team, user string) []byte { return []byte(team + "/" + user) }
 // any.
 func (s *Store) Prefs(team, user string) (paligo.Prefs, error) {
 	var p paligo.Prefs
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		var err error
 		p, err = getPrefs(tx, team, user)
 		return err
@@ -27,7 +26,7 @@ func (s *Store) Prefs(team, user string) (paligo.Prefs, error) {
 // one transaction. If fn returns an error nothing is saved.
 func (s *Store) UpdatePrefs(team, user string, fn func(*paligo.Prefs) error) (paligo.Prefs, error) {
 	var p paligo.Prefs
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		var err error
 		if p, err = getPrefs(tx, team, user); err != nil {
 			return err
@@ -48,7 +47,7 @@ func (s *Store) UpdatePrefs(team, user string, fn func(*paligo.Prefs) error) (pa
 	return p, nil
 }
 
-func getPrefs(tx *bolt.Tx, team, user string) (paligo.Prefs, error) {
+func getPrefs(tx kvTx, team, user string) (paligo.Prefs, error) {
 	v := tx.Bucket(bucketPrefs).Get(prefsKey(team, user))
 	if v == nil {
 		return paligo.DefaultPrefs(), nil
@@ -60,7 +59,7 @@ func getPrefs(tx *bolt.Tx, team, user string) (paligo.Prefs, error) {
 	return p, nil
 }
 
-func putPrefs(tx *bolt.Tx, team, user string, p paligo.Prefs) error {
+func putPrefs(tx kvTx, team, user string, p paligo.Prefs) error {
 	v, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode prefs: %w", err)
@@ -82,7 +81,7 @@ func followerKey(subject, teamUser string) []byte {
 }
 
 // indexFollows brings the followers index from before to after.
-func indexFollows(tx *bolt.Tx, team, user string, before, after []string) error {
+func indexFollows(tx kvTx, team, user string, before, after []string) error {
 	b, who := tx.Bucket(bucketFollowers), string(prefsKey(team, user))
 	for _, k := range before {
 		if !slices.Contains(after, k) {

@@ -57,7 +57,7 @@ func (r *residentPages) close() {
 // a read transaction: bbolt moves its mapping only while none is open, so
 // the address and the size hold while it runs.
 func (s *Store) releaseMapped() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		return releasePages(s.db.Info().Data, tx.Size())
+	return s.bolt.View(func(tx *bolt.Tx) error {
+		return releasePages(s.bolt.Info().Data, tx.Size())
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -86,32 +84,32 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 	if err != nil {
 		return r, err
 	}
-	steps := []func(tx *bolt.Tx, from []byte, budget int) ([]byte, error){
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+	steps := []func(tx kvTx, from []byte, budget int) ([]byte, error){
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneEvents(tx, from, budget, cutoff, cursor, pinned, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneDigestsSent(tx, from, budget, cutoff, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return s.pruneInvites(tx, from, budget, cutoff, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneInviteRuns(tx, from, budget, cutoff, runs, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneUnmatched(tx, from, budget, cutoff, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return s.pruneMutes(tx, from, budget, cutoff, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneLiving(tx, from, budget, cutoff, &r)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneLivingKeys(tx, from, budget)
 		},
-		func(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneOAuthStates(tx, from, budget, cutoff)
 		},
 	}
@@ -122,7 +120,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 				return r, nil
 			}
 			var next []byte
-			if err := s.update(func(tx *bolt.Tx) (err error) {
+			if err := s.update(func(tx kvTx) (err error) {
 				next, err = step(tx, from, opts.Batch)
 				return err
 			}); err != nil {
@@ -160,7 +158,7 @@ func (s *Store) pinned() (events map[uint64]bool, cursor uint64, runs map[uint64
 			runs[j.Run] = true
 		}
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.view(func(tx kvTx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {
 			cursor = binary.BigEndian.Uint64(v)
 		}
@@ -189,7 +187,7 @@ const scanLimit = 8
 // Each prune step removes at most budget records from the key from on and
 // returns the key to go on from, or nil when it has reached the end.
 
-func pruneEvents(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, cursor uint64, pinned map[uint64]bool, r *PruneResult) ([]byte, error) {
+func pruneEvents(tx kvTx, from []byte, budget int, cutoff time.Time, cursor uint64, pinned map[uint64]bool, r *PruneResult) ([]byte, error) {
 	evs, ids, receipts := tx.Bucket(bucketEvents), tx.Bucket(bucketEventIDs), tx.Bucket(bucketReceipts)
 	type doomed struct {
 		key, id  []byte
@@ -261,7 +259,7 @@ func pruneEvents(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, cursor 
 	return next, nil
 }
 
-func pruneDigestsSent(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func pruneDigestsSent(tx kvTx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	return pruneWhere(tx.Bucket(bucketDigestsSent), from, budget, &r.DigestsSent, func(_, v []byte) (bool, error) {
 		var d struct {
 			SentAt time.Time `json:"sent_at"`
@@ -271,7 +269,7 @@ func pruneDigestsSent(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r 
 	})
 }
 
-func (s *Store) pruneInvites(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func (s *Store) pruneInvites(tx kvTx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	emails := tx.Bucket(bucketInviteEmails)
 	return pruneWhere(tx.Bucket(bucketInvites), from, budget, &r.Invites, func(k, v []byte) (bool, error) {
 		var inv paligo.Invite
@@ -300,7 +298,7 @@ func (s *Store) pruneInvites(tx *bolt.Tx, from []byte, budget int, cutoff time.T
 	})
 }
 
-func pruneInviteRuns(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, withJobs map[uint64]bool, r *PruneResult) ([]byte, error) {
+func pruneInviteRuns(tx kvTx, from []byte, budget int, cutoff time.Time, withJobs map[uint64]bool, r *PruneResult) ([]byte, error) {
 	return pruneWhere(tx.Bucket(bucketInviteRuns), from, budget, &r.InviteRuns, func(k, v []byte) (bool, error) {
 		if withJobs[binary.BigEndian.Uint64(k)] {
 			return false, nil
@@ -313,7 +311,7 @@ func pruneInviteRuns(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, wit
 	})
 }
 
-func pruneUnmatched(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func pruneUnmatched(tx kvTx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	return pruneWhere(tx.Bucket(bucketUnmatched), from, budget, &r.Unmatched, func(_, v []byte) (bool, error) {
 		var u paligo.UnmatchedEmail
 		err := json.Unmarshal(v, &u)
@@ -323,7 +321,7 @@ func pruneUnmatched(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *P
 
 // pruneMutes removes the mutes that ended before cutoff; the fan-out's
 // cache of them is emptied in the same transaction.
-func (s *Store) pruneMutes(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func (s *Store) pruneMutes(tx kvTx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	before := r.Mutes
 	next, err := pruneWhere(tx.Bucket(bucketMutes), from, budget, &r.Mutes, func(_, v []byte) (bool, error) {
 		var m paligo.Mute
@@ -339,7 +337,7 @@ func (s *Store) pruneMutes(tx *bolt.Tx, from []byte, budget int, cutoff time.Tim
 // pruneLiving removes the living messages whose last event came before
 // cutoff and that wait for no update (their buttons then answer that the
 // message is too old to act on).
-func pruneLiving(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
+func pruneLiving(tx kvTx, from []byte, budget int, cutoff time.Time, r *PruneResult) ([]byte, error) {
 	out := tx.Bucket(bucketOutbox)
 	return pruneWhere(tx.Bucket(bucketLiving), from, budget, &r.Living, func(_, v []byte) (bool, error) {
 		var l paligo.Living
@@ -350,7 +348,7 @@ func pruneLiving(tx *bolt.Tx, from []byte, budget int, cutoff time.Time, r *Prun
 
 // pruneLivingKeys removes the thread keys and parent ts's of living
 // messages that are gone.
-func pruneLivingKeys(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
+func pruneLivingKeys(tx kvTx, from []byte, budget int) ([]byte, error) {
 	living := tx.Bucket(bucketLiving)
 	var n int
 	return pruneWhere(tx.Bucket(bucketLivingKeys), from, budget, &n, func(_, id []byte) (bool, error) {
@@ -360,7 +358,7 @@ func pruneLivingKeys(tx *bolt.Tx, from []byte, budget int) ([]byte, error) {
 
 // pruneOAuthStates removes Connect flows that were never finished (their
 // state expired long before cutoff).
-func pruneOAuthStates(tx *bolt.Tx, from []byte, budget int, cutoff time.Time) ([]byte, error) {
+func pruneOAuthStates(tx kvTx, from []byte, budget int, cutoff time.Time) ([]byte, error) {
 	var n int
 	return pruneWhere(tx.Bucket(bucketOAuthStates), from, budget, &n, func(_, v []byte) (bool, error) {
 		var st paligo.OAuthState
@@ -371,7 +369,7 @@ func pruneOAuthStates(tx *bolt.Tx, from []byte, budget int, cutoff time.Time) ([
 
 // pruneWhere deletes the keys of b from from on for which old says so, at
 // most budget of them, counting them in n.
-func pruneWhere(b *bolt.Bucket, from []byte, budget int, n *int, old func(k, v []byte) (bool, error)) ([]byte, error) {
+func pruneWhere(b kvBucket, from []byte, budget int, n *int, old func(k, v []byte) (bool, error)) ([]byte, error) {
 	var doomed [][]byte
 	c := b.Cursor()
 	k, v := c.First()

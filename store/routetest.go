@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -44,7 +42,7 @@ type PersonTest struct {
 func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (RouteTest, error) {
 	team, scope := spec.teamOf(&e), spec.scopeOf(&e)
 	t := RouteTest{Channels: []ChannelTest{}, People: []PersonTest{}}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		all, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
 		if err != nil {
 			return err

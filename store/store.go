@@ -4,7 +4,7 @@
 // the digests sent, invitations, and the Slack lookups worth caching. It
 // holds records, not rules: the rules (kinds, preferences, digest windows,
 // who gets what) are package paligo's. Exported methods open their own
-// transaction; unexported helpers take a *bolt.Tx so that several share one.
+// transaction; unexported helpers take a kvTx so that several share one.
 package store
 
 import (
@@ -56,14 +56,14 @@ var keySchemaVersion = []byte("schema_version")
 
 // migrations run in order; migrations[i] brings the schema from version i to
 // i+1. Append only: a released migration is never edited.
-var migrations = []func(tx *bolt.Tx) error{
+var migrations = []func(tx kvTx) error{
 	// v1: preferences per (team, user).
-	func(tx *bolt.Tx) error {
+	func(tx kvTx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketPrefs)
 		return err
 	},
 	// v2: accepted events and their idempotency index.
-	func(tx *bolt.Tx) error {
+	func(tx kvTx) error {
 		for _, b := range [][]byte{bucketEvents, bucketEventIDs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -74,7 +74,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	// v3: routes, the followers index (built from the saved follows), the
 	// delivery outbox, failed list, receipts, digest queue, Slack lookups
 	// and unmatched emails.
-	func(tx *bolt.Tx) error {
+	func(tx kvTx) error {
 		for _, b := range [][]byte{bucketRoutes, bucketFollowers, bucketOutbox, bucketFailed,
 			bucketReceipts, bucketDigest, bucketSlackCache, bucketUnmatched} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -97,7 +97,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	// v4: a digest state per user (pending count, oldest item, the digest
 	// job waiting, the last window sent), built from the digest queue, and
 	// the record of digests sent.
-	func(tx *bolt.Tx) error {
+	func(tx kvTx) error {
 		for _, b := range [][]byte{bucketDigestState, bucketDigestsSent} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -131,8 +131,8 @@ var migrations = []func(tx *bolt.Tx) error{
 }
 
 // createBuckets is a migration that adds buckets.
-func createBuckets(names ...[]byte) func(*bolt.Tx) error {
-	return func(tx *bolt.Tx) error {
+func createBuckets(names ...[]byte) func(kvTx) error {
+	return func(tx kvTx) error {
 		for _, b := range names {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -145,9 +145,11 @@ func createBuckets(names ...[]byte) func(*bolt.Tx) error {
 // SchemaVersion is the schema this binary writes.
 var SchemaVersion = len(migrations)
 
-// Store is the bot's bbolt database.
+// Store is the bot's database: its records, on one of two engines.
 type Store struct {
-	db *bolt.DB
+	db engine
+	// bolt is the bbolt file, when that is the engine (nil on PostgreSQL).
+	bolt *bolt.DB
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -170,7 +172,7 @@ var keyPrimaryTeam = []byte("primary_team")
 // knows it before Slack answers.
 func (s *Store) SetPrimary(team string) error {
 	s.primary.Store(&team)
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx kvTx) error {
 		meta := tx.Bucket(bucketMeta)
 		if string(meta.Get(keyPrimaryTeam)) == team {
 			return nil
@@ -231,54 +233,85 @@ func Open(path string, opts Options) (*Store, error) {
 	// Concurrent ingest requests and delivery receipts share fsyncs through
 	// Batch; bbolt's default 10 ms wait is longer than an fsync here.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &Store{db: db, Now: time.Now}
-	if err := s.migrate(); err != nil {
-		db.Close()
+	s, err := open(boltEngine{db})
+	if err != nil {
 		return nil, err
 	}
-	db.View(func(tx *bolt.Tx) error {
+	s.bolt = db
+	s.mapped.start(s)
+	return s, nil
+}
+
+// open brings the schema of the database under e up to date and starts the
+// store on it; it closes e when it fails.
+func open(e engine) (*Store, error) {
+	s := &Store{db: e, Now: time.Now}
+	if err := s.migrate(); err != nil {
+		e.close()
+		return nil, err
+	}
+	err := s.db.view(func(tx kvTx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyPrimaryTeam); v != nil {
 			team := string(v)
 			s.primary.Store(&team)
 		}
 		return nil
 	})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
 	s.accepts.start(s)
-	s.mapped.start(s)
 	return s, nil
 }
 
 // ReadTxs counts the read transactions opened on the file so far (tests hold
 // the delivery path to the reads it should take).
-func (s *Store) ReadTxs() int { return s.db.Stats().TxN }
+func (s *Store) ReadTxs() int { return s.db.readTxs() }
 
-// Close closes the database file.
+// Engine names the engine and where it keeps the data, with no password in
+// it: "bbolt file PATH" or "postgres HOST:PORT/DATABASE".
+func (s *Store) Engine() string { return s.db.describe() }
+
+// Close closes the database.
 func (s *Store) Close() error {
 	s.accepts.close()
 	s.mapped.close()
-	return s.db.Close()
+	return s.db.close()
 }
 
 // FileSize says how big the file is, and how much of it holds data: the
 // rest is free pages that new writes reuse, and room bbolt allocated ahead
 // (it grows the file in steps of up to 16 MB).
+// On PostgreSQL it fails: the server keeps the data.
 func (s *Store) FileSize() (size, data int64, err error) {
-	fi, err := os.Stat(s.db.Path())
+	if s.bolt == nil {
+		return 0, 0, errNoFile
+	}
+	fi, err := os.Stat(s.bolt.Path())
 	if err != nil {
 		return 0, 0, err
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
-		data = tx.Size() - int64(s.db.Stats().FreeAlloc)
+	err = s.bolt.View(func(tx *bolt.Tx) error {
+		data = tx.Size() - int64(s.bolt.Stats().FreeAlloc)
 		return nil
 	})
 	return fi.Size(), data, err
 }
 
-// Path is the database file's path.
-func (s *Store) Path() string { return s.db.Path() }
+// errNoFile answers a question about the file when there is none.
+var errNoFile = errors.New("the store is not a file")
+
+// Path is the database file's path ("" on PostgreSQL).
+func (s *Store) Path() string {
+	if s.bolt == nil {
+		return ""
+	}
+	return s.bolt.Path()
+}
 
 func (s *Store) migrate() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.update(func(tx kvTx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("create meta bucket: %w", err)
@@ -302,7 +335,7 @@ func (s *Store) migrate() error {
 // Version reports the schema version recorded in the file.
 func (s *Store) Version() (int, error) {
 	var v int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		b := tx.Bucket(bucketMeta).Get(keySchemaVersion)
 		if b == nil {
 			return errors.New("no schema version recorded")
@@ -315,7 +348,7 @@ func (s *Store) Version() (int, error) {
 
 // Ping reports whether the database can be read.
 func (s *Store) Ping() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.db.view(func(tx kvTx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return errors.New("meta bucket missing")
 		}

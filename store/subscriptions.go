@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -27,7 +25,7 @@ var (
 )
 
 // migrateToSubscriptions is migration v6.
-func migrateToSubscriptions(tx *bolt.Tx) error {
+func migrateToSubscriptions(tx kvTx) error {
 	subs, err := tx.CreateBucketIfNotExists(bucketSubscriptions)
 	if err != nil {
 		return err
@@ -59,7 +57,7 @@ func migrateToSubscriptions(tx *bolt.Tx) error {
 
 func channelPrefix(channel string) []byte { return []byte(channel + "\x00") }
 
-func putSubscription(b *bolt.Bucket, sub paligo.Subscription) error {
+func putSubscription(b kvBucket, sub paligo.Subscription) error {
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -151,7 +149,7 @@ type preMatched struct {
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
 // filled; tx must be a write transaction.
-func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
+func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
 	c := &s.subsCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -173,8 +171,8 @@ func (s *Store) rulesOf(tx *bolt.Tx) (fanOutRules, error) {
 
 // changeRules runs fn in a write transaction that changes subscriptions or
 // mutes, and empties the cache in it.
-func (s *Store) changeRules(fn func(tx *bolt.Tx) error) error {
-	return s.update(func(tx *bolt.Tx) error {
+func (s *Store) changeRules(fn func(tx kvTx) error) error {
+	return s.update(func(tx kvTx) error {
 		s.subsCache.invalidate()
 		return fn(tx)
 	})
@@ -185,7 +183,7 @@ func (s *Store) changeRules(fn func(tx *bolt.Tx) error) error {
 // made.
 func (s *Store) Subscriptions(scope, channel string) ([]paligo.Subscription, error) {
 	var out []paligo.Subscription
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketSubscriptions).Cursor()
 		prefix := []byte{}
 		if channel != "" {
@@ -214,7 +212,7 @@ func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
 	if sub.Channel == "" || len(sub.Kinds) == 0 {
 		return false, errors.New("a subscription needs a channel and kinds")
 	}
-	err = s.changeRules(func(tx *bolt.Tx) error {
+	err = s.changeRules(func(tx kvTx) error {
 		added = false
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(sub.Channel)
@@ -246,7 +244,7 @@ func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
 // scope (from 1, in the order Subscriptions lists them) and returns it;
 // found is false when there is no such one.
 func (s *Store) Unsubscribe(scope, channel string, n int) (sub paligo.Subscription, found bool, err error) {
-	err = s.changeRules(func(tx *bolt.Tx) error {
+	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
 		i := 0
@@ -273,7 +271,7 @@ func (s *Store) Unsubscribe(scope, channel string, n int) (sub paligo.Subscripti
 // RemoveSubscription removes the channel's subscription of the workspace
 // of scope whose Digest is digest; found is false when it has none such.
 func (s *Store) RemoveSubscription(scope, channel, digest string) (found bool, err error) {
-	err = s.changeRules(func(tx *bolt.Tx) error {
+	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
 		c := b.Cursor()
@@ -294,7 +292,7 @@ func (s *Store) RemoveSubscription(scope, channel, digest string) (found bool, e
 
 // Mute stores m, replacing a mute of the same subject in the same channel.
 func (s *Store) Mute(m paligo.Mute) error {
-	return s.changeRules(func(tx *bolt.Tx) error {
+	return s.changeRules(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketMutes), append(channelPrefix(m.Channel), m.Subject...), m)
 	})
 }
@@ -302,7 +300,7 @@ func (s *Store) Mute(m paligo.Mute) error {
 // Unmute removes the channel's mute of subject; found is false when there
 // was none.
 func (s *Store) Unmute(channel, subject string) (found bool, err error) {
-	err = s.changeRules(func(tx *bolt.Tx) error {
+	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketMutes)
 		k := append(channelPrefix(channel), subject...)
 		found = b.Get(k) != nil
@@ -314,7 +312,7 @@ func (s *Store) Unmute(channel, subject string) (found bool, err error) {
 // Mutes lists the mutes of channel ("" for every channel).
 func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
 	var out []paligo.Mute
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.view(func(tx kvTx) error {
 		prefix := []byte{}
 		if channel != "" {
 			prefix = channelPrefix(channel)

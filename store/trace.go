@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/paligo/paligo-slack/paligo"
 )
 
@@ -45,7 +43,7 @@ type Trace struct {
 // and on the failed list (failed, with the reason). found is false when no
 // event with that id is kept.
 func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.view(func(tx kvTx) error {
 		k := tx.Bucket(bucketEventIDs).Get([]byte(id))
 		if k == nil {
 			return nil
@@ -101,7 +99,7 @@ func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
 
 // digestOf says whether event seq waits in the person's digest queue or
 // which digest told of it.
-func digestOf(tx *bolt.Tx, team, user string, seq uint64, tg *Target) error {
+func digestOf(tx kvTx, team, user string, seq uint64, tg *Target) error {
 	prefix := digestPrefix(team, user)
 	if tx.Bucket(bucketDigest).Get(append(prefix[:len(prefix):len(prefix)], u64(seq)...)) != nil {
 		tg.Digest = "queued"

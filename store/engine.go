@@ -1,0 +1,73 @@
+package store
+
+// The store keeps its records in buckets of ordered keys, as bbolt does, on
+// one of two engines: the bbolt file (bolt.go), the default, or PostgreSQL
+// (postgres.go), for several replicas sharing one state. Every rule about
+// records (the idempotency index, fan-out, living messages, digests,
+// retention) is written once, against the interfaces below, so the two
+// engines cannot disagree about what a record means: only about where it is
+// kept.
+//
+// The contract both engines keep:
+//   - Write transactions run one at a time, across every process sharing
+//     the database, and see every write committed before them.
+//   - A read transaction sees one snapshot, as of its first read.
+//   - A bucket's keys iterate in bytewise order.
+//   - A value returned by Get or a cursor is valid until the transaction
+//     ends.
+//   - A failure of the engine itself (a lost connection, a full disk) fails
+//     the whole transaction: nothing of a write transaction is kept.
+
+// engine is the database under a Store.
+type engine interface {
+	// view runs fn in a read transaction.
+	view(fn func(kvTx) error) error
+	// update runs fn in a write transaction, committed when fn returns nil.
+	update(fn func(kvTx) error) error
+	// batch is update for a caller that others may share a commit with; fn
+	// may run more than once, so it must be idempotent.
+	batch(fn func(kvTx) error) error
+	// readTxs counts the read transactions opened so far.
+	readTxs() int
+	// describe names the engine and where it keeps its data, with no
+	// secret in it (for logs, errors and /healthz).
+	describe() string
+	close() error
+}
+
+// kvTx is a transaction.
+type kvTx interface {
+	// Bucket is the bucket called name, or nil when there is none.
+	Bucket(name []byte) kvBucket
+	CreateBucketIfNotExists(name []byte) (kvBucket, error)
+	// CreateBucket fails when the bucket exists.
+	CreateBucket(name []byte) (kvBucket, error)
+	Writable() bool
+}
+
+// kvBucket is one bucket of ordered keys.
+type kvBucket interface {
+	// Get is key's value, or nil when there is none.
+	Get(key []byte) []byte
+	Put(key, value []byte) error
+	Delete(key []byte) error
+	Cursor() kvCursor
+	// NextSequence is the bucket's next number, from 1.
+	NextSequence() (uint64, error)
+	ForEach(fn func(k, v []byte) error) error
+	// KeyN counts the keys.
+	KeyN() int
+	// SetFillPercent tells an engine that keeps pages how full to fill
+	// them: 1.0 for keys written in order.
+	SetFillPercent(float64)
+}
+
+// kvCursor walks a bucket's keys in order. Each move returns the key and
+// value it lands on, or a nil key past either end.
+type kvCursor interface {
+	First() (key, value []byte)
+	Last() (key, value []byte)
+	Seek(seek []byte) (key, value []byte)
+	Next() (key, value []byte)
+	Prev() (key, value []byte)
+}
