@@ -38,7 +38,9 @@ func queueFor(t *testing.T, s *store.Store, user string, n int, at time.Time) []
 	return seqs
 }
 
-func TestDigestQueueJobAndFinish(t *testing.T) {
+func TestDigestQueueJobAndFinish(t *testing.T) { eachEngine(t, testDigestQueueJobAndFinish) }
+
+func testDigestQueueJobAndFinish(t *testing.T) {
 	s := MustOpen(t)
 	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	seqs := queueFor(t, s, "U1", 3, t0)
@@ -115,7 +117,9 @@ func TestDigestQueueJobAndFinish(t *testing.T) {
 	}
 }
 
-func TestDigestFailReleasesTheUser(t *testing.T) {
+func TestDigestFailReleasesTheUser(t *testing.T) { eachEngine(t, testDigestFailReleasesTheUser) }
+
+func testDigestFailReleasesTheUser(t *testing.T) {
 	s := MustOpen(t)
 	queueFor(t, s, "U1", 2, time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
 	jobs, _ := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Window: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}})
@@ -131,7 +135,9 @@ func TestDigestFailReleasesTheUser(t *testing.T) {
 	}
 }
 
-func TestQueueDigestsAsksDueAgain(t *testing.T) {
+func TestQueueDigestsAsksDueAgain(t *testing.T) { eachEngine(t, testQueueDigestsAsksDueAgain) }
+
+func testQueueDigestsAsksDueAgain(t *testing.T) {
 	s := MustOpen(t)
 	queueFor(t, s, "U1", 1, time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
 	jobs, err := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Due: func(p paligo.Prefs, st paligo.DigestState) bool { return false }}})

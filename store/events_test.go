@@ -13,7 +13,9 @@ import (
 	"github.com/paligo/paligo-slack/store"
 )
 
-func TestAcceptEventsIsIdempotent(t *testing.T) {
+func TestAcceptEventsIsIdempotent(t *testing.T) { eachEngine(t, testAcceptEventsIsIdempotent) }
+
+func testAcceptEventsIsIdempotent(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
@@ -49,6 +51,10 @@ func TestAcceptEventsIsIdempotent(t *testing.T) {
 }
 
 func TestAcceptEventsConcurrentWritersStoreEachIDOnce(t *testing.T) {
+	eachEngine(t, testAcceptEventsConcurrentWritersStoreEachIDOnce)
+}
+
+func testAcceptEventsConcurrentWritersStoreEachIDOnce(t *testing.T) {
 	s := MustOpen(t)
 	const writers, perWriter = 8, 50
 	var wg sync.WaitGroup

@@ -8,7 +8,9 @@ import (
 	"github.com/paligo/paligo-slack/store"
 )
 
-func TestInviteRunLifecycle(t *testing.T) {
+func TestInviteRunLifecycle(t *testing.T) { eachEngine(t, testInviteRunLifecycle) }
+
+func testInviteRunLifecycle(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
@@ -87,6 +89,10 @@ func TestInviteRunLifecycle(t *testing.T) {
 }
 
 func TestInviteRunWithEveryoneSkippedQueuesTheSummary(t *testing.T) {
+	eachEngine(t, testInviteRunWithEveryoneSkippedQueuesTheSummary)
+}
+
+func testInviteRunWithEveryoneSkippedQueuesTheSummary(t *testing.T) {
 	s := MustOpen(t)
 	_, jobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []paligo.InviteEntry{{User: "U1", Result: paligo.InviteSkipped, Reason: "x"}}})
 	if err != nil || len(jobs) != 1 || jobs[0].Kind != store.JobInviteSummary {

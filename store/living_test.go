@@ -14,6 +14,10 @@ import (
 // meanwhile queues the next; a replaced parent is found by its new ts;
 // retention removes what is old and idle.
 func TestLivingMessagesCoalesceUpdatesAndArePruned(t *testing.T) {
+	eachEngine(t, testLivingMessagesCoalesceUpdatesAndArePruned)
+}
+
+func testLivingMessagesCoalesceUpdatesAndArePruned(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }

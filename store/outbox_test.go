@@ -18,6 +18,10 @@ func lanes(jobs []store.Job) []string {
 }
 
 func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
+	eachEngine(t, testFanOutRoutesRecipientsAndFollowers)
+}
+
+func testFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 	s := MustOpen(t)
 	if err := s.SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C2", "C1", "C1"}}); err != nil {
 		t.Fatal(err)
@@ -81,6 +85,10 @@ func TestFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 }
 
 func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
+	eachEngine(t, testFinishRecordsOnceAndQueuesDigest)
+}
+
+func testFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 	s := MustOpen(t)
 	s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
 		p.Follow(paligo.Subject{Kind: "doc", ID: "d1"})
@@ -114,7 +122,9 @@ func TestFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 	}
 }
 
-func TestFailRetryAndUnmatched(t *testing.T) {
+func TestFailRetryAndUnmatched(t *testing.T) { eachEngine(t, testFailRetryAndUnmatched) }
+
+func testFailRetryAndUnmatched(t *testing.T) {
 	s := MustOpen(t)
 	s.SetRoutes("", map[paligo.Kind][]string{"data.alert": {"CBAD"}})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
@@ -166,7 +176,9 @@ func TestFailRetryAndUnmatched(t *testing.T) {
 // transaction: the event, the cached match of the email (whatever its case)
 // and of the actor's, and of the person their receipt, preferences, DM
 // channel and time zone.
-func TestReadPersonJob(t *testing.T) {
+func TestReadPersonJob(t *testing.T) { eachEngine(t, testReadPersonJob) }
+
+func testReadPersonJob(t *testing.T) {
 	s := MustOpen(t)
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@Example.com"},
 		Actor: &paligo.Person{Email: "bo@example.com"}}})
@@ -217,6 +229,10 @@ func TestReadPersonJob(t *testing.T) {
 // With the workspace directory read whole, a recipient it does not match
 // ends unmatched at fan-out, in the same transaction: no job for it.
 func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
+	eachEngine(t, testFanOutKnowingEndsStrangersAtOnce)
+}
+
+func testFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 	s := MustOpen(t)
 	s.CacheDirectory("", map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@example.com", "gone@example.com", "stranger@elsewhere.example"}}})
@@ -239,7 +255,9 @@ func TestFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 
 // Ingest fans events out in the transaction that accepts them, in order:
 // never before an earlier event the fan-out loop has not taken yet.
-func TestAcceptAndFanOutKeepsTheOrder(t *testing.T) {
+func TestAcceptAndFanOutKeepsTheOrder(t *testing.T) { eachEngine(t, testAcceptAndFanOutKeepsTheOrder) }
+
+func testAcceptAndFanOutKeepsTheOrder(t *testing.T) {
 	s := MustOpen(t)
 	spec := &store.FanOutSpec{Team: "T1"}
 	s.AcceptEvents([]paligo.Event{{ID: "e1", Type: "comment.reply", Recipients: []string{"a@example.com"}}})

@@ -177,6 +177,10 @@ func testPrune(t *testing.T, batch int) {
 
 // Nothing younger than the cutoff goes, even when it settled long ago.
 func TestPruneKeepsWhatIsInsideTheWindow(t *testing.T) {
+	eachEngine(t, testPruneKeepsWhatIsInsideTheWindow)
+}
+
+func testPruneKeepsWhatIsInsideTheWindow(t *testing.T) {
 	s := MustOpen(t)
 	t0 := time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
 	now := t0

@@ -206,8 +206,12 @@ type Options struct {
 }
 
 // Open opens (creating if needed, mode 0600) the database at path and brings
-// its schema up to date.
+// its schema up to date. A path that is a postgres:// URL opens that
+// database instead (OpenPostgres).
 func Open(path string, opts Options) (*Store, error) {
+	if IsPostgresURL(path) {
+		return OpenPostgres(path)
+	}
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
 		timeout = time.Second

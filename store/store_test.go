@@ -14,18 +14,61 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 	bolt "go.etcd.io/bbolt"
 )
 
-// MustOpen opens a store in a temp dir and closes it when the test ends.
+// engineOf is the engine each running conformance test is on (eachEngine).
+var engineOf sync.Map // testing.TB -> string
+
+// eachEngine runs fn once per engine, as subtests named after them: every
+// MustOpen in it opens a store of that engine.
+func eachEngine(t *testing.T, fn func(t *testing.T)) {
+	for _, e := range storetest.Engines {
+		t.Run(e, func(t *testing.T) {
+			engineOf.Store(t, e)
+			defer engineOf.Delete(t)
+			fn(t)
+		})
+	}
+}
+
+// dsnOf remembers where each store MustOpen opened is, for reopen.
+var dsnOf sync.Map // *store.Store -> string
+
+// MustOpen opens an empty store, of the engine the test runs on (bbolt
+// outside eachEngine), and closes it when the test ends.
 func MustOpen(tb testing.TB) *store.Store {
 	tb.Helper()
-	s, err := store.Open(filepath.Join(tb.TempDir(), "test.db"), store.Options{})
+	engine := "bbolt"
+	if e, ok := engineOf.Load(tb); ok {
+		engine = e.(string)
+	}
+	return mustOpenAt(tb, storetest.DSN(tb, engine))
+}
+
+func mustOpenAt(tb testing.TB, dsn string) *store.Store {
+	tb.Helper()
+	s, err := store.Open(dsn, store.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	dsnOf.Store(s, dsn)
 	tb.Cleanup(func() { s.Close() })
 	return s
+}
+
+// reopen closes s and opens its database again, as a restart does.
+func reopen(tb testing.TB, s *store.Store) *store.Store {
+	tb.Helper()
+	dsn, ok := dsnOf.Load(s)
+	if !ok {
+		tb.Fatal("reopen: not a store of MustOpen")
+	}
+	if err := s.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return mustOpenAt(tb, dsn.(string))
 }
 
 func TestOpenCreatesFileWith0600AndSchema(t *testing.T) {
@@ -113,7 +156,9 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestPrefsDefaultsForUnknownUser(t *testing.T) {
+func TestPrefsDefaultsForUnknownUser(t *testing.T) { eachEngine(t, testPrefsDefaultsForUnknownUser) }
+
+func testPrefsDefaultsForUnknownUser(t *testing.T) {
 	s := MustOpen(t)
 	p, err := s.Prefs("T1", "U1")
 	if err != nil {
@@ -130,11 +175,11 @@ func TestPrefsDefaultsForUnknownUser(t *testing.T) {
 }
 
 func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.db")
-	s, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eachEngine(t, testUpdatePrefsPersistsAcrossReopen)
+}
+
+func testUpdatePrefsPersistsAcrossReopen(t *testing.T) {
+	s := MustOpen(t)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
 	want, err := s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
@@ -149,13 +194,7 @@ func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-
-	s, err = store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s)
 	got, err := s.Prefs("T1", "U1")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +215,9 @@ func TestUpdatePrefsPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
-func TestUpdatePrefsErrorSavesNothing(t *testing.T) {
+func TestUpdatePrefsErrorSavesNothing(t *testing.T) { eachEngine(t, testUpdatePrefsErrorSavesNothing) }
+
+func testUpdatePrefsErrorSavesNothing(t *testing.T) {
 	s := MustOpen(t)
 	_, err := s.UpdatePrefs("T1", "U1", func(p *paligo.Prefs) error {
 		p.Frequency = paligo.Off
@@ -227,6 +268,10 @@ func TestPrefsRules(t *testing.T) {
 // nothing of it is stored, and Writable turns nil by itself once commits
 // work again.
 func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
+	eachEngine(t, testCommitFailureIsReportedAndRecovers)
+}
+
+func testCommitFailureIsReportedAndRecovers(t *testing.T) {
 	s := MustOpen(t)
 	full := errors.New("no space left on device")
 	var failing atomic.Bool
@@ -273,6 +318,10 @@ func TestCommitFailureIsReportedAndRecovers(t *testing.T) {
 // stored once, the duplicates counted where they fall, and none after
 // Close.
 func TestConcurrentAcceptsShareCommits(t *testing.T) {
+	eachEngine(t, testConcurrentAcceptsShareCommits)
+}
+
+func testConcurrentAcceptsShareCommits(t *testing.T) {
 	s := MustOpen(t)
 	var wg sync.WaitGroup
 	var accepted, dups atomic.Int64
@@ -294,18 +343,10 @@ func TestConcurrentAcceptsShareCommits(t *testing.T) {
 	if n, _ := s.EventCount(); n != 500 || accepted.Load() != 500 || dups.Load() != 500 {
 		t.Errorf("%d stored, %d accepted, %d duplicates; want 500 of each", n, accepted.Load(), dups.Load())
 	}
-	path := s.Path()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	s2 := reopen(t, s)
 	if _, err := s.AcceptEvents([]paligo.Event{{ID: "late", Type: "run.failed"}}); err == nil {
 		t.Error("an accept after Close did not fail")
 	}
-	s2, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
 	if n, _ := s2.EventCount(); n != 500 {
 		t.Errorf("%d events after reopening, want 500", n)
 	}

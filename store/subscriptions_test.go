@@ -53,6 +53,10 @@ func TestMigrationToV6(t *testing.T) {
 // The modal's routes are the plain subscriptions: saving them keeps the
 // filtered ones; the fan-out follows every change at once.
 func TestSubscriptionsAndRoutesTogether(t *testing.T) {
+	eachEngine(t, testSubscriptionsAndRoutesTogether)
+}
+
+func testSubscriptionsAndRoutesTogether(t *testing.T) {
 	s := MustOpen(t)
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }

@@ -13,6 +13,10 @@ import (
 // team; each event reaches only its own workspace's subscriptions,
 // followers and lookups, even where both use the same user id strings.
 func TestEachWorkspaceHasItsOwnRecords(t *testing.T) {
+	eachEngine(t, testEachWorkspaceHasItsOwnRecords)
+}
+
+func testEachWorkspaceHasItsOwnRecords(t *testing.T) {
 	s := MustOpen(t)
 	if err := s.SetPrimary("T1"); err != nil {
 		t.Fatal(err)
@@ -91,13 +95,7 @@ func TestEachWorkspaceHasItsOwnRecords(t *testing.T) {
 		t.Errorf("every failed job: %d", n)
 	}
 	// The primary is remembered across a restart.
-	path := s.Path()
-	s.Close()
-	s2, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s)
 	if s2.Primary() != "T1" {
 		t.Errorf("primary after reopening = %q", s2.Primary())
 	}

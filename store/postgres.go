@@ -1,0 +1,778 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The PostgreSQL engine keeps every bucket in one table of (bucket, key,
+// value) rows, ordered by key as bytes, and the buckets with their
+// sequences in a second; both live in the connection's current schema, so
+// one database can hold several deployments, one schema each.
+//
+// Write transactions run one at a time across every replica: each takes a
+// transaction-level advisory lock (keyed by the schema) before its first
+// statement, so a write sees every write committed before it, as on bbolt.
+// Reads run on REPEATABLE READ snapshots and never wait for a writer.
+//
+// A transaction's writes are kept in memory and sent, with whatever read
+// needs the database next, in one pipelined round trip; the commit sends
+// the rest with COMMIT. A transaction that only writes therefore costs one
+// round trip, and one that reads what it just wrote costs none.
+
+// pgTimeout bounds one transaction, waits for the write lock included: a
+// database that stops answering fails the calls, it does not hang them.
+const pgTimeout = 30 * time.Second
+
+// engineMigrations create the engine's own tables, in order; the store's
+// records then have their own migrations (store.go), which run through the
+// engine as on bbolt. Append only.
+var engineMigrations = []string{
+	`CREATE TABLE paligo_buckets (
+		name text PRIMARY KEY,
+		seq bigint NOT NULL DEFAULT 0
+	)`,
+	`CREATE TABLE paligo_kv (
+		bucket text NOT NULL,
+		key bytea NOT NULL,
+		value bytea NOT NULL,
+		PRIMARY KEY (bucket, key)
+	)`,
+}
+
+type pgEngine struct {
+	pool    *pgxpool.Pool
+	lockKey int64
+	where   string // host:port/database (schema), no secret
+	secret  string // the password, scrubbed from every error
+	reads   atomic.Int64
+
+	mu      sync.Mutex
+	buckets map[string]bool // known to exist
+}
+
+// IsPostgresURL reports whether dsn selects the PostgreSQL engine.
+func IsPostgresURL(dsn string) bool {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return false
+	}
+	s := strings.ToLower(scheme)
+	return s == "postgres" || s == "postgresql"
+}
+
+// Redact is dsn with its password replaced by "xxxxx", for logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return scheme + "://(unreadable connection string)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// OpenPostgres connects to the database at dsn (postgres://…), brings its
+// schema up to date, once across replicas, and opens the store on it. No
+// error it returns holds the password.
+func OpenPostgres(dsn string) (*Store, error) {
+	e, err := dialPostgres(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return open(e)
+}
+
+func dialPostgres(dsn string) (*pgEngine, error) {
+	secret := ""
+	if u, err := url.Parse(dsn); err == nil {
+		secret, _ = u.User.Password()
+		if p := u.Query().Get("password"); p != "" {
+			secret = p
+		}
+	}
+	e := &pgEngine{secret: secret, buckets: map[string]bool{}}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, e.scrub(fmt.Errorf("PALIGO_SLACK_DB: %w", err))
+	}
+	if cfg.ConnConfig.Password != "" {
+		e.secret = cfg.ConnConfig.Password
+	}
+	cfg.MaxConns = 32
+	cfg.ConnConfig.RuntimeParams["application_name"] = "paligo-slack"
+	e.where = fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, e.scrub(fmt.Errorf("connect to postgres %s: %w", e.where, err))
+	}
+	e.pool = pool
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		pool.Close()
+		return nil, e.scrub(fmt.Errorf("connect to postgres %s: %w", e.where, err))
+	}
+	if schema != "public" {
+		e.where += " (schema " + schema + ")"
+	}
+	h := fnv.New64a()
+	h.Write([]byte("paligo-slack store " + schema))
+	e.lockKey = int64(h.Sum64())
+	if err := e.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, e.scrub(fmt.Errorf("postgres %s: %w", e.where, err))
+	}
+	return e, nil
+}
+
+// migrate creates the engine's tables, once: under the write lock, the
+// version in a table of its own.
+func (e *pgEngine) migrate(ctx context.Context) error {
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", e.lockKey); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS paligo_engine_version (version int NOT NULL)"); err != nil {
+		return err
+	}
+	have := 0
+	err = tx.QueryRow(ctx, "SELECT version FROM paligo_engine_version").Scan(&have)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := tx.Exec(ctx, "INSERT INTO paligo_engine_version VALUES (0)"); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if have > len(engineMigrations) {
+		return fmt.Errorf("the database's tables are v%d but this binary only knows up to v%d: run a newer paligo-slack", have, len(engineMigrations))
+	}
+	for v := have; v < len(engineMigrations); v++ {
+		if _, err := tx.Exec(ctx, engineMigrations[v]); err != nil {
+			return fmt.Errorf("migrate tables v%d to v%d: %w", v, v+1, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE paligo_engine_version SET version = $1", len(engineMigrations)); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// scrub takes the password out of err's text.
+func (e *pgEngine) scrub(err error) error {
+	if err == nil || e.secret == "" {
+		return err
+	}
+	msg := err.Error()
+	clean := strings.ReplaceAll(msg, e.secret, "xxxxx")
+	clean = strings.ReplaceAll(clean, url.QueryEscape(e.secret), "xxxxx")
+	clean = strings.ReplaceAll(clean, url.PathEscape(e.secret), "xxxxx")
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
+}
+
+func (e *pgEngine) describe() string { return "postgres " + e.where }
+func (e *pgEngine) readTxs() int     { return int(e.reads.Load()) }
+
+func (e *pgEngine) close() error {
+	e.pool.Close()
+	return nil
+}
+
+func (e *pgEngine) view(fn func(kvTx) error) error {
+	e.reads.Add(1)
+	return e.run(false, fn)
+}
+
+func (e *pgEngine) update(fn func(kvTx) error) error { return e.run(true, fn) }
+func (e *pgEngine) batch(fn func(kvTx) error) error  { return e.run(true, fn) }
+
+func (e *pgEngine) run(writable bool, fn func(kvTx) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	t := &pgTx{e: e, ctx: ctx, writable: writable}
+	defer t.release()
+	if err := fn(t); err != nil {
+		if t.err != nil {
+			// What fn saw may be wrong (a read failed): the engine's
+			// failure is the cause.
+			return e.scrub(t.err)
+		}
+		return err
+	}
+	if t.err != nil {
+		return e.scrub(t.err)
+	}
+	return e.scrub(t.commit())
+}
+
+// pgTx is one transaction. It opens lazily: one that reads nothing and
+// writes nothing costs nothing.
+type pgTx struct {
+	e        *pgEngine
+	ctx      context.Context
+	writable bool
+	conn     *pgxpool.Conn
+	begun    bool
+	done     bool
+	err      error // the first failure; every later call is a no-op
+
+	// dirty holds the writes not yet sent: bucket -> key -> value, nil for
+	// a deletion. known holds every value this transaction has read or
+	// written, nil for none.
+	dirty   map[string]map[string][]byte
+	known   map[string]map[string][]byte
+	seqs    map[string]*pgSeq
+	created []string
+	buckets map[string]*pgBucket
+}
+
+type pgSeq struct {
+	v     uint64
+	dirty bool
+}
+
+func (t *pgTx) fail(err error) {
+	if t.err == nil && err != nil {
+		t.err = err
+	}
+}
+
+// send runs the pending writes and then the batch's own statements (q)
+// in one round trip, beginning the transaction first if it has not begun.
+// It returns the results of q, which the caller must close.
+func (t *pgTx) send(q *pgx.Batch) pgx.BatchResults {
+	if t.err != nil {
+		return nil
+	}
+	if t.conn == nil {
+		c, err := t.e.pool.Acquire(t.ctx)
+		if err != nil {
+			t.fail(err)
+			return nil
+		}
+		t.conn = c
+	}
+	b := &pgx.Batch{}
+	pre := 0
+	if !t.begun {
+		if t.writable {
+			b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+			b.Queue("SELECT pg_advisory_xact_lock($1)", t.e.lockKey)
+			pre += 2
+		} else {
+			b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+			pre++
+		}
+		t.begun = true
+	}
+	pre += t.queueWrites(b)
+	if q != nil {
+		b.QueuedQueries = append(b.QueuedQueries, q.QueuedQueries...)
+	}
+	br := t.conn.SendBatch(t.ctx, b)
+	for i := 0; i < pre; i++ {
+		if _, err := br.Exec(); err != nil {
+			t.fail(err)
+			br.Close()
+			return nil
+		}
+	}
+	return br
+}
+
+// queueWrites moves the pending writes into b, one statement a bucket for
+// the values and one for the deletions, and returns how many it queued.
+func (t *pgTx) queueWrites(b *pgx.Batch) int {
+	n := 0
+	for _, name := range t.created {
+		b.Queue("INSERT INTO paligo_buckets (name) VALUES ($1)", name)
+		n++
+	}
+	t.created = nil
+	names := make([]string, 0, len(t.dirty))
+	for name := range t.dirty {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same order each time: plans and locks alike
+	for _, name := range names {
+		var keys, vals, gone [][]byte
+		for k, v := range t.dirty[name] {
+			if v == nil {
+				gone = append(gone, []byte(k))
+			} else {
+				keys, vals = append(keys, []byte(k)), append(vals, v)
+			}
+		}
+		if len(gone) > 0 {
+			b.Queue("DELETE FROM paligo_kv WHERE bucket = $1 AND key = ANY($2::bytea[])", name, gone)
+			n++
+		}
+		if len(keys) > 0 {
+			b.Queue(`INSERT INTO paligo_kv (bucket, key, value)
+				SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS w(k, v)
+				ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, name, keys, vals)
+			n++
+		}
+	}
+	t.dirty = nil
+	return n
+}
+
+func (t *pgTx) commit() error {
+	if !t.writable {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for name, s := range t.seqs {
+		if s.dirty {
+			b.Queue("UPDATE paligo_buckets SET seq = $2 WHERE name = $1", name, int64(s.v))
+		}
+	}
+	if len(b.QueuedQueries) == 0 && len(t.dirty) == 0 && len(t.created) == 0 {
+		if !t.begun {
+			return nil // nothing read, nothing written
+		}
+	}
+	b.Queue("COMMIT")
+	br := t.send(b)
+	if br == nil {
+		return t.err
+	}
+	for range b.QueuedQueries {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	t.done = true
+	t.created = nil
+	for _, name := range t.createdNames() {
+		t.e.mu.Lock()
+		t.e.buckets[name] = true
+		t.e.mu.Unlock()
+	}
+	return nil
+}
+
+func (t *pgTx) createdNames() []string {
+	var names []string
+	for name, b := range t.buckets {
+		if b.created {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// release ends the transaction if it is still open (a rollback) and gives
+// the connection back; one that failed mid-statement is closed instead.
+func (t *pgTx) release() {
+	if t.conn == nil {
+		return
+	}
+	if t.begun && !t.done {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := t.conn.Exec(ctx, "ROLLBACK")
+		cancel()
+		if err != nil {
+			t.conn.Conn().Close(context.Background())
+		}
+	}
+	t.conn.Release()
+	t.conn = nil
+}
+
+func (t *pgTx) Writable() bool { return t.writable }
+
+func (t *pgTx) Bucket(name []byte) kvBucket {
+	if b := t.buckets[string(name)]; b != nil {
+		return b
+	}
+	t.e.mu.Lock()
+	exists := t.e.buckets[string(name)]
+	t.e.mu.Unlock()
+	if !exists {
+		q := &pgx.Batch{}
+		q.Queue("SELECT count(*) FROM paligo_buckets WHERE name = $1", string(name))
+		br := t.send(q)
+		if br == nil {
+			return nil
+		}
+		var n int
+		err := br.QueryRow().Scan(&n)
+		br.Close()
+		if err != nil {
+			t.fail(err)
+			return nil
+		}
+		if n == 0 {
+			return nil
+		}
+		t.e.mu.Lock()
+		t.e.buckets[string(name)] = true
+		t.e.mu.Unlock()
+	}
+	return t.bucket(string(name), false)
+}
+
+func (t *pgTx) bucket(name string, created bool) *pgBucket {
+	if t.buckets == nil {
+		t.buckets = map[string]*pgBucket{}
+	}
+	b := &pgBucket{t: t, name: name, created: created}
+	t.buckets[name] = b
+	return b
+}
+
+func (t *pgTx) CreateBucketIfNotExists(name []byte) (kvBucket, error) {
+	if b := t.Bucket(name); b != nil {
+		return b, nil
+	}
+	return t.CreateBucket(name)
+}
+
+func (t *pgTx) CreateBucket(name []byte) (kvBucket, error) {
+	if !t.writable {
+		return nil, errReadOnly
+	}
+	if t.Bucket(name) != nil {
+		return nil, fmt.Errorf("bucket %s already exists", name)
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	t.created = append(t.created, string(name))
+	return t.bucket(string(name), true), nil
+}
+
+var errReadOnly = errors.New("write in a read transaction")
+
+type pgBucket struct {
+	t       *pgTx
+	name    string
+	created bool
+}
+
+func (b *pgBucket) knownValue(key []byte) (v []byte, ok bool) {
+	m := b.t.known[b.name]
+	if m == nil {
+		return nil, false
+	}
+	v, ok = m[string(key)]
+	return v, ok
+}
+
+func (b *pgBucket) remember(key, v []byte) {
+	if b.t.known == nil {
+		b.t.known = map[string]map[string][]byte{}
+	}
+	m := b.t.known[b.name]
+	if m == nil {
+		m = map[string][]byte{}
+		b.t.known[b.name] = m
+	}
+	m[string(key)] = v
+}
+
+func (b *pgBucket) Get(key []byte) []byte {
+	if v, ok := b.knownValue(key); ok {
+		return v
+	}
+	q := &pgx.Batch{}
+	q.Queue("SELECT value FROM paligo_kv WHERE bucket = $1 AND key = $2", b.name, key)
+	br := b.t.send(q)
+	if br == nil {
+		return nil
+	}
+	v := []byte{}
+	err := br.QueryRow().Scan(&v)
+	br.Close()
+	if v == nil {
+		v = []byte{} // the key is there, with an empty value
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		b.remember(key, nil)
+		return nil
+	}
+	if err != nil {
+		b.t.fail(err)
+		return nil
+	}
+	b.remember(key, v)
+	return v
+}
+
+func (b *pgBucket) write(key, value []byte) error {
+	t := b.t
+	if !t.writable {
+		return errReadOnly
+	}
+	if t.err != nil {
+		return t.err
+	}
+	if t.dirty == nil {
+		t.dirty = map[string]map[string][]byte{}
+	}
+	m := t.dirty[b.name]
+	if m == nil {
+		m = map[string][]byte{}
+		t.dirty[b.name] = m
+	}
+	m[string(key)] = value
+	b.remember(key, value)
+	return nil
+}
+
+func (b *pgBucket) Put(key, value []byte) error {
+	if len(key) == 0 {
+		return errors.New("key required")
+	}
+	v := make([]byte, len(value)) // never nil: a key with an empty value exists
+	copy(v, value)
+	return b.write(key, v)
+}
+
+func (b *pgBucket) Delete(key []byte) error { return b.write(key, nil) }
+
+func (b *pgBucket) NextSequence() (uint64, error) {
+	t := b.t
+	if !t.writable {
+		return 0, errReadOnly
+	}
+	s := t.seqs[b.name]
+	if s == nil {
+		s = &pgSeq{}
+		if !b.created {
+			q := &pgx.Batch{}
+			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", b.name)
+			br := t.send(q)
+			if br == nil {
+				return 0, t.err
+			}
+			var v int64
+			err := br.QueryRow().Scan(&v)
+			br.Close()
+			if err != nil {
+				t.fail(err)
+				return 0, err
+			}
+			s.v = uint64(v)
+		}
+		if t.seqs == nil {
+			t.seqs = map[string]*pgSeq{}
+		}
+		t.seqs[b.name] = s
+	}
+	s.v++
+	s.dirty = true
+	return s.v, nil
+}
+
+func (b *pgBucket) KeyN() int {
+	q := &pgx.Batch{}
+	q.Queue("SELECT count(*) FROM paligo_kv WHERE bucket = $1", b.name)
+	br := b.t.send(q)
+	if br == nil {
+		return 0
+	}
+	var n int
+	err := br.QueryRow().Scan(&n)
+	br.Close()
+	b.t.fail(err)
+	return n
+}
+
+func (b *pgBucket) SetFillPercent(float64) {}
+
+func (b *pgBucket) ForEach(fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return b.t.err
+}
+
+func (b *pgBucket) Cursor() kvCursor { return &pgCursor{b: b} }
+
+// pgCursor reads a bucket a page at a time, in the direction it moves; the
+// pages grow, so that a short walk reads little and a long one takes few
+// round trips.
+type pgCursor struct {
+	b    *pgBucket
+	rows []pgRow
+	i    int
+	back bool // rows are in descending order
+	more bool // the database may hold rows past the page
+	page int
+}
+
+type pgRow struct{ k, v []byte }
+
+const (
+	firstPage = 8
+	maxPage   = 1024
+)
+
+// fetch reads a page: from (after, when exclusive) from, forward, or
+// backward when back; from nil is either end.
+func (c *pgCursor) fetch(from []byte, exclusive, back bool) {
+	if c.page == 0 {
+		c.page = firstPage
+	} else if c.page < maxPage {
+		c.page *= 2
+	}
+	var sql string
+	args := []any{c.b.name, c.page}
+	switch {
+	case from == nil && !back:
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key LIMIT $2"
+	case from == nil && back:
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2"
+	case !back && exclusive:
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key > $3 ORDER BY key LIMIT $2"
+	case !back:
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $3 ORDER BY key LIMIT $2"
+	default:
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key < $3 ORDER BY key DESC LIMIT $2"
+	}
+	if from != nil {
+		args = append(args, from)
+	}
+	c.rows, c.i, c.back, c.more = c.rows[:0], 0, back, false
+	q := &pgx.Batch{}
+	q.Queue(sql, args...)
+	br := c.b.t.send(q)
+	if br == nil {
+		return
+	}
+	rows, err := br.Query()
+	if err == nil {
+		for rows.Next() {
+			var r pgRow
+			if err = rows.Scan(&r.k, &r.v); err != nil {
+				break
+			}
+			if r.v == nil {
+				r.v = []byte{}
+			}
+			c.rows = append(c.rows, r)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		c.b.t.fail(err)
+		c.rows = c.rows[:0]
+		return
+	}
+	c.more = len(c.rows) == c.page
+}
+
+// at returns the row the cursor is on, skipping rows this transaction has
+// deleted since the page was read (moving on in the page's direction) and
+// showing the values it has written since.
+func (c *pgCursor) at() ([]byte, []byte) {
+	for {
+		if c.i >= len(c.rows) {
+			if !c.more || len(c.rows) == 0 {
+				c.rows = c.rows[:0]
+				return nil, nil
+			}
+			last := c.rows[len(c.rows)-1].k
+			c.fetch(last, true, c.back)
+			continue
+		}
+		r := c.rows[c.i]
+		if v, ok := c.b.knownValue(r.k); ok {
+			if v == nil {
+				c.i++
+				continue
+			}
+			return r.k, v
+		}
+		return r.k, r.v
+	}
+}
+
+func (c *pgCursor) First() ([]byte, []byte) {
+	c.page = 0
+	c.fetch(nil, false, false)
+	return c.at()
+}
+
+func (c *pgCursor) Last() ([]byte, []byte) {
+	c.page = 0
+	c.fetch(nil, false, true)
+	return c.at()
+}
+
+func (c *pgCursor) Seek(seek []byte) ([]byte, []byte) {
+	c.page = 0
+	c.fetch(seek, false, false)
+	return c.at()
+}
+
+func (c *pgCursor) Next() ([]byte, []byte) {
+	if c.i >= len(c.rows) {
+		return nil, nil
+	}
+	if c.back {
+		cur := c.rows[c.i].k
+		c.page = 0
+		c.fetch(cur, true, false)
+		return c.at()
+	}
+	c.i++
+	return c.at()
+}
+
+func (c *pgCursor) Prev() ([]byte, []byte) {
+	if c.i >= len(c.rows) {
+		return nil, nil
+	}
+	if !c.back {
+		cur := c.rows[c.i].k
+		c.page = 0
+		c.fetch(cur, true, true)
+		return c.at()
+	}
+	c.i++
+	return c.at()
+}
