@@ -262,6 +262,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			}
 			return m.store.Writable()
 		}},
+		{Name: "database", Info: m.store.Engine},
 		{Name: "slack", Check: func() error {
 			if !m.bot.Connected() {
 				return errors.New("not connected to Slack")
@@ -327,7 +328,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 	}
 	m.startRetention(botCtx, reg)
-	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.Config.DB)
+	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.store.Engine())
 	return nil
 }
 

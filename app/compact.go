@@ -33,6 +33,10 @@ func runCompact(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	for name, v := range map[string]string{"--db": *db, "--out": *out} {
+		if store.IsPostgresURL(v) {
+			fmt.Fprintf(stderr, "paligo-slack compact: %s is a PostgreSQL connection URL: compact rewrites a bbolt file (PostgreSQL reclaims its own space: VACUUM)\n", name)
+			return 2
+		}
 		if err := dbFile(v); err != nil {
 			fmt.Fprintf(stderr, "paligo-slack compact: %s %v\n", name, err)
 			return 2

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
 )
 
 // Secret is a token or key. It never prints itself, so a Config can be
@@ -107,7 +108,7 @@ var settings = []setting{
 			c.APIURL = v
 		}},
 	{env: "PALIGO_SLACK_DB", flag: "db", def: "paligo-slack.db",
-		usage: "bbolt database file", check: dbFile, set: func(c *Config, v string) { c.DB = v }},
+		usage: "the database: a bbolt file's path, or postgres://… for replicas sharing PostgreSQL", check: dbFile, set: func(c *Config, v string) { c.DB = v }},
 	{env: "PALIGO_SLACK_LISTEN", flag: "listen", def: "127.0.0.1:8080",
 		usage: "address of the ingest, health and metrics listener",
 		check: hostPort, set: func(c *Config, v string) { c.Listen = v }},
@@ -305,21 +306,25 @@ func tokenKey(v string) error {
 	return nil
 }
 
-// dbFile refuses a URL where a database file is wanted, naming only its
-// scheme: a connection string holds a password, which must not reach an
-// error or a log (nor become a file name).
+// dbFile takes a bbolt file's path or a postgres:// (postgresql://) URL,
+// and refuses a URL of any other scheme naming only its scheme: a
+// connection string holds a password, which must not reach an error or a
+// log (nor become a file name).
 func dbFile(v string) error {
 	scheme, _, isURL := strings.Cut(v, "://")
 	if !isURL {
 		return nil
 	}
-	if s := strings.ToLower(scheme); s == "postgres" || s == "postgresql" {
-		return errors.New("is a PostgreSQL connection URL; this version keeps its state in a bbolt file only: give the file's path")
+	if store.IsPostgresURL(v) {
+		if _, err := url.Parse(v); err != nil {
+			return errors.New("is not a readable postgres:// URL (is a character of the password not escaped?)")
+		}
+		return nil
 	}
 	if len(scheme) > 20 || strings.ContainsAny(scheme, "@:/") {
-		return errors.New("is a URL; give the bbolt file's path")
+		return errors.New("is a URL of no scheme this bot knows; give a bbolt file's path or a postgres:// URL")
 	}
-	return fmt.Errorf("is a %s:// URL; give the bbolt file's path", scheme)
+	return fmt.Errorf("is a %s:// URL; give a bbolt file's path or a postgres:// URL", scheme)
 }
 
 func hostPort(v string) error {

@@ -86,7 +86,7 @@ func TestBadConfigStopsWithOneLineNamingTheSetting(t *testing.T) {
 		{"retention in weeks", with(map[string]string{"PALIGO_SLACK_RETENTION": "4w"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be days (30d)"},
 		{"retention shorter than a day", with(map[string]string{"PALIGO_SLACK_RETENTION": "2h"}), nil, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
 		{"retention of no days", goodEnv, []string{"--retention", "0d"}, "PALIGO_SLACK_RETENTION (--retention) is malformed: must be at least 1d"},
-		{"postgres url", with(map[string]string{"PALIGO_SLACK_DB": "postgres://paligo:secretdb@db.example:5432/paligo"}), nil, "PALIGO_SLACK_DB (--db) is malformed: is a PostgreSQL connection URL"},
+		{"postgres url of an unescaped password", with(map[string]string{"PALIGO_SLACK_DB": "postgres://paligo:secretdb%zz@db.example:5432/paligo"}), nil, "PALIGO_SLACK_DB (--db) is malformed: is not a readable postgres:// URL"},
 		{"mysql url", goodEnv, []string{"--db", "mysql://paligo:secretdb@db.example/paligo"}, "PALIGO_SLACK_DB (--db) is malformed: is a mysql:// URL"},
 		{"url of a strange scheme", with(map[string]string{"PALIGO_SLACK_DB": "postgresql+foo://u:secretdb@h/d"}), nil, "PALIGO_SLACK_DB (--db) is malformed: is a postgresql+foo:// URL"},
 		{"client id without its secret", with(map[string]string{"SLACK_CLIENT_ID": "1111.2222"}), nil, "SLACK_CLIENT_SECRET (--client-secret) and SLACK_CLIENT_ID go together"},

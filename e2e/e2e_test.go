@@ -20,6 +20,7 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -115,7 +116,24 @@ func start(tb testing.TB, fs *fakeslack.Server) *harness {
 // startAt starts the program with its clock stopped at t (zero: real time).
 func startAt(tb testing.TB, fs *fakeslack.Server, t time.Time) *harness {
 	tb.Helper()
-	h := &harness{t: tb, slack: fs, db: filepath.Join(tb.TempDir(), "paligo-slack.db"), logs: &syncBuffer{}, clock: &testClock{now: t},
+	return startOn(tb, fs, testDB(tb), t)
+}
+
+// testDB is a new empty database for one program: a bbolt file, or with
+// PALIGO_E2E_DB=postgres a fresh schema of the test server, so that the
+// whole suite can run on either engine.
+func testDB(tb testing.TB) string {
+	tb.Helper()
+	if os.Getenv("PALIGO_E2E_DB") == "postgres" {
+		return storetest.Postgres(tb)
+	}
+	return filepath.Join(tb.TempDir(), "paligo-slack.db")
+}
+
+// startOn starts the program on the database db (a path or a URL).
+func startOn(tb testing.TB, fs *fakeslack.Server, db string, t time.Time) *harness {
+	tb.Helper()
+	h := &harness{t: tb, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{now: t},
 		delivery: delivery.DeliveryOptions{ChannelRate: 200, ChannelBurst: 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}}
 	h.restart()
 	return h
