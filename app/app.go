@@ -40,6 +40,9 @@ Usage:
   paligo-slack compact --db FILE --out NEW
                                copy the database, stopped, into a new file
                                without its free pages
+  paligo-slack migrate --from DB --to DB [--overwrite]
+                               copy every record, the bot stopped, from a
+                               bbolt file to PostgreSQL (postgres://…) or back
   paligo-slack help            show this help
 
 Settings come from the environment; each has a flag of run
@@ -49,7 +52,7 @@ Settings come from the environment; each has a flag of run
 // run is the whole program; it returns the exit status.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "compact" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "compact" || args[0] == "migrate" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -60,6 +63,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args, stdout, stderr)
 	case "compact":
 		return runCompact(args, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, stdout, stderr)
 	}
 	cfg, err := ParseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {

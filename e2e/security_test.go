@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -386,7 +387,7 @@ func TestListenerResistsSlowAndEndlessClients(t *testing.T) {
 // only its owner can read it (it holds emails and Slack ids).
 func TestStoreFileIsPrivate(t *testing.T) {
 	fs := newFake(t, fakeslack.Options{})
-	h := start(t, fs)
+	h := startOn(t, fs, filepath.Join(t.TempDir(), "private.db"), time.Time{}) // a file on either suite's engine
 	fi, err := os.Stat(h.db)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,8 @@ func TestRejectedBotTokenStopsAtStart(t *testing.T) {
 
 func TestSecondProcessOnSameDBFailsClearly(t *testing.T) {
 	fs := newFake(t, fakeOpts())
-	h := start(t, fs)
+	// The file is one process's; on PostgreSQL replicas share the database.
+	h := startOn(t, fs, filepath.Join(t.TempDir(), "one.db"), time.Time{})
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{
 		"SLACK_BOT_TOKEN": fs.BotToken(), "SLACK_APP_TOKEN": fs.AppToken(), "SLACK_API_URL": fs.URL(),

@@ -53,6 +53,15 @@ func (t boltTx) CreateBucket(name []byte) (kvBucket, error) {
 
 func (t boltTx) Writable() bool { return t.tx.Writable() }
 
+func (t boltTx) Buckets() ([][]byte, error) {
+	var names [][]byte
+	err := t.tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, append([]byte(nil), name...))
+		return nil
+	})
+	return names, err
+}
+
 type boltBucket struct{ b *bolt.Bucket }
 
 func (b boltBucket) Get(key []byte) []byte                    { return b.b.Get(key) }
@@ -60,6 +69,8 @@ func (b boltBucket) Put(key, value []byte) error              { return b.b.Put(k
 func (b boltBucket) Delete(key []byte) error                  { return b.b.Delete(key) }
 func (b boltBucket) Cursor() kvCursor                         { return boltCursor{b.b.Cursor()} }
 func (b boltBucket) NextSequence() (uint64, error)            { return b.b.NextSequence() }
+func (b boltBucket) Sequence() uint64                         { return b.b.Sequence() }
+func (b boltBucket) SetSequence(v uint64) error               { return b.b.SetSequence(v) }
 func (b boltBucket) ForEach(fn func(k, v []byte) error) error { return b.b.ForEach(fn) }
 func (b boltBucket) KeyN() int                                { return b.b.Stats().KeyN }
 func (b boltBucket) SetFillPercent(f float64)                 { b.b.FillPercent = f }

@@ -42,6 +42,8 @@ type kvTx interface {
 	CreateBucketIfNotExists(name []byte) (kvBucket, error)
 	// CreateBucket fails when the bucket exists.
 	CreateBucket(name []byte) (kvBucket, error)
+	// Buckets names every bucket, in bytewise order.
+	Buckets() ([][]byte, error)
 	Writable() bool
 }
 
@@ -54,6 +56,9 @@ type kvBucket interface {
 	Cursor() kvCursor
 	// NextSequence is the bucket's next number, from 1.
 	NextSequence() (uint64, error)
+	// Sequence is the bucket's latest number; SetSequence sets it.
+	Sequence() uint64
+	SetSequence(v uint64) error
 	ForEach(fn func(k, v []byte) error) error
 	// KeyN counts the keys.
 	KeyN() int

@@ -249,6 +249,7 @@ type pgTx struct {
 	dirty   map[string]map[string][]byte
 	known   map[string]map[string][]byte
 	seqs    map[string]*pgSeq
+	pending int // writes in dirty
 	created []string
 	buckets map[string]*pgBucket
 }
@@ -341,7 +342,7 @@ func (t *pgTx) queueWrites(b *pgx.Batch) int {
 			n++
 		}
 	}
-	t.dirty = nil
+	t.dirty, t.pending = nil, 0
 	return n
 }
 
@@ -413,6 +414,41 @@ func (t *pgTx) release() {
 }
 
 func (t *pgTx) Writable() bool { return t.writable }
+
+func (t *pgTx) Buckets() ([][]byte, error) {
+	q := &pgx.Batch{}
+	q.Queue("SELECT name FROM paligo_buckets ORDER BY convert_to(name, 'UTF8')")
+	br := t.send(q)
+	if br == nil {
+		return nil, t.err
+	}
+	rows, err := br.Query()
+	var names [][]byte
+	if err == nil {
+		for rows.Next() {
+			var n string
+			if err = rows.Scan(&n); err != nil {
+				break
+			}
+			names = append(names, []byte(n))
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	br.Close()
+	t.fail(err)
+	if t.err != nil {
+		return nil, t.err
+	}
+	// Buckets this transaction created and has not sent yet.
+	for _, n := range t.created {
+		names = append(names, []byte(n))
+	}
+	sort.Slice(names, func(i, j int) bool { return string(names[i]) < string(names[j]) })
+	return names, nil
+}
 
 func (t *pgTx) Bucket(name []byte) kvBucket {
 	if b := t.buckets[string(name)]; b != nil {
@@ -550,8 +586,20 @@ func (b *pgBucket) write(key, value []byte) error {
 	}
 	m[string(key)] = value
 	b.remember(key, value)
-	return nil
+	t.pending++
+	if t.pending >= flushEvery {
+		// A big transaction (a migration, a copy) sends its writes as it
+		// goes rather than holding them all.
+		if br := t.send(nil); br != nil {
+			t.fail(br.Close())
+		}
+		t.known = nil
+	}
+	return t.err
 }
+
+// flushEvery is how many writes a transaction holds before it sends them.
+const flushEvery = 5000
 
 func (b *pgBucket) Put(key, value []byte) error {
 	if len(key) == 0 {
@@ -569,6 +617,38 @@ func (b *pgBucket) NextSequence() (uint64, error) {
 	if !t.writable {
 		return 0, errReadOnly
 	}
+	s := b.seq()
+	if s == nil {
+		return 0, t.err
+	}
+	s.v++
+	s.dirty = true
+	return s.v, nil
+}
+
+func (b *pgBucket) Sequence() uint64 {
+	if s := b.seq(); s != nil {
+		return s.v
+	}
+	return 0
+}
+
+func (b *pgBucket) SetSequence(v uint64) error {
+	if !b.t.writable {
+		return errReadOnly
+	}
+	s := b.seq()
+	if s == nil {
+		return b.t.err
+	}
+	s.v, s.dirty = v, true
+	return nil
+}
+
+// seq is the bucket's sequence in this transaction, read once (nil when
+// the read failed).
+func (b *pgBucket) seq() *pgSeq {
+	t := b.t
 	s := t.seqs[b.name]
 	if s == nil {
 		s = &pgSeq{}
@@ -577,14 +657,14 @@ func (b *pgBucket) NextSequence() (uint64, error) {
 			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", b.name)
 			br := t.send(q)
 			if br == nil {
-				return 0, t.err
+				return nil
 			}
 			var v int64
 			err := br.QueryRow().Scan(&v)
 			br.Close()
 			if err != nil {
 				t.fail(err)
-				return 0, err
+				return nil
 			}
 			s.v = uint64(v)
 		}
@@ -593,9 +673,7 @@ func (b *pgBucket) NextSequence() (uint64, error) {
 		}
 		t.seqs[b.name] = s
 	}
-	s.v++
-	s.dirty = true
-	return s.v, nil
+	return s
 }
 
 func (b *pgBucket) KeyN() int {
