@@ -18,6 +18,7 @@ import (
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // resetPeakRSS starts the process's peak resident memory (VmHWM) from now.
@@ -51,14 +52,21 @@ func BenchmarkIngestOverListener(b *testing.B) {
 		subs    int
 		glob    string
 		runs    bool // run.failed events with fields, as the subscriptions see
-	}{{"single", 64, 1, 0, "", false}, {"batch", 16, 100, 0, "", false},
+		engine  string
+	}{{"single", 64, 1, 0, "", false, ""}, {"batch", 16, 100, 0, "", false, ""},
+		// The same on PostgreSQL (a fresh schema of the test server).
+		{"single-postgres", 64, 1, 0, "", false, "postgres"}, {"batch-postgres", 16, 100, 0, "", false, "postgres"},
 		// The same run.failed events with no subscription, with 1,000 whose
 		// first filter is a glob, and with 1,000 whose first is a value.
-		{"batch-runs", 16, 100, 0, "", true},
-		{"batch-1000-subscriptions", 16, 100, 1000, "*", true}, {"batch-1000-literal-subscriptions", 16, 100, 1000, "", true}} {
+		{"batch-runs", 16, 100, 0, "", true, ""},
+		{"batch-1000-subscriptions", 16, 100, 1000, "*", true, ""}, {"batch-1000-literal-subscriptions", 16, 100, 1000, "", true, ""}} {
 		b.Run(c.name, func(b *testing.B) {
 			fs := newFake(b, fakeslack.Options{Users: benchUsers(1)})
-			h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{}}
+			db := filepath.Join(b.TempDir(), "bench.db")
+			if c.engine == "postgres" {
+				db = storetest.Postgres(b)
+			}
+			h := &harness{t: b, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{}}
 			h.restart()
 			// 1,000 subscriptions of run.failed over 200 channels, up to 10
 			// filters each, that the events below never match (a match

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -72,8 +74,18 @@ func (b boltBucket) NextSequence() (uint64, error)            { return b.b.NextS
 func (b boltBucket) Sequence() uint64                         { return b.b.Sequence() }
 func (b boltBucket) SetSequence(v uint64) error               { return b.b.SetSequence(v) }
 func (b boltBucket) ForEach(fn func(k, v []byte) error) error { return b.b.ForEach(fn) }
-func (b boltBucket) KeyN() int                                { return b.b.Stats().KeyN }
-func (b boltBucket) SetFillPercent(f float64)                 { b.b.FillPercent = f }
+func (b boltBucket) ScanPrefix(prefix []byte, fn func(k, v []byte) error) error {
+	c := b.b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b boltBucket) KeyN() int                { return b.b.Stats().KeyN }
+func (b boltBucket) SetFillPercent(f float64) { b.b.FillPercent = f }
 
 type boltCursor struct{ c *bolt.Cursor }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/paligo/paligo-slack/paligo"
@@ -122,6 +123,7 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 	}()
 	now := c.s.Now().UTC()
 	err := c.s.update(func(tx kvTx) error {
+		prefetchAccepts(tx, group)
 		for _, call := range group {
 			res, fanned, err := c.s.acceptTx(tx, call.events, call.encoded, call.fan, call.pre, now)
 			if err != nil {
@@ -148,4 +150,42 @@ func (c *acceptCommitter) commit(group []*acceptCall) {
 			call.res, call.fanned, call.err = AcceptResult{}, FanOutResult{}, fmt.Errorf("store events: %w", err)
 		}
 	}
+}
+
+// prefetchAccepts reads ahead, on an engine that gains by it, what storing
+// group will read: whether each event's id is known, the sequences, the
+// fan-out cursor, the followers of each subject and what the directory
+// said of each recipient. A group then costs PostgreSQL a round trip or
+// two, not one or two an event.
+func prefetchAccepts(tx kvTx, group []*acceptCall) {
+	if _, ok := tx.(prefetcher); !ok {
+		return
+	}
+	var ids, follows, emails [][]byte
+	fan := false
+	for _, call := range group {
+		for i := range call.events {
+			e := &call.events[i]
+			ids = append(ids, []byte(e.ID))
+			if call.fan == nil {
+				continue
+			}
+			fan = true
+			if e.Subject != nil {
+				follows = append(follows, followerKey(e.Subject.Key(), call.fan.teamOf(e)+"/"))
+			}
+			scope := call.fan.scopeOf(e)
+			for _, r := range e.Recipients {
+				emails = append(emails, emailKey(scope, strings.ToLower(r)))
+			}
+		}
+	}
+	reqs := []prefetchReq{{bucket: bucketEventIDs, keys: ids}, {bucket: bucketEvents, seq: true}}
+	if fan {
+		reqs = append(reqs, prefetchReq{bucket: bucketMeta, keys: [][]byte{keyFanoutCursor}},
+			prefetchReq{bucket: bucketFollowers, prefixes: follows},
+			prefetchReq{bucket: bucketSlackCache, keys: emails},
+			prefetchReq{bucket: bucketOutbox, seq: true})
+	}
+	prefetch(tx, reqs...)
 }

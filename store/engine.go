@@ -60,6 +60,8 @@ type kvBucket interface {
 	Sequence() uint64
 	SetSequence(v uint64) error
 	ForEach(fn func(k, v []byte) error) error
+	// ScanPrefix calls fn for each key that starts with prefix, in order.
+	ScanPrefix(prefix []byte, fn func(k, v []byte) error) error
 	// KeyN counts the keys.
 	KeyN() int
 	// SetFillPercent tells an engine that keeps pages how full to fill
@@ -75,4 +77,28 @@ type kvCursor interface {
 	Seek(seek []byte) (key, value []byte)
 	Next() (key, value []byte)
 	Prev() (key, value []byte)
+}
+
+// prefetchReq asks for what a transaction is about to read of a bucket:
+// keys, the keys under prefixes (ScanPrefix), its sequence.
+type prefetchReq struct {
+	bucket   []byte
+	keys     [][]byte
+	prefixes [][]byte
+	seq      bool
+}
+
+// prefetcher is an engine's transaction that can read ahead: PostgreSQL
+// reads all of it in one round trip, where reading each key as it comes
+// would take one each. bbolt reads its memory mapping and has no need.
+type prefetcher interface {
+	prefetch(reqs []prefetchReq)
+}
+
+// prefetch reads ahead what tx is about to read, where the engine gains
+// by it; what it reads is then answered from memory.
+func prefetch(tx kvTx, reqs ...prefetchReq) {
+	if p, ok := tx.(prefetcher); ok {
+		p.prefetch(reqs)
+	}
 }

@@ -210,10 +210,10 @@ func (s *Store) Followers(team, k string) ([]string, error) {
 func followersOf(tx kvTx, team, k string) []string {
 	var out []string
 	prefix := followerKey(k, team+"/")
-	c := tx.Bucket(bucketFollowers).Cursor()
-	for key, _ := c.Seek(prefix); key != nil && bytes.HasPrefix(key, prefix); key, _ = c.Next() {
+	tx.Bucket(bucketFollowers).ScanPrefix(prefix, func(key, _ []byte) error {
 		out = append(out, string(key[len(prefix):]))
-	}
+		return nil
+	})
 	return out
 }
 

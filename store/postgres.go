@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,11 +42,11 @@ const pgTimeout = 30 * time.Second
 // engine as on bbolt. Append only.
 var engineMigrations = []string{
 	`CREATE TABLE paligo_buckets (
-		name text PRIMARY KEY,
+		name text COLLATE "C" PRIMARY KEY,
 		seq bigint NOT NULL DEFAULT 0
 	)`,
 	`CREATE TABLE paligo_kv (
-		bucket text NOT NULL,
+		bucket text COLLATE "C" NOT NULL,
 		key bytea NOT NULL,
 		value bytea NOT NULL,
 		PRIMARY KEY (bucket, key)
@@ -119,6 +121,13 @@ func dialPostgres(dsn string) (*pgEngine, error) {
 	}
 	cfg.MaxConns = 32
 	cfg.ConnConfig.RuntimeParams["application_name"] = "paligo-slack"
+	// Each statement is planned for its own values. A cached generic plan
+	// knows neither the bucket nor how many keys: for a bucket = $1 AND
+	// key = ANY($2) it may scan the whole table, which grows with every
+	// event (measured: 2.3 ms a lookup after 20,000 events).
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	e.where = fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
 	defer cancel()
@@ -246,9 +255,15 @@ type pgTx struct {
 	// dirty holds the writes not yet sent: bucket -> key -> value, nil for
 	// a deletion. known holds every value this transaction has read or
 	// written, nil for none.
-	dirty   map[string]map[string][]byte
-	known   map[string]map[string][]byte
-	seqs    map[string]*pgSeq
+	dirty map[string]map[string][]byte
+	// fresh marks the keys of dirty that the database does not hold (read
+	// as absent under the write lock): they are inserted, not upserted.
+	fresh map[string]map[string]bool
+	known map[string]map[string][]byte
+	seqs  map[string]*pgSeq
+	// ranges holds, by bucket, every row under a prefix read ahead
+	// (prefetch); a write under the prefix drops it.
+	ranges  map[string][]pgRange
 	pending int // writes in dirty
 	created []string
 	buckets map[string]*pgBucket
@@ -323,16 +338,25 @@ func (t *pgTx) queueWrites(b *pgx.Batch) int {
 	}
 	sort.Strings(names) // the same order each time: plans and locks alike
 	for _, name := range names {
-		var keys, vals, gone [][]byte
+		var keys, vals, gone, newKeys, newVals [][]byte
+		fresh := t.fresh[name]
 		for k, v := range t.dirty[name] {
-			if v == nil {
+			switch {
+			case v == nil:
 				gone = append(gone, []byte(k))
-			} else {
+			case fresh[k]:
+				newKeys, newVals = append(newKeys, []byte(k)), append(newVals, v)
+			default:
 				keys, vals = append(keys, []byte(k)), append(vals, v)
 			}
 		}
 		if len(gone) > 0 {
 			b.Queue("DELETE FROM paligo_kv WHERE bucket = $1 AND key = ANY($2::bytea[])", name, gone)
+			n++
+		}
+		if len(newKeys) > 0 {
+			b.Queue(`INSERT INTO paligo_kv (bucket, key, value)
+				SELECT $1, k, v FROM unnest($2::bytea[], $3::bytea[]) AS w(k, v)`, name, newKeys, newVals)
 			n++
 		}
 		if len(keys) > 0 {
@@ -342,7 +366,7 @@ func (t *pgTx) queueWrites(b *pgx.Batch) int {
 			n++
 		}
 	}
-	t.dirty, t.pending = nil, 0
+	t.dirty, t.fresh, t.pending = nil, nil, 0
 	return n
 }
 
@@ -584,8 +608,24 @@ func (b *pgBucket) write(key, value []byte) error {
 		m = map[string][]byte{}
 		t.dirty[b.name] = m
 	}
+	if _, pending := m[string(key)]; !pending && value != nil {
+		if prior, known := b.knownValue(key); known && prior == nil {
+			if t.fresh == nil {
+				t.fresh = map[string]map[string]bool{}
+			}
+			if t.fresh[b.name] == nil {
+				t.fresh[b.name] = map[string]bool{}
+			}
+			t.fresh[b.name][string(key)] = true
+		}
+	} else if value == nil && t.fresh[b.name] != nil {
+		delete(t.fresh[b.name], string(key))
+	}
 	m[string(key)] = value
 	b.remember(key, value)
+	if rs := t.ranges[b.name]; len(rs) > 0 {
+		t.ranges[b.name] = slices.DeleteFunc(rs, func(r pgRange) bool { return bytes.HasPrefix(key, r.prefix) })
+	}
 	t.pending++
 	if t.pending >= flushEvery {
 		// A big transaction (a migration, a copy) sends its writes as it
@@ -691,6 +731,218 @@ func (b *pgBucket) KeyN() int {
 }
 
 func (b *pgBucket) SetFillPercent(float64) {}
+
+// pgRange is every row under a prefix, in key order.
+type pgRange struct {
+	prefix []byte
+	rows   []pgRow
+}
+
+// prefixEnd is the least key greater than every key that starts with
+// prefix, nil when there is none (a prefix of 0xff bytes only).
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func (b *pgBucket) ScanPrefix(prefix []byte, fn func(k, v []byte) error) error {
+	t := b.t
+	for _, r := range t.ranges[b.name] {
+		if bytes.Equal(r.prefix, prefix) {
+			for _, row := range r.rows {
+				if err := fn(row.k, row.v); err != nil {
+					return err
+				}
+			}
+			return t.err
+		}
+	}
+	end := prefixEnd(prefix)
+	if end == nil {
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if err := fn(k, v); err != nil {
+				return err
+			}
+		}
+		return t.err
+	}
+	q := &pgx.Batch{}
+	q.Queue("SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $2 AND key < $3 ORDER BY key", b.name, prefix, end)
+	br := t.send(q)
+	if br == nil {
+		return t.err
+	}
+	var found []pgRow
+	rows, err := br.Query()
+	if err == nil {
+		found, err = scanRows(rows)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.fail(err)
+		return err
+	}
+	for _, row := range found {
+		if err := fn(row.k, row.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanRows reads (key, value) rows, closing them.
+func scanRows(rows pgx.Rows) ([]pgRow, error) {
+	defer rows.Close()
+	var out []pgRow
+	for rows.Next() {
+		var r pgRow
+		if err := rows.Scan(&r.k, &r.v); err != nil {
+			return nil, err
+		}
+		if r.v == nil {
+			r.v = []byte{}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// prefetch reads, in one round trip, the keys, prefixes and sequences
+// reqs name that this transaction has not read yet.
+func (t *pgTx) prefetch(reqs []prefetchReq) {
+	if t.err != nil {
+		return
+	}
+	type want struct {
+		name  string
+		kind  int // 0 keys, 1 prefixes, 2 sequence
+		ends  map[string][]byte
+		asked [][]byte
+	}
+	var wants []want
+	q := &pgx.Batch{}
+	for _, r := range reqs {
+		name := string(r.bucket)
+		kb := t.Bucket(r.bucket)
+		if kb == nil {
+			continue
+		}
+		b := kb.(*pgBucket)
+		var keys [][]byte
+		seen, seenPrefix := map[string]bool{}, map[string]bool{}
+		for _, k := range r.keys {
+			if _, ok := b.knownValue(k); !ok && !seen[string(k)] {
+				seen[string(k)] = true
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			q.Queue("SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key = ANY($2::bytea[])", name, keys)
+			wants = append(wants, want{name: name, kind: 0, asked: keys})
+		}
+		var los, his [][]byte
+		for _, p := range r.prefixes {
+			end := prefixEnd(p)
+			if end == nil || seenPrefix[string(p)] || slices.ContainsFunc(t.ranges[name], func(x pgRange) bool { return bytes.Equal(x.prefix, p) }) {
+				continue
+			}
+			seenPrefix[string(p)] = true
+			los, his = append(los, p), append(his, end)
+		}
+		if len(los) > 0 {
+			// LATERAL, so that the plan pgx caches reads the index for each
+			// range: a plain join's generic plan scans the whole table.
+			q.Queue(`SELECT r.lo, kv.key, kv.value FROM unnest($2::bytea[], $3::bytea[]) AS r(lo, hi)
+				CROSS JOIN LATERAL (SELECT key, value FROM paligo_kv
+					WHERE bucket = $1 AND key >= r.lo AND key < r.hi ORDER BY key) kv`, name, los, his)
+			wants = append(wants, want{name: name, kind: 1, asked: los})
+		}
+		if r.seq && t.writable && t.seqs[name] == nil && !b.created {
+			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", name)
+			wants = append(wants, want{name: name, kind: 2})
+		}
+	}
+	if len(wants) == 0 {
+		return
+	}
+	br := t.send(q)
+	if br == nil {
+		return
+	}
+	defer func() { t.fail(br.Close()) }()
+	for _, w := range wants {
+		b := t.buckets[w.name]
+		switch w.kind {
+		case 0:
+			rows, err := br.Query()
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			found, err := scanRows(rows)
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			for _, k := range w.asked {
+				b.remember(k, nil)
+			}
+			for _, r := range found {
+				b.remember(r.k, r.v)
+			}
+		case 1:
+			rows, err := br.Query()
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			byPrefix := map[string][]pgRow{}
+			for rows.Next() {
+				var lo []byte
+				var r pgRow
+				if err := rows.Scan(&lo, &r.k, &r.v); err != nil {
+					rows.Close()
+					t.fail(err)
+					return
+				}
+				if r.v == nil {
+					r.v = []byte{}
+				}
+				byPrefix[string(lo)] = append(byPrefix[string(lo)], r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				t.fail(err)
+				return
+			}
+			if t.ranges == nil {
+				t.ranges = map[string][]pgRange{}
+			}
+			for _, p := range w.asked {
+				t.ranges[w.name] = append(t.ranges[w.name], pgRange{prefix: p, rows: byPrefix[string(p)]})
+			}
+		case 2:
+			var v int64
+			if err := br.QueryRow().Scan(&v); err != nil {
+				t.fail(err)
+				return
+			}
+			if t.seqs == nil {
+				t.seqs = map[string]*pgSeq{}
+			}
+			t.seqs[w.name] = &pgSeq{v: uint64(v)}
+		}
+	}
+}
 
 func (b *pgBucket) ForEach(fn func(k, v []byte) error) error {
 	c := b.Cursor()
