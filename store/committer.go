@@ -182,7 +182,7 @@ func prefetchAccepts(tx kvTx, group []*acceptCall) {
 	}
 	reqs := []prefetchReq{{bucket: bucketEventIDs, keys: ids}, {bucket: bucketEvents, seq: true}}
 	if fan {
-		reqs = append(reqs, prefetchReq{bucket: bucketMeta, keys: [][]byte{keyFanoutCursor}},
+		reqs = append(reqs, prefetchReq{bucket: bucketMeta, keys: [][]byte{keyFanoutCursor, keyRulesVersion}},
 			prefetchReq{bucket: bucketFollowers, prefixes: follows},
 			prefetchReq{bucket: bucketSlackCache, keys: emails},
 			prefetchReq{bucket: bucketOutbox, seq: true})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +78,20 @@ type subscriptionCache struct {
 	// outside the writer, and the transaction takes their answer only if
 	// gen has not moved since.
 	gen uint64
+	// version is the database's rules version the cache was read at:
+	// another process sharing the database (a replica) moves it when it
+	// changes a subscription or a mute.
+	version uint64
+}
+
+// keyRulesVersion counts the changes to subscriptions and mutes, in meta.
+var keyRulesVersion = []byte("rules_version")
+
+func rulesVersion(tx kvTx) uint64 {
+	if v := tx.Bucket(bucketMeta).Get(keyRulesVersion); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
 }
 
 // invalidate empties the cache, in a write transaction that changes the
@@ -151,10 +166,14 @@ type preMatched struct {
 // filled; tx must be a write transaction.
 func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
 	c := &s.subsCache
+	version := rulesVersion(tx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.valid {
+	if c.valid && c.version == version {
 		return c.rules, nil
+	}
+	if c.valid {
+		c.gen++ // what was matched against the rules before is stale
 	}
 	subs, err := listJSON[paligo.Subscription](tx.Bucket(bucketSubscriptions))
 	if err != nil {
@@ -165,7 +184,7 @@ func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
 		return fanOutRules{}, err
 	}
 	r := newRules(subs, mutes)
-	c.rules, c.valid = r, true
+	c.rules, c.valid, c.version = r, true, version
 	return r, nil
 }
 
@@ -174,6 +193,9 @@ func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
 func (s *Store) changeRules(fn func(tx kvTx) error) error {
 	return s.update(func(tx kvTx) error {
 		s.subsCache.invalidate()
+		if err := tx.Bucket(bucketMeta).Put(keyRulesVersion, u64(rulesVersion(tx)+1)); err != nil {
+			return err
+		}
 		return fn(tx)
 	})
 }

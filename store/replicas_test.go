@@ -1,0 +1,77 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
+)
+
+// Two stores on one PostgreSQL database, as two replicas run: what one
+// writes the other sees at once, the subscriptions the fan-out reads from
+// memory included; the same events sent to both at once are stored once.
+func TestReplicasShareOneState(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	a, b := mustOpenAt(t, dsn), mustOpenAt(t, dsn)
+	fan := &store.FanOutSpec{Team: "T1", Read: func(string) bool { return true }}
+	channelsOf := func(r store.FanOutResult) []string {
+		var out []string
+		for _, j := range r.Jobs {
+			if j.Kind == store.JobChannel {
+				out = append(out, j.Channel)
+			}
+		}
+		return out
+	}
+	// b reads the (empty) rules first, so that its cache must be refreshed.
+	if _, r, err := b.AcceptAndFanOut([]paligo.Event{{ID: "before", Type: "run.failed"}}, fan); err != nil || len(channelsOf(r)) != 0 {
+		t.Fatalf("before any subscription: %v %v", channelsOf(r), err)
+	}
+	if _, err := a.Subscribe(paligo.Subscription{Channel: "C1", Kinds: []paligo.Kind{"run.failed"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, r, err := b.AcceptAndFanOut([]paligo.Event{{ID: "after", Type: "run.failed"}}, fan); err != nil || fmt.Sprint(channelsOf(r)) != "[C1]" {
+		t.Errorf("after the other replica subscribed C1: channels %v, %v", channelsOf(r), err)
+	}
+	if _, found, err := a.Unsubscribe("", "C1", 1); err != nil || !found {
+		t.Fatalf("unsubscribe: %v %v", found, err)
+	}
+	if _, r, err := b.AcceptAndFanOut([]paligo.Event{{ID: "gone", Type: "run.failed"}}, fan); err != nil || len(channelsOf(r)) != 0 {
+		t.Errorf("after the other replica unsubscribed: channels %v, %v", channelsOf(r), err)
+	}
+
+	// The same 200 events, half to each replica at once, twice over.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := 0
+	for _, s := range []*store.Store{a, b, a, b} {
+		wg.Go(func() {
+			for i := range 100 {
+				res, err := s.AcceptEvents([]paligo.Event{{ID: fmt.Sprintf("e%d", i), Type: "comment.mention"}, {ID: fmt.Sprintf("f%d", i), Type: "comment.mention"}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				accepted += res.Accepted
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := a.EventCount(); accepted != 200 || n != 203 {
+		t.Errorf("accepted %d, %d stored; want 200 and 203", accepted, n)
+	}
+	// Sequences are shared: no two events have one.
+	seen := map[string]bool{}
+	for seq := uint64(1); seq <= 203; seq++ {
+		e, err := b.EventBySeq(seq)
+		if err != nil || seen[e.ID] {
+			t.Fatalf("seq %d: %+v %v (seen before: %v)", seq, e, err, seen[e.ID])
+		}
+		seen[e.ID] = true
+	}
+}
