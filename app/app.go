@@ -221,7 +221,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if tokens != nil {
 		router.InviteURL = m.Config.InviteURL
 	}
-	m.bot = bot.New(m.client, router, bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""})
+	botOpts := bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""}
+	if m.store.Shared() {
+		// Slack may send an event, or its retry, to any replica.
+		botOpts.FirstSeen = m.store.FirstSeen
+	}
+	m.bot = bot.New(m.client, router, botOpts)
 	var slackHTTP, connectFlow, connections http.Handler
 	if m.Config.SigningSecret != "" {
 		slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))

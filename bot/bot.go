@@ -214,6 +214,11 @@ type Options struct {
 	// NoSocket serves Slack's HTTP requests only (HTTPHandler): Run opens
 	// no Socket Mode connection (there is no app token).
 	NoSocket bool
+	// FirstSeen, when set, is asked of each Events API event this process
+	// has not seen: false means another process sharing the work (a
+	// replica) took it, and it is acked and left alone. It fails open: on
+	// an error the event is handled, as a repeat is better than a loss.
+	FirstSeen func(eventID string) (bool, error)
 }
 
 // Bot is Slack's side of the program: Socket Mode envelopes and (http.go)
@@ -444,7 +449,7 @@ func (b *Bot) dispatch(ctx context.Context, env envelope) {
 	start := time.Now()
 	b.metrics.envelopes.WithLabelValues(env.kind).Inc()
 
-	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.seen.add(env.eventID) {
+	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.firstSeen(env.eventID) {
 		b.log.Info("repeated event ignored", "event_id", env.eventID, "retry_attempt", env.retry, "retry_reason", env.retryReason)
 		b.ack(ctx, env, nil, start)
 		return
@@ -516,6 +521,23 @@ func (b *Bot) route(ctx context.Context, env envelope) Reply {
 		b.log.Warn("envelope with unexpected data ignored", "type", env.kind, "data_type", fmt.Sprintf("%T", env.data))
 		return Reply{}
 	}
+}
+
+// firstSeen reports whether the event id is new: to this process, then to
+// the others sharing its work (Options.FirstSeen).
+func (b *Bot) firstSeen(id string) bool {
+	if !b.seen.add(id) {
+		return false
+	}
+	if b.opts.FirstSeen == nil {
+		return true
+	}
+	first, err := b.opts.FirstSeen(id)
+	if err != nil {
+		b.log.Warn("could not ask the replicas whether an event is new; handling it", "event_id", id, "err", err)
+		return true
+	}
+	return first
 }
 
 // recentIDs remembers the last n ids added.

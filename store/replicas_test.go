@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
@@ -43,6 +45,22 @@ func TestReplicasShareOneState(t *testing.T) {
 		t.Errorf("after the other replica unsubscribed: channels %v, %v", channelsOf(r), err)
 	}
 
+	// An Events API event (or Slack's retry of it) reaching both replicas
+	// is taken by one.
+	firsts := 0
+	for _, s := range []*store.Store{a, b, b} {
+		first, err := s.FirstSeen("Ev0123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Errorf("the event was first seen %d times, want once", firsts)
+	}
+
 	// The same 200 events, half to each replica at once, twice over.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -73,5 +91,31 @@ func TestReplicasShareOneState(t *testing.T) {
 			t.Fatalf("seq %d: %+v %v (seen before: %v)", seq, e, err, seen[e.ID])
 		}
 		seen[e.ID] = true
+	}
+}
+
+// An event id is remembered for an hour, on either engine, then pruned.
+func TestSeenEventsAreForgottenAfterAnHour(t *testing.T) { eachEngine(t, testSeenEventsAreForgotten) }
+
+func testSeenEventsAreForgotten(t *testing.T) {
+	s := MustOpen(t)
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	if first, err := s.FirstSeen("Ev1"); err != nil || !first {
+		t.Fatalf("first = %v %v", first, err)
+	}
+	now = now.Add(59 * time.Minute)
+	if _, err := s.Prune(context.Background(), now.Add(-30*24*time.Hour), store.PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := s.FirstSeen("Ev1"); first {
+		t.Error("forgotten within the hour")
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.Prune(context.Background(), now.Add(-30*24*time.Hour), store.PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := s.FirstSeen("Ev1"); !first {
+		t.Error("still remembered an hour on")
 	}
 }

@@ -112,6 +112,9 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time, opts PruneOptions) 
 		func(tx kvTx, from []byte, budget int) ([]byte, error) {
 			return pruneOAuthStates(tx, from, budget, cutoff)
 		},
+		func(tx kvTx, from []byte, budget int) ([]byte, error) {
+			return pruneSeenEvents(tx, from, budget, s.Now().Add(-seenFor))
+		},
 	}
 	for _, step := range steps {
 		var from []byte
@@ -364,6 +367,14 @@ func pruneOAuthStates(tx kvTx, from []byte, budget int, cutoff time.Time) ([]byt
 		var st paligo.OAuthState
 		err := json.Unmarshal(v, &st)
 		return err == nil && st.Expires.Before(cutoff), err
+	})
+}
+
+// pruneSeenEvents forgets the Events API event ids taken before since.
+func pruneSeenEvents(tx kvTx, from []byte, budget int, since time.Time) ([]byte, error) {
+	var n int
+	return pruneWhere(tx.Bucket(bucketSeenEvents), from, budget, &n, func(_, v []byte) (bool, error) {
+		return len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < since.Unix(), nil
 	})
 }
 

@@ -128,6 +128,8 @@ var migrations = []func(tx kvTx) error{
 	// v8: connected workspaces, by team and by org, and the OAuth states
 	// of Connect flows under way.
 	createBuckets(bucketInstallations, bucketInstallationOrgs, bucketOAuthStates),
+	// v9: the Events API events taken, for replicas sharing one database.
+	createBuckets(bucketSeenEvents),
 }
 
 // createBuckets is a migration that adds buckets.
@@ -383,6 +385,32 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// Shared reports whether other processes may share the database (replicas
+// on PostgreSQL); a bbolt file is one process's.
+func (s *Store) Shared() bool { return s.bolt == nil }
+
+// bucketSeenEvents: Events API event id -> when it was first taken.
+var bucketSeenEvents = []byte("seen_events")
+
+// seenFor is how long an event id is remembered: Slack retries an event
+// for a few minutes.
+const seenFor = time.Hour
+
+// FirstSeen records the Events API event id and reports whether it is the
+// first time any process sharing the database saw it.
+func (s *Store) FirstSeen(id string) (first bool, err error) {
+	err = s.update(func(tx kvTx) error {
+		b := tx.Bucket(bucketSeenEvents)
+		if b.Get([]byte(id)) != nil {
+			first = false
+			return nil
+		}
+		first = true
+		return b.Put([]byte(id), u64(uint64(s.Now().Unix())))
+	})
+	return first, err
 }
 
 // Compact copies the database at path, which no process may hold, into a

@@ -105,6 +105,8 @@ func Populate(tb testing.TB, s *store.Store) {
 	_, err = s.SaveInstallation(paligo.Installation{Team: "T2", TeamName: "Second", Org: "acme", BotUser: "UB2",
 		BotTokenSealed: "sealed:not-a-token"})
 	must(err)
+	_, err = s.FirstSeen("Ev0SEEN")
+	must(err)
 	_, err = s.NewOAuthState(paligo.OAuthState{Org: "acme", Email: "admin@example.com", Return: "https://paligo.example/back", Expires: now.Add(time.Hour)})
 	must(err)
 }
