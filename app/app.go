@@ -153,7 +153,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
-	m.store, err = store.Open(m.Config.DB, store.Options{})
+	m.store, err = store.Open(m.Config.DB, store.Options{Replica: m.Config.Replica})
 	if err != nil {
 		return err
 	}
@@ -273,6 +273,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return m.store.Writable()
 		}},
 		{Name: "database", Info: m.store.Engine},
+		{Name: "replica", Info: m.store.Replica},
+		{Name: "digest_lock", Info: func() string {
+			// Which replica runs the digest loop (this one, on a file).
+			holder, err := m.store.LockHolder(delivery.DigestLock)
+			switch {
+			case err != nil:
+				return "unknown: " + err.Error()
+			case holder == "":
+				return "none"
+			}
+			return holder
+		}},
 		{Name: "slack", Check: func() error {
 			if !m.bot.Connected() {
 				return errors.New("not connected to Slack")

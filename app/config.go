@@ -46,6 +46,7 @@ type Config struct {
 	TokenKey     Secret
 	APIURL       string
 	DB           string
+	Replica      string
 	Listen       string
 	IngestSecret Secret
 	// IngestSecretPrevious is the ingest secret before IngestSecret, still
@@ -109,6 +110,9 @@ var settings = []setting{
 		}},
 	{env: "PALIGO_SLACK_DB", flag: "db", def: "paligo-slack.db",
 		usage: "the database: a bbolt file's path, or postgres://… for replicas sharing PostgreSQL", check: dbFile, set: func(c *Config, v string) { c.DB = v }},
+	{env: "PALIGO_SLACK_REPLICA", flag: "replica",
+		usage: "this replica's name among those sharing a PostgreSQL database, in /healthz and the database's own views (default host:pid)",
+		check: replicaName, set: func(c *Config, v string) { c.Replica = v }},
 	{env: "PALIGO_SLACK_LISTEN", flag: "listen", def: "127.0.0.1:8080",
 		usage: "address of the ingest, health and metrics listener",
 		check: hostPort, set: func(c *Config, v string) { c.Listen = v }},
@@ -325,6 +329,13 @@ func dbFile(v string) error {
 		return errors.New("is a URL of no scheme this bot knows; give a bbolt file's path or a postgres:// URL")
 	}
 	return fmt.Errorf("is a %s:// URL; give a bbolt file's path or a postgres:// URL", scheme)
+}
+
+func replicaName(v string) error {
+	if len(v) > 40 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return errors.New("must be up to 40 printable ASCII characters")
+	}
+	return nil
 }
 
 func hostPort(v string) error {

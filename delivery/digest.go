@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,14 @@ type DigestOptions struct {
 	// Batch is how many users' digest jobs one transaction writes. Default
 	// 500.
 	Batch int
+	// LockRetry is how often a replica that does not hold the digest lock
+	// tries to take it. Default 15 s: a dead holder's loop is taken over
+	// within a minute.
+	LockRetry time.Duration
 }
+
+// DigestLock is the name of the lock the digest loop runs under.
+const DigestLock = "digest loop"
 
 // Digests is the cron loop that sends each user their digest on time, in
 // their own time zone: every run looks at the users with events queued,
@@ -53,6 +61,8 @@ type Digests struct {
 
 	queued   *prometheus.CounterVec
 	duration prometheus.Histogram
+	locks    *prometheus.CounterVec
+	holding  atomic.Bool
 }
 
 // NewDigests returns the digest loop for d's workspace; Run starts it.
@@ -72,6 +82,9 @@ func NewDigests(st *store.Store, d *Deliverer, users UserInfoSlack, opts DigestO
 	if opts.Batch <= 0 {
 		opts.Batch = 500
 	}
+	if opts.LockRetry <= 0 {
+		opts.LockRetry = 15 * time.Second
+	}
 	g := &Digests{store: st, d: d, users: users, opts: opts, log: opts.Log,
 		queued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paligo_slack_digests_queued_total",
@@ -81,9 +94,13 @@ func NewDigests(st *store.Store, d *Deliverer, users UserInfoSlack, opts DigestO
 			Name: "paligo_slack_digest_run_seconds", Help: "Time one digest run took.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
+		locks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paligo_slack_digest_lock_total",
+			Help: "The digest loop's lock, by what happened: taken (this replica began running the loop), lost (its connection to the database failed).",
+		}, []string{"event"}),
 	}
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(g.queued, g.duration)
+		opts.Registry.MustRegister(g.queued, g.duration, g.locks)
 	}
 	return g
 }
@@ -97,12 +114,54 @@ func (g *Digests) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
-	return cronLoop(ctx, g.opts.Spec, g.log, func() {
-		if _, err := g.RunOnce(ctx); err != nil {
+	for {
+		lock, err := g.store.TryLock(DigestLock)
+		if err != nil {
+			g.log.Warn("digest lock", "err", err)
+		}
+		if lock != nil {
+			if err := g.runHolding(ctx, lock); err != nil || ctx.Err() != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(g.opts.LockRetry):
+		}
+	}
+}
+
+// runHolding runs the cron loop while this replica holds the digest lock:
+// until ctx ends, or the lock is lost (then a run under way stops, and
+// another replica's loop takes over; a digest a run queued is never queued
+// again for its window, which the store checks as it queues).
+func (g *Digests) runHolding(ctx context.Context, lock *store.Lock) error {
+	defer lock.Release()
+	g.locks.WithLabelValues("taken").Inc()
+	g.holding.Store(true)
+	defer g.holding.Store(false)
+	g.log.Info("digest loop runs here", "replica", g.store.Replica())
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-lock.Lost():
+			g.locks.WithLabelValues("lost").Inc()
+			g.log.Warn("digest lock lost: the loop stops here until it is taken again")
+			cancel()
+		case <-run.Done():
+		}
+	}()
+	return cronLoop(run, g.opts.Spec, g.log, func() {
+		if _, err := g.RunOnce(run); err != nil {
 			g.log.Error("digest run", "err", err)
 		}
 	})
 }
+
+// Holding reports whether this replica runs the digest loop now.
+func (g *Digests) Holding() bool { return g.holding.Load() }
 
 // cronLoop runs job on spec (UTC), once at the start, and never two at once
 // (a run still going when the next is due skips that one); a panic in job

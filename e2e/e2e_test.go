@@ -179,6 +179,8 @@ func (h *harness) restart() {
 	// Tests run digests by hand (runDigests) at the times they choose; the
 	// loop itself only makes its catch-up run at start.
 	m.Digests.Spec = "0 0 1 1 *"
+	// A replica waiting for the digest lock tries again soon.
+	m.Digests.LockRetry = 100 * time.Millisecond
 	read := strings.Count(h.logs.String(), directoryRead)
 	if err := m.Open(context.Background()); err != nil {
 		h.t.Fatalf("open: %v", err)

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/store/storetest"
 )
@@ -37,5 +39,58 @@ func TestReplicasTakeAnEventOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("app_home_opened and its retry, at two replicas, published %d times; want 1", n)
+	}
+}
+
+// The digest loop runs on one replica at a time; /healthz of each says
+// which; when that replica stops, another takes the loop over.
+func TestDigestLoopRunsOnOneReplica(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	fs := newFake(t, fakeslack.Options{})
+	var hs []*harness
+	for _, name := range []string{"r1", "r2", "r3"} {
+		h := &harness{t: t, slack: fs, db: dsn, logs: &syncBuffer{}, clock: &testClock{},
+			configure: func(c *app.Config) { c.Replica = name }}
+		h.restart()
+		hs = append(hs, h)
+	}
+	ctx := ctxT(t)
+	holder := func() (int, string) {
+		t.Helper()
+		n, who := 0, ""
+		for _, h := range hs {
+			if h.main != nil && h.main.DigestLoop().Holding() {
+				n++
+				who = h.main.Config.Replica
+			}
+		}
+		return n, who
+	}
+	var first string
+	if err := poll(ctx, 10*time.Millisecond, func() bool { n, who := holder(); first = who; return n == 1 }); err != nil {
+		t.Fatal("no replica took the digest loop")
+	}
+	for _, h := range hs {
+		if code, body := h.get("/healthz"); code != 200 || !strings.Contains(body, `"digest_lock":"`+first+`"`) {
+			t.Errorf("%s: /healthz = %d %s; want the digest lock at %s", h.main.Config.Replica, code, body, first)
+		}
+	}
+	for _, h := range hs {
+		if h.main.Config.Replica == first {
+			h.main.Close()
+			h.main = nil
+		}
+	}
+	start := time.Now()
+	var next string
+	if err := poll(ctx, 10*time.Millisecond, func() bool { n, who := holder(); next = who; return n == 1 }); err != nil {
+		t.Fatal("no replica took the digest loop over")
+	}
+	if next == first {
+		t.Fatalf("the stopped replica %s still holds the loop", first)
+	}
+	t.Logf("the loop moved from %s to %s in %v", first, next, time.Since(start).Round(time.Millisecond))
+	if n, _ := holder(); n != 1 {
+		t.Errorf("%d replicas run the digest loop", n)
 	}
 }

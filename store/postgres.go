@@ -95,15 +95,21 @@ func Redact(dsn string) string {
 // OpenPostgres connects to the database at dsn (postgres://…), brings its
 // schema up to date, once across replicas, and opens the store on it. No
 // error it returns holds the password.
-func OpenPostgres(dsn string) (*Store, error) {
-	e, err := dialPostgres(dsn)
+func OpenPostgres(dsn string, opts Options) (*Store, error) {
+	replica := opts.replica()
+	e, err := dialPostgres(dsn, replica)
 	if err != nil {
 		return nil, err
 	}
-	return open(e)
+	s, err := open(e)
+	if err != nil {
+		return nil, err
+	}
+	s.replica = replica
+	return s, nil
 }
 
-func dialPostgres(dsn string) (*pgEngine, error) {
+func dialPostgres(dsn, replica string) (*pgEngine, error) {
 	secret := ""
 	if u, err := url.Parse(dsn); err == nil {
 		secret, _ = u.User.Password()
@@ -120,11 +126,19 @@ func dialPostgres(dsn string) (*pgEngine, error) {
 		e.secret = cfg.ConnConfig.Password
 	}
 	cfg.MaxConns = 32
-	cfg.ConnConfig.RuntimeParams["application_name"] = "paligo-slack"
+	cfg.ConnConfig.RuntimeParams["application_name"] = truncate(appPrefix+replica, 63)
 	// Each statement is planned for its own values. A cached generic plan
 	// knows neither the bucket nor how many keys: for a bucket = $1 AND
 	// key = ANY($2) it may scan the whole table, which grows with every
 	// event (measured: 2.3 ms a lookup after 20,000 events).
+	// A replica that vanishes without closing its connections (its
+	// machine lost) is noticed by the server within about 25 s, and the
+	// locks it held are freed for the others.
+	for k, v := range map[string]string{"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"} {
+		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
@@ -189,6 +203,13 @@ func (e *pgEngine) migrate(ctx context.Context) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // scrub takes the password out of err's text.

@@ -119,3 +119,62 @@ func testSeenEventsAreForgotten(t *testing.T) {
 		t.Error("still remembered an hour on")
 	}
 }
+
+// A lock is held by one replica at a time; LockHolder names it; when its
+// connection dies (the replica's process or machine), the server frees it
+// and another takes it.
+func TestLocksAreOneReplicasAtATime(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	a, err := store.Open(dsn, store.Options{Replica: "replica-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := store.Open(dsn, store.Options{Replica: "replica-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	la, err := a.TryLock("digest loop")
+	if err != nil || la == nil {
+		t.Fatalf("a's lock: %v %v", la, err)
+	}
+	if lb, err := b.TryLock("digest loop"); err != nil || lb != nil {
+		t.Fatalf("b took the lock a holds: %v %v", lb, err)
+	}
+	if other, err := b.TryLock("another lock"); err != nil || other == nil {
+		t.Errorf("another lock: %v %v", other, err)
+	} else {
+		other.Release()
+	}
+	if h, err := b.LockHolder("digest loop"); err != nil || h != "replica-a" {
+		t.Errorf("holder = %q %v, want replica-a", h, err)
+	}
+	la.Release()
+	if h, _ := b.LockHolder("digest loop"); h != "" {
+		t.Errorf("holder after release = %q", h)
+	}
+	lb, err := b.TryLock("digest loop")
+	if err != nil || lb == nil {
+		t.Fatalf("b after a released: %v %v", lb, err)
+	}
+	// b's connection is ended by the server, as when its machine is lost.
+	admin, err := store.Open(dsn, store.Options{Replica: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if n, err := admin.TerminateReplica("replica-b"); err != nil || n == 0 {
+		t.Fatalf("terminate: %d %v", n, err)
+	}
+	select {
+	case <-lb.Lost():
+	case <-time.After(20 * time.Second):
+		t.Fatal("b did not notice it lost the lock")
+	}
+	if la, err := a.TryLock("digest loop"); err != nil || la == nil {
+		t.Errorf("a could not take the lock b lost: %v %v", la, err)
+	} else {
+		la.Release()
+	}
+}

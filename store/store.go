@@ -164,6 +164,8 @@ type Store struct {
 	subsCache subscriptionCache
 	// primary is the primary workspace's team id (SetPrimary).
 	primary atomic.Pointer[string]
+	// replica names this process (Options.Replica).
+	replica string
 }
 
 var keyPrimaryTeam = []byte("primary_team")
@@ -205,6 +207,17 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release the
 	// file before it fails with ErrLocked. Zero means one second.
 	LockTimeout time.Duration
+	// Replica names this process to the others sharing a PostgreSQL
+	// database; default host:pid.
+	Replica string
+}
+
+func (o Options) replica() string {
+	if o.Replica != "" {
+		return o.Replica
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // Open opens (creating if needed, mode 0600) the database at path and brings
@@ -212,7 +225,7 @@ type Options struct {
 // database instead (OpenPostgres).
 func Open(path string, opts Options) (*Store, error) {
 	if IsPostgresURL(path) {
-		return OpenPostgres(path)
+		return OpenPostgres(path, opts)
 	}
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
@@ -244,6 +257,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.bolt = db
+	s.replica = opts.replica()
 	s.mapped.start(s)
 	return s, nil
 }
