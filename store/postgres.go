@@ -51,6 +51,12 @@ var engineMigrations = []string{
 		value bytea NOT NULL,
 		PRIMARY KEY (bucket, key)
 	)`,
+	// Lanes' leases (lanes.go): which replica runs each lane, until when.
+	`CREATE TABLE paligo_lanes (
+		lane text COLLATE "C" PRIMARY KEY,
+		owner text NOT NULL,
+		expires timestamptz NOT NULL
+	)`,
 }
 
 type pgEngine struct {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -176,5 +177,61 @@ func TestLocksAreOneReplicasAtATime(t *testing.T) {
 		t.Errorf("a could not take the lock b lost: %v %v", la, err)
 	} else {
 		la.Release()
+	}
+}
+
+// A lane is leased to one replica at a time; a lease not renewed expires
+// and another replica takes the lane over; the one that lost it learns so
+// when it renews.
+func TestLaneLeases(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	a, err := store.Open(dsn, store.Options{Replica: "replica-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := store.Open(dsn, store.Options{Replica: "replica-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	claim := func(s *store.Store, ttl time.Duration, lanes ...string) store.LaneClaim {
+		t.Helper()
+		c, err := s.ClaimLanes(lanes, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(c.Granted)
+		return c
+	}
+	if c := claim(a, time.Minute, "C1", "C2"); fmt.Sprint(c.Granted) != "[C1 C2]" || len(c.TakenOver) != 0 {
+		t.Errorf("a's first claim: %+v", c)
+	}
+	if c := claim(b, time.Minute, "C2", "C3"); fmt.Sprint(c.Granted) != "[C3]" {
+		t.Errorf("b's claim of a lane a holds: %+v", c)
+	}
+	if c := claim(a, time.Minute, "C1"); fmt.Sprint(c.Granted) != "[C1]" || len(c.TakenOver) != 0 {
+		t.Errorf("a's claim of its own lane: %+v", c)
+	}
+	if lost, err := a.RenewLanes([]string{"C1", "C2"}, 50*time.Millisecond); err != nil || len(lost) != 0 {
+		t.Errorf("renew: lost %v %v", lost, err)
+	}
+	time.Sleep(100 * time.Millisecond) // a's leases expire unrenewed
+	if c := claim(b, time.Minute, "C1", "C2"); fmt.Sprint(c.Granted) != "[C1 C2]" || len(c.TakenOver) != 2 {
+		t.Errorf("b's claim of expired lanes: %+v", c)
+	}
+	if lost, err := a.RenewLanes([]string{"C1", "C2"}, time.Minute); err != nil || len(lost) != 2 {
+		t.Errorf("a renewing lanes b took: lost %v %v", lost, err)
+	}
+	if err := b.ReleaseLanes([]string{"C1"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := claim(a, time.Minute, "C1", "C2"); fmt.Sprint(c.Granted) != "[C1]" {
+		t.Errorf("a's claim after b released C1: %+v", c)
+	}
+	// On a bbolt file the one process holds every lane.
+	f := MustOpen(t)
+	if c, err := f.ClaimLanes([]string{"C1"}, time.Minute); err != nil || fmt.Sprint(c.Granted) != "[C1]" {
+		t.Errorf("file: %+v %v", c, err)
 	}
 }
