@@ -104,6 +104,13 @@ type DeliveryOptions struct {
 	// NoPrimary: there is no SLACK_BOT_TOKEN; every job is a connected
 	// workspace's.
 	NoPrimary bool
+	// LeaseTTL is how long a lane's lease lasts unrenewed, with replicas on
+	// PostgreSQL (lanes.go): a dead replica's lanes are taken over after
+	// it. Default 15 s.
+	LeaseTTL time.Duration
+	// LeaseScan is how often a replica reads the jobs other replicas put in
+	// the outbox for its lanes. Default 250 ms.
+	LeaseScan time.Duration
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -138,6 +145,9 @@ type Deliverer struct {
 	gates    map[string]*gate
 	limiters map[string]*rate.Limiter
 	spaces   map[string]*space
+	// leases: with replicas, the lanes this one holds (lanes.go); nil on a
+	// bbolt file, whose one process holds every lane.
+	leases *laneLeases
 }
 
 type lane struct {
@@ -198,6 +208,12 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	if opts.CallbackClient == nil {
 		opts.CallbackClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 15 * time.Second
+	}
+	if opts.LeaseScan <= 0 {
+		opts.LeaseScan = 250 * time.Millisecond
+	}
 	d := &Deliverer{
 		store: st, opts: opts, log: opts.Log,
 		backoff:  bot.Backoff{Min: opts.MinBackoff, Max: opts.MaxBackoff},
@@ -212,6 +228,9 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	}
 	d.primary = d.newSpace(opts.Team, "", api, nil)
 	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
+	if st.Shared() {
+		d.leases = newLaneLeases(opts.Registry)
+	}
 	return d
 }
 
@@ -272,6 +291,10 @@ func (d *Deliverer) Enqueue(jobs []store.Job) {
 	for _, j := range jobs {
 		if d.queued[j.Seq] {
 			continue // e.g. retried by an admin while Run was loading the outbox
+		}
+		if !d.holds(j.Lane()) {
+			d.await(j)
+			continue
 		}
 		d.queued[j.Seq] = true
 		l := d.lanes[j.Lane()]
@@ -351,6 +374,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 
+	if d.leases != nil {
+		d.wg.Go(func() { d.leaseLoop(ctx) })
+	}
 	tick := time.NewTicker(d.opts.FanOutEvery)
 	defer tick.Stop()
 	for {
@@ -372,6 +398,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			d.stopping = true
 			d.mu.Unlock()
 			d.wg.Wait()
+			if d.leases != nil {
+				d.releaseAll() // the others take the lanes over at once
+			}
 			return nil
 		case <-d.wake:
 		case <-tick.C:
@@ -383,6 +412,9 @@ func (d *Deliverer) runLane(l *lane) {
 	defer d.wg.Done()
 	for {
 		d.mu.Lock()
+		if !d.holds(l.key) {
+			d.dropJobs(l, false) // another replica holds the lane now
+		}
 		if len(l.jobs) == 0 || d.ctx.Err() != nil {
 			l.running = false
 			if len(l.jobs) == 0 {

@@ -1,0 +1,221 @@
+package delivery
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paligo/paligo-slack/store"
+)
+
+// Replicas sharing one PostgreSQL database each run delivery, and a lane
+// (a channel, a person) belongs to one of them at a time (store/lanes.go):
+// its posts go in order and at its pace whichever replica took the events.
+//
+// A job whose lane this replica does not hold waits here while the lane is
+// claimed. If another replica holds it, the job is left to that replica,
+// which finds it in the outbox: each replica reads the jobs new since its
+// last look every LeaseScan, and the whole outbox every LeaseTTL/3, which
+// finds the lanes whose holder died (their leases expired: taken over).
+// Held lanes are renewed every LeaseTTL/3, released once idle, and all
+// released when delivery stops, after its calls in flight.
+
+// laneLeases is the Deliverer's part in it.
+type laneLeases struct {
+	held    map[string]bool        // under Deliverer.mu
+	waiting map[string][]store.Job // jobs of lanes not held, to claim; under Deliverer.mu
+	wake    chan struct{}
+
+	lastSeq uint64 // the outbox read up to (leaseLoop alone)
+
+	claimed   prometheus.Counter
+	takenOver prometheus.Counter
+	lost      prometheus.Counter
+}
+
+func newLaneLeases(reg prometheus.Registerer) *laneLeases {
+	l := &laneLeases{
+		held: map[string]bool{}, waiting: map[string][]store.Job{}, wake: make(chan struct{}, 1),
+		claimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paligo_slack_jobs_claimed_total",
+			Help: "Outbox jobs this replica took to run, in lanes it claimed (replicas on PostgreSQL).",
+		}),
+		takenOver: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paligo_slack_lanes_taken_over_total",
+			Help: "Lanes this replica took over from another whose lease had expired (it died, or was cut off).",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paligo_slack_leases_lost_total",
+			Help: "Lanes' leases this replica found another had taken (it was paused or cut off past its lease).",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(l.claimed, l.takenOver, l.lost)
+	}
+	return l
+}
+
+// holds reports whether this replica runs lane (under d.mu).
+func (d *Deliverer) holds(lane string) bool {
+	return d.leases == nil || d.leases.held[lane]
+}
+
+// await keeps job until its lane is claimed (under d.mu).
+func (d *Deliverer) await(j store.Job) {
+	d.queued[j.Seq] = true
+	d.leases.waiting[j.Lane()] = append(d.leases.waiting[j.Lane()], j)
+	select {
+	case d.leases.wake <- struct{}{}:
+	default:
+	}
+}
+
+// leaseLoop claims, finds and renews lanes until ctx ends.
+func (d *Deliverer) leaseLoop(ctx context.Context) {
+	scan := time.NewTicker(d.opts.LeaseScan)
+	defer scan.Stop()
+	every := d.opts.LeaseTTL / 3
+	var renewed, full time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.leases.wake:
+		case <-scan.C:
+		}
+		d.claimWaiting()
+		now := time.Now()
+		if now.Sub(full) >= every {
+			full = now
+			d.findJobs(0)
+		} else {
+			d.findJobs(d.leases.lastSeq)
+		}
+		d.claimWaiting()
+		if now.Sub(renewed) >= every {
+			renewed = now
+			d.renewLanes()
+		}
+	}
+}
+
+// findJobs hands the outbox's jobs after seq to their lanes, or to await.
+func (d *Deliverer) findJobs(after uint64) {
+	jobs, err := d.store.PendingJobsAfter(after, 0)
+	if err != nil {
+		d.log.Error("read the outbox", "err", err)
+		return
+	}
+	for _, j := range jobs {
+		d.leases.lastSeq = max(d.leases.lastSeq, j.Seq)
+	}
+	d.Enqueue(jobs)
+}
+
+// claimWaiting claims the lanes of the jobs awaiting them: the granted
+// lanes run their jobs; the others' jobs are left to their holders.
+func (d *Deliverer) claimWaiting() {
+	d.mu.Lock()
+	lanes := make([]string, 0, len(d.leases.waiting))
+	for lane := range d.leases.waiting {
+		lanes = append(lanes, lane)
+	}
+	d.mu.Unlock()
+	if len(lanes) == 0 {
+		return
+	}
+	c, err := d.store.ClaimLanes(lanes, d.opts.LeaseTTL)
+	if err != nil {
+		d.log.Error("claim lanes", "err", err, "lanes", len(lanes))
+		return // they wait for the next try
+	}
+	d.leases.takenOver.Add(float64(len(c.TakenOver)))
+	if len(c.TakenOver) > 0 {
+		d.log.Info("lanes taken over", "lanes", len(c.TakenOver))
+	}
+	d.mu.Lock()
+	var run []store.Job
+	for _, lane := range lanes {
+		jobs := d.leases.waiting[lane]
+		delete(d.leases.waiting, lane)
+		for _, j := range jobs {
+			delete(d.queued, j.Seq)
+		}
+		if slices.Contains(c.Granted, lane) {
+			d.leases.held[lane] = true
+			run = append(run, jobs...)
+		}
+	}
+	d.mu.Unlock()
+	d.leases.claimed.Add(float64(len(run)))
+	slices.SortFunc(run, func(a, b store.Job) int { return int(a.Seq) - int(b.Seq) })
+	d.Enqueue(run)
+}
+
+// renewLanes renews the held lanes, drops those another replica took, and
+// releases those with no work.
+func (d *Deliverer) renewLanes() {
+	d.mu.Lock()
+	var held, idle []string
+	for lane := range d.leases.held {
+		if l := d.lanes[lane]; l == nil && len(d.leases.waiting[lane]) == 0 {
+			idle = append(idle, lane)
+			delete(d.leases.held, lane)
+		} else {
+			held = append(held, lane)
+		}
+	}
+	d.mu.Unlock()
+	if err := d.store.ReleaseLanes(idle); err != nil {
+		d.log.Warn("release idle lanes", "err", err)
+	}
+	lost, err := d.store.RenewLanes(held, d.opts.LeaseTTL)
+	if err != nil {
+		d.log.Error("renew lanes", "err", err)
+		return
+	}
+	if len(lost) == 0 {
+		return
+	}
+	d.leases.lost.Add(float64(len(lost)))
+	d.log.Warn("lanes' leases lost to another replica", "lanes", len(lost))
+	d.mu.Lock()
+	for _, lane := range lost {
+		delete(d.leases.held, lane)
+		if l := d.lanes[lane]; l != nil {
+			d.dropJobs(l, true)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// dropJobs forgets the jobs of a lane this replica no longer holds: its
+// holder runs them (under d.mu). A job under way (inFlight: the first)
+// finishes here.
+func (d *Deliverer) dropJobs(l *lane, inFlight bool) {
+	keep := 0
+	if inFlight && l.running && len(l.jobs) > 0 {
+		keep = 1
+	}
+	for _, j := range l.jobs[keep:] {
+		delete(d.queued, j.Seq)
+		d.depth.Add(-1)
+	}
+	l.jobs = l.jobs[:keep]
+}
+
+// releaseAll gives every held lane up, once delivery has stopped.
+func (d *Deliverer) releaseAll() {
+	d.mu.Lock()
+	lanes := make([]string, 0, len(d.leases.held))
+	for lane := range d.leases.held {
+		lanes = append(lanes, lane)
+	}
+	d.leases.held = map[string]bool{}
+	d.mu.Unlock()
+	if err := d.store.ReleaseLanes(lanes); err != nil {
+		d.log.Warn("release lanes", "err", err)
+	}
+}
