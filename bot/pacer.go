@@ -30,7 +30,9 @@ type reconnectPacer struct {
 
 func newReconnectPacer() *reconnectPacer {
 	return &reconnectPacer{
-		Min: time.Second, Max: 2 * time.Minute, Stable: time.Minute,
+		// Max stays below the client's 30 s timeout, which the wait counts
+		// in (wrap also clamps it to the call's deadline).
+		Min: time.Second, Max: 20 * time.Second, Stable: time.Minute,
 		now: time.Now, sleep: Sleep,
 	}
 }
@@ -59,11 +61,23 @@ func (p *reconnectPacer) reserve() time.Duration {
 	return d
 }
 
+// callRoom is the time a paced apps.connections.open call keeps for itself
+// within its deadline.
+const callRoom = 5 * time.Second
+
 // wrap returns a RoundTripper that paces apps.connections.open calls.
 func (p *reconnectPacer) wrap(base http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if strings.HasSuffix(r.URL.Path, "/apps.connections.open") {
-			if err := p.sleep(r.Context(), p.reserve()); err != nil {
+			d := p.reserve()
+			// The wait is inside the call's own timeout: a wait that used
+			// it all would fail the call, each failure would lengthen the
+			// next wait, and the bot would never connect again. It leaves
+			// the call time to be made.
+			if dl, ok := r.Context().Deadline(); ok {
+				d = min(d, max(0, dl.Sub(p.now())-callRoom))
+			}
+			if err := p.sleep(r.Context(), d); err != nil {
 				return nil, err
 			}
 		}

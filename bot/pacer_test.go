@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -30,5 +32,39 @@ func TestReconnectPacerSchedule(t *testing.T) {
 	now = now.Add(time.Second)
 	if d := p.reserve(); !within(d, time.Second) {
 		t.Errorf("after reset, first quick reconnect waits %v, want ~1s", d)
+	}
+}
+
+// However long the streak, a paced apps.connections.open waits less than
+// its call's deadline leaves: a wait that outlasted it failed the call,
+// the failure lengthened the next wait, and the bot never connected again
+// (seen with three replicas under a long storm of dropped sockets).
+func TestReconnectPacerLeavesTheCallItsTime(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var slept []time.Duration
+	p := &reconnectPacer{Min: time.Second, Max: 2 * time.Minute, Stable: time.Minute,
+		now:   func() time.Time { return now },
+		sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil }}
+	calls := 0
+	rt := p.wrap(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		calls++
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	}))
+	for range 12 { // a streak whose waits would reach the 2 minute cap
+		ctx, cancel := context.WithDeadline(context.Background(), now.Add(30*time.Second))
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://slack.test/api/apps.connections.open", nil)
+		if _, err := rt.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		now = now.Add(100 * time.Millisecond) // dropped at once
+	}
+	if calls != 12 {
+		t.Errorf("%d of 12 calls made", calls)
+	}
+	for i, d := range slept {
+		if d > 30*time.Second-callRoom {
+			t.Errorf("wait %d was %v: more than the call's 30 s leave", i, d)
+		}
 	}
 }

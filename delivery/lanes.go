@@ -3,9 +3,11 @@ package delivery
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/paligo/paligo-slack/store"
 )
@@ -134,6 +136,7 @@ func (d *Deliverer) claimWaiting() {
 	d.leases.takenOver.Add(float64(len(c.TakenOver)))
 	if len(c.TakenOver) > 0 {
 		d.log.Info("lanes taken over", "lanes", len(c.TakenOver))
+		d.startSpent(c.TakenOver)
 	}
 	d.mu.Lock()
 	var run []store.Job
@@ -217,5 +220,26 @@ func (d *Deliverer) releaseAll() {
 	d.mu.Unlock()
 	if err := d.store.ReleaseLanes(lanes); err != nil {
 		d.log.Warn("release lanes", "err", err)
+	}
+}
+
+// startSpent starts the pace of taken-over channel lanes with their burst
+// spent: the replica that held them may have just used it, and a channel
+// must not get two bursts in a row.
+func (d *Deliverer) startSpent(lanes []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for _, lane := range lanes {
+		if strings.Contains(lane, ":") || lane == "callback" {
+			continue // a person's lane ("user:", "email:"): no channel pace
+		}
+		key := lane
+		if !strings.Contains(lane, "|") {
+			key = "|" + lane // the primary workspace's scope is ""
+		}
+		l := rate.NewLimiter(d.opts.ChannelRate, d.opts.ChannelBurst)
+		l.ReserveN(now, d.opts.ChannelBurst)
+		d.limiters[key] = l
 	}
 }

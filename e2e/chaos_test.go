@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +19,18 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
+
+// backlogOf reads the backlog of a database replicas share.
+func backlogOf(db string) (events, jobs int, err error) {
+	st, err := store.Open(db, store.Options{Replica: "chaos-check"})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Close()
+	return st.Backlog()
+}
 
 // chaosEvent is one event of the chaos stream and what it must end as.
 type chaosEvent struct {
@@ -38,12 +51,35 @@ type chaosEvent struct {
 // stay within the in-flight limit per kill; no digest window is sent
 // twice; and no secret appears in any log.
 func TestChaosLosesNothing(t *testing.T) {
+	runChaos(t, chaosRun{replicas: 1, events: 900, channelRate: 200, db: func(t testing.TB) string {
+		return filepath.Join(t.TempDir(), "paligo-slack.db")
+	}})
+}
+
+// TestReplicasChaosLosesNothing is the storm on three replicas of the real
+// binary sharing one PostgreSQL database: the stream goes to any of them,
+// a random one is killed (SIGKILL) and started again five times. Besides
+// what the single process must show, no channel is posted to faster than
+// its pace, whichever replica holds its lane.
+func TestReplicasChaosLosesNothing(t *testing.T) {
+	runChaos(t, chaosRun{replicas: 3, events: 2000, channelRate: 50, db: storetest.Postgres})
+}
+
+// chaosRun is one storm: how many replicas share the database db makes.
+type chaosRun struct {
+	replicas    int
+	events      int
+	channelRate int // PALIGO_SLACK_CHANNEL_RATE; the burst is the default 3
+	db          func(t testing.TB) string
+}
+
+func runChaos(t *testing.T, run chaosRun) {
 	const (
-		nEvents  = 900
 		kills    = 5
 		inFlight = 8 // DeliveryOptions.Workers' default
 		team     = "T0FAKE"
 	)
+	nEvents := run.events
 	var users []fakeslack.User
 	instant := []string{"U0I0", "U0I1", "U0I2", "U0I3"}
 	var digestUsers []string
@@ -65,7 +101,7 @@ func TestChaosLosesNothing(t *testing.T) {
 	// Before the first start: routes, who is instant and who gets hourly
 	// digests, and for each digest user one item queued two hours ago, so
 	// that this hour's digest is due while the storm runs.
-	db := filepath.Join(t.TempDir(), "paligo-slack.db")
+	db := run.db(t)
 	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +160,9 @@ func TestChaosLosesNothing(t *testing.T) {
 	fs.Inject("*", fakeslack.Fault{Status: http.StatusServiceUnavailable, Rate: 0.03})
 	fs.Inject("*", fakeslack.Fault{Latency: 30 * time.Millisecond, Rate: 0.1})
 
-	env := processEnv(fs, db)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	env := append(processEnv(fs, db), fmt.Sprintf("PALIGO_SLACK_CHANNEL_RATE=%d", run.channelRate))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	began := time.Now()
 	defer cancel()
 	stormCtx, stopStorm := context.WithCancel(ctx)
 	defer stopStorm()
@@ -155,12 +192,33 @@ func TestChaosLosesNothing(t *testing.T) {
 	// The platform: batches of 5 every 20 ms to whichever process is up. A
 	// batch without an answer (the process died) may or may not have been
 	// stored, so it is sent again, as the platform would, until a 202.
-	var addr atomic.Value
-	addr.Store("")
+	// The live replicas' addresses; the stream picks one at random.
+	var addrMu sync.Mutex
+	addrs := make([]string, run.replicas)
+	pick := func(r *rand.Rand) string {
+		addrMu.Lock()
+		defer addrMu.Unlock()
+		var live []string
+		for _, a := range addrs {
+			if a != "" {
+				live = append(live, a)
+			}
+		}
+		if len(live) == 0 {
+			return ""
+		}
+		return live[r.IntN(len(live))]
+	}
+	setAddr := func(i int, a string) {
+		addrMu.Lock()
+		addrs[i] = a
+		addrMu.Unlock()
+	}
 	var pushed, unanswered atomic.Int64
 	streamDone := make(chan struct{})
 	go func() {
 		defer close(streamDone)
+		r := rand.New(rand.NewPCG(12, 0))
 		for i := 0; i < nEvents; i += 5 {
 			var batch []any
 			for _, e := range evs[i:min(i+5, nEvents)] {
@@ -170,7 +228,7 @@ func TestChaosLosesNothing(t *testing.T) {
 				if ctx.Err() != nil {
 					return
 				}
-				if a := addr.Load().(string); a != "" {
+				if a := pick(r); a != "" {
 					if status, ok := tryPost(a, batch); ok && status == http.StatusAccepted {
 						break
 					}
@@ -183,39 +241,51 @@ func TestChaosLosesNothing(t *testing.T) {
 		}
 	}()
 
-	// Kill the process in the middle of its work, each time after it has
-	// made some progress, then start it again on the same file.
+	// Kill a process in the middle of its work, each time after the
+	// replicas have made some progress, then start it again on the same
+	// database.
 	var logs []*process
+	procs := make([]*process, run.replicas)
+	startAt := func(i int) {
+		p := startProcess(t, bin, append(env, fmt.Sprintf("PALIGO_SLACK_REPLICA=replica-%d", i)))
+		logs = append(logs, p)
+		procs[i] = p
+		setAddr(i, p.listenAddr(t, ctx))
+	}
+	for i := range run.replicas {
+		startAt(i)
+	}
 	killedBusy := 0 // kills that left work in the outbox
 	rnd := rand.New(rand.NewPCG(11, 0))
 	for k := range kills {
-		p := startProcess(t, bin, env)
-		logs = append(logs, p)
-		addr.Store(p.listenAddr(t, ctx))
 		from := fs.MessageCount()
 		want := from + 100 + rnd.IntN(150)
 		if err := poll(ctx, time.Millisecond, func() bool { return fs.MessageCount() >= want }); err != nil {
 			t.Fatalf("life %d: only %d posts (want %d)", k, fs.MessageCount(), want)
 		}
-		// The stream keeps posting to it: a request cut by the kill is sent
-		// again to the next process.
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-		st, err := store.Open(db, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if evCount, jobs, _ := st.Backlog(); evCount+jobs > 0 {
+		// The stream keeps posting: a request cut by the kill is sent again
+		// to a live replica.
+		i := rnd.IntN(run.replicas)
+		setAddr(i, "")
+		procs[i].cmd.Process.Signal(syscall.SIGKILL)
+		<-procs[i].done
+		if run.replicas == 1 { // a file: readable once its process is gone
+			st, err := store.Open(db, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if evCount, jobs, _ := st.Backlog(); evCount+jobs > 0 {
+				killedBusy++
+			}
+			st.Close()
+		} else if _, jobs, err := backlogOf(db); err == nil && jobs > 0 {
 			killedBusy++
 		}
-		st.Close()
+		startAt(i)
 	}
 	if killedBusy == 0 {
 		t.Fatal("no kill found work left in the outbox; the test proves nothing")
 	}
-	p := startProcess(t, bin, env)
-	logs = append(logs, p)
-	addr.Store(p.listenAddr(t, ctx))
 	select {
 	case <-streamDone:
 	case <-ctx.Done():
@@ -266,16 +336,57 @@ func TestChaosLosesNothing(t *testing.T) {
 	if err := poll(ctx, 50*time.Millisecond, func() bool { missing, _ = posted(); return len(missing) == 0 }); err != nil {
 		t.Fatalf("after the storm %d deliveries never arrived, e.g. %v", len(missing), missing[:min(5, len(missing))])
 	}
+	t.Logf("everything delivered %v after the start", time.Since(began).Round(time.Second))
 	stopStorm()
 	storm.Wait()
 	fs.ClearFaults()
-	if err := poll(ctx, 20*time.Millisecond, func() bool { return healthy(addr.Load().(string)) }); err != nil {
-		t.Fatal("the bot did not reconnect after the storm")
+	for i := range procs {
+		if err := poll(ctx, 20*time.Millisecond, func() bool { return healthy(addrs[i]) }); err != nil {
+			resp, err := http.Get("http://" + addrs[i] + "/healthz")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("replica %d: /healthz %d %s", i, resp.StatusCode, b)
+			}
+			lines := strings.Split(procs[i].logs.String(), "\n")
+			for _, l := range lines[max(0, len(lines)-15):] {
+				for _, secret := range []string{"very-secret", testIngestSecret} {
+					l = strings.ReplaceAll(l, secret, "<secret>")
+				}
+				t.Log(l)
+			}
+			t.Fatalf("replica %d did not reconnect after the storm", i)
+		}
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.done
-	if p.err != nil {
-		t.Errorf("SIGTERM exit: %v", p.err)
+	for i, p := range procs {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+		if p.err != nil {
+			t.Errorf("replica %d: SIGTERM exit: %v", i, p.err)
+		}
+	}
+
+	// Each channel at its pace: at most the burst and a second's worth of
+	// posts in any second, whichever replica posted.
+	byChannel := map[string][]time.Time{}
+	for _, c := range fs.Calls("chat.postMessage") {
+		if ch := c.Arg("channel"); c.Error == "" && c.Status == http.StatusOK && strings.HasPrefix(ch, "C") {
+			byChannel[ch] = append(byChannel[ch], c.At)
+		}
+	}
+	for ch, at := range byChannel {
+		slices.SortFunc(at, time.Time.Compare)
+		most, j := 0, 0
+		for i := range at {
+			for at[i].Sub(at[j]) >= time.Second {
+				j++
+			}
+			most = max(most, i-j+1)
+		}
+		// The burst (3), a second at the rate, and one for the clocks.
+		if limit := 3 + run.channelRate + 1; most > limit {
+			t.Errorf("%s got %d posts in one second; its pace allows %d", ch, most, limit)
+		}
 	}
 
 	// The store's account of every event.
@@ -378,8 +489,8 @@ func TestChaosLosesNothing(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("chaos: %d events pushed (%d batches sent again), %d kills survived (%d with work in the outbox), %d socket faults, %d 429s, %d 503s, %d Slack calls; %d messages repeated (%d digests), 0 lost",
-		pushed.Load(), unanswered.Load(), kills, killedBusy, socketFaults.Load(), limited, unavailable, len(fs.Calls("")), repeats, digestRepeats)
+	t.Logf("chaos, %d replicas: %d events pushed (%d batches sent again), %d kills survived (%d with work in the outbox), %d socket faults, %d 429s, %d 503s, %d Slack calls; %d messages repeated (%d digests), 0 lost",
+		run.replicas, pushed.Load(), unanswered.Load(), kills, killedBusy, socketFaults.Load(), limited, unavailable, len(fs.Calls("")), repeats, digestRepeats)
 }
 
 // tryPost is postEvents for a process that may die under it: ok is false
