@@ -433,6 +433,7 @@ func (d *Deliverer) runLane(l *lane) {
 		if done {
 			d.mu.Lock()
 			delete(d.queued, job.Seq)
+			d.endedHere(job.Seq)
 			l.jobs[0] = store.Job{}
 			l.jobs = l.jobs[1:]
 			l.failures = 0

@@ -31,6 +31,10 @@ type laneLeases struct {
 	wake    chan struct{}
 
 	lastSeq uint64 // the outbox read up to (leaseLoop alone)
+	// finished holds the jobs this replica ended lately, with when: a read
+	// of the outbox that began before one ended still lists it (under
+	// Deliverer.mu).
+	finished map[uint64]time.Time
 
 	claimed   prometheus.Counter
 	takenOver prometheus.Counter
@@ -39,7 +43,7 @@ type laneLeases struct {
 
 func newLaneLeases(reg prometheus.Registerer) *laneLeases {
 	l := &laneLeases{
-		held: map[string]bool{}, waiting: map[string][]store.Job{}, wake: make(chan struct{}, 1),
+		held: map[string]bool{}, waiting: map[string][]store.Job{}, wake: make(chan struct{}, 1), finished: map[uint64]time.Time{},
 		claimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "paligo_slack_jobs_claimed_total",
 			Help: "Outbox jobs this replica took to run, in lanes it claimed (replicas on PostgreSQL).",
@@ -105,15 +109,32 @@ func (d *Deliverer) leaseLoop(ctx context.Context) {
 
 // findJobs hands the outbox's jobs after seq to their lanes, or to await.
 func (d *Deliverer) findJobs(after uint64) {
+	began := time.Now()
 	jobs, err := d.store.PendingJobsAfter(after, 0)
 	if err != nil {
 		d.log.Error("read the outbox", "err", err)
 		return
 	}
-	for _, j := range jobs {
-		d.leases.lastSeq = max(d.leases.lastSeq, j.Seq)
+	d.mu.Lock()
+	for seq, at := range d.leases.finished {
+		if at.Before(began.Add(-time.Minute)) {
+			delete(d.leases.finished, seq)
+		}
 	}
+	jobs = slices.DeleteFunc(jobs, func(j store.Job) bool {
+		d.leases.lastSeq = max(d.leases.lastSeq, j.Seq)
+		_, ended := d.leases.finished[j.Seq]
+		return ended // read before it ended
+	})
+	d.mu.Unlock()
 	d.Enqueue(jobs)
+}
+
+// endedHere notes that this replica ended job (under d.mu).
+func (d *Deliverer) endedHere(seq uint64) {
+	if d.leases != nil {
+		d.leases.finished[seq] = time.Now()
+	}
 }
 
 // claimWaiting claims the lanes of the jobs awaiting them: the granted
@@ -152,6 +173,20 @@ func (d *Deliverer) claimWaiting() {
 		}
 	}
 	d.mu.Unlock()
+	// The replica that held a lane before may have ended some of its jobs
+	// after this one read them: only those still in the outbox run.
+	if len(run) > 0 {
+		seqs := make([]uint64, len(run))
+		for i, j := range run {
+			seqs[i] = j.Seq
+		}
+		still, err := d.store.StillPending(seqs)
+		if err != nil {
+			d.log.Error("read the outbox", "err", err)
+			return // the lanes are held: the next read finds the jobs
+		}
+		run = slices.DeleteFunc(run, func(j store.Job) bool { return !still[j.Seq] })
+	}
 	d.leases.claimed.Add(float64(len(run)))
 	slices.SortFunc(run, func(a, b store.Job) int { return int(a.Seq) - int(b.Seq) })
 	d.Enqueue(run)

@@ -13,6 +13,7 @@ import (
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // reportLatency reports p50 and p99 of ds in milliseconds.
@@ -118,7 +119,18 @@ func BenchmarkHomeTabPublish(b *testing.B) {
 // per-channel rate, Slack's 1 message/s scaled up to 50/s. One op is the
 // whole run, from the first POST to the last post. The ideal is the rate
 // limit: 1,000 posts / 50 per s = 20 s. ratio = ideal / achieved.
+//
+// postgres-3-replicas is the same load on three replicas of the program
+// sharing one PostgreSQL database: each takes a third of the POSTs, and
+// each channel's lane belongs to one of them at a time.
 func BenchmarkDelivery(b *testing.B) {
+	b.Run("bbolt", func(b *testing.B) {
+		benchDelivery(b, 1, func(b testing.TB) string { return filepath.Join(b.TempDir(), "bench.db") })
+	})
+	b.Run("postgres-3-replicas", func(b *testing.B) { benchDelivery(b, 3, storetest.Postgres) })
+}
+
+func benchDelivery(b *testing.B, replicas int, db func(testing.TB) string) {
 	const (
 		events   = 10_000
 		channels = 20
@@ -130,9 +142,15 @@ func BenchmarkDelivery(b *testing.B) {
 		chs = append(chs, fakeslack.Channel{ID: fmt.Sprintf("C%02d", i), Name: fmt.Sprintf("c%d", i)})
 	}
 	fs := newFake(b, fakeslack.Options{Users: benchUsers(1), Channels: chs, PingInterval: time.Second, ChannelRate: rate, ChannelBurst: 5})
-	h := &harness{t: b, slack: fs, db: filepath.Join(b.TempDir(), "bench.db"), logs: &syncBuffer{}, clock: &testClock{},
-		delivery: delivery.DeliveryOptions{ChannelRate: rate, ChannelBurst: 3}}
-	h.restart()
+	dsn := db(b)
+	var hs []*harness
+	for range replicas {
+		h := &harness{t: b, slack: fs, db: dsn, logs: &syncBuffer{}, clock: &testClock{},
+			delivery: delivery.DeliveryOptions{ChannelRate: rate, ChannelBurst: 3}}
+		h.restart()
+		hs = append(hs, h)
+	}
+	h := hs[0]
 	kinds := paligo.RoutableKinds()[:10]
 	routes := map[paligo.Kind][]string{}
 	for i, k := range kinds {
@@ -145,6 +163,7 @@ func BenchmarkDelivery(b *testing.B) {
 	run := 0
 	var elapsed time.Duration
 	var calls, posts int
+	before := fs.MessageCount()
 	for b.Loop() {
 		run++
 		startCount, startCalls := fs.MessageCount(), len(fs.Calls("chat.postMessage"))
@@ -155,7 +174,7 @@ func BenchmarkDelivery(b *testing.B) {
 				n := batch*100 + i
 				evs = append(evs, event(fmt.Sprintf("r%d-%05d", run, n), string(kinds[n%len(kinds)]), map[string]any{"text": fmt.Sprint("event ", n)}))
 			}
-			h.post(evs)
+			hs[batch%len(hs)].post(evs)
 		}
 		if err := poll(ctx, 5*time.Millisecond, func() bool { return fs.MessageCount()-startCount >= 2*events }); err != nil {
 			b.Fatalf("delivered %d of %d", fs.MessageCount()-startCount, 2*events)
@@ -174,6 +193,9 @@ func BenchmarkDelivery(b *testing.B) {
 	b.ReportMetric(float64(posts)/elapsed.Seconds(), "posts/s")
 	b.ReportMetric(float64(calls)/float64(posts), "calls/post")
 	b.ReportMetric(float64(2*events*run-posts), "lost")
+	// Once the outbox is empty: a post beyond one per event and channel is
+	// a repeat (two replicas running one lane would make them).
+	b.ReportMetric(float64(fs.MessageCount()-before-2*events*run), "repeats")
 }
 
 // BenchmarkCriticalBehindStrangers measures, through the whole program, how

@@ -130,3 +130,25 @@ func (s *Store) PendingJobsAfter(seq uint64, max int) ([]Job, error) {
 	})
 	return jobs, err
 }
+
+// StillPending says which of the jobs seqs are still in the outbox: a
+// replica that claims a lane runs only those (another may have finished
+// one since the outbox was read).
+func (s *Store) StillPending(seqs []uint64) (map[uint64]bool, error) {
+	out := map[uint64]bool{}
+	err := s.db.view(func(tx kvTx) error {
+		keys := make([][]byte, len(seqs))
+		for i, seq := range seqs {
+			keys[i] = u64(seq)
+		}
+		prefetch(tx, prefetchReq{bucket: bucketOutbox, keys: keys})
+		b := tx.Bucket(bucketOutbox)
+		for i, k := range keys {
+			if b.Get(k) != nil {
+				out[seqs[i]] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}

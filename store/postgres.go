@@ -68,6 +68,10 @@ type pgEngine struct {
 
 	mu      sync.Mutex
 	buckets map[string]bool // known to exist
+
+	bmu      sync.Mutex
+	bcalls   []*batchCall // batch calls waiting for the next group
+	brunning bool
 }
 
 // IsPostgresURL reports whether dsn selects the PostgreSQL engine.
@@ -156,6 +160,19 @@ func dialPostgres(dsn, replica string) (*pgEngine, error) {
 		return nil, e.scrub(fmt.Errorf("connect to postgres %s: %w", e.where, err))
 	}
 	e.pool = pool
+	// Two processes of one name would both hold every lane it holds. This
+	// is the pool's first query, so its one connection is the only one of
+	// this process.
+	var twins int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1
+		AND datname = current_database() AND pid <> pg_backend_pid()`, cfg.ConnConfig.RuntimeParams["application_name"]).Scan(&twins); err != nil {
+		pool.Close()
+		return nil, e.scrub(fmt.Errorf("postgres %s: %w", e.where, err))
+	}
+	if twins > 0 {
+		pool.Close()
+		return nil, fmt.Errorf("postgres %s: a replica named %q is already connected: give each replica its own PALIGO_SLACK_REPLICA", e.where, replica)
+	}
 	var schema string
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		pool.Close()
@@ -247,7 +264,65 @@ func (e *pgEngine) view(fn func(kvTx) error) error {
 }
 
 func (e *pgEngine) update(fn func(kvTx) error) error { return e.run(true, fn) }
-func (e *pgEngine) batch(fn func(kvTx) error) error  { return e.run(true, fn) }
+
+// batch shares one transaction among the calls waiting, as bbolt's Batch
+// does: delivery's receipts come many at a time, and writes run one at a
+// time across replicas, so one commit each would bound every replica
+// together to one commit's round trips. There is no timer: the calls that
+// arrived while the last group committed form the next. A call whose fn
+// fails is run again alone, for its own answer; the others go on without
+// it.
+func (e *pgEngine) batch(fn func(kvTx) error) error {
+	c := &batchCall{fn: fn, done: make(chan error, 1)}
+	e.bmu.Lock()
+	e.bcalls = append(e.bcalls, c)
+	if !e.brunning {
+		e.brunning = true
+		go e.runBatches()
+	}
+	e.bmu.Unlock()
+	return <-c.done
+}
+
+type batchCall struct {
+	fn   func(kvTx) error
+	done chan error
+}
+
+func (e *pgEngine) runBatches() {
+	for {
+		e.bmu.Lock()
+		group := e.bcalls
+		e.bcalls = nil
+		if len(group) == 0 {
+			e.brunning = false
+			e.bmu.Unlock()
+			return
+		}
+		e.bmu.Unlock()
+		for len(group) > 0 {
+			failed := -1
+			err := e.run(true, func(tx kvTx) error {
+				for i, c := range group {
+					if err := c.fn(tx); err != nil {
+						failed = i
+						return err
+					}
+				}
+				return nil
+			})
+			if err == nil || failed < 0 || len(group) == 1 {
+				for _, c := range group {
+					c.done <- err
+				}
+				break
+			}
+			solo := group[failed]
+			group = append(group[:failed:failed], group[failed+1:]...)
+			solo.done <- e.run(true, solo.fn)
+		}
+	}
+}
 
 func (e *pgEngine) run(writable bool, fn func(kvTx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,6 +137,12 @@ func TestLocksAreOneReplicasAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if twin, err := store.Open(dsn, store.Options{Replica: "replica-a"}); err == nil || !strings.Contains(err.Error(), `a replica named "replica-a" is already connected`) {
+		if twin != nil {
+			twin.Close()
+		}
+		t.Errorf("a second replica of a's name: %v", err)
+	}
 	la, err := a.TryLock("digest loop")
 	if err != nil || la == nil {
 		t.Fatalf("a's lock: %v %v", la, err)
@@ -233,5 +240,69 @@ func TestLaneLeases(t *testing.T) {
 	f := MustOpen(t)
 	if c, err := f.ClaimLanes([]string{"C1"}, time.Minute); err != nil || fmt.Sprint(c.Granted) != "[C1]" {
 		t.Errorf("file: %+v %v", c, err)
+	}
+}
+
+// Replicas accepting events (and fanning them out as they accept) while
+// the others' fan-out loops run: each event is fanned out once, to each of
+// its channels once.
+func TestReplicasFanOutEachEventOnce(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	var rs []*store.Store
+	for range 3 {
+		rs = append(rs, mustOpenAt(t, dsn))
+	}
+	if err := rs[0].SetRoutes("", map[paligo.Kind][]string{"run.failed": {"C1", "C2"}}); err != nil {
+		t.Fatal(err)
+	}
+	fan := &store.FanOutSpec{Team: "T1", Read: func(string) bool { return true }}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for _, s := range rs {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.FanOutWith(*fan, 50); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var accepting sync.WaitGroup
+	for i, s := range rs {
+		accepting.Go(func() {
+			for b := range 20 {
+				var evs []paligo.Event
+				for e := range 25 {
+					evs = append(evs, paligo.Event{ID: fmt.Sprintf("r%d-b%d-e%d", i, b, e), Type: "run.failed"})
+				}
+				if _, _, err := s.AcceptAndFanOut(evs, fan); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	accepting.Wait()
+	close(stop)
+	wg.Wait()
+	if _, err := rs[1].FanOutWith(*fan, 10000); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := rs[2].PendingJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, j := range jobs {
+		per[fmt.Sprint(j.Event, j.Channel)]++
+	}
+	if len(jobs) != 3*20*25*2 || len(per) != len(jobs) {
+		t.Errorf("%d jobs for %d (event, channel) pairs; want %d of each", len(jobs), len(per), 3*20*25*2)
 	}
 }

@@ -9,6 +9,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -208,7 +209,8 @@ type Options struct {
 	// file before it fails with ErrLocked. Zero means one second.
 	LockTimeout time.Duration
 	// Replica names this process to the others sharing a PostgreSQL
-	// database; default host:pid.
+	// database; default host:pid and a random suffix, new at each Open. It
+	// must be unique: the replica holds its lanes and locks by it.
 	Replica string
 }
 
@@ -217,7 +219,9 @@ func (o Options) replica() string {
 		return o.Replica
 	}
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
+	var b [3]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }
 
 // Open opens (creating if needed, mode 0600) the database at path and brings
