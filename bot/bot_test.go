@@ -217,6 +217,16 @@ func TestWorkAfterAcksIsBoundedButNeverStuck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The acks come first; the work after them takes its slots a moment
+	// later (on a loaded machine, after the next command's ack).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		all := running == slots
+		mu.Unlock()
+		if all {
+			break
+		}
+	}
 	start := time.Now()
 	if _, err := fs.Send(ctx, fs.SlashCommand("U1", "C1", "/x", "fast")); err != nil {
 		t.Fatal(err)
