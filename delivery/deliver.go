@@ -288,6 +288,11 @@ func (d *Deliverer) Notify() {
 func (d *Deliverer) Enqueue(jobs []store.Job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.enqueueLocked(jobs)
+}
+
+// enqueueLocked is Enqueue under d.mu.
+func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 	for _, j := range jobs {
 		if d.queued[j.Seq] {
 			continue // e.g. retried by an admin while Run was loading the outbox

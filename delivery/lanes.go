@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -159,37 +160,59 @@ func (d *Deliverer) claimWaiting() {
 		d.log.Info("lanes taken over", "lanes", len(c.TakenOver))
 		d.startSpent(c.TakenOver)
 	}
+	granted := map[string]bool{}
+	for _, lane := range c.Granted {
+		granted[lane] = true
+	}
 	d.mu.Lock()
 	var run []store.Job
 	for _, lane := range lanes {
 		jobs := d.leases.waiting[lane]
+		if granted[lane] {
+			run = append(run, jobs...)
+			continue // they stay awaited (queued) until they run
+		}
 		delete(d.leases.waiting, lane)
 		for _, j := range jobs {
 			delete(d.queued, j.Seq)
-		}
-		if slices.Contains(c.Granted, lane) {
-			d.leases.held[lane] = true
-			run = append(run, jobs...)
 		}
 	}
 	d.mu.Unlock()
 	// The replica that held a lane before may have ended some of its jobs
 	// after this one read them: only those still in the outbox run.
+	var still map[uint64]bool
+	checked := map[uint64]bool{}
 	if len(run) > 0 {
 		seqs := make([]uint64, len(run))
 		for i, j := range run {
 			seqs[i] = j.Seq
+			checked[j.Seq] = true
 		}
-		still, err := d.store.StillPending(seqs)
-		if err != nil {
+		if still, err = d.store.StillPending(seqs); err != nil {
 			d.log.Error("read the outbox", "err", err)
-			return // the lanes are held: the next read finds the jobs
+			// The lanes are held: the next read of the outbox finds their
+			// jobs.
+			still = map[uint64]bool{}
 		}
-		run = slices.DeleteFunc(run, func(j store.Job) bool { return !still[j.Seq] })
 	}
+	// The lanes become held, and their jobs queued, at once: a job that
+	// came meanwhile (waiting behind them) goes after them, in order.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	run = run[:0]
+	for _, lane := range c.Granted {
+		d.leases.held[lane] = true
+		for _, j := range d.leases.waiting[lane] {
+			delete(d.queued, j.Seq)
+			if !checked[j.Seq] || still[j.Seq] {
+				run = append(run, j) // still pending, or came after the check
+			}
+		}
+		delete(d.leases.waiting, lane)
+	}
+	slices.SortFunc(run, func(a, b store.Job) int { return cmp.Compare(a.Seq, b.Seq) })
 	d.leases.claimed.Add(float64(len(run)))
-	slices.SortFunc(run, func(a, b store.Job) int { return int(a.Seq) - int(b.Seq) })
-	d.Enqueue(run)
+	d.enqueueLocked(run)
 }
 
 // renewLanes renews the held lanes, drops those another replica took, and

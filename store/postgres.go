@@ -84,24 +84,6 @@ func IsPostgresURL(dsn string) bool {
 	return s == "postgres" || s == "postgresql"
 }
 
-// Redact is dsn with its password replaced by "xxxxx", for logs.
-func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		scheme, _, _ := strings.Cut(dsn, "://")
-		return scheme + "://(unreadable connection string)"
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
-
 // OpenPostgres connects to the database at dsn (postgres://…), brings its
 // schema up to date, once across replicas, and opens the store on it. No
 // error it returns holds the password.
