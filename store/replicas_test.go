@@ -306,3 +306,31 @@ func TestReplicasFanOutEachEventOnce(t *testing.T) {
 		t.Errorf("%d jobs for %d (event, channel) pairs; want %d of each", len(jobs), len(per), 3*20*25*2)
 	}
 }
+
+// Replicas starting at once on an empty database: one of them creates the
+// tables and brings the schema up to date, the others find it done.
+func TestReplicasMigrateOnce(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	stores := make([]*store.Store, 4)
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = store.Open(dsn, store.Options{}) })
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		defer s.Close()
+		if v, err := s.Version(); err != nil || v != store.SchemaVersion {
+			t.Errorf("replica %d: schema v%d %v, want v%d", i, v, err, store.SchemaVersion)
+		}
+	}
+	if _, err := stores[0].AcceptEvents([]paligo.Event{{ID: "one", Type: "run.failed"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := stores[3].EventCount(); n != 1 {
+		t.Errorf("%d events seen by another replica, want 1", n)
+	}
+}
