@@ -566,20 +566,8 @@ func (t *pgTx) Bucket(name []byte) kvBucket {
 	exists := t.e.buckets[string(name)]
 	t.e.mu.Unlock()
 	if !exists {
-		q := &pgx.Batch{}
-		q.Queue("SELECT count(*) FROM paligo_buckets WHERE name = $1", string(name))
-		br := t.send(q)
-		if br == nil {
-			return nil
-		}
 		var n int
-		err := br.QueryRow().Scan(&n)
-		br.Close()
-		if err != nil {
-			t.fail(err)
-			return nil
-		}
-		if n == 0 {
+		if t.queryRow("SELECT count(*) FROM paligo_buckets WHERE name = $1", []any{string(name)}, &n) != nil || n == 0 {
 			return nil
 		}
 		t.e.mu.Lock()
@@ -652,25 +640,17 @@ func (b *pgBucket) Get(key []byte) []byte {
 	if v, ok := b.knownValue(key); ok {
 		return v
 	}
-	q := &pgx.Batch{}
-	q.Queue("SELECT value FROM paligo_kv WHERE bucket = $1 AND key = $2", b.name, key)
-	br := b.t.send(q)
-	if br == nil {
-		return nil
-	}
 	v := []byte{}
-	err := br.QueryRow().Scan(&v)
-	br.Close()
-	if v == nil {
-		v = []byte{} // the key is there, with an empty value
-	}
+	err := b.t.queryRow("SELECT value FROM paligo_kv WHERE bucket = $1 AND key = $2", []any{b.name, key}, &v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		b.remember(key, nil)
 		return nil
 	}
 	if err != nil {
-		b.t.fail(err)
 		return nil
+	}
+	if v == nil {
+		v = []byte{} // the key is there, with an empty value
 	}
 	b.remember(key, v)
 	return v
@@ -777,17 +757,9 @@ func (b *pgBucket) seq() *pgSeq {
 	if s == nil {
 		s = &pgSeq{}
 		if !b.created {
-			q := &pgx.Batch{}
-			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", b.name)
-			br := t.send(q)
-			if br == nil {
-				return nil
-			}
 			var v int64
-			err := br.QueryRow().Scan(&v)
-			br.Close()
-			if err != nil {
-				t.fail(err)
+			if err := t.queryRow("SELECT seq FROM paligo_buckets WHERE name = $1", []any{b.name}, &v); err != nil {
+				t.fail(err) // no row is a failure here: the bucket exists
 				return nil
 			}
 			s.v = uint64(v)
@@ -801,16 +773,8 @@ func (b *pgBucket) seq() *pgSeq {
 }
 
 func (b *pgBucket) KeyN() int {
-	q := &pgx.Batch{}
-	q.Queue("SELECT count(*) FROM paligo_kv WHERE bucket = $1", b.name)
-	br := b.t.send(q)
-	if br == nil {
-		return 0
-	}
 	var n int
-	err := br.QueryRow().Scan(&n)
-	br.Close()
-	b.t.fail(err)
+	b.t.queryRow("SELECT count(*) FROM paligo_kv WHERE bucket = $1", []any{b.name}, &n)
 	return n
 }
 
@@ -857,22 +821,8 @@ func (b *pgBucket) ScanPrefix(prefix []byte, fn func(k, v []byte) error) error {
 		}
 		return t.err
 	}
-	q := &pgx.Batch{}
-	q.Queue("SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $2 AND key < $3 ORDER BY key", b.name, prefix, end)
-	br := t.send(q)
-	if br == nil {
-		return t.err
-	}
-	var found []pgRow
-	rows, err := br.Query()
-	if err == nil {
-		found, err = scanRows(rows)
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	found, err := t.queryRows("SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $2 AND key < $3 ORDER BY key", b.name, prefix, end)
 	if err != nil {
-		t.fail(err)
 		return err
 	}
 	for _, row := range found {
@@ -881,6 +831,47 @@ func (b *pgBucket) ScanPrefix(prefix []byte, fn func(k, v []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// queryRow runs one statement of one row after the pending writes and
+// scans it into dst. A failure other than no row fails the transaction.
+func (t *pgTx) queryRow(sql string, args []any, dst ...any) error {
+	q := &pgx.Batch{}
+	q.Queue(sql, args...)
+	br := t.send(q)
+	if br == nil {
+		return t.err
+	}
+	err := br.QueryRow().Scan(dst...)
+	br.Close()
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.fail(err)
+	}
+	return err
+}
+
+// queryRows runs one statement of (key, value) rows after the pending
+// writes. A failure fails the transaction.
+func (t *pgTx) queryRows(sql string, args ...any) ([]pgRow, error) {
+	q := &pgx.Batch{}
+	q.Queue(sql, args...)
+	br := t.send(q)
+	if br == nil {
+		return nil, t.err
+	}
+	rows, err := br.Query()
+	var found []pgRow
+	if err == nil {
+		found, err = scanRows(rows)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.fail(err)
+		return nil, err
+	}
+	return found, nil
 }
 
 // scanRows reads (key, value) rows, closing them.
@@ -1084,39 +1075,9 @@ func (c *pgCursor) fetch(from []byte, exclusive, back bool) {
 	if from != nil {
 		args = append(args, from)
 	}
-	c.rows, c.i, c.back, c.more = c.rows[:0], 0, back, false
-	q := &pgx.Batch{}
-	q.Queue(sql, args...)
-	br := c.b.t.send(q)
-	if br == nil {
-		return
-	}
-	rows, err := br.Query()
-	if err == nil {
-		for rows.Next() {
-			var r pgRow
-			if err = rows.Scan(&r.k, &r.v); err != nil {
-				break
-			}
-			if r.v == nil {
-				r.v = []byte{}
-			}
-			c.rows = append(c.rows, r)
-		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		c.b.t.fail(err)
-		c.rows = c.rows[:0]
-		return
-	}
-	c.more = len(c.rows) == c.page
+	c.i, c.back = 0, back
+	rows, err := c.b.t.queryRows(sql, args...)
+	c.rows, c.more = rows, err == nil && len(rows) == c.page
 }
 
 // at returns the row the cursor is on, skipping rows this transaction has
