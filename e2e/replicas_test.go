@@ -31,13 +31,7 @@ func TestReplicasTakeAnEventOnce(t *testing.T) {
 	}
 	// A later, different event is handled by b; the retry before it was not.
 	b.openHome(ctx, "U0BOB")
-	n := 0
-	for _, c := range fs.Calls("views.publish") {
-		if c.Arg("user_id") == "U0ALICE" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := publishesTo(fs, "U0ALICE"); n != 1 {
 		t.Errorf("app_home_opened and its retry, at two replicas, published %d times; want 1", n)
 	}
 }

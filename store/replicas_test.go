@@ -127,16 +127,7 @@ func testSeenEventsAreForgotten(t *testing.T) {
 // and another takes it.
 func TestLocksAreOneReplicasAtATime(t *testing.T) {
 	dsn := storetest.Postgres(t)
-	a, err := store.Open(dsn, store.Options{Replica: "replica-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := store.Open(dsn, store.Options{Replica: "replica-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := mustOpenAs(t, dsn, "replica-a"), mustOpenAs(t, dsn, "replica-b")
 	if twin, err := store.Open(dsn, store.Options{Replica: "replica-a"}); err == nil || !strings.Contains(err.Error(), `a replica named "replica-a" is already connected`) {
 		if twin != nil {
 			twin.Close()
@@ -167,11 +158,7 @@ func TestLocksAreOneReplicasAtATime(t *testing.T) {
 		t.Fatalf("b after a released: %v %v", lb, err)
 	}
 	// b's connection is ended by the server, as when its machine is lost.
-	admin, err := store.Open(dsn, store.Options{Replica: "admin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := mustOpenAs(t, dsn, "admin")
 	if n, err := admin.TerminateReplica("replica-b"); err != nil || n == 0 {
 		t.Fatalf("terminate: %d %v", n, err)
 	}
@@ -192,16 +179,7 @@ func TestLocksAreOneReplicasAtATime(t *testing.T) {
 // when it renews.
 func TestLaneLeases(t *testing.T) {
 	dsn := storetest.Postgres(t)
-	a, err := store.Open(dsn, store.Options{Replica: "replica-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := store.Open(dsn, store.Options{Replica: "replica-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := mustOpenAs(t, dsn, "replica-a"), mustOpenAs(t, dsn, "replica-b")
 	claim := func(s *store.Store, ttl time.Duration, lanes ...string) store.LaneClaim {
 		t.Helper()
 		c, err := s.ClaimLanes(lanes, ttl)

@@ -49,7 +49,14 @@ func MustOpen(tb testing.TB) *store.Store {
 
 func mustOpenAt(tb testing.TB, dsn string) *store.Store {
 	tb.Helper()
-	s, err := store.Open(dsn, store.Options{})
+	return mustOpenAs(tb, dsn, "")
+}
+
+// mustOpenAs opens the store at dsn as the replica called name (""
+// for the default name).
+func mustOpenAs(tb testing.TB, dsn, name string) *store.Store {
+	tb.Helper()
+	s, err := store.Open(dsn, store.Options{Replica: name})
 	if err != nil {
 		tb.Fatal(err)
 	}
