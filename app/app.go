@@ -124,8 +124,11 @@ type Main struct {
 	deliverer  *delivery.Deliverer
 	// connect is the Connect flow, with SLACK_CLIENT_ID; connDone closes
 	// when its token refresh loop has stopped.
-	connect      *connect.Flow
-	connDone     chan struct{}
+	connect  *connect.Flow
+	connDone chan struct{}
+	// followDone closes when the registry stops following other
+	// replicas' changes to installations (PostgreSQL only).
+	followDone   chan struct{}
 	delivDone    chan error
 	digests      *delivery.Digests
 	digDone      chan error
@@ -321,6 +324,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.done <- err
 		}
 	}()
+	if m.store.Shared() {
+		// Other replicas disconnect, refresh and reinstall workspaces too:
+		// the clients held here follow.
+		m.followDone = make(chan struct{})
+		go func() {
+			defer close(m.followDone)
+			m.workspaces.Follow(botCtx, workspaces.FollowEvery, func(team string) {
+				m.workspaces.Forget(team)
+				m.deliverer.Changed(team)
+			})
+		}()
+	}
 	if m.connect != nil {
 		m.connDone = make(chan struct{})
 		go func() {
@@ -446,6 +461,10 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 	return d
 }
 
+// Workspaces is the program's registry of workspaces, once Open has
+// succeeded (tests look into it).
+func (m *Main) Workspaces() *workspaces.Registry { return m.workspaces }
+
 // Store is the program's store, once Open has succeeded (tests look into it).
 func (m *Main) Store() *store.Store { return m.store }
 
@@ -494,6 +513,9 @@ func (m *Main) Close() error {
 		}
 		if m.connDone != nil {
 			<-m.connDone
+		}
+		if m.followDone != nil {
+			<-m.followDone
 		}
 		m.cancel = nil
 	}

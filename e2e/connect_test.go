@@ -23,13 +23,19 @@ const testTokenKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 // port chosen first (the OAuth redirect URI names it).
 func startConnect(t *testing.T, fs *fakeslack.Server) (*harness, string) {
 	t.Helper()
+	return startConnectOn(t, fs, testDB(t))
+}
+
+// startConnectOn is startConnect on the database db.
+func startConnectOn(t *testing.T, fs *fakeslack.Server, db string) (*harness, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	h := start(t, fs)
+	h := startOn(t, fs, db, time.Time{})
 	h.configure = func(c *app.Config) {
 		c.Listen, c.PublicURL = addr, "http://"+addr
 		c.ClientID, c.ClientSecret, c.OAuthURL = fs.ClientID(), app.Secret(fs.ClientSecret()), fs.OAuthURL()

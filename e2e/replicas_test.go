@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/store/storetest"
+	"github.com/paligo/paligo-slack/workspaces"
 )
 
 // Two replicas on one PostgreSQL database: Slack sends an event to one and
@@ -86,5 +88,57 @@ func TestDigestLoopRunsOnOneReplica(t *testing.T) {
 	t.Logf("the loop moved from %s to %s in %v", first, next, time.Since(start).Round(time.Millisecond))
 	if n, _ := holder(); n != 1 {
 		t.Errorf("%d replicas run the digest loop", n)
+	}
+}
+
+// A connected workspace disconnected, then reinstalled, by another replica:
+// each replica stops using the client it held within a few seconds, and
+// opens the workspace again once it is back.
+func TestReplicasFollowEachOthersWorkspaces(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	fs := newFake(t, fakeslack.Options{})
+	a, base := startConnectOn(t, fs, dsn)
+	b, _ := startConnectOn(t, fs, dsn)
+	connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
+	held := map[*harness]*workspaces.Workspace{}
+	for _, h := range []*harness{a, b} {
+		w, err := h.main.Workspaces().Get("T0SECOND")
+		if err != nil {
+			t.Fatalf("%s: %v", h.main.Config.Replica, err)
+		}
+		held[h] = w
+	}
+	in, _, err := a.main.Store().Installation("T0SECOND")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Straight in the database, as another replica's uninstall handler
+	// would: neither replica here is told.
+	if _, found, err := a.main.Store().Disconnect("T0SECOND", "app_uninstalled"); err != nil || !found {
+		t.Fatalf("disconnect: %v %v", found, err)
+	}
+	ctx := ctxT(t)
+	start := time.Now()
+	for _, h := range []*harness{a, b} {
+		if err := poll(ctx, 20*time.Millisecond, func() bool {
+			_, err := h.main.Workspaces().Get("T0SECOND")
+			return errors.Is(err, workspaces.ErrDisconnected)
+		}); err != nil {
+			t.Fatalf("a replica still serves the workspace another disconnected")
+		}
+	}
+	if d := time.Since(start); d > 3*workspaces.FollowEvery {
+		t.Errorf("the disconnect was followed after %v", d)
+	}
+	if _, err := a.main.Store().SaveInstallation(in); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*harness{a, b} {
+		if err := poll(ctx, 20*time.Millisecond, func() bool {
+			w, err := h.main.Workspaces().Get("T0SECOND")
+			return err == nil && w != held[h]
+		}); err != nil {
+			t.Fatal("a replica did not open the reinstalled workspace again")
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -70,9 +71,39 @@ func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, e
 				return err
 			}
 		}
+		if err := bumpInstallationsVersion(tx); err != nil {
+			return err
+		}
 		return putJSON(b, []byte(in.Team), in)
 	})
 	return in, err
+}
+
+// keyInstallationsVersion counts the changes to installations, in meta: a
+// replica that holds workspaces' clients learns from it that another
+// replica changed one (InstallationsVersion).
+var keyInstallationsVersion = []byte("installations_version")
+
+func installationsVersion(tx kvTx) uint64 {
+	if v := tx.Bucket(bucketMeta).Get(keyInstallationsVersion); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func bumpInstallationsVersion(tx kvTx) error {
+	return tx.Bucket(bucketMeta).Put(keyInstallationsVersion, u64(installationsVersion(tx)+1))
+}
+
+// InstallationsVersion changes whenever an installation is saved or
+// disconnected, by any process sharing the database.
+func (s *Store) InstallationsVersion() (uint64, error) {
+	var v uint64
+	err := s.db.view(func(tx kvTx) error {
+		v = installationsVersion(tx)
+		return nil
+	})
+	return v, err
 }
 
 // Installation returns the installation of team.
@@ -120,6 +151,9 @@ func (s *Store) Disconnect(team, reason string) (in paligo.Installation, found b
 		found = true
 		in.BotTokenSealed, in.RefreshTokenSealed, in.TokenExpires = "", "", time.Time{}
 		in.Disconnected, in.DisconnectedAt, in.UpdatedAt = reason, now, now
+		if err := bumpInstallationsVersion(tx); err != nil {
+			return err
+		}
 		return putJSON(b, []byte(team), in)
 	})
 	if err != nil {

@@ -100,3 +100,50 @@ func testEachWorkspaceHasItsOwnRecords(t *testing.T) {
 		t.Errorf("primary after reopening = %q", s2.Primary())
 	}
 }
+
+// Every save and disconnect of an installation moves InstallationsVersion,
+// which replicas watch; reading installations does not.
+func TestInstallationsVersionMovesWithEachChange(t *testing.T) { eachEngine(t, testInstallationsVersion) }
+
+func testInstallationsVersion(t *testing.T) {
+	s := MustOpen(t)
+	version := func() uint64 {
+		t.Helper()
+		v, err := s.InstallationsVersion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
+	if _, err := s.SaveInstallation(paligo.Installation{Team: "T1", BotTokenSealed: "sealed"}); err != nil {
+		t.Fatal(err)
+	}
+	v1 := version()
+	if v1 == v0 {
+		t.Error("saving an installation left the version")
+	}
+	if _, _, err := s.Installation("T1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Installations(); err != nil {
+		t.Fatal(err)
+	}
+	if version() != v1 {
+		t.Error("reading installations moved the version")
+	}
+	if _, found, err := s.Disconnect("T1", "tokens_revoked"); err != nil || !found {
+		t.Fatal(found, err)
+	}
+	v2 := version()
+	if v2 == v1 {
+		t.Error("a disconnect left the version")
+	}
+	// A disconnect of one already disconnected changes nothing.
+	if _, _, err := s.Disconnect("T1", "again"); err != nil {
+		t.Fatal(err)
+	}
+	if version() != v2 {
+		t.Error("a disconnect that changed nothing moved the version")
+	}
+}

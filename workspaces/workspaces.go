@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
@@ -208,4 +209,68 @@ func (r *Registry) Teams() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// FollowEvery is how often Follow looks for installations changed by
+// another replica.
+const FollowEvery = 2 * time.Second
+
+// Follow keeps the registry in step with what other replicas sharing the
+// database do to installations (a disconnect, a refreshed token, a
+// reinstall): every interval it reads the installations' version, and
+// when it moved, calls changed for each team whose installation is new or
+// differs from what it saw last. Between two changes it costs one small
+// read. It returns when ctx ends.
+func (r *Registry) Follow(ctx context.Context, every time.Duration, changed func(team string)) {
+	if r.sealer == nil {
+		return // only the primary workspace, whose token is the setting's
+	}
+	version, err := r.store.InstallationsVersion()
+	seen := map[string]string{}
+	if err == nil {
+		err = r.look(seen, nil)
+	}
+	if err != nil {
+		version = 0 // look again at the next tick
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := r.store.InstallationsVersion()
+		if err != nil || v == version {
+			continue
+		}
+		// The version is read before the installations, so a change made
+		// between the two is seen now or at the next tick, never missed.
+		if r.look(seen, changed) == nil {
+			version = v
+		}
+	}
+}
+
+// look compares the installations with seen (team -> fingerprint),
+// calling changed for each that differs, and updates seen.
+func (r *Registry) look(seen map[string]string, changed func(team string)) error {
+	ins, err := r.store.Installations()
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		// The sealed token changes with every refresh (a fresh nonce),
+		// Disconnected with a disconnect, UpdatedAt with any save.
+		fp := in.BotTokenSealed + "\x00" + in.Disconnected + "\x00" + in.UpdatedAt.Format(time.RFC3339Nano)
+		if seen[in.Team] == fp {
+			continue
+		}
+		seen[in.Team] = fp
+		if changed != nil {
+			changed(in.Team)
+		}
+	}
+	return nil
 }
