@@ -103,7 +103,9 @@ func testEachWorkspaceHasItsOwnRecords(t *testing.T) {
 
 // Every save and disconnect of an installation moves InstallationsVersion,
 // which replicas watch; reading installations does not.
-func TestInstallationsVersionMovesWithEachChange(t *testing.T) { eachEngine(t, testInstallationsVersion) }
+func TestInstallationsVersionMovesWithEachChange(t *testing.T) {
+	eachEngine(t, testInstallationsVersion)
+}
 
 func testInstallationsVersion(t *testing.T) {
 	s := MustOpen(t)
