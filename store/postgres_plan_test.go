@@ -74,6 +74,11 @@ func TestPostgresLooksUpKeysByTheIndexWhateverTheStatistics(t *testing.T) {
 		if !found {
 			t.Errorf("the %s do not descend the index once a key: %s", name, p)
 		}
+		for _, s := range scans {
+			if s.Relation == "paligo_kv" && !strings.Contains(s.Type, "Index") && s.Type != "Tid Scan" {
+				t.Errorf("the %s read the table by a %s: %s", name, s.Type, p)
+			}
+		}
 	}
 	// The rows read are the rows asked for.
 	rows, err := conn.Query(ctx, store.PgGetMany, "event_ids", [][]byte{[]byte("e5"), []byte("e20100"), []byte("nope")})
@@ -95,10 +100,11 @@ func TestPostgresLooksUpKeysByTheIndexWhateverTheStatistics(t *testing.T) {
 }
 
 type scanNode struct {
-	Relation, Cond, Filter string
+	Type, Relation, Cond, Filter string
 }
 
-// indexScans lists the index scans of a plan in EXPLAIN's JSON.
+// indexScans lists the scans of a plan in EXPLAIN's JSON: index scans with
+// their conditions, and every other node that reads a table.
 func indexScans(t *testing.T, raw json.RawMessage) []scanNode {
 	var n struct {
 		Type     string            `json:"Node Type"`
@@ -111,8 +117,8 @@ func indexScans(t *testing.T, raw json.RawMessage) []scanNode {
 		t.Fatal(err)
 	}
 	var out []scanNode
-	if strings.Contains(n.Type, "Index") {
-		out = append(out, scanNode{n.Relation, n.Cond, n.Filter})
+	if n.Relation != "" && n.Type != "ModifyTable" {
+		out = append(out, scanNode{n.Type, n.Relation, n.Cond, n.Filter})
 	}
 	for _, p := range n.Plans {
 		out = append(out, indexScans(t, p)...)
