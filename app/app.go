@@ -240,7 +240,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
 			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
 			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second},
-			Changed: func(team string) { m.workspaces.Forget(team); m.deliverer.Changed(team) }}
+			Changed: m.installationChanged}
 		m.workspaces.SetRefresh(flow.Refresh)
 		connectFlow, connections = flow.Handler(), flow.Connections()
 		m.connect = flow
@@ -330,10 +330,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.followDone = make(chan struct{})
 		go func() {
 			defer close(m.followDone)
-			m.workspaces.Follow(botCtx, workspaces.FollowEvery, func(team string) {
-				m.workspaces.Forget(team)
-				m.deliverer.Changed(team)
-			})
+			m.workspaces.Follow(botCtx, workspaces.FollowEvery, m.installationChanged)
 		}()
 	}
 	if m.connect != nil {
@@ -459,6 +456,14 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 		d.Idle = t.Idle
 	}
 	return d
+}
+
+// installationChanged is told that team's installation changed, here (the
+// Connect flow) or at another replica (Registry.Follow): the registry and
+// delivery open it again, with its new token, or stop serving it.
+func (m *Main) installationChanged(team string) {
+	m.workspaces.Forget(team)
+	m.deliverer.Changed(team)
 }
 
 // Workspaces is the program's registry of workspaces, once Open has

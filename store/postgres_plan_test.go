@@ -64,7 +64,7 @@ func TestPostgresLooksUpKeysByTheIndexWhateverTheStatistics(t *testing.T) {
 		if err := json.Unmarshal([]byte(p), &nodes); err != nil {
 			t.Fatal(err)
 		}
-		scans := indexScans(t, nodes[0].Plan)
+		scans := tableScans(t, nodes[0].Plan)
 		found := false
 		for _, s := range scans {
 			if s.Relation == "paligo_kv" && strings.Contains(s.Cond, "key = w.k") && s.Filter == "" {
@@ -103,9 +103,9 @@ type scanNode struct {
 	Type, Relation, Cond, Filter string
 }
 
-// indexScans lists the scans of a plan in EXPLAIN's JSON: index scans with
+// tableScans lists the scans of a plan in EXPLAIN's JSON: index scans with
 // their conditions, and every other node that reads a table.
-func indexScans(t *testing.T, raw json.RawMessage) []scanNode {
+func tableScans(t *testing.T, raw json.RawMessage) []scanNode {
 	var n struct {
 		Type     string            `json:"Node Type"`
 		Relation string            `json:"Relation Name"`
@@ -121,7 +121,7 @@ func indexScans(t *testing.T, raw json.RawMessage) []scanNode {
 		out = append(out, scanNode{n.Type, n.Relation, n.Cond, n.Filter})
 	}
 	for _, p := range n.Plans {
-		out = append(out, indexScans(t, p)...)
+		out = append(out, tableScans(t, p)...)
 	}
 	return out
 }
