@@ -126,9 +126,11 @@ func TestTwoWorkspacesAreServedApart(t *testing.T) {
 		}
 	}
 	if err := poll(ctx, 10*time.Millisecond, func() bool {
-		return len(texts(fs, "C0OPS")) == 1 && len(texts(second, "C2OPS")) == 1 && len(texts(second, second.DMChannel("U0CARL"))) == 1
+		return len(texts(fs, "C0OPS")) == 1 && len(texts(second, "C2OPS")) == 1 && len(texts(second, second.DMChannel("U0CARL"))) == 1 &&
+			len(texts(fs, fs.DMChannel("U0BOB"))) > 0
 	}); err != nil {
-		t.Fatalf("first #ops %v, second #ops %v, Carl %v", texts(fs, "C0OPS"), texts(second, "C2OPS"), texts(second, second.DMChannel("U0CARL")))
+		t.Fatalf("first #ops %v, second #ops %v, Carl %v, the first's Bob %v", texts(fs, "C0OPS"), texts(second, "C2OPS"),
+			texts(second, second.DMChannel("U0CARL")), texts(fs, fs.DMChannel("U0BOB")))
 	}
 	if got := texts(fs, fs.DMChannel("U0BOB")); len(got) != 1 || !strings.Contains(got[0], "Nightly") {
 		t.Errorf("the first's Bob (instant) got %v, want the first's run alone", got)
