@@ -94,7 +94,14 @@ func (s *Store) TryLock(name string) (*Lock, error) {
 		<-done
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		raw.Close(ctx) // the session ends: the lock with it
+		// Unlocked before the session ends: the server ends a closed
+		// session's backend, and its locks, a moment after the close, and
+		// another replica asking at once would still find the lock held.
+		// If the unlock fails the close frees it all the same.
+		if !raw.IsClosed() {
+			raw.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", k1, k2)
+		}
+		raw.Close(ctx)
 	}
 	return l, nil
 }
