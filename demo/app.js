@@ -161,7 +161,12 @@ const samples = JSON.parse(document.getElementById('samples').textContent);
 const kind = document.getElementById('kind');
 const json = document.getElementById('event-json');
 const fill = () => { json.value = samples[kind.value]; };
-kind.addEventListener('change', fill);
+// The sample chosen stays chosen when the page reloads itself (a message
+// arrived) on this surface.
+const kindKey = (() => { const u = new URL(location.href); u.searchParams.delete('open'); return 'kind ' + u.search; })();
+kind.addEventListener('change', () => { sessionStorage.setItem(kindKey, kind.value); fill(); });
+const chosen = sessionStorage.getItem(kindKey);
+if (chosen && samples[chosen]) kind.value = chosen;
 fill();
 document.getElementById('send-event').addEventListener('click', async () => {
   const answer = document.getElementById('event-answer');

@@ -61,14 +61,41 @@ type browser struct {
 	shot int
 }
 
+// run does the actions in order. The page reloads itself when the
+// workspace changes (a message arrived, the Home tab was redrawn), so an
+// element found can be gone by the time it is clicked or typed into:
+// Chromium then answers that the node is not there, nothing was done to
+// it, and the actions are done again on the new page (each list ends with
+// its one click or typing, so doing it again does nothing twice).
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+		err := chromedp.Do(ctx, actions...)
+		cancel()
+		if err == nil {
+			return
+		}
+		if try < 3 && pageMoved(err) {
+			b.t.Logf("%s: the page reloaded under it (%v); again", what, err)
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
 		b.screenshot("failed")
 		b.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// pageMoved: Chromium's answer when the node or the document an action
+// was working on was replaced by a reload.
+func pageMoved(err error) bool {
+	for _, s := range []string{"Could not find node with given id", "No node with given id found", "Node is detached from document",
+		"Cannot find context with specified id", "Execution context was destroyed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // open goes to the page as user, on surface at ("home", "dm" or a
@@ -296,12 +323,11 @@ func TestDemoInABrowser(t *testing.T) {
 	b.waitFor("the re-run requested", b.reloaded()+` && `+text("#messages", "Re-run requested by")+` && `+text("#messages", "3 replies"))
 	b.run("subscribe run.succeeded", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.succeeded\r"))
 	b.waitFor("the subscription", text("#messages", "Subscribed"))
-	b.run("choose the run.succeeded sample", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	b.run("send the run.succeeded sample", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Evaluate[bool](`(() => { const k = document.querySelector('#kind'); k.value = 'run.succeeded';
 			k.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)(ctx, t)
 		return err
-	}))
-	b.run("send the recovery", chromedp.Click(chromedp.CSS("#send-event")))
+	}), chromedp.Click(chromedp.CSS("#send-event")))
 	b.waitFor("the recovery in the channel", text("#messages", "replied to a thread")+` && `+text("#messages", "Succeeded")+` && `+text("#messages", "3 updates"))
 	b.run("open the thread", chromedp.Click(chromedp.CSS(`#messages a.replies`)))
 	b.waitFor("the thread beside the channel", text("#thread", "Acknowledged by")+` && `+text("#thread", "Re-run requested by")+` && `+text("#thread", "Run succeeded"))
