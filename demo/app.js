@@ -16,12 +16,18 @@ async function post(path, data) {
   return out;
 }
 
-// reload shows the workspace's new state; it drops open=1 so that only
-// going to the Home tab, not each reload, tells the app it was opened.
-function reload() {
+// surface is this page's address without open=1: where reload goes, so
+// that only going to the Home tab, not each reload, tells the app it was
+// opened.
+function surface() {
   const u = new URL(location.href);
   u.searchParams.delete('open');
-  location.replace(u.toString());
+  return u;
+}
+
+// reload shows the workspace's new state.
+function reload() {
+  location.replace(surface().toString());
 }
 
 function option(el) {
@@ -163,7 +169,7 @@ const json = document.getElementById('event-json');
 const fill = () => { json.value = samples[kind.value]; };
 // The sample chosen stays chosen when the page reloads itself (a message
 // arrived) on this surface.
-const kindKey = (() => { const u = new URL(location.href); u.searchParams.delete('open'); return 'kind ' + u.search; })();
+const kindKey = 'kind ' + surface().search;
 kind.addEventListener('change', () => { sessionStorage.setItem(kindKey, kind.value); fill(); });
 const chosen = sessionStorage.getItem(kindKey);
 if (chosen && samples[chosen]) kind.value = chosen;
