@@ -329,6 +329,10 @@ func TestDemoInABrowser(t *testing.T) {
 		return err
 	}), chromedp.Click(chromedp.CSS("#send-event")))
 	b.waitFor("the recovery in the channel", text("#messages", "replied to a thread")+` && `+text("#messages", "Succeeded")+` && `+text("#messages", "3 updates"))
+	// The recovery is drawn by a reload of the page: the sample chosen
+	// before it is still the one chosen.
+	b.waitFor("the chosen sample kept across the reload", `document.querySelector('#kind').value === 'run.succeeded' && `+
+		`document.querySelector('#event-json').value.includes('"run.succeeded"')`)
 	b.run("open the thread", chromedp.Click(chromedp.CSS(`#messages a.replies`)))
 	b.waitFor("the thread beside the channel", text("#thread", "Acknowledged by")+` && `+text("#thread", "Re-run requested by")+` && `+text("#thread", "Run succeeded"))
 	b.screenshot("living-message")
