@@ -373,30 +373,37 @@ func (f *Filter) matchSubject(kind, id string) bool {
 
 // Glob reports whether s matches pattern, in which * stands for any run of
 // characters (none included) and every other character for itself.
+//
+// It takes time linear in len(s) whatever the pattern: the text before the
+// first * must start s, the text after the last * must end it, and each
+// piece between stars is found at its leftmost place after the one before
+// (strings.Index), which is where a piece is best taken when nothing but *
+// stands between pieces. Backtracking over bytes, as the classic two-pointer
+// match does, costs len(s)·len(pattern) on patterns like *aaaa…aB.
 func Glob(pattern, s string) bool {
-	// The classic two-pointer match: on a mismatch, go back to the last *
-	// and let it take one more character.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p, mark = star+1, mark+1
-			i = mark
-		default:
+	first := strings.IndexByte(pattern, '*')
+	if first < 0 {
+		return pattern == s
+	}
+	last := strings.LastIndexByte(pattern, '*')
+	prefix, suffix := pattern[:first], pattern[last+1:]
+	if len(s) < len(prefix)+len(suffix) || !strings.HasPrefix(s, prefix) || !strings.HasSuffix(s, suffix) {
+		return false
+	}
+	s = s[len(prefix) : len(s)-len(suffix)]
+	for middle := pattern[first+1 : max(last, first+1)]; middle != ""; {
+		piece, rest, _ := strings.Cut(middle, "*")
+		middle = rest
+		if piece == "" {
+			continue
+		}
+		i := strings.Index(s, piece)
+		if i < 0 {
 			return false
 		}
+		s = s[i+len(piece):]
 	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return true
 }
 
 // Reached returns the channels event e is posted to, each once, in the

@@ -40,6 +40,7 @@ func (s *Store) update(fn func(kvTx) error) error { return s.write(s.db.update, 
 func (s *Store) batch(fn func(kvTx) error) error  { return s.write(s.db.batch, fn) }
 
 func (s *Store) write(run func(func(kvTx) error) error, fn func(kvTx) error) error {
+	s.writeTxs.Add(1)
 	var fnErr error
 	err := run(func(tx kvTx) error {
 		if fnErr = fn(tx); fnErr != nil {

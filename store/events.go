@@ -37,17 +37,53 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 }
 
 // preMatch matches events against the cached subscriptions outside the
-// writer (nil when the cache is empty: the transaction matches them).
-func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, now time.Time) *preMatched {
+// writer (nil when the cache is empty: the transaction matches them), less
+// the ones known stored, which will be duplicates.
+func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, known []bool, now time.Time) *preMatched {
 	rules, gen, ok := s.subsCache.snapshot()
 	if !ok {
 		return nil
 	}
-	p := &preMatched{gen: gen, channels: make([][]string, len(events))}
+	p := &preMatched{gen: gen, channels: make([][]string, len(events)), matched: make([]bool, len(events))}
 	for i := range events {
+		if known[i] {
+			continue
+		}
+		s.eventsMatched.Add(1)
 		p.channels[i] = rules.reached(&events[i], fan.scopeOf(&events[i]), nil, now)
+		p.matched[i] = true
 	}
 	return p
+}
+
+// knownEvents says which of a call's events are stored already.
+type knownEvents struct {
+	ids []bool // by index
+	all bool   // every one
+}
+
+// knownIDs reads which events' ids are stored already, in one read (one
+// round trip on PostgreSQL).
+func (s *Store) knownIDs(events []paligo.Event) (knownEvents, error) {
+	k := knownEvents{ids: make([]bool, len(events)), all: len(events) > 0}
+	err := s.db.view(func(tx kvTx) error {
+		keys := make([][]byte, len(events))
+		for i := range events {
+			keys[i] = []byte(events[i].ID)
+		}
+		prefetch(tx, prefetchReq{bucket: bucketEventIDs, keys: keys})
+		ids := tx.Bucket(bucketEventIDs)
+		if ids == nil {
+			k.all = false
+			return nil
+		}
+		for i, key := range keys {
+			k.ids[i] = ids.Get(key) != nil
+			k.all = k.all && k.ids[i]
+		}
+		return nil
+	})
+	return k, err
 }
 
 // encodeEvents returns events stamped as received at now (the caller's
@@ -124,7 +160,7 @@ func (s *Store) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte, fan *
 		// Fanned out here only in order: when all before it were.
 		if fan != nil && cursor == seq-1 {
 			var matched [][]string
-			if pre != nil {
+			if pre != nil && pre.matched[i] {
 				matched = pre.channels[i : i+1]
 			}
 			if err := fanOutEvent(tx, *fan, e, rules, now, &fr, matched...); err != nil {

@@ -106,14 +106,14 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 		t.Fatal("the cache is empty after a fan-out read it")
 	}
 	if got := accept("a", func(ev []paligo.Event) *preMatched {
-		return &preMatched{gen: gen, channels: [][]string{{"CFROMCALLER"}}}
+		return &preMatched{gen: gen, channels: [][]string{{"CFROMCALLER"}}, matched: []bool{true}}
 	}); fmt.Sprint(got) != "[CFROMCALLER]" {
 		t.Errorf("current pre-match: %v, want the caller's", got)
 	}
 	// Stale: a subscription came after the caller matched.
 	var stale *preMatched
 	got := accept("b", func(ev []paligo.Event) *preMatched {
-		stale = s.preMatch(ev, &FanOutSpec{Team: "T1"}, now)
+		stale = s.preMatch(ev, &FanOutSpec{Team: "T1"}, []bool{false}, now)
 		sub("C2")
 		return stale
 	})
@@ -122,6 +122,62 @@ func TestPreMatchedChannelsAreTakenOnlyWhileCurrent(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[C1 C2]" {
 		t.Errorf("stale pre-match: %v, want matched again ([C1 C2])", got)
+	}
+}
+
+// A sender's retry of events already stored is answered before any of
+// them is matched against the subscriptions (a hostile subscription can
+// make matching costly) and without a commit; in a call of new and known
+// events only the new are matched. An event whose id was forgotten
+// (retention) between the check and the commit is matched in the commit.
+func TestRetriesAreAnsweredBeforeMatching(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "bot.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Subscribe(paligo.Subscription{Channel: "C1", Kinds: []paligo.Kind{"run.failed"}}); err != nil {
+		t.Fatal(err)
+	}
+	fan := &FanOutSpec{Team: "T1"}
+	batch := func(ids ...string) []paligo.Event {
+		var evs []paligo.Event
+		for _, id := range ids {
+			evs = append(evs, paligo.Event{ID: id, Type: "run.failed"})
+		}
+		return evs
+	}
+	if res, fr, err := s.AcceptAndFanOut(batch("a", "b", "c"), fan); err != nil || res.Accepted != 3 || len(fr.Jobs) != 3 {
+		t.Fatalf("first: %+v %d jobs %v", res, len(fr.Jobs), err)
+	}
+	matched, commits := s.eventsMatched.Load(), s.writeTxs.Load()
+	if res, fr, err := s.AcceptAndFanOut(batch("a", "b", "c"), fan); err != nil || res.Duplicates != 3 || res.Accepted != 0 || len(fr.Jobs) != 0 {
+		t.Fatalf("retry: %+v %d jobs %v", res, len(fr.Jobs), err)
+	}
+	if got := s.eventsMatched.Load() - matched; got != 0 {
+		t.Errorf("the retry matched %d events, want none", got)
+	}
+	if got := s.writeTxs.Load() - commits; got != 0 {
+		t.Errorf("the retry took %d commits, want none", got)
+	}
+	if res, fr, err := s.AcceptAndFanOut(batch("a", "d", "b"), fan); err != nil || res.Duplicates != 2 || res.Accepted != 1 || len(fr.Jobs) != 1 {
+		t.Fatalf("mixed: %+v %d jobs %v", res, len(fr.Jobs), err)
+	}
+	if got := s.eventsMatched.Load() - matched; got != 1 {
+		t.Errorf("the mixed call matched %d events, want the new one", got)
+	}
+	// Known at the check, forgotten before the commit: matched there.
+	events, encoded, err := encodeEvents(batch("e"), s.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := s.preMatch(events, fan, []bool{true}, s.Now())
+	var fr FanOutResult
+	if err := s.update(func(tx kvTx) (err error) {
+		_, fr, err = s.acceptTx(tx, events, encoded, fan, pre, s.Now())
+		return err
+	}); err != nil || len(fr.Jobs) != 1 || fr.Jobs[0].Channel != "C1" {
+		t.Fatalf("an event not matched before: %+v %v; want its job to C1", fr.Jobs, err)
 	}
 }
 

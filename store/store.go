@@ -160,7 +160,12 @@ type Store struct {
 	events  eventCache // decoded events for digests
 	commit  commitState
 	accepts acceptCommitter
-	mapped  residentPages
+	// eventsMatched counts events matched against the subscriptions
+	// outside the writer (the tests see that a retry is not matched).
+	eventsMatched atomic.Int64
+	// writeTxs counts the write transactions begun (update and batch).
+	writeTxs atomic.Int64
+	mapped   residentPages
 	// subsCache: the subscriptions and mutes, decoded (subscriptions.go).
 	subsCache subscriptionCache
 	// primary is the primary workspace's team id (SetPrimary).

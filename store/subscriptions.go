@@ -160,6 +160,7 @@ func (r fanOutRules) addNamed(e *paligo.Event, reached, named []string, now time
 type preMatched struct {
 	gen      uint64
 	channels [][]string
+	matched  []bool // channels[i] was matched (events known stored are not)
 }
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
