@@ -94,6 +94,7 @@ type DeliveryOptions struct {
 	// CallbackSecret signs the callbacks (the ingest secret).
 	CallbackSecret []byte
 	// CallbackClient sends them; default a client with a 10 s timeout.
+	// Whatever its CheckRedirect, redirects are not followed.
 	CallbackClient *http.Client
 	// Workspaces gives the connected workspaces' clients (spaces.go); nil
 	// serves the primary workspace alone.
@@ -208,6 +209,13 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	if opts.CallbackClient == nil {
 		opts.CallbackClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A callback is never re-posted elsewhere: a redirect could send the
+	// signed body to any address (one inside the network the bot runs
+	// in). A 3xx is answered as it is, and fails the callback with its
+	// status.
+	noRedirects := *opts.CallbackClient
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.CallbackClient = &noRedirects
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 15 * time.Second
 	}

@@ -304,7 +304,9 @@ func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, e
 		return false, fmt.Errorf("callback %s: the platform answered %d", cb.ID, status)
 	default:
 		detail := "the platform answered " + strconv.Itoa(status)
-		if answer != "" {
+		if status >= 300 && status < 400 {
+			detail += " (a redirect: callbacks do not follow redirects, set PALIGO_SLACK_ACTIONS_URL to where it points)"
+		} else if answer != "" {
 			detail += ": " + answer
 		}
 		return d.callbackFailed(job, result, detail)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -486,6 +487,46 @@ func TestPlatformActionsRoundTrip(t *testing.T) {
 	}
 	if again := platform.got()[4]; again.ID != platform.got()[3].ID {
 		t.Errorf("the retried callback has id %s, the first try %s", again.ID, platform.got()[3].ID)
+	}
+}
+
+// A callback never follows a redirect: the signed body is not re-posted to
+// the Location (which could be any address), and the 3xx fails it for good
+// with its status.
+func TestCallbacksDoNotFollowRedirects(t *testing.T) {
+	var elsewhere atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(target.Close)
+	var asked atomic.Int32
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Redirect(w, r, target.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(platform.Close)
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h := start(t, fs)
+	h.configure = func(c *app.Config) { c.ActionsURL = platform.URL + "/slack-actions" }
+	h.restart()
+	ctx := ctxT(t)
+	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	h.post(event("r1", "run.failed", map[string]any{"subject": schedule("dbt"),
+		"actions": []any{map[string]any{"id": "rerun", "label": "Re-run"}}}))
+	h.waitDelivered(ctx)
+	p := parents(fs, "C0OPS")[0]
+	clickMessage(t, ctx, fs, "U0ALICE", p, views.ActionLivingPlatform+"rerun", "")
+	if err := poll(ctx, 10*time.Millisecond, func() bool { f, _ := h.main.Store().Failed(); return len(f) == 1 }); err != nil {
+		t.Fatal("the redirected callback is not on the failed list")
+	}
+	h.waitDelivered(ctx)
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the callback followed the redirect: %d requests reached its Location", n)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the platform was asked %d times, want once (a 3xx is not retried)", n)
+	}
+	f, _ := h.main.Store().Failed()
+	if !strings.Contains(f[0].Reason, "307") || !strings.Contains(f[0].Reason, "redirect") {
+		t.Errorf("the failure's reason is %q, want the 307 and that redirects are not followed", f[0].Reason)
 	}
 }
 
