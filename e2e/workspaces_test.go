@@ -339,3 +339,40 @@ func TestWithoutABotTokenTheWorkspacesAreTheConnectedOnes(t *testing.T) {
 		t.Errorf("GET /v1/channels naming no team = %d %s", status, body)
 	}
 }
+
+// POST /v1/invites for a second workspace checks the inviter there: an
+// admin of the primary workspace only is refused (the same user id string
+// is someone else in the second), and the second's own admin, whom the
+// primary does not know, is heard.
+func TestPlatformInvitesCheckTheInviterInTheirOwnWorkspace(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h, base := startConnect(t, fs)
+	ctx := ctxT(t)
+	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{Users: []fakeslack.User{
+		{ID: "U0GRACE", Name: "grace", RealName: "Grace Second", Email: "grace@second.example", IsAdmin: true},
+		{ID: "U0ADMIN", Name: "adam", RealName: "Adam Second", Email: "adam@second.example"},
+		{ID: "U0CARL", Name: "carl", RealName: "Carl Second", Email: "carl@second.example"},
+	}, Channels: secondChannels})
+	post := func(v any) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(v)
+		return signed("POST", "/v1/invites", body, testIngestSecret, time.Now()).sendJSON(t, h.main.Addr())
+	}
+	mark := fs.Mark()
+	// U0ADMIN is the primary's admin Ada; in the second it is Adam, no admin.
+	if code, out := post(map[string]any{"team": "T0SECOND", "inviter": "U0ADMIN", "people": []string{"carl@second.example"}}); code != http.StatusForbidden {
+		t.Fatalf("the primary's admin inviting in the second workspace: %d %v, want 403", code, out)
+	}
+	if code, out := post(map[string]any{"team": "T0SECOND", "inviter": "U0GRACE", "people": []string{"carl@second.example"}}); code != http.StatusAccepted {
+		t.Fatalf("the second's admin: %d %v, want 202", code, out)
+	}
+	h.waitDelivered(ctx)
+	if got := texts(second, second.DMChannel("U0CARL")); len(got) != 1 {
+		t.Errorf("Carl has %d DMs in the second workspace, want the one invitation", len(got))
+	}
+	for _, c := range fs.CallsSince(mark) {
+		if c.Method == "users.info" || c.Method == "users.lookupByEmail" {
+			t.Errorf("the primary workspace was asked %s for an invitation in the second", c.Method)
+		}
+	}
+}

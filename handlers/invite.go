@@ -13,6 +13,7 @@ import (
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
+	"github.com/paligo/paligo-slack/workspaces"
 )
 
 // Slack's escaped forms in a slash command's text (should_escape: true).
@@ -159,6 +160,11 @@ func (h *Router) queueInvites(ctx context.Context, team, inviter string, users [
 func (h *Router) PlatformInvite(ctx context.Context, team, inviter string, users []string, note string) (uint64, error) {
 	if h.InviteURL == "" {
 		return 0, paligo.ErrInvitesOff
+	}
+	// Every lookup below is the team's, never another workspace's.
+	ctx, ok := h.enter(ctx, team)
+	if !ok {
+		return 0, fmt.Errorf("workspace %s: %w", team, workspaces.ErrUnknown)
 	}
 	admin, err := h.isAdminNow(ctx, inviter)
 	if err != nil {

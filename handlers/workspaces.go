@@ -65,6 +65,9 @@ func workspace(ctx context.Context) *workspaces.Workspace {
 func (h *Router) slack(ctx context.Context) Slack {
 	w := workspace(ctx)
 	switch {
+	case w == nil && h.Workspaces != nil:
+		// A call that lost its workspace fails: it never acts in another.
+		return nowhere{}
 	case w == nil:
 		return h.Slack
 	case w.Primary:
@@ -152,4 +155,36 @@ func (h *Router) teamID(ctx context.Context) string {
 		return h.Team()
 	}
 	return ""
+}
+
+// errNoWorkspace fails a Slack call made with no workspace in its context
+// where there are several: a bug, said rather than acted on in the wrong
+// workspace.
+var errNoWorkspace = errors.New("no workspace named for this Slack call")
+
+// nowhere is the Slack of a context that names no workspace.
+type nowhere struct{}
+
+func (nowhere) PublishHome(context.Context, string, slack.HomeTabViewRequest) error {
+	return errNoWorkspace
+}
+
+func (nowhere) OpenViewContext(context.Context, string, slack.ModalViewRequest) (*slack.ViewResponse, error) {
+	return nil, errNoWorkspace
+}
+
+func (nowhere) PostEphemeralContext(context.Context, string, string, ...slack.MsgOption) (string, error) {
+	return "", errNoWorkspace
+}
+
+func (nowhere) UpdateMessageContext(context.Context, string, string, ...slack.MsgOption) (string, string, string, error) {
+	return "", "", "", errNoWorkspace
+}
+
+func (nowhere) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoOption) (*slack.User, error) {
+	return nil, errNoWorkspace
+}
+
+func (nowhere) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
+	return nil, errNoWorkspace
 }
