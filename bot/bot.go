@@ -411,6 +411,11 @@ type envelope struct {
 	eventID     string
 	retry       int
 	retryReason string
+	// replay, for a request Slack signed over HTTP, names its body: the
+	// same signed request sent again within the signature's five minutes
+	// (a replay, Slack never repeats an interaction or a command) is
+	// acked and not acted on again.
+	replay string
 	// ack answers Slack: payload nil acks with nothing.
 	ack func(ctx context.Context, payload any) error
 	// id names the envelope in logs (the Socket Mode envelope id).
@@ -451,6 +456,13 @@ func (b *Bot) dispatch(ctx context.Context, env envelope) {
 
 	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.firstSeen(env.eventID) {
 		b.log.Info("repeated event ignored", "event_id", env.eventID, "retry_attempt", env.retry, "retry_reason", env.retryReason)
+		b.ack(ctx, env, nil, start)
+		return
+	}
+
+	if env.replay != "" && !b.firstSeen(env.replay) {
+		b.metrics.refused.WithLabelValues("replay").Inc()
+		b.log.Info("repeated request ignored", "envelope_type", env.kind, "request", env.replay[:16])
 		b.ack(ctx, env, nil, start)
 		return
 	}

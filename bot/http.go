@@ -3,6 +3,8 @@ package bot
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,10 +122,16 @@ func (b *Bot) httpInteraction(w http.ResponseWriter, r *http.Request, body []byt
 		httpError(w, http.StatusBadRequest, "not an interaction payload")
 		return
 	}
-	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeInteractive), data: cb, id: cb.TriggerID})
+	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeInteractive), data: cb, id: cb.TriggerID, replay: replayKey(body)})
 }
 
 func (b *Bot) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
+	// Slack checks the Request URL's certificate with a signed ssl_check=1
+	// (and a token, no command) and expects a 200 with nothing.
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("ssl_check") == "1" && form.Get("command") == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	cmd, err := slack.SlashCommandParse(req)
@@ -133,7 +141,15 @@ func (b *Bot) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
 		httpError(w, http.StatusBadRequest, "not a slash command")
 		return
 	}
-	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeSlashCommand), data: cmd, id: cmd.TriggerID})
+	b.serveHTTP(w, r, envelope{kind: string(socketmode.EventTypeSlashCommand), data: cmd, id: cmd.TriggerID, replay: replayKey(body)})
+}
+
+// replayKey names a signed request by its body, which holds the
+// interaction's or command's own trigger (unique to each): the same body
+// again is the same request.
+func replayKey(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "request:" + hex.EncodeToString(sum[:])
 }
 
 // withoutBlocks is an interaction payload without the blocks of its view

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "paligo_slack_handler_panics_total", Help: "Handlers that panicked (the envelope was still acked).",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paligo_slack_http_refused_total", Help: "Requests to the Slack HTTP endpoints refused, by reason (signature).",
+			Name: "paligo_slack_http_refused_total", Help: "Requests to the Slack HTTP endpoints refused, by reason (signature, replay).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {

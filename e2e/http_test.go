@@ -74,6 +74,17 @@ func TestSlackOverHTTP(t *testing.T) {
 	if status != 200 || !strings.Contains(out, "ephemeral") || !strings.Contains(out, "subscribe") {
 		t.Errorf("a signed /route-alerts help = %d %q", status, out)
 	}
+	// The same signed request again within the five minutes (a replay:
+	// Slack never sends an interaction or a command twice) is acked and
+	// not acted on.
+	if status, out := do(fs.SignedRequest(base+"/slack/commands", "application/x-www-form-urlencoded", cmd, time.Now())); status != 200 || out != "" {
+		t.Errorf("the command replayed = %d %q, want 200 and nothing", status, out)
+	}
+	// Slack's check of the Request URL's certificate: 200, nothing done.
+	sslCheck := []byte("ssl_check=1&token=legacy-fixed-value")
+	if status, out := do(fs.SignedRequest(base+"/slack/commands", "application/x-www-form-urlencoded", sslCheck, time.Now())); status != 200 || out != "" {
+		t.Errorf("ssl_check = %d %q, want 200 and nothing", status, out)
+	}
 	// Events, clicks and their work after the ack: the Home tab is drawn,
 	// and a click on it saved and drawn again.
 	home := h.openHome(ctx, "U0ALICE")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -487,6 +488,54 @@ func TestPlatformActionsRoundTrip(t *testing.T) {
 	}
 	if again := platform.got()[4]; again.ID != platform.got()[3].ID {
 		t.Errorf("the retried callback has id %s, the first try %s", again.ID, platform.got()[3].ID)
+	}
+}
+
+// A signed interaction sent again as it was (a replay within Slack's five
+// minutes) acts once: one callback to the platform, whatever the copies.
+func TestAReplayedClickActsOnce(t *testing.T) {
+	platform := newCallbackServer(t, 200)
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h := startOverHTTP(t, fs, false)
+	over := h.configure
+	h.configure = func(c *app.Config) { over(c); c.ActionsURL = platform.URL + "/slack-actions" }
+	h.restart()
+	base := "http://" + h.main.Addr()
+	fs.SetRequestURL(base)
+	ctx := ctxT(t)
+	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	h.post(event("rp1", "run.failed", map[string]any{"subject": schedule("dbt"),
+		"actions": []any{map[string]any{"id": "rerun", "label": "Re-run"}}}))
+	h.waitDelivered(ctx)
+	env, err := fs.MessageAction("U0ALICE", parents(fs, "C0OPS")[0], views.ActionLivingPlatform+"rerun", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := fs.HTTPRequest(base, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	for i := range 3 {
+		again, _ := http.NewRequest(http.MethodPost, req.URL.String(), bytes.NewReader(body))
+		again.Header = req.Header.Clone()
+		resp, err := http.DefaultClient.Do(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("copy %d answered %d, want 200", i, resp.StatusCode)
+		}
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(platform.got()) >= 1 }); err != nil {
+		t.Fatal("the click reached no platform")
+	}
+	h.waitDelivered(ctx)
+	time.Sleep(200 * time.Millisecond)
+	h.waitDelivered(ctx)
+	if got := platform.got(); len(got) != 1 {
+		t.Fatalf("3 copies of one click made %d callbacks, want 1: %+v", len(got), got)
 	}
 }
 

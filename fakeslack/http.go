@@ -41,6 +41,13 @@ func (s *Server) SetRequestURL(base string) {
 	s.requestURL = strings.TrimSuffix(base, "/")
 }
 
+// HTTPRequest is env as the signed HTTP request Slack would make to the
+// app at base (its listener, e.g. "http://127.0.0.1:8080"), signed now:
+// for tests that send a request again as it was (a replay).
+func (s *Server) HTTPRequest(base string, env Envelope) (*http.Request, error) {
+	return s.requestFor(strings.TrimSuffix(base, "/"), env)
+}
+
 // requestFor is env as the HTTP request Slack would make to base.
 func (s *Server) requestFor(base string, env Envelope) (*http.Request, error) {
 	var path, ctype string
