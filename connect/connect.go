@@ -231,6 +231,12 @@ func (f *Flow) finishInstall(ctx context.Context, code string, st paligo.OAuthSt
 		in.TokenExpires = f.Now().Add(time.Duration(resp.ExpiresIn) * time.Second).UTC()
 	}
 	in, err = f.Store.SaveInstallation(in)
+	if errors.Is(err, store.ErrConnectedElsewhere) {
+		// Its token is not revoked: it is the installation's, which the
+		// other org still uses.
+		f.Log.Warn("connect: refused, the workspace is connected to another org", "team", in.Team, "org", st.Org)
+		return paligo.Installation{}, "This Slack workspace is already connected to another Paligo organization, which still receives its events. Nothing was changed. To move it here, disconnect it there first (in that organization's settings, or by removing the app from the workspace), then press Connect again.", nil
+	}
 	return in, "", err
 }
 
@@ -245,6 +251,9 @@ func orNone(s string) string {
 func reasonOf(why string) string {
 	if strings.Contains(why, "is not the Paligo admin") {
 		return "email_mismatch"
+	}
+	if strings.Contains(why, "already connected to another") {
+		return "connected_elsewhere"
 	}
 	return "slack_refused"
 }

@@ -197,6 +197,30 @@ func TestConnectAWorkspace(t *testing.T) {
 		t.Errorf("reinstall: %+v (first %+v)", re, in)
 	}
 
+	// The token the installation holds: the latest issued so far.
+	latest := ""
+	for _, tok := range fs.IssuedTokens() {
+		if !fs.Revoked(tok) && tok != tokens[0] {
+			latest = tok
+		}
+	}
+	// Another org's Connect link, completed by a member of the workspace
+	// (the email it names is theirs): refused, the workspace stays with
+	// the first org, whose events still go through.
+	callback = connectThrough(t, connectLink(base, "evilorg", "ada@example.com", ret, h.clock.Now()))
+	if status, body, _ := visit(t, callback.String()); status != http.StatusForbidden || !strings.Contains(body, "already connected to another") || !strings.Contains(body, "reason=connected_elsewhere") {
+		t.Errorf("another org's Connect of a connected workspace = %d %s", status, body)
+	}
+	if kept, _, _ := h.main.Store().Installation("T0FAKE"); kept.Org != "acme" || kept.Disconnected != "" || kept.BotTokenSealed != re.BotTokenSealed {
+		t.Errorf("another org's Connect changed the installation: %+v", kept)
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("ws-still-acme", "run.failed", map[string]any{"org": "acme"})); status != 202 {
+		t.Errorf("the first org's event after another org's Connect = %d %v", status, out)
+	}
+	if status, out := postEvents(t, h.main.Addr(), event("ws-evil", "run.failed", map[string]any{"org": "evilorg"})); status != 400 {
+		t.Errorf("the other org's event = %d %v, want 400", status, out)
+	}
+
 	// The platform lists its connections, never a token, and disconnects.
 	status, body = signed("GET", "/v1/connections", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr())
 	var list struct{ Items []map[string]any }
@@ -205,12 +229,6 @@ func TestConnectAWorkspace(t *testing.T) {
 	}
 	if status, _ := signed("GET", "/v1/connections", nil, "wrong-secret-0123456789", h.clock.Now()).send(t, h.main.Addr()); status != 401 {
 		t.Errorf("unsigned GET /v1/connections = %d", status)
-	}
-	latest := ""
-	for _, tok := range fs.IssuedTokens() {
-		if !fs.Revoked(tok) && tok != tokens[0] {
-			latest = tok
-		}
 	}
 	status, body = signed("DELETE", "/v1/connections/T0FAKE", nil, testIngestSecret, h.clock.Now()).send(t, h.main.Addr())
 	if status != 200 || !fs.Revoked(latest) {

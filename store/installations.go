@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -47,8 +48,15 @@ func (s *Store) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, er
 	return st, found, err
 }
 
+// ErrConnectedElsewhere refuses to save an installation of a workspace
+// that is connected to another org: it moves only once that org has
+// disconnected it.
+var ErrConnectedElsewhere = errors.New("the workspace is connected to another org")
+
 // SaveInstallation stores in (by its team), replacing the one before: a
-// reinstall keeps when it was first installed. It returns the stored one.
+// reinstall keeps when it was first installed. It returns the stored one,
+// or ErrConnectedElsewhere (nothing changed) when the workspace is
+// connected to an org other than in's.
 func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, error) {
 	now := s.Now().UTC()
 	err := s.update(func(tx kvTx) error {
@@ -56,6 +64,9 @@ func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, e
 		old, found, err := getTxJSON[paligo.Installation](b, []byte(in.Team))
 		if err != nil {
 			return err
+		}
+		if found && old.Disconnected == "" && old.Org != "" && old.Org != in.Org {
+			return ErrConnectedElsewhere
 		}
 		in.InstalledAt, in.UpdatedAt = now, now
 		if found {
