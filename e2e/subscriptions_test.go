@@ -391,3 +391,38 @@ func TestNamedExternalChannel(t *testing.T) {
 		t.Errorf("%d conversations.info calls for C0FIN, want 1 (then the cache)", info)
 	}
 }
+
+// `/route-alerts list all` over many long subscriptions answers within
+// what Slack takes in an ack, saying how many it left out and where to
+// see them; and a subscription's filters (emails in them) never reach the
+// logs, only its digest and kinds.
+func TestALongListIsCutAndFiltersAreNotLogged(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe runs actor=someone.private@example.com")
+	if !strings.Contains(got, "Subscribed") {
+		t.Fatalf("subscribe: %s", got)
+	}
+	if strings.Contains(h.logs.String(), "someone.private") {
+		t.Errorf("a subscription's filter reached the log: %s", h.logs.String())
+	}
+	for ch := range 20 {
+		for i := range paligo.MaxSubscriptionsPerChannel {
+			sub, err := paligo.ParseSubscription(fmt.Sprintf("C%04d", ch), fmt.Sprintf("runs project=%s-%d", strings.Repeat("p", 190), i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.main.Store().Subscribe(sub); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got = command(t, ctx, fs, "U0ADMIN", "C0FIN", "list all")
+	if len(got) > views.MaxAnswerText || !strings.Contains(got, "more subscriptions not shown here") || !strings.Contains(got, "/route-alerts list") {
+		t.Errorf("list all of 1,001 long subscriptions: %d bytes, ending %q", len(got), got[max(0, len(got)-300):])
+	}
+	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "list"); strings.Contains(got, "not shown") || !strings.Contains(got, "runs actor=someone.private@example.com") {
+		t.Errorf("the channel's own short list: %s", got)
+	}
+}

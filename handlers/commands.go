@@ -91,7 +91,7 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 			h.Log.Error("read mutes", "err", err)
 			return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
 		}
-		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsText(subs, mutes, h.Store.Now()))}
+		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsTextWithin(subs, mutes, h.Store.Now(), views.MaxAnswerText-len(title)))}
 	}
 	subs, err := h.Store.Subscriptions(scope(ctx), "")
 	if err != nil {

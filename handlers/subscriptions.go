@@ -57,7 +57,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if err != nil {
 			return failed("save subscription", err)
 		}
-		h.Log.Info("subscribed", "channel", ch, "by", cmd.UserID, "subscription", sub.String())
+		h.Log.Info("subscribed", "channel", ch, "by", cmd.UserID, "subscription", sub.Digest(), "kinds", kindsOf(sub))
 		if !added {
 			return bot.Reply{Ack: ephemeral(fmt.Sprintf("<#%s> already has `%s`.", ch, views.EscapedWithin(sub.String(), 1000)))}
 		}
@@ -74,7 +74,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if !found {
 			return refuse("<#%s> has no subscription %d; `/route-alerts list` numbers them.", ch, n)
 		}
-		h.Log.Info("unsubscribed", "channel", ch, "by", cmd.UserID, "subscription", sub.String())
+		h.Log.Info("unsubscribed", "channel", ch, "by", cmd.UserID, "subscription", sub.Digest(), "kinds", kindsOf(sub))
 		return bot.Reply{Ack: ephemeral(fmt.Sprintf("Unsubscribed <#%s> from `%s`.", ch, views.EscapedWithin(sub.String(), 1000)))}
 	case "mute":
 		subject, length, _ := strings.Cut(rest, " ")
@@ -158,4 +158,14 @@ func muteLength(s string) (d time.Duration, forever, ok bool) {
 		return 0, false, false
 	}
 	return time.Duration(n) * unit, false, true
+}
+
+// kindsOf names a subscription's kinds, for logs: its filters, which may
+// name people, are not logged.
+func kindsOf(s paligo.Subscription) string {
+	kinds := make([]string, len(s.Kinds))
+	for i, k := range s.Kinds {
+		kinds[i] = string(k)
+	}
+	return strings.Join(kinds, ",")
 }

@@ -13,6 +13,16 @@ import (
 // takes it and written as it is typed, then the mutes in force at now
 // with their end in UTC.
 func SubscriptionsText(subs []paligo.Subscription, mutes []paligo.Mute, now time.Time) string {
+	return SubscriptionsTextWithin(subs, mutes, now, 0)
+}
+
+// MaxAnswerText bounds the text of a command's answer: Slack refuses an
+// ack payload much larger, and a list that long is no use in a message.
+const MaxAnswerText = 12000
+
+// SubscriptionsTextWithin is SubscriptionsText in at most max bytes (0: no
+// bound): what does not fit is counted, with where to see it.
+func SubscriptionsTextWithin(subs []paligo.Subscription, mutes []paligo.Mute, now time.Time, max int) string {
 	var channels []string
 	byChannel := map[string][]paligo.Subscription{}
 	mutesOf := map[string][]paligo.Mute{}
@@ -37,18 +47,39 @@ func SubscriptionsText(subs []paligo.Subscription, mutes []paligo.Mute, now time
 		return "No subscriptions. Type `/route-alerts subscribe runs` in a channel, or open `/route-alerts`."
 	}
 	var b strings.Builder
+	left, cut := len(subs), false // subscriptions not listed yet
+	line := func(format string, args ...any) bool {
+		l := fmt.Sprintf(format, args...)
+		if max > 0 && b.Len()+len(l) > max-200 { // room for the note
+			cut = true
+			return false
+		}
+		b.WriteString(l)
+		return true
+	}
+list:
 	for _, ch := range channels {
-		fmt.Fprintf(&b, "<#%s>\n", ch)
+		if !line("<#%s>\n", ch) {
+			break
+		}
 		for i, s := range byChannel[ch] {
-			fmt.Fprintf(&b, "  %d. `%s`\n", i+1, codeText(s.String()))
+			if !line("  %d. `%s`\n", i+1, codeText(s.String())) {
+				break list
+			}
+			left--
 		}
 		for _, m := range mutesOf[ch] {
 			until := "forever"
 			if !m.Until.IsZero() {
 				until = "until " + m.Until.UTC().Format("2 Jan 15:04 UTC")
 			}
-			fmt.Fprintf(&b, "  muted: `%s` %s\n", codeText(m.Subject), until)
+			if !line("  muted: `%s` %s\n", codeText(m.Subject), until) {
+				break list
+			}
 		}
+	}
+	if cut {
+		fmt.Fprintf(&b, "… and %d more subscriptions not shown here (the answer would be too long for Slack). `/route-alerts list` in a channel lists that channel's; `/route-alerts` opens them all.", left)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
