@@ -378,9 +378,13 @@ func (s *Store) Version() (int, error) {
 // Ping reports whether the database can be read.
 func (s *Store) Ping() error {
 	return s.db.view(func(tx kvTx) error {
-		if tx.Bucket(bucketMeta) == nil {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
 			return errors.New("meta bucket missing")
 		}
+		// A read that reaches the database: PostgreSQL's transactions
+		// open lazily, and one that reads nothing asks the server nothing.
+		meta.Get(keyCommitProbe)
 		return nil
 	})
 }
