@@ -158,13 +158,6 @@ type lane struct {
 	failures int
 }
 
-// gate is one Slack rate-limit scope: a method, or chat.postMessage to one
-// channel. Calls through a gate go one at a time, and none before until.
-type gate struct {
-	mu    sync.Mutex
-	until time.Time
-}
-
 // NewDeliverer returns a Deliverer; Run starts it.
 func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Deliverer {
 	if opts.Log == nil {
@@ -639,8 +632,11 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 	if err != nil {
 		return false, err
 	}
+	// Lookups wait their turn by event: a critical event's first, and one
+	// event's strangers never all before another's (gate.go).
+	t := turn{event: job.Event, critical: paligo.Kinds[paligo.Kind(p.Event.Type)].Critical}
 	if p.User == "" {
-		user, err := d.lookup(ctx, job.Email, p.Match, p.MatchFound)
+		user, err := d.lookup(ctx, t, job.Email, p.Match, p.MatchFound)
 		if err != nil {
 			return d.settle(job, err)
 		}
@@ -653,7 +649,7 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 	}
 	e, user := p.Event, p.User
 	if e.Actor != nil && e.Actor.Email != "" {
-		actor, err := d.lookup(ctx, e.Actor.Email, p.ActorMatch, p.ActorFound)
+		actor, err := d.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound)
 		if err != nil {
 			return d.settle(job, err)
 		}
@@ -865,7 +861,7 @@ func (d *Deliverer) writable(ctx context.Context) bool {
 // the workspace directory is read and lacks it, else users.lookupByEmail,
 // whose answer is cached. "" means no one (bots and
 // deleted users count as no one).
-func (d *Deliverer) lookup(ctx context.Context, email string, cached store.SlackUser, found bool) (string, error) {
+func (d *Deliverer) lookup(ctx context.Context, t turn, email string, cached store.SlackUser, found bool) (string, error) {
 	if found && (cached.User != "" || time.Since(cached.CheckedAt) < d.opts.UnmatchedTTL) {
 		return cached.User, nil
 	}
@@ -876,7 +872,7 @@ func (d *Deliverer) lookup(ctx context.Context, email string, cached store.Slack
 		return "", nil
 	}
 	var user string
-	err := d.call(ctx, "users.lookupByEmail", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err := d.callFor(ctx, t, "users.lookupByEmail", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		u, err := api.GetUserByEmailContext(ctx, email)
 		var se slack.SlackErrorResponse
 		switch {
@@ -935,6 +931,12 @@ func (d *Deliverer) limiter(ctx context.Context, channel string) *rate.Limiter {
 // workspace's token_expired refreshes the token and makes the call again,
 // once.
 func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
+	return d.callFor(ctx, turn{}, method, channel, lim, fn)
+}
+
+// callFor is call for t: whom the call is for decides its turn at the
+// method's gate (gate.go).
+func (d *Deliverer) callFor(ctx context.Context, t turn, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
 	if lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return err
@@ -953,8 +955,10 @@ func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.
 	}
 	d.mu.Unlock()
 
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	if err := g.acquire(ctx, t); err != nil {
+		return err
+	}
+	defer g.release()
 	if err := bot.Sleep(ctx, time.Until(g.until)); err != nil {
 		return err
 	}

@@ -15,6 +15,12 @@ import (
 // for n = 450) whose Slack paces users.lookupByEmail at 10 a second, as the
 // report that found the problem did.
 func strangersWorkspace(tb testing.TB, n int) *fakeslack.Server {
+	return strangersWorkspaceListing(tb, n, fakeslack.MethodRate{PerSecond: 20.0 / 60, Burst: 5})
+}
+
+// strangersWorkspaceListing is strangersWorkspace whose Slack serves
+// users.list at list.
+func strangersWorkspaceListing(tb testing.TB, n int, list fakeslack.MethodRate) *fakeslack.Server {
 	users := append(benchUsers(n), testUsers...)
 	users = append(users, fakeslack.User{ID: "U0NEW", Name: "nova", Email: "nova@example.com"})
 	for i := range newcomers {
@@ -22,7 +28,7 @@ func strangersWorkspace(tb testing.TB, n int) *fakeslack.Server {
 	}
 	return newFake(tb, fakeslack.Options{Users: users, MethodRates: map[string]fakeslack.MethodRate{
 		"users.lookupByEmail": {PerSecond: 10, Burst: 10},
-		"users.list":          {PerSecond: 20.0 / 60, Burst: 5},
+		"users.list":          list,
 	}})
 }
 
@@ -134,6 +140,51 @@ func TestBeforeTheDirectoryIsReadEmailsAreLookedUp(t *testing.T) {
 	}
 	if n := len(fs.Calls("users.lookupByEmail")); n != 2 {
 		t.Errorf("%d users.lookupByEmail calls, want 2 (nova and the stranger)", n)
+	}
+}
+
+// Right after a start, while Slack serves users.list a page at a time and
+// the directory is not read yet, one event naming 300 strangers (a
+// users.lookupByEmail each, at 10 a second: 30 s) does not hold back a
+// critical DM to someone of the workspace whose page is not read yet: the
+// lookups take turns by event, a critical event's first.
+func TestStrangersDoNotDelayCriticalAlertsBeforeTheDirectoryIsRead(t *testing.T) {
+	fs := strangersWorkspaceListing(t, 1000, fakeslack.MethodRate{PerSecond: 1, Burst: 1})
+	h := &harness{t: t, slack: fs, db: testDB(t), logs: &syncBuffer{}, clock: &testClock{}, noDirectoryWait: true}
+	h.restart()
+	who := newcomer(newcomers - 1) // on the directory's last page
+	h.post(strangers("early-crowd", 300))
+	start := time.Now()
+	h.post(event("early-critical", "run.failed", map[string]any{"recipients": []string{who.Email}, "text": "the nightly build failed"}))
+	if err := poll(ctxT(t), time.Millisecond, func() bool { return len(texts(fs, fs.DMChannel(who.ID))) > 0 }); err != nil {
+		t.Fatal("the run.failed DM never came")
+	}
+	delay := time.Since(start)
+	read := strings.Contains(h.logs.String(), directoryRead)
+	t.Logf("critical DM %v after 300 strangers (directory read by then: %v)", delay.Round(time.Millisecond), read)
+	if read {
+		t.Fatal("the directory was read before the DM: this test no longer measures the time before")
+	}
+	if delay > 3*time.Second {
+		t.Errorf("the critical DM took %v behind 300 strangers' lookups", delay)
+	}
+	// A second event, not critical, for someone of the workspace is not
+	// behind them either: its lookup comes next but one (a digest user's
+	// share is then kept for the digest).
+	start = time.Now()
+	other := newcomer(newcomers - 2)
+	h.post(event("early-share", "document.shared", map[string]any{"recipients": []string{other.Email}}))
+	if err := poll(ctxT(t), time.Millisecond, func() bool {
+		u, ok, _ := h.main.Store().CachedUser("", other.Email)
+		return ok && u.User == other.ID
+	}); err != nil {
+		t.Fatal("the document.shared recipient was never looked up")
+	}
+	if delay := time.Since(start); delay > 3*time.Second {
+		t.Errorf("a second event's lookup took %v behind the strangers'", delay)
+	}
+	if strings.Contains(h.logs.String(), directoryRead) {
+		t.Error("the directory was read before the second lookup: this test no longer measures the time before")
 	}
 }
 
