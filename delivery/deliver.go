@@ -112,6 +112,9 @@ type DeliveryOptions struct {
 	// LeaseScan is how often a replica reads the jobs other replicas put in
 	// the outbox for its lanes. Default 250 ms.
 	LeaseScan time.Duration
+	// MaxQueued bounds the jobs held in memory to run (backlog.go); the
+	// others wait in the outbox and are read as these go. Default 20,000.
+	MaxQueued int
 }
 
 // Deliverer takes accepted events from the store's outbox to Slack: posts
@@ -132,16 +135,18 @@ type Deliverer struct {
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
 
-	ready chan struct{} // closed once the primary team is known
-	wake  chan struct{}
-	slots chan struct{}
-	ctx   context.Context
-	wg    sync.WaitGroup
-	depth atomic.Int64
+	ready  chan struct{} // closed once the primary team is known
+	wake   chan struct{}
+	refill chan struct{} // the backlog may be read (backlog.go)
+	slots  chan struct{}
+	ctx    context.Context
+	wg     sync.WaitGroup
+	depth  atomic.Int64
 
 	mu       sync.Mutex
 	stopping bool            // Run is waiting for its lanes; start no more
 	queued   map[uint64]bool // job seqs in some lane
+	backlog  backlog         // jobs left in the outbox past MaxQueued (backlog.go)
 	lanes    map[string]*lane
 	gates    map[string]*gate
 	limiters map[string]*rate.Limiter
@@ -155,6 +160,7 @@ type lane struct {
 	key      string
 	jobs     []store.Job
 	running  bool
+	inFlight bool // jobs[0] is being delivered
 	failures int
 }
 
@@ -215,11 +221,15 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 	if opts.LeaseScan <= 0 {
 		opts.LeaseScan = 250 * time.Millisecond
 	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 20_000
+	}
 	d := &Deliverer{
 		store: st, opts: opts, log: opts.Log,
 		backoff:  bot.Backoff{Min: opts.MinBackoff, Max: opts.MaxBackoff},
 		ready:    make(chan struct{}),
 		wake:     make(chan struct{}, 1),
+		refill:   make(chan struct{}, 1),
 		slots:    make(chan struct{}, opts.Workers),
 		queued:   map[uint64]bool{},
 		lanes:    map[string]*lane{},
@@ -298,20 +308,30 @@ func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 		if d.queued[j.Seq] {
 			continue // e.g. retried by an admin while Run was loading the outbox
 		}
+		if d.leaveInOutbox(j) {
+			continue
+		}
 		if !d.holds(j.Lane()) {
 			d.await(j)
 			continue
 		}
 		d.queued[j.Seq] = true
+		d.backlog.highest = max(d.backlog.highest, j.Seq)
 		l := d.lanes[j.Lane()]
 		if l == nil {
 			l = &lane{key: j.Lane()}
 			d.lanes[l.key] = l
 		}
-		if j.Urgent && len(l.jobs) > 0 {
+		switch {
+		case j.Urgent && len(l.jobs) > 0:
 			// Ahead of the waiting jobs, behind the one under way.
 			l.jobs = slices.Insert(l.jobs, 1, j)
-		} else {
+		case d.leases != nil:
+			// Replicas: jobs come from this replica's ingest and from the
+			// outbox (others'), not in order; the lane runs them in the
+			// outbox's, which is the order their events were accepted.
+			l.jobs = insertInOrder(l.jobs, j, l.inFlight)
+		default:
 			l.jobs = append(l.jobs, j)
 		}
 		d.depth.Add(1)
@@ -347,9 +367,15 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			d.opts.OnPrimary(d.primary.team)
 		}
 	}
-	pending, err := d.store.PendingJobs()
+	// The outbox's first jobs, as many as are held; the rest as these go.
+	pending, err := d.store.PendingJobsAfter(0, d.opts.MaxQueued)
 	if err != nil {
 		return fmt.Errorf("read outbox: %w", err)
+	}
+	if len(pending) == d.opts.MaxQueued {
+		d.mu.Lock()
+		d.backlog.from, d.backlog.skipped = pending[len(pending)-1].Seq+1, true
+		d.mu.Unlock()
 	}
 	d.mu.Lock()
 	d.ctx = ctx
@@ -383,6 +409,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if d.leases != nil {
 		d.wg.Go(func() { d.leaseLoop(ctx) })
 	}
+	d.wg.Go(func() { d.refillLoop(ctx) })
+	d.wakeRefill()
 	tick := time.NewTicker(d.opts.FanOutEvery)
 	defer tick.Stop()
 	for {
@@ -430,12 +458,29 @@ func (d *Deliverer) runLane(l *lane) {
 			return
 		}
 		job := l.jobs[0]
+		if d.leases != nil && job.Seq > d.leases.lastSeq {
+			// Another replica may have put an earlier job of this lane in
+			// the outbox: read it first (lanes.go).
+			d.mu.Unlock()
+			if err := d.catchUp(job.Seq); err != nil {
+				l.failures++
+				bot.Sleep(d.ctx, d.backoff.Delay(l.failures))
+			}
+			continue
+		}
+		l.inFlight = true
 		d.mu.Unlock()
 
 		if !d.writable(d.ctx) {
+			d.mu.Lock()
+			l.inFlight = false
+			d.mu.Unlock()
 			continue
 		}
 		done, err := d.deliver(d.ctx, job)
+		d.mu.Lock()
+		l.inFlight = false
+		d.mu.Unlock()
 		if done {
 			d.mu.Lock()
 			delete(d.queued, job.Seq)
@@ -443,8 +488,12 @@ func (d *Deliverer) runLane(l *lane) {
 			l.jobs[0] = store.Job{}
 			l.jobs = l.jobs[1:]
 			l.failures = 0
+			low := d.backlog.from != 0 && len(d.queued) <= d.opts.MaxQueued/2
 			d.mu.Unlock()
 			d.depth.Add(-1)
+			if low {
+				d.wakeRefill()
+			}
 			continue
 		}
 		if d.ctx.Err() != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,11 @@ type laneLeases struct {
 	waiting map[string][]store.Job // jobs of lanes not held, to claim; under Deliverer.mu
 	wake    chan struct{}
 
-	lastSeq uint64 // the outbox read up to (leaseLoop alone)
+	// lastSeq: every job up to it that is in the outbox is known here
+	// (under Deliverer.mu). reading lets one read of the outbox at a
+	// time serve every lane waiting to catch up.
+	lastSeq uint64
+	reading sync.Mutex
 	// finished holds the jobs this replica ended lately, with when: a read
 	// of the outbox that began before one ended still lists it (under
 	// Deliverer.mu).
@@ -110,12 +115,20 @@ func (d *Deliverer) leaseLoop(ctx context.Context) {
 
 // findJobs hands the outbox's jobs after seq to their lanes, or to await.
 func (d *Deliverer) findJobs(after uint64) {
-	began := time.Now()
-	jobs, err := d.store.PendingJobsAfter(after, 0)
-	if err != nil {
+	if _, err := d.findJobsAfter(after); err != nil {
 		d.log.Error("read the outbox", "err", err)
-		return
 	}
+}
+
+// findJobsAfter is findJobs that says how many jobs it read: at most
+// MaxQueued (what is past them is read next time).
+func (d *Deliverer) findJobsAfter(after uint64) (int, error) {
+	began := time.Now()
+	jobs, err := d.store.PendingJobsAfter(after, d.opts.MaxQueued)
+	if err != nil {
+		return 0, err
+	}
+	n := len(jobs)
 	d.mu.Lock()
 	for seq, at := range d.leases.finished {
 		if at.Before(began.Add(-time.Minute)) {
@@ -129,6 +142,48 @@ func (d *Deliverer) findJobs(after uint64) {
 	})
 	d.mu.Unlock()
 	d.Enqueue(jobs)
+	return n, nil
+}
+
+// catchUp reads the outbox until every job before seq is known here.
+// Writes are one at a time across replicas and a job's sequence is taken
+// in its write, so once job seq is committed, every job before it is: a
+// read that begins after it finds them all.
+func (d *Deliverer) catchUp(seq uint64) error {
+	d.leases.reading.Lock()
+	defer d.leases.reading.Unlock()
+	d.mu.Lock()
+	after := d.leases.lastSeq
+	d.mu.Unlock()
+	for after < seq {
+		n, err := d.findJobsAfter(after)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		if n < d.opts.MaxQueued {
+			// The read reached the outbox's end as it was once job seq
+			// was committed.
+			d.leases.lastSeq = max(d.leases.lastSeq, seq)
+		}
+		after = d.leases.lastSeq
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// insertInOrder puts j among jobs by its sequence, never ahead of the
+// first when it is under way.
+func insertInOrder(jobs []store.Job, j store.Job, inFlight bool) []store.Job {
+	from := 0
+	if inFlight {
+		from = 1
+	}
+	i := len(jobs)
+	for i > from && jobs[i-1].Seq > j.Seq && !jobs[i-1].Urgent {
+		i--
+	}
+	return slices.Insert(jobs, i, j)
 }
 
 // endedHere notes that this replica ended job (under d.mu).

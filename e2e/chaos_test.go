@@ -389,6 +389,36 @@ func runChaos(t *testing.T, run chaosRun) {
 		}
 	}
 
+	// Each channel's posts in the order their events were accepted (the
+	// stream's order: each batch is sent once the one before has its
+	// 202), whichever replica accepted them: the first post of each title
+	// comes after the first post of every earlier title.
+	index := map[string]int{}
+	for i, e := range evs {
+		index[e.title] = i
+	}
+	for _, ch := range []string{"C0ONE", "C0TWO"} {
+		latest, late, seen := -1, 0, map[string]bool{}
+		var example string
+		for _, m := range fs.Messages(ch) {
+			t := title.FindString(m.Text)
+			if m.Ephemeral || t == "" || seen[t] || m.IsReply() {
+				continue
+			}
+			seen[t] = true
+			if index[t] < latest {
+				late++
+				if example == "" {
+					example = fmt.Sprintf("%s after %s", t, evs[latest].title)
+				}
+			}
+			latest = max(latest, index[t])
+		}
+		if late > 0 {
+			t.Errorf("%s: %d posts came after a later event's (e.g. %s)", ch, late, example)
+		}
+	}
+
 	// The store's account of every event.
 	st, err = store.Open(db, store.Options{})
 	if err != nil {

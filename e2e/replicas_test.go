@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store/storetest"
 	"github.com/paligo/paligo-slack/workspaces"
 )
@@ -140,5 +142,47 @@ func TestReplicasFollowEachOthersWorkspaces(t *testing.T) {
 		}); err != nil {
 			t.Fatal("a replica did not open the reinstalled workspace again")
 		}
+	}
+}
+
+// One channel's posts come in the order their events were accepted,
+// whichever replica accepted them: two replicas, one event at a time (each
+// sent after the 202 of the one before), alternating between them, all to
+// one channel. The replica that does not hold the channel's lane finds the
+// other's jobs in the outbox: the holder reads the outbox up to a job
+// before it posts it, so an earlier job another replica took is never
+// passed.
+func TestReplicasKeepAChannelsOrder(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	a := startOn(t, fs, dsn, time.Time{})
+	b := startOn(t, fs, dsn, time.Time{})
+	ctx := ctxT(t)
+	a.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	const n = 80
+	for i := range n {
+		h := []*harness{a, b}[i%2]
+		h.post(event(fmt.Sprintf("order-%03d", i), "run.failed", map[string]any{
+			"subject": map[string]any{"kind": "run", "id": fmt.Sprintf("r%03d", i), "title": fmt.Sprintf("Run %03d", i)}}))
+	}
+	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(parents(fs, "C0OPS")) >= n }); err != nil {
+		t.Fatalf("%d of %d posts arrived", len(parents(fs, "C0OPS")), n)
+	}
+	var got []int
+	for _, m := range parents(fs, "C0OPS") {
+		var i int
+		if _, err := fmt.Sscanf(m.Text[strings.LastIndex(m.Text, "Run "):], "Run %03d", &i); err != nil {
+			t.Fatalf("a post without its run: %q", m.Text)
+		}
+		got = append(got, i)
+	}
+	inversions := 0
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			inversions++
+		}
+	}
+	if inversions > 0 || len(got) != n {
+		t.Errorf("the channel read %v: %d posts, %d out of order", got, len(got), inversions)
 	}
 }
