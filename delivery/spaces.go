@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slack-go/slack"
 	"golang.org/x/time/rate"
 
 	"github.com/paligo/paligo-slack/store"
@@ -98,13 +99,53 @@ func withSpace(ctx context.Context, sp *space) context.Context {
 	return context.WithValue(ctx, spaceKey{}, sp)
 }
 
-// spaceOf is the workspace of the job whose call ctx is for: the primary
-// outside a job.
+// spaceOf is the workspace of the job whose call ctx is for. Outside a
+// job it is the primary where that is the only workspace; where there
+// are several, a call that lost its workspace fails (nowhere) rather than
+// act in another's.
 func (d *Deliverer) spaceOf(ctx context.Context) *space {
 	if sp, ok := ctx.Value(spaceKey{}).(*space); ok {
 		return sp
 	}
-	return d.primary
+	if d.opts.Workspaces == nil {
+		return d.primary
+	}
+	d.log.Error("a Slack call named no workspace; refused")
+	return &space{team: "?", scope: "\x00nowhere", api: nowhere{}, updates: rate.NewLimiter(0, 0)}
+}
+
+// errNoWorkspace fails a call whose context names no workspace.
+var errNoWorkspace = errors.New("no workspace named for this Slack call")
+
+// nowhere is the Slack of a call that named no workspace: every call fails.
+type nowhere struct{}
+
+func (nowhere) AuthTestContext(context.Context) (*slack.AuthTestResponse, error) {
+	return nil, errNoWorkspace
+}
+func (nowhere) PostMessageContext(context.Context, string, ...slack.MsgOption) (string, string, error) {
+	return "", "", errNoWorkspace
+}
+func (nowhere) GetUserByEmailContext(context.Context, string) (*slack.User, error) {
+	return nil, errNoWorkspace
+}
+func (nowhere) OpenConversationContext(context.Context, *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error) {
+	return nil, false, false, errNoWorkspace
+}
+func (nowhere) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoOption) (*slack.User, error) {
+	return nil, errNoWorkspace
+}
+func (nowhere) UsersPage(context.Context, string, int) ([]slack.User, string, error) {
+	return nil, "", errNoWorkspace
+}
+func (nowhere) ChannelsPage(context.Context, string, int) ([]slack.Channel, string, error) {
+	return nil, "", errNoWorkspace
+}
+func (nowhere) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
+	return nil, errNoWorkspace
+}
+func (nowhere) UpdateMessageContext(context.Context, string, string, ...slack.MsgOption) (string, string, string, error) {
+	return "", "", "", errNoWorkspace
 }
 
 // errGone wraps why a job's workspace is no longer served.

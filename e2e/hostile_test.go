@@ -270,3 +270,65 @@ func TestIngestSettingsAndAnswersAgree(t *testing.T) {
 		t.Errorf("the same request with its own timestamp: %d, want 202", code)
 	}
 }
+
+// Subscriptions written to be costly to match (50 of 10 negated filters of
+// 20 globs like *aaaa…A00 each) against events of 10 fields of 2,000
+// characters: an event's 202 comes at once (matching is linear in the
+// value; the backtracking glob took 8 s an event), and a sender's retry of
+// a stored batch is answered before any matching.
+func TestHostileSubscriptionsCostLittle(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{})
+	h := start(t, fs)
+	for i := range 50 {
+		text := "run.failed"
+		for f := range 10 {
+			var globs []string
+			for g := range 20 {
+				globs = append(globs, "*"+strings.Repeat("a", 195)+fmt.Sprintf("A%02d", g))
+			}
+			text += fmt.Sprintf(" f%d!=%s", f, strings.Join(globs, ","))
+		}
+		sub, err := paligo.ParseSubscription(fmt.Sprintf("C%04d", i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.main.Store().Subscribe(sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fields := map[string]any{}
+	for f := range 10 {
+		fields[fmt.Sprintf("f%d", f)] = strings.Repeat("a", 2000)
+	}
+	batch := func(prefix string, n int) []any {
+		var evs []any
+		for i := range n {
+			evs = append(evs, event(fmt.Sprintf("%s-%d", prefix, i), "run.failed", map[string]any{"fields": fields}))
+		}
+		return evs
+	}
+	timed := func(what string, v any, want int) time.Duration {
+		t.Helper()
+		start := time.Now()
+		status, out := postEvents(t, h.main.Addr(), v)
+		took := time.Since(start)
+		if status != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", what, status, out)
+		}
+		if got := out["duplicates"]; want >= 0 && got != float64(want) {
+			t.Errorf("%s: %v duplicates, want %d", what, got, want)
+		}
+		t.Logf("%s: 202 after %v", what, took.Round(time.Millisecond))
+		return took
+	}
+	if took := timed("one event", batch("one", 1)[0], 0); took > 2*time.Second {
+		t.Errorf("one event against hostile subscriptions took %v to its 202", took)
+	}
+	three := batch("three", 3)
+	if took := timed("a batch of 3", three, 0); took > 2*time.Second {
+		t.Errorf("a batch of 3 took %v", took)
+	}
+	if took := timed("its retry", three, 3); took > time.Second {
+		t.Errorf("the retry of a stored batch took %v", took)
+	}
+}
