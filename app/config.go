@@ -67,7 +67,7 @@ type Config struct {
 	Pprof string
 }
 
-// setting is one row of the configuration table in README.md.
+// setting is one row of the configuration table in docs/configuration.md.
 type setting struct {
 	env, flag, def, usage string
 	required              bool

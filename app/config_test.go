@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -148,14 +149,23 @@ func TestHelpAndUnknownCommand(t *testing.T) {
 	}
 }
 
-func TestREADMEListsEverySetting(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+// The configuration reference lists every setting, and only settings
+// that exist.
+func TestTheConfigurationReferenceListsEverySetting(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	known := map[string]bool{}
 	for _, s := range settings {
-		if !strings.Contains(string(readme), "| `"+s.env+"` | `--"+s.flag+"` |") {
-			t.Errorf("README's configuration table lacks %s (--%s)", s.env, s.flag)
+		known[s.env] = true
+		if !strings.Contains(string(doc), "| `"+s.env+"` | `--"+s.flag+"` |") {
+			t.Errorf("docs/configuration.md's table lacks %s (--%s)", s.env, s.flag)
+		}
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+		if !known[m[1]] {
+			t.Errorf("docs/configuration.md lists %s, which is no setting", m[1])
 		}
 	}
 }

@@ -1082,7 +1082,7 @@ func newDeliveryMetrics(reg prometheus.Registerer, depth func() float64) *delive
 	}
 	if reg != nil {
 		reg.MustRegister(m.parentUpdates, m.parentsReplaced, m.callbacks, m.directory, m.paused, m.recordRetries, m.deliveries, m.digests, m.invites, m.rateLimited, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs waiting in the outbox.",
+			Name: "paligo_slack_outbox_depth", Help: "Delivery jobs held in memory to run (at most 20,000; a larger backlog waits in the store).",
 		}, depth))
 	}
 	return m
