@@ -1,8 +1,13 @@
-// Package api is the platform's HTTP front door: POST /v1/events (signed
-// ingest: validated, fsynced before 202, then handed to delivery), GET
-// /v1/events/{id} (what became of an event), GET
-// /v1/invites/{token} (an invitation, for the platform's sign-up page),
-// GET /healthz and GET /metrics. Slack's own front door is package bot.
+// Package api is the platform's HTTP front door, every request signed with
+// the ingest secret (signed.go): POST /v1/events (ingest: validated,
+// fsynced before 202, then handed to delivery), GET /v1/events/{id} (what
+// became of an event), POST /v1/routes/test (where an event would go),
+// GET /v1/channels and GET /v1/people (the platform's pickers), POST and
+// GET /v1/invites (invitation runs), GET /v1/invites/{token} (an
+// invitation, for the platform's sign-up page), GET and DELETE
+// /v1/connections (the workspaces connected: package connect); and,
+// unsigned, GET /healthz and GET /metrics. Slack's own front door is
+// package bot.
 package api
 
 import (

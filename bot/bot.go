@@ -3,8 +3,8 @@
 // the handler's Reply as payload and runs the Reply's slower work after; the
 // Web API client, with paced reconnects and call metrics; and the one reading
 // of Slack's errors (Classify: retry, refused for good, or a dead token) and
-// the one Backoff every retry waits by. It imports nothing of this project:
-// the handlers and delivery build on it.
+// the one Backoff every retry waits by. Of this project it imports only the
+// vocabulary (paligo): the handlers and delivery build on it.
 package bot
 
 import (

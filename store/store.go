@@ -1,10 +1,13 @@
-// Package store keeps the bot's state in one bbolt file: accepted events and
+// Package store keeps the bot's state, in a bbolt file or, for replicas, in
+// PostgreSQL (engine.go): accepted events and
 // their idempotency index, each person's preferences and follows, routes,
 // the delivery outbox with its receipts and failed list, digest queues and
 // the digests sent, invitations, and the Slack lookups worth caching. It
 // holds records, not rules: the rules (kinds, preferences, digest windows,
-// who gets what) are package paligo's. Exported methods open their own
-// transaction; unexported helpers take a kvTx so that several share one.
+// who gets what) are package paligo's. With replicas it also keeps what they
+// share: lanes' leases, locks, the Events API ids seen. Exported methods
+// open their own transaction; unexported helpers take a kvTx so that
+// several share one.
 package store
 
 import (
