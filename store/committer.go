@@ -57,16 +57,20 @@ func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (Accept
 	}
 	call := &acceptCall{events: events, encoded: encoded, fan: fan, done: make(chan struct{})}
 	if fan != nil {
-		// A sender's retry of events already stored is answered before any
-		// matching (which a hostile subscription can make costly) and
-		// without a commit: what is stored was fsynced when it was first
-		// accepted.
-		known, err := c.s.knownIDs(events)
-		if err != nil {
-			return AcceptResult{}, FanOutResult{}, fmt.Errorf("store events: %w", err)
-		}
-		if known.all {
-			return AcceptResult{Duplicates: len(events)}, FanOutResult{}, nil
+		// Where matching reads filters (which a hostile subscription can
+		// make costly), a sender's retry of events already stored is
+		// answered before any matching, and without a commit: what is
+		// stored was fsynced when it was first accepted. Routes alone cost
+		// a lookup by kind, and events already stored are not matched in
+		// the commit.
+		var known knownEvents
+		if rules, _, ok := c.s.subsCache.snapshot(); ok && rules.filtered {
+			if known, err = c.s.knownIDs(events); err != nil {
+				return AcceptResult{}, FanOutResult{}, fmt.Errorf("store events: %w", err)
+			}
+			if known.all {
+				return AcceptResult{Duplicates: len(events)}, FanOutResult{}, nil
+			}
 		}
 		call.pre = c.s.preMatch(events, fan, known.ids, c.s.Now().UTC())
 	}

@@ -38,7 +38,8 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 
 // preMatch matches events against the cached subscriptions outside the
 // writer (nil when the cache is empty: the transaction matches them), less
-// the ones known stored, which will be duplicates.
+// the ones known stored (known, when it was read), which will be
+// duplicates.
 func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, known []bool, now time.Time) *preMatched {
 	rules, gen, ok := s.subsCache.snapshot()
 	if !ok {
@@ -46,7 +47,7 @@ func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, known []bool, n
 	}
 	p := &preMatched{gen: gen, channels: make([][]string, len(events)), matched: make([]bool, len(events))}
 	for i := range events {
-		if known[i] {
+		if known != nil && known[i] {
 			continue
 		}
 		s.eventsMatched.Add(1)

@@ -136,14 +136,20 @@ func TestRetriesAreAnsweredBeforeMatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Subscribe(paligo.Subscription{Channel: "C1", Kinds: []paligo.Kind{"run.failed"}}); err != nil {
+	// Filters: matching reads the events' fields (routes alone are a
+	// lookup by kind, and need no check first).
+	sub, err := paligo.ParseSubscription("C1", "run.failed project=fin*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Subscribe(sub); err != nil {
 		t.Fatal(err)
 	}
 	fan := &FanOutSpec{Team: "T1"}
 	batch := func(ids ...string) []paligo.Event {
 		var evs []paligo.Event
 		for _, id := range ids {
-			evs = append(evs, paligo.Event{ID: id, Type: "run.failed"})
+			evs = append(evs, paligo.Event{ID: id, Type: "run.failed", Fields: map[string]string{"project": "finance"}})
 		}
 		return evs
 	}

@@ -122,14 +122,19 @@ func (c *subscriptionCache) current(gen uint64) bool {
 type fanOutRules struct {
 	byScope map[string]*paligo.Matcher
 	none    *paligo.Matcher // no subscriptions: the mutes alone
+	// filtered: some subscription has filters, which matching must read
+	// (routes alone are a lookup by kind).
+	filtered bool
 }
 
 func newRules(subs []paligo.Subscription, mutes []paligo.Mute) fanOutRules {
 	split := map[string][]paligo.Subscription{}
+	filtered := false
 	for _, sub := range subs {
 		split[sub.Team] = append(split[sub.Team], sub)
+		filtered = filtered || len(sub.Filters) > 0
 	}
-	r := fanOutRules{byScope: map[string]*paligo.Matcher{}, none: paligo.NewMatcher(nil, mutes)}
+	r := fanOutRules{byScope: map[string]*paligo.Matcher{}, none: paligo.NewMatcher(nil, mutes), filtered: filtered}
 	for scope, subs := range split {
 		r.byScope[scope] = paligo.NewMatcher(subs, mutes)
 	}
