@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/paligo/paligo-slack/signing"
 
 	"github.com/slack-go/slack"
 
@@ -26,9 +27,7 @@ type Slack interface {
 type Directory struct {
 	// Workspaces gives the named workspace's client.
 	Workspaces Workspaces
-	Secret     []byte
-	Previous   []byte
-	Now        func() time.Time
+	Keys       signing.Keys
 	Log        *slog.Logger
 }
 
@@ -57,7 +56,7 @@ type pageAnswer[T any] struct {
 // team (the primary workspace when not given), cursor, limit (1 to 200,
 // default 100). It writes the refusal itself and says false.
 func (h *Directory) page(w http.ResponseWriter, r *http.Request) (api Slack, cursor string, limit int, ok bool) {
-	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
+	if !(signer{keys: h.Keys, off: apiOff}).get(w, r) {
 		return nil, "", 0, false
 	}
 	q := r.URL.Query()

@@ -2,20 +2,15 @@ package api
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -25,18 +20,16 @@ const (
 	MaxBatch        = 1000
 	MaxEventIDLen   = 128
 	MaxEventText    = 4000
-	SignatureWindow = 5 * time.Minute
+	SignatureWindow = signing.Window
 )
 
 // Ingest answers POST /v1/events: signed, validated, durably stored events.
 type Ingest struct {
-	Store  *store.Store
-	Secret []byte
-	// Previous, while the ingest secret is being rotated, is the secret
-	// before it: requests signed with it are good too.
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store *store.Store
+	// Keys check the requests' signatures: the ingest secret and, while
+	// it is rotated, the one before.
+	Keys signing.Keys
+	Log  *slog.Logger
 	// FanOut, if set, says how to fan events out in the transaction that
 	// accepts them (false: not yet, delivery's own loop will).
 	FanOut func() (store.FanOutSpec, bool)
@@ -95,7 +88,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"}
+	s := signer{keys: h.Keys, off: "ingest is disabled: PALIGO_SLACK_INGEST_SECRET is not set"}
 	body, ok := s.body(w, r, MaxIngestBody)
 	if !ok {
 		return
@@ -273,66 +266,4 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	return buf.Bytes(), err
-}
-
-// Sign returns the X-Signature value for body at timestamp ts, the way Slack
-// signs its own requests: v0= + hex HMAC-SHA256 of "v0:{ts}:{body}".
-func Sign(secret []byte, ts int64, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	fmt.Fprintf(m, "v0:%d:", ts)
-	m.Write(body)
-	return "v0=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifySignature checks X-Signature-Timestamp and X-Signature; it returns
-// "" when they are good, else what is wrong (never the expected value).
-// A request signed with any of secrets (the ingest secret and, while it is
-// being rotated, the previous one) is good.
-func VerifySignature(hdr http.Header, body []byte, now time.Time, secrets ...[]byte) string {
-	ts, msg := signatureTimestamp(hdr, now)
-	if msg != "" {
-		return msg
-	}
-	if !signatureMatches(hdr, ts, body, secrets...) {
-		return badSignature
-	}
-	return ""
-}
-
-const badSignature = "X-Signature does not match"
-
-// signatureMatches compares X-Signature with the signature of body at ts
-// under each secret, in constant time; empty secrets are skipped.
-func signatureMatches(hdr http.Header, ts int64, body []byte, secrets ...[]byte) bool {
-	sig := []byte(hdr.Get("X-Signature"))
-	ok := false
-	for _, secret := range secrets {
-		if len(secret) > 0 && hmac.Equal(sig, []byte(Sign(secret, ts, body))) {
-			ok = true
-		}
-	}
-	return ok
-}
-
-// signatureTimestamp checks what can be checked before the body is read:
-// both headers are there and the timestamp is within SignatureWindow (a
-// request captured and replayed later is refused here).
-func signatureTimestamp(hdr http.Header, now time.Time) (int64, string) {
-	tsHdr, sig := hdr.Get("X-Signature-Timestamp"), hdr.Get("X-Signature")
-	if tsHdr == "" || sig == "" {
-		return 0, "missing X-Signature-Timestamp or X-Signature"
-	}
-	// Decimal digits only, as Slack's scheme writes them: strconv would
-	// also take "+N", and a signed string must be read one way only.
-	if len(tsHdr) > 18 || strings.TrimLeft(tsHdr, "0123456789") != "" || (len(tsHdr) > 1 && tsHdr[0] == '0') {
-		return 0, "X-Signature-Timestamp is not unix seconds"
-	}
-	ts, err := strconv.ParseInt(tsHdr, 10, 64)
-	if err != nil {
-		return 0, "X-Signature-Timestamp is not unix seconds"
-	}
-	if d := now.Sub(time.Unix(ts, 0)); d > SignatureWindow || d < -SignatureWindow {
-		return 0, "X-Signature-Timestamp is more than 5 minutes away"
-	}
-	return ts, ""
 }

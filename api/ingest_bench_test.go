@@ -20,7 +20,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, batch := range []int{1, 100} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			h, _ := newIngest(b)
-			h.Now = time.Now
+			h.Keys.Now = time.Now
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

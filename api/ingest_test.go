@@ -14,6 +14,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -27,7 +28,7 @@ func newIngest(t testing.TB) (*api.Ingest, *store.Store) {
 	}
 	t.Cleanup(func() { s.Close() })
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	return &api.Ingest{Store: s, Secret: secret, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}, s
+	return &api.Ingest{Store: s, Keys: signing.Keys{Secret: secret, Now: func() time.Time { return now }}, Log: slog.New(slog.DiscardHandler)}, s
 }
 
 type req struct {
@@ -54,7 +55,7 @@ func post(t *testing.T, h http.Handler, now time.Time, r req) (int, map[string]a
 	if !r.noSig {
 		sig := r.sig
 		if sig == "" {
-			sig = api.Sign(secret, ts, []byte(r.body))
+			sig = signing.Sign(secret, ts, []byte(r.body))
 		}
 		hr.Header.Set("X-Signature-Timestamp", cmp.Or(r.tsHeader, fmt.Sprint(ts)))
 		hr.Header.Set("X-Signature", sig)
@@ -70,7 +71,7 @@ const good = `{"id":"evt_1","type":"comment.reply","occurred_at":"2026-11-22T10:
 
 func TestIngestAcceptsValidShapes(t *testing.T) {
 	h, s := newIngest(t)
-	now := h.Now()
+	now := h.Keys.Now()
 	cases := []struct {
 		name, body          string
 		accepted, duplicate float64
@@ -121,7 +122,7 @@ func everyKind(token string) string {
 
 func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 	h, s := newIngest(t)
-	now := h.Now()
+	now := h.Keys.Now()
 	cases := []struct{ name, body, field string }{
 		{"missing id", `{"type":"run.failed"}`, "id"},
 		{"empty id", `{"id":"","type":"run.failed"}`, "id"},
@@ -226,7 +227,7 @@ func TestIngestRejectsBadFieldsAndStoresNothing(t *testing.T) {
 // limit, not element by element.
 func TestIngestErrorsAreCapped(t *testing.T) {
 	h, s := newIngest(t)
-	now := h.Now()
+	now := h.Keys.Now()
 	bad := make([]string, 200_000)
 	for i := range bad {
 		bad[i] = `"x"`
@@ -253,7 +254,7 @@ func TestIngestErrorsAreCapped(t *testing.T) {
 
 func TestIngestAuthSizeAndContentType(t *testing.T) {
 	h, s := newIngest(t)
-	now := h.Now()
+	now := h.Keys.Now()
 	cases := []struct {
 		name string
 		r    req
@@ -261,7 +262,7 @@ func TestIngestAuthSizeAndContentType(t *testing.T) {
 	}{
 		{"no signature", req{body: good, noSig: true}, 401},
 		{"wrong signature", req{body: good, sig: "v0=" + strings.Repeat("0", 64)}, 401},
-		{"signed with another secret", req{body: good, sig: api.Sign([]byte("other-secret-0123456789"), now.Unix(), []byte(good))}, 401},
+		{"signed with another secret", req{body: good, sig: signing.Sign([]byte("other-secret-0123456789"), now.Unix(), []byte(good))}, 401},
 		{"stale timestamp", req{body: good, ts: now.Add(-6 * time.Minute).Unix()}, 401},
 		{"future timestamp", req{body: good, ts: now.Add(6 * time.Minute).Unix()}, 401},
 		{"wrong content type", req{body: good, contentType: "text/plain"}, 415},
@@ -296,25 +297,25 @@ func TestIngestAuthSizeAndContentType(t *testing.T) {
 
 func TestIngestDisabledWithoutSecretAndStoreFailureIs503(t *testing.T) {
 	h, s := newIngest(t)
-	now := h.Now()
-	h.Secret = nil
+	now := h.Keys.Now()
+	h.Keys.Secret = nil
 	if code, _ := post(t, h, now, req{body: good}); code != 503 {
 		t.Errorf("no secret: %d, want 503", code)
 	}
-	h.Secret = secret
+	h.Keys.Secret = secret
 	s.Close() // the store cannot commit
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(good))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("X-Signature-Timestamp", fmt.Sprint(now.Unix()))
-	r.Header.Set("X-Signature", api.Sign(secret, now.Unix(), []byte(good)))
+	r.Header.Set("X-Signature", signing.Sign(secret, now.Unix(), []byte(good)))
 	h.ServeHTTP(w, r)
 	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
 		t.Errorf("closed store: %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
 }
 
-func signFor(ts int64, body []byte) string { return api.Sign(secret, ts, body) }
+func signFor(ts int64, body []byte) string { return signing.Sign(secret, ts, body) }
 
 // A member given twice is refused where it stands, in a batch or alone.
 func TestDuplicateMembersAreNamed(t *testing.T) {

@@ -12,13 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/workspaces"
 )
@@ -38,16 +38,14 @@ type InviteRuns struct {
 	// Workspaces gives the named workspace (the run's team, the primary
 	// when not given).
 	Workspaces Workspaces
-	Secret     []byte
-	Previous   []byte
-	Now        func() time.Time
+	Keys       signing.Keys
 	Log        *slog.Logger
 	// MaxPeople and MaxNote bound a run as the command bounds it.
 	MaxPeople, MaxNote int
 }
 
 func (h *InviteRuns) signer() signer {
-	return signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}
+	return signer{keys: h.Keys, off: apiOff}
 }
 
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
@@ -226,7 +224,7 @@ func (h *InviteRuns) Get(w http.ResponseWriter, r *http.Request) {
 		}
 		if e.Invite != 0 {
 			if inv, ok, _ := h.Store.Invite(e.Invite); ok {
-				p.Status = inv.State(h.Now())
+				p.Status = inv.State(h.Keys.Now())
 			}
 		}
 		a.People = append(a.People, p)

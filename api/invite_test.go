@@ -11,6 +11,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -44,8 +45,8 @@ func inviteToken(t *testing.T, h *api.Ingest, s *store.Store) string {
 func TestIngestInviteAccepted(t *testing.T) {
 	h, s := newIngest(t)
 	h.Tokens = paligo.NewInviteTokens(secret, nil)
-	now := h.Now()
-	s.Now = h.Now
+	now := h.Keys.Now()
+	s.Now = h.Keys.Now
 	inv := openInvite(t, s, "U0NEW", "new@example.com")
 	token := h.Tokens.Sign(inv.ID, inv.Expires)
 	other := paligo.NewInviteTokens([]byte("another-secret-0123456789"), nil).Sign(inv.ID, inv.Expires)
@@ -96,7 +97,7 @@ func getInvite(t *testing.T, h *api.Invites, path string, signPath string, ts ti
 	r := httptest.NewRequest("GET", path, nil)
 	if signPath != "" {
 		r.Header.Set("X-Signature-Timestamp", fmt.Sprint(ts.Unix()))
-		r.Header.Set("X-Signature", api.Sign(secret, ts.Unix(), []byte(signPath)))
+		r.Header.Set("X-Signature", signing.Sign(secret, ts.Unix(), []byte(signPath)))
 	}
 	w := httptest.NewRecorder()
 	mux := api.NewHTTP(api.Endpoints{Invites: h}, nil, nil)
@@ -111,7 +112,7 @@ func TestInviteTokenCheck(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
 	tokens := paligo.NewInviteTokens(secret, nil)
-	h := &api.Invites{Store: s, Tokens: tokens, Secret: secret, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	h := &api.Invites{Store: s, Tokens: tokens, Keys: signing.Keys{Secret: secret, Now: func() time.Time { return now }}, Log: slog.New(slog.DiscardHandler)}
 	inv := openInvite(t, s, "U0NEW", "New@Example.com")
 	token := tokens.Sign(inv.ID, inv.Expires)
 	path := "/v1/invites/" + token
@@ -161,14 +162,14 @@ func TestInviteTokenCheck(t *testing.T) {
 
 	// Expired: a week and a second later.
 	later := now.Add(paligo.InviteTTL + time.Second)
-	h.Now = func() time.Time { return later }
+	h.Keys.Now = func() time.Time { return later }
 	if code, out := getInvite(t, h, path, path, later); code != 410 || out["status"] != paligo.InviteExpired || out["email"] != nil {
 		t.Errorf("expired: %d %v, want 410 expired", code, out)
 	}
-	h.Now = func() time.Time { return now }
+	h.Keys.Now = func() time.Time { return now }
 
 	// Used: accepted through the ingest API.
-	ing := &api.Ingest{Store: s, Secret: secret, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler), Tokens: tokens}
+	ing := &api.Ingest{Store: s, Keys: signing.Keys{Secret: secret, Now: func() time.Time { return now }}, Log: slog.New(slog.DiscardHandler), Tokens: tokens}
 	if code, out := post(t, ing, now, req{body: fmt.Sprintf(`{"id":"acc","type":"invite.accepted","fields":{"token":%q}}`, token)}); code != 202 {
 		t.Fatalf("accept: %d %v", code, out)
 	}

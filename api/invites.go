@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -16,11 +17,10 @@ import (
 type Invites struct {
 	Store  *store.Store
 	Tokens *paligo.InviteTokens // nil: invitations are off
-	Secret []byte
-	// Previous is the ingest secret before Secret, while it is rotated.
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Keys check the signature: the ingest secret and, while it is
+	// rotated, the one before.
+	Keys signing.Keys
+	Log  *slog.Logger
 }
 
 type inviteAnswer struct {
@@ -43,19 +43,19 @@ type inviterField struct {
 }
 
 func (h *Invites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(h.Secret) == 0 || h.Tokens == nil {
+	if !h.Keys.Set() || h.Tokens == nil {
 		writeJSON(w, http.StatusServiceUnavailable, inviteAnswer{Error: "invitations are off: PALIGO_SLACK_INGEST_SECRET and PALIGO_SLACK_INVITE_URL must be set"})
 		return
 	}
-	if msg := VerifySignature(r.Header, []byte(r.URL.EscapedPath()), h.Now(), h.Secret, h.Previous); msg != "" {
+	if msg := h.Keys.Verify(r.Header, []byte(r.URL.EscapedPath())); msg != "" {
 		writeJSON(w, http.StatusUnauthorized, inviteAnswer{Error: msg})
 		return
 	}
-	inv, status, msg := CheckInviteToken(h.Store, h.Tokens, r.PathValue("token"), h.Now())
+	inv, status, msg := CheckInviteToken(h.Store, h.Tokens, r.PathValue("token"), h.Keys.Now())
 	if status != http.StatusOK {
 		a := inviteAnswer{Error: msg}
 		if status == http.StatusGone {
-			a.ID, a.Status = strconv.FormatUint(inv.ID, 10), inv.State(h.Now())
+			a.ID, a.Status = strconv.FormatUint(inv.ID, 10), inv.State(h.Keys.Now())
 			a.ExpiresAt = &inv.Expires
 			if !inv.AcceptedAt.IsZero() {
 				a.AcceptedAt = &inv.AcceptedAt
@@ -65,7 +65,7 @@ func (h *Invites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, inviteAnswer{
-		ID: strconv.FormatUint(inv.ID, 10), Status: inv.State(h.Now()), Email: inv.Email, SlackUser: inv.User,
+		ID: strconv.FormatUint(inv.ID, 10), Status: inv.State(h.Keys.Now()), Email: inv.Email, SlackUser: inv.User,
 		Inviter: &inviterField{SlackUser: inv.Inviter, Email: inv.InviterEmail, Name: inv.InviterName},
 		Note:    inv.Note, CreatedAt: &inv.Created, ExpiresAt: &inv.Expires,
 	})

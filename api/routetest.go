@@ -3,8 +3,8 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -13,11 +13,9 @@ import (
 // says which channels it would reach and by which subscriptions, which
 // mute it, and what each recipient and follower would get.
 type RouteTest struct {
-	Store    *store.Store
-	Secret   []byte
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store *store.Store
+	Keys  signing.Keys
+	Log   *slog.Logger
 	// Spec says the workspace whose followers and people are looked up,
 	// and whether its directory has been read whole (then an email it does
 	// not match is unmatched); false while delivery is not ready.
@@ -25,7 +23,7 @@ type RouteTest struct {
 }
 
 func (h *RouteTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, ok := signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}.body(w, r, MaxIngestBody)
+	body, ok := signer{keys: h.Keys, off: apiOff}.body(w, r, MaxIngestBody)
 	if !ok {
 		return
 	}
@@ -47,7 +45,7 @@ func (h *RouteTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid event: nothing was tested", Errors: errs})
 		return
 	}
-	t, err := h.Store.TestRoute(spec, events[0], h.Now())
+	t, err := h.Store.TestRoute(spec, events[0], h.Keys.Now())
 	if err != nil {
 		h.Log.Error("test route", "err", err)
 		w.Header().Set("Retry-After", "5")

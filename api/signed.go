@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"time"
+
+	"github.com/paligo/paligo-slack/signing"
 )
 
 // signer checks the platform's signed requests, the same way for every
@@ -13,14 +14,13 @@ import (
 // signature of the body (or, for a GET, of the path and query), then the
 // content type. Each refusal is answered here, as {"error": …}.
 type signer struct {
-	secret, previous []byte
-	now              func() time.Time
+	keys signing.Keys
 	// off is the 503's message when there is no secret.
 	off string
 }
 
 func (s signer) disabled(w http.ResponseWriter) bool {
-	if len(s.secret) > 0 {
+	if s.keys.Set() {
 		return false
 	}
 	w.Header().Set("Retry-After", "60")
@@ -34,7 +34,7 @@ func (s signer) body(w http.ResponseWriter, r *http.Request, limit int64) ([]byt
 	if s.disabled(w) {
 		return nil, false
 	}
-	ts, msg := signatureTimestamp(r.Header, s.now())
+	ts, msg := s.keys.Timestamp(r.Header)
 	if msg != "" {
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
 		return nil, false
@@ -49,8 +49,8 @@ func (s signer) body(w http.ResponseWriter, r *http.Request, limit int64) ([]byt
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "could not read the body"})
 		return nil, false
 	}
-	if !signatureMatches(r.Header, ts, body, s.secret, s.previous) {
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: badSignature})
+	if !s.keys.Matches(r.Header, ts, body) {
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: signing.BadSignature})
 		return nil, false
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -66,21 +66,11 @@ func (s signer) get(w http.ResponseWriter, r *http.Request) bool {
 	if s.disabled(w) {
 		return false
 	}
-	if msg := VerifySignature(r.Header, SignedPath(r), s.now(), s.secret, s.previous); msg != "" {
+	if msg := s.keys.Verify(r.Header, signing.Path(r)); msg != "" {
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
 		return false
 	}
 	return true
-}
-
-// SignedPath is what a GET request of the platform API signs: its path,
-// and its query if it has one.
-func SignedPath(r *http.Request) []byte {
-	p := r.URL.EscapedPath()
-	if r.URL.RawQuery != "" {
-		p += "?" + r.URL.RawQuery
-	}
-	return []byte(p)
 }
 
 const apiOff = "the platform API is off: PALIGO_SLACK_INGEST_SECRET is not set"

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -13,11 +14,9 @@ import (
 // signed like the ingest API, with the request path and query as the
 // signed body.
 type Trace struct {
-	Store    *store.Store
-	Secret   []byte
-	Previous []byte
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store *store.Store
+	Keys  signing.Keys
+	Log   *slog.Logger
 }
 
 type traceAnswer struct {
@@ -31,7 +30,7 @@ type traceAnswer struct {
 }
 
 func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !(signer{secret: h.Secret, previous: h.Previous, now: h.Now, off: apiOff}).get(w, r) {
+	if !(signer{keys: h.Keys, off: apiOff}).get(w, r) {
 		return
 	}
 	for name := range r.URL.Query() {

@@ -27,6 +27,7 @@ import (
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 	"github.com/paligo/paligo-slack/workspaces"
@@ -245,23 +246,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		connectFlow, connections = flow.Handler(), flow.Connections()
 		m.connect = flow
 	}
+	// One set of keys checks every signed request of the platform.
+	keys := signing.Keys{Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		Now: func() time.Time { return m.store.Now() }}
 	ingest := &api.Ingest{
-		Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious), Now: m.store.Now, Log: m.Log,
+		Store: m.store, Keys: keys, Log: m.Log,
 		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(reg), Tokens: tokens,
 	}
-	invites := &api.Invites{Store: m.store, Tokens: tokens, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
-
-	trace := &api.Trace{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
-	routeTest := &api.RouteTest{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Spec: m.deliverer.FanOutSpec}
-
-	directory := &api.Directory{Workspaces: m.workspaces, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-		Now: func() time.Time { return m.store.Now() }, Log: m.Log}
-
-	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Workspaces: m.workspaces, Secret: []byte(m.Config.IngestSecret),
-		Previous: []byte(m.Config.IngestSecretPrevious), Now: func() time.Time { return m.store.Now() }, Log: m.Log,
+	invites := &api.Invites{Store: m.store, Tokens: tokens, Keys: keys, Log: m.Log}
+	trace := &api.Trace{Store: m.store, Keys: keys, Log: m.Log}
+	routeTest := &api.RouteTest{Store: m.store, Keys: keys, Log: m.Log, Spec: m.deliverer.FanOutSpec}
+	directory := &api.Directory{Workspaces: m.workspaces, Keys: keys, Log: m.Log}
+	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Workspaces: m.workspaces, Keys: keys, Log: m.Log,
 		MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
 
 	m.listener, err = net.Listen("tcp", m.Config.Listen)

@@ -27,8 +27,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -136,7 +136,7 @@ func (f *Flow) linkSigned(ts, signed, sig string) bool {
 		return false
 	}
 	for _, secret := range [][]byte{f.Secret, f.Previous} {
-		if len(secret) > 0 && hmac.Equal([]byte(sig), []byte(api.Sign(secret, n, []byte(signed)))) {
+		if len(secret) > 0 && hmac.Equal([]byte(sig), []byte(signing.Sign(secret, n, []byte(signed)))) {
 			return true
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/slack-go/slack"
-
-	"github.com/paligo/paligo-slack/api"
 )
 
 // The platform's view of its connections, signed like the rest of the
@@ -41,7 +40,7 @@ func (f *Flow) Connections() http.Handler {
 }
 
 func (f *Flow) signedCall(w http.ResponseWriter, r *http.Request) bool {
-	if msg := api.VerifySignature(r.Header, api.SignedPath(r), f.Now(), f.Secret, f.Previous); msg != "" {
+	if msg := signing.Verify(r.Header, signing.Path(r), f.Now(), f.Secret, f.Previous); msg != "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
 		return false
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
@@ -334,11 +334,9 @@ func (d *Deliverer) sendCallback(ctx context.Context, body []byte) (int, string,
 	if err != nil {
 		return 0, "", err
 	}
-	ts := d.store.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paligo-slack")
-	req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Signature", api.Sign(d.opts.CallbackSecret, ts, body))
+	signing.Header(req.Header, d.opts.CallbackSecret, d.store.Now(), body)
 	resp, err := d.opts.CallbackClient.Do(req)
 	if err != nil {
 		// The URL may hold a secret of its own: say only what failed.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/signing"
 )
 
 //go:embed page.html app.js app.css invite.js
@@ -123,7 +124,7 @@ func (p *Page) connect(w http.ResponseWriter, r *http.Request) {
 	ts := p.opts.Clock.Now().Unix()
 	ret := "http://" + p.opts.Addr + "/?ws=" + url.QueryEscape(p.opts.Second.TeamID()) + "&open=1"
 	q := url.Values{"org": {p.opts.SecondOrg}, "email": {admin}, "return": {ret}, "ts": {strconv.FormatInt(ts, 10)}}.Encode()
-	link := p.opts.BotURL + "/slack/install?" + q + "&sig=" + url.QueryEscape(api.Sign(p.opts.Secret, ts, []byte(q)))
+	link := p.opts.BotURL + "/slack/install?" + q + "&sig=" + url.QueryEscape(signing.Sign(p.opts.Secret, ts, []byte(q)))
 	http.Redirect(w, r, link, http.StatusFound)
 }
 
@@ -136,7 +137,7 @@ func (p *Page) platformAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "callback too large"})
 		return
 	}
-	if why := api.VerifySignature(r.Header, body, p.opts.Clock.Now(), p.opts.Secret); why != "" {
+	if why := signing.Verify(r.Header, body, p.opts.Clock.Now(), p.opts.Secret); why != "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": why})
 		return
 	}
@@ -656,7 +657,7 @@ func (p *Page) signed(ctx context.Context, method, path string, body []byte) (in
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-Signature", api.Sign(p.opts.Secret, ts, signed))
+	req.Header.Set("X-Signature", signing.Sign(p.opts.Secret, ts, signed))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil, err

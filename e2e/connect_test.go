@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/signing"
 )
 
 const testTokenKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -48,7 +48,7 @@ func startConnectOn(t *testing.T, fs *fakeslack.Server, db string) (*harness, st
 // connectLink is the platform's signed Connect link, made at.
 func connectLink(base, org, email, ret string, at time.Time) string {
 	q := url.Values{"org": {org}, "email": {email}, "return": {ret}, "ts": {fmt.Sprint(at.Unix())}}.Encode()
-	return base + "/slack/install?" + q + "&sig=" + url.QueryEscape(api.Sign([]byte(testIngestSecret), at.Unix(), []byte(q)))
+	return base + "/slack/install?" + q + "&sig=" + url.QueryEscape(signing.Sign([]byte(testIngestSecret), at.Unix(), []byte(q)))
 }
 
 // noFollow follows no redirect: each step of the flow is looked at.

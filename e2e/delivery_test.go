@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -59,7 +59,7 @@ func signed(method, path string, body []byte, secret string, at time.Time) signe
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Signature-Timestamp", fmt.Sprint(ts))
-	h.Set("X-Signature", api.Sign([]byte(secret), ts, signedBody))
+	h.Set("X-Signature", signing.Sign([]byte(secret), ts, signedBody))
 	return signedRequest{method: method, path: path, body: body, header: h}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -38,7 +39,7 @@ func rawSigned(t *testing.T, addr string, body []byte) net.Conn {
 	}
 	ts := time.Now().Unix()
 	fmt.Fprintf(c, "POST /v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nX-Signature-Timestamp: %d\r\nX-Signature: %s\r\n\r\n",
-		addr, len(body), ts, api.Sign([]byte(testIngestSecret), ts, body))
+		addr, len(body), ts, signing.Sign([]byte(testIngestSecret), ts, body))
 	if _, err := c.Write(body); err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store/storetest"
 )
 
@@ -121,7 +121,7 @@ func BenchmarkIngestOverListener(b *testing.B) {
 						ts := time.Now().Unix()
 						req.Header.Set("Content-Type", "application/json")
 						req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-						req.Header.Set("X-Signature", api.Sign([]byte(testIngestSecret), ts, data))
+						req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
 						t0 := time.Now()
 						resp, err := client.Do(req)
 						if err != nil {

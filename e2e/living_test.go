@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/app"
 	"github.com/paligo/paligo-slack/delivery"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -377,7 +377,7 @@ func newCallbackServer(t testing.TB, answers ...int) *callbackServer {
 		body, _ := io.ReadAll(r.Body)
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if api.VerifySignature(r.Header, body, time.Now(), []byte(testIngestSecret)) != "" {
+		if signing.Verify(r.Header, body, time.Now(), []byte(testIngestSecret)) != "" {
 			c.badSigs++
 		}
 		var cb paligo.ActionCallback

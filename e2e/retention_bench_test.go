@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -78,7 +78,7 @@ func BenchmarkRetention90Days(b *testing.B) {
 						ts := now.Unix()
 						req.Header.Set("Content-Type", "application/json")
 						req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-						req.Header.Set("X-Signature", api.Sign([]byte(testIngestSecret), ts, data))
+						req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
 						inPass := passing.Load()
 						start := time.Now()
 						resp, err := client.Do(req)
