@@ -135,11 +135,17 @@ type Deliverer struct {
 	backoff bot.Backoff
 	paused  atomic.Bool // the store cannot commit; no job is taken
 
-	ready  chan struct{} // closed once the primary team is known
+	ready chan struct{} // closed once the primary team is known
+	// starts: lanes and directory reads waiting for Run's goroutines
+	// (under mu; startLoop starts them with Run's context).
+	starts struct {
+		lanes  []*lane
+		spaces []*space
+		wake   chan struct{}
+	}
 	wake   chan struct{}
 	refill chan struct{} // the backlog may be read (backlog.go)
 	slots  chan struct{}
-	ctx    context.Context
 	wg     sync.WaitGroup
 	depth  atomic.Int64
 
@@ -237,6 +243,7 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		limiters: map[string]*rate.Limiter{},
 		spaces:   map[string]*space{},
 	}
+	d.starts.wake = make(chan struct{}, 1)
 	d.primary = d.newSpace(opts.Team, "", api, nil)
 	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
 	if st.Shared() {
@@ -335,10 +342,8 @@ func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 			l.jobs = append(l.jobs, j)
 		}
 		d.depth.Add(1)
-		if !l.running && d.ctx != nil && !d.stopping {
-			l.running = true
-			d.wg.Add(1)
-			go d.runLane(l)
+		if !l.running {
+			d.startLocked(l)
 		}
 	}
 }
@@ -377,9 +382,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		d.backlog.from, d.backlog.skipped = pending[len(pending)-1].Seq+1, true
 		d.mu.Unlock()
 	}
-	d.mu.Lock()
-	d.ctx = ctx
-	d.mu.Unlock()
+	d.wg.Go(func() { d.startLoop(ctx) })
 	close(d.ready)
 	if !d.opts.NoPrimary {
 		d.wg.Go(func() { d.keepDirectory(ctx, d.primary) })
@@ -395,16 +398,6 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 	}
 	d.Enqueue(pending)
-	// Lanes that got jobs before Run (an admin's retry) start now.
-	d.mu.Lock()
-	for _, l := range d.lanes {
-		if !l.running && len(l.jobs) > 0 {
-			l.running = true
-			d.wg.Add(1)
-			go d.runLane(l)
-		}
-	}
-	d.mu.Unlock()
 
 	if d.leases != nil {
 		d.wg.Go(func() { d.leaseLoop(ctx) })
@@ -442,14 +435,48 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-func (d *Deliverer) runLane(l *lane) {
-	defer d.wg.Done()
+// startLocked has l started by startLoop (under d.mu).
+func (d *Deliverer) startLocked(l *lane) {
+	if d.stopping {
+		return // its jobs stay in the outbox for the next start
+	}
+	l.running = true
+	d.starts.lanes = append(d.starts.lanes, l)
+	select {
+	case d.starts.wake <- struct{}{}:
+	default:
+	}
+}
+
+// startLoop starts, with Run's ctx, the lanes that got jobs and the
+// directory reads of the workspaces opened, until ctx ends.
+func (d *Deliverer) startLoop(ctx context.Context) {
+	for {
+		d.mu.Lock()
+		lanes, spaces := d.starts.lanes, d.starts.spaces
+		d.starts.lanes, d.starts.spaces = nil, nil
+		for _, l := range lanes {
+			d.wg.Go(func() { d.runLane(ctx, l) })
+		}
+		for _, sp := range spaces {
+			d.wg.Go(func() { d.keepDirectory(ctx, sp) })
+		}
+		d.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.starts.wake:
+		}
+	}
+}
+
+func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 	for {
 		d.mu.Lock()
 		if !d.holds(l.key) {
 			d.dropJobs(l, false) // another replica holds the lane now
 		}
-		if len(l.jobs) == 0 || d.ctx.Err() != nil {
+		if len(l.jobs) == 0 || ctx.Err() != nil {
 			l.running = false
 			if len(l.jobs) == 0 {
 				delete(d.lanes, l.key)
@@ -464,20 +491,20 @@ func (d *Deliverer) runLane(l *lane) {
 			d.mu.Unlock()
 			if err := d.catchUp(job.Seq); err != nil {
 				l.failures++
-				bot.Sleep(d.ctx, d.backoff.Delay(l.failures))
+				bot.Sleep(ctx, d.backoff.Delay(l.failures))
 			}
 			continue
 		}
 		l.inFlight = true
 		d.mu.Unlock()
 
-		if !d.writable(d.ctx) {
+		if !d.writable(ctx) {
 			d.mu.Lock()
 			l.inFlight = false
 			d.mu.Unlock()
 			continue
 		}
-		done, err := d.deliver(d.ctx, job)
+		done, err := d.deliver(ctx, job)
 		d.mu.Lock()
 		l.inFlight = false
 		d.mu.Unlock()
@@ -496,7 +523,7 @@ func (d *Deliverer) runLane(l *lane) {
 			}
 			continue
 		}
-		if d.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			continue
 		}
 		if errors.Is(err, errLater) {
@@ -514,7 +541,7 @@ func (d *Deliverer) runLane(l *lane) {
 		l.failures++
 		wait := d.backoff.Delay(l.failures)
 		d.log.Warn("delivery will retry", "lane", laneLabel(l.key), "event", job.Event, "in", wait.Round(time.Millisecond), "err", err)
-		bot.Sleep(d.ctx, wait)
+		bot.Sleep(ctx, wait)
 	}
 }
 
@@ -529,50 +556,48 @@ func laneLabel(key string) string {
 // deliver does one job. done means the job left the outbox (sent, queued,
 // skipped or failed for good); otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
-	if job.Kind != store.JobCallback {
-		sp, err := d.space(job.Team)
-		if errors.Is(err, errGone) {
-			return d.failGone(job, err)
-		}
-		if err != nil {
-			return false, err
-		}
-		ctx = withSpace(ctx, sp)
+	if job.Kind == store.JobCallback {
+		return d.deliverCallback(ctx, job) // to the platform: no workspace
 	}
+	sp, err := d.space(job.Team)
+	if errors.Is(err, errGone) {
+		return d.failGone(job, err)
+	}
+	if err != nil {
+		return false, err
+	}
+	w := d.in(sp)
 	switch job.Kind {
 	case store.JobDigest:
-		return d.deliverDigest(ctx, job)
+		return w.deliverDigest(ctx, job)
 	case store.JobInvite:
-		return d.deliverInvite(ctx, job)
+		return w.deliverInvite(ctx, job)
 	case store.JobInviteSummary:
-		return d.deliverInviteSummary(ctx, job)
+		return w.deliverInviteSummary(ctx, job)
 	case store.JobParent:
-		return d.deliverParent(ctx, job)
+		return w.deliverParent(ctx, job)
 	case store.JobNote:
-		return d.deliverNote(ctx, job)
-	case store.JobCallback:
-		return d.deliverCallback(ctx, job)
+		return w.deliverNote(ctx, job)
+	case store.JobChannel:
+		return w.deliverChannel(ctx, job)
 	}
-	if job.Kind == store.JobChannel {
-		return d.deliverChannel(ctx, job)
-	}
-	return d.deliverPerson(ctx, job)
+	return w.deliverPerson(ctx, job)
 }
 
 // deliverChannel posts the event to a routed channel. A channel the event
 // named as #name is resolved first; one the bot cannot see by that name
 // ends on the failed list.
-func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, error) {
+func (w inWorkspace) deliverChannel(ctx context.Context, job store.Job) (bool, error) {
 	if name, ok := strings.CutPrefix(job.Channel, "#"); ok {
-		id, err := d.channelNamed(ctx, name)
+		id, err := w.channelNamed(ctx, name)
 		if err != nil {
-			return d.settle(job, err)
+			return w.settle(job, err)
 		}
 		if id == "" {
-			return d.settle(job, slack.SlackErrorResponse{Err: "channel_not_found",
+			return w.settle(job, slack.SlackErrorResponse{Err: "channel_not_found",
 				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"no channel named #" + name + " that the bot can see; for a private one, add the bot to it"}}})
 		}
-		dup, err := d.store.ResolveChannelJob(job, id)
+		dup, err := w.store.ResolveChannelJob(job, id)
 		if errors.Is(err, store.ErrJobGone) || (err == nil && dup) {
 			return true, nil
 		}
@@ -584,33 +609,33 @@ func (d *Deliverer) deliverChannel(ctx context.Context, job store.Job) (bool, er
 	if job.Named {
 		// Only the event names this channel: one shared with other
 		// organizations takes it only with an external=allow subscription.
-		refused, err := d.externalRefused(ctx, job.Channel)
+		refused, err := w.externalRefused(ctx, job.Channel)
 		if err != nil {
-			return d.settle(job, err)
+			return w.settle(job, err)
 		}
 		if refused {
-			return d.settle(job, slack.SlackErrorResponse{Err: "external_channel",
+			return w.settle(job, slack.SlackErrorResponse{Err: "external_channel",
 				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"the channel is shared with other organizations; a subscription there with external=allow lets events name it"}}})
 		}
 	}
-	e, err := d.store.EventBySeq(job.Event)
+	e, err := w.store.EventBySeq(job.Event)
 	if err != nil {
 		return false, err
 	}
-	return d.postLiving(ctx, job, e)
+	return w.postLiving(ctx, job, e)
 }
 
 // channelNamed returns the id of the channel called name ("" when the bot
 // sees none): from the names cache, else from conversations.list read
 // whole, at most once every channelNamesEvery.
-func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, error) {
-	sp := d.spaceOf(ctx)
-	if id, ok, err := d.store.ChannelByName(sp.scope, name); err != nil || ok {
+func (w inWorkspace) channelNamed(ctx context.Context, name string) (string, error) {
+	sp := w.sp
+	if id, ok, err := w.store.ChannelByName(sp.scope, name); err != nil || ok {
 		return id, err
 	}
 	sp.names.Lock()
 	defer sp.names.Unlock()
-	if id, ok, err := d.store.ChannelByName(sp.scope, name); err != nil || ok {
+	if id, ok, err := w.store.ChannelByName(sp.scope, name); err != nil || ok {
 		return id, err // read meanwhile
 	}
 	if !sp.names.readAt.IsZero() && time.Since(sp.names.readAt) < channelNamesEvery {
@@ -631,7 +656,7 @@ func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, erro
 		}
 	}
 	sp.names.readAt = time.Now()
-	if err := d.store.CacheChannelNames(sp.scope, byName); err != nil {
+	if err := w.store.CacheChannelNames(sp.scope, byName); err != nil {
 		return "", err
 	}
 	return byName[name], nil
@@ -640,25 +665,25 @@ func (d *Deliverer) channelNamed(ctx context.Context, name string) (string, erro
 // externalRefused reports whether channel is shared with other
 // organizations (conversations.info, remembered for sharedCheckEvery)
 // and has no external=allow subscription.
-func (d *Deliverer) externalRefused(ctx context.Context, channel string) (bool, error) {
-	c, ok, err := d.store.CachedChannelShared(channel)
+func (w inWorkspace) externalRefused(ctx context.Context, channel string) (bool, error) {
+	c, ok, err := w.store.CachedChannelShared(channel)
 	if err != nil {
 		return false, err
 	}
-	if !ok || d.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
-		info, err := d.spaceOf(ctx).client().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+	if !ok || w.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
+		info, err := w.sp.client().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 		if err != nil {
 			return false, err
 		}
 		c.External = info.IsExtShared
-		if err := d.store.CacheChannelShared(channel, c.External); err != nil {
+		if err := w.store.CacheChannelShared(channel, c.External); err != nil {
 			return false, err
 		}
 	}
 	if !c.External {
 		return false, nil
 	}
-	allowed, err := d.store.ExternalAllowed(d.spaceOf(ctx).scope, channel)
+	allowed, err := w.store.ExternalAllowed(w.sp.scope, channel)
 	return !allowed, err
 }
 
@@ -675,9 +700,9 @@ const channelNamesEvery = 30 * time.Second
 // does not know, paligo.Decide, and one write that ends the job. A person
 // known only by an email that was never looked up takes a second read,
 // after the lookup.
-func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
-	team := d.teamOf(job)
-	p, err := d.store.ReadPersonJob(job, team, "")
+func (w inWorkspace) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
+	team := w.teamOf(job)
+	p, err := w.store.ReadPersonJob(job, team, "")
 	if err != nil {
 		return false, err
 	}
@@ -685,81 +710,81 @@ func (d *Deliverer) deliverPerson(ctx context.Context, job store.Job) (bool, err
 	// event's strangers never all before another's (gate.go).
 	t := turn{event: job.Event, critical: paligo.Kinds[paligo.Kind(p.Event.Type)].Critical}
 	if p.User == "" {
-		user, err := d.lookup(ctx, t, job.Email, p.Match, p.MatchFound)
+		user, err := w.lookup(ctx, t, job.Email, p.Match, p.MatchFound)
 		if err != nil {
-			return d.settle(job, err)
+			return w.settle(job, err)
 		}
 		if user == "" {
-			return true, d.finish(job, store.Receipt{Outcome: paligo.Unmatched})
+			return true, w.finish(job, store.Receipt{Outcome: paligo.Unmatched})
 		}
-		if p, err = d.store.ReadPersonJob(job, team, user); err != nil {
+		if p, err = w.store.ReadPersonJob(job, team, user); err != nil {
 			return false, err
 		}
 	}
 	e, user := p.Event, p.User
 	if e.Actor != nil && e.Actor.Email != "" {
-		actor, err := d.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound)
+		actor, err := w.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound)
 		if err != nil {
-			return d.settle(job, err)
+			return w.settle(job, err)
 		}
 		if actor == user {
-			return true, d.finish(job, store.Receipt{Outcome: paligo.SkippedActor, User: user})
+			return true, w.finish(job, store.Receipt{Outcome: paligo.SkippedActor, User: user})
 		}
 	}
 	if p.Reached {
-		return true, d.finish(job, store.Receipt{Outcome: paligo.AlreadyHandled, User: user})
+		return true, w.finish(job, store.Receipt{Outcome: paligo.AlreadyHandled, User: user})
 	}
-	switch outcome := paligo.Decide(p.Prefs, e.Type, d.store.Now()); outcome {
+	switch outcome := paligo.Decide(p.Prefs, e.Type, w.store.Now()); outcome {
 	case paligo.Sent:
 	case paligo.Digested:
-		if err := d.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
+		if err := w.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
 			return false, err
 		}
 		// Learn a new person's time zone now, a little at a time, rather
 		// than for everyone in the minute their digests fall due (the
 		// digest run refreshes the ones it knows).
-		if d.tzs != nil && !p.TZFound {
-			if _, err := d.tzs.Location(ctx, team, user); err != nil {
-				d.log.Warn("time zone lookup", "user", user, "err", err)
+		if w.tzs != nil && !p.TZFound {
+			if _, err := w.tzs.Location(ctx, team, user); err != nil {
+				w.log.Warn("time zone lookup", "user", user, "err", err)
 			}
 		}
 		return true, nil
 	default:
-		return true, d.finish(job, store.Receipt{Outcome: outcome, User: user})
+		return true, w.finish(job, store.Receipt{Outcome: outcome, User: user})
 	}
 	dm := p.DM
 	if dm == "" {
-		if dm, err = d.openDM(ctx, user); err != nil {
-			return d.settle(job, err)
+		if dm, err = w.openDM(ctx, user); err != nil {
+			return w.settle(job, err)
 		}
 	}
 	n := views.Notification{Event: e, Personal: true}
 	if e.Subject != nil {
 		n.Following = p.Prefs.FollowsKey(e.Subject.Key())
 	}
-	err = d.post(ctx, dm, n, func(ch, ts string) error {
-		return d.finish(job, store.Receipt{Outcome: paligo.Sent, User: user, Channel: ch, TS: ts})
+	err = w.post(ctx, dm, n, func(ch, ts string) error {
+		return w.finish(job, store.Receipt{Outcome: paligo.Sent, User: user, Channel: ch, TS: ts})
 	})
-	return d.settle(job, err)
+	return w.settle(job, err)
 }
 
 // deliverDigest sends a digest job: one DM with what of its events is still
 // queued (nothing left means nothing is sent), recorded once Slack says ok.
-func (d *Deliverer) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
-	events, err := d.store.DigestEvents(d.teamOf(job), job)
+func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
+	events, err := w.store.DigestEvents(w.teamOf(job), job)
 	if err != nil {
 		return false, err
 	}
 	if len(events) == 0 {
-		return true, d.finishDigest(job, "", "")
+		return true, w.finishDigest(job, "", "")
 	}
-	dm, err := d.dmChannel(ctx, job.User)
+	dm, err := w.dmChannel(ctx, job.User)
 	if err != nil {
-		return d.settle(job, err)
+		return w.settle(job, err)
 	}
-	fallback, blocks, _ := views.Digest(events, d.opts.MoreURL)
-	err = d.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return d.finishDigest(job, ch, ts) })
-	return d.settle(job, err)
+	fallback, blocks, _ := views.Digest(events, w.opts.MoreURL)
+	err = w.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return w.finishDigest(job, ch, ts) })
+	return w.settle(job, err)
 }
 
 func (d *Deliverer) finishDigest(job store.Job, ch, ts string) error {
@@ -822,28 +847,28 @@ func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
 
 // post sends one message to channel, paced, and calls sent with where it
 // landed once Slack says ok.
-func (d *Deliverer) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
+func (w inWorkspace) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
 	text, blocks := views.Message(n)
-	return d.postBlocks(ctx, channel, text, blocks, sent)
+	return w.postBlocks(ctx, channel, text, blocks, sent)
 }
 
 // postBlocks sends one message (fallback text and blocks, and more
 // options: a thread, a broadcast) to channel, paced, and calls sent with
 // where it landed once Slack says ok.
-func (d *Deliverer) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error, more ...slack.MsgOption) error {
+func (w inWorkspace) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error, more ...slack.MsgOption) error {
 	opts := append([]slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}, more...)
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
 	var ch, ts string
-	err := d.call(ctx, "chat.postMessage", channel, d.limiter(ctx, channel), func(ctx context.Context, api DeliverySlack) (err error) {
+	err := w.call(ctx, "chat.postMessage", channel, w.limiter(ctx, channel), func(ctx context.Context, api DeliverySlack) (err error) {
 		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return d.record(ctx, func() error { return sent(ch, ts) })
+	return w.record(ctx, func() error { return sent(ch, ts) })
 }
 
 // record writes down what Slack has already done. The message is out, so
@@ -910,18 +935,18 @@ func (d *Deliverer) writable(ctx context.Context) bool {
 // the workspace directory is read and lacks it, else users.lookupByEmail,
 // whose answer is cached. "" means no one (bots and
 // deleted users count as no one).
-func (d *Deliverer) lookup(ctx context.Context, t turn, email string, cached store.SlackUser, found bool) (string, error) {
-	if found && (cached.User != "" || time.Since(cached.CheckedAt) < d.opts.UnmatchedTTL) {
+func (w inWorkspace) lookup(ctx context.Context, t turn, email string, cached store.SlackUser, found bool) (string, error) {
+	if found && (cached.User != "" || time.Since(cached.CheckedAt) < w.opts.UnmatchedTTL) {
 		return cached.User, nil
 	}
 	// The workspace directory, read whole, knows everyone: an email it
 	// lacks is a stranger's, and costs no call (directory.go).
-	sp := d.spaceOf(ctx)
-	if sp.directoryReady(d.opts.DirectoryRefresh) {
+	sp := w.sp
+	if sp.directoryReady(w.opts.DirectoryRefresh) {
 		return "", nil
 	}
 	var user string
-	err := d.callFor(ctx, t, "users.lookupByEmail", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err := w.callFor(ctx, t, "users.lookupByEmail", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		u, err := api.GetUserByEmailContext(ctx, email)
 		var se slack.SlackErrorResponse
 		switch {
@@ -931,42 +956,42 @@ func (d *Deliverer) lookup(ctx context.Context, t turn, email string, cached sto
 		case bot.Notifiable(*u):
 			user = u.ID
 		}
-		return d.store.CacheUser(sp.scope, email, user)
+		return w.store.CacheUser(sp.scope, email, user)
 	})
 	return user, err
 }
 
 // dmChannel returns the DM channel with user, opening it once.
-func (d *Deliverer) dmChannel(ctx context.Context, user string) (string, error) {
-	if ch, ok, err := d.store.CachedDM(d.spaceOf(ctx).scope, user); err != nil || ok {
+func (w inWorkspace) dmChannel(ctx context.Context, user string) (string, error) {
+	if ch, ok, err := w.store.CachedDM(w.sp.scope, user); err != nil || ok {
 		return ch, err
 	}
-	return d.openDM(ctx, user)
+	return w.openDM(ctx, user)
 }
 
 // openDM opens the DM channel with user (conversations.open) and caches it.
-func (d *Deliverer) openDM(ctx context.Context, user string) (string, error) {
+func (w inWorkspace) openDM(ctx context.Context, user string) (string, error) {
 	var ch string
-	err := d.call(ctx, "conversations.open", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err := w.call(ctx, "conversations.open", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		c, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err != nil {
 			return err
 		}
 		ch = c.ID
-		return d.store.CacheDM(d.spaceOf(ctx).scope, user, ch)
+		return w.store.CacheDM(w.sp.scope, user, ch)
 	})
 	return ch, err
 }
 
 // limiter paces posts to channel in the workspace of ctx's job.
-func (d *Deliverer) limiter(ctx context.Context, channel string) *rate.Limiter {
-	key := d.spaceOf(ctx).scope + "|" + channel
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	l, ok := d.limiters[key]
+func (w inWorkspace) limiter(ctx context.Context, channel string) *rate.Limiter {
+	key := w.sp.scope + "|" + channel
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.limiters[key]
 	if !ok {
-		l = rate.NewLimiter(d.opts.ChannelRate, d.opts.ChannelBurst)
-		d.limiters[key] = l
+		l = rate.NewLimiter(w.opts.ChannelRate, w.opts.ChannelBurst)
+		w.limiters[key] = l
 	}
 	return l
 }
@@ -979,30 +1004,30 @@ func (d *Deliverer) limiter(ctx context.Context, channel string) *rate.Limiter {
 // than a shutdown a moment later); it has its own timeout. A connected
 // workspace's token_expired refreshes the token and makes the call again,
 // once.
-func (d *Deliverer) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
-	return d.callFor(ctx, turn{}, method, channel, lim, fn)
+func (w inWorkspace) call(ctx context.Context, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
+	return w.callFor(ctx, turn{}, method, channel, lim, fn)
 }
 
 // callFor is call for t: whom the call is for decides its turn at the
 // method's gate (gate.go).
-func (d *Deliverer) callFor(ctx context.Context, t turn, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
+func (w inWorkspace) callFor(ctx context.Context, t turn, method, channel string, lim *rate.Limiter, fn func(context.Context, DeliverySlack) error) error {
 	if lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return err
 		}
 	}
-	sp := d.spaceOf(ctx)
+	sp := w.sp
 	key := sp.scope + "|" + method
 	if channel != "" {
 		key += ":" + channel
 	}
-	d.mu.Lock()
-	g := d.gates[key]
+	w.mu.Lock()
+	g := w.gates[key]
 	if g == nil {
 		g = &gate{}
-		d.gates[key] = g
+		w.gates[key] = g
 	}
-	d.mu.Unlock()
+	w.mu.Unlock()
 
 	if err := g.acquire(ctx, t); err != nil {
 		return err
@@ -1012,23 +1037,23 @@ func (d *Deliverer) callFor(ctx context.Context, t turn, method, channel string,
 		return err
 	}
 	select {
-	case d.slots <- struct{}{}:
+	case w.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-d.slots }()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
+	defer func() { <-w.slots }()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.CallTimeout)
 	defer cancel()
 	err := fn(cctx, sp.client())
 	if bot.TokenExpired(err) {
-		if api, ok := d.refreshed(cctx, sp); ok {
+		if api, ok := w.refreshed(cctx, sp); ok {
 			err = fn(cctx, api)
 		}
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		g.until = time.Now().Add(rl.RetryAfter)
-		d.m.rateLimited.WithLabelValues(method).Inc()
+		w.m.rateLimited.WithLabelValues(method).Inc()
 	}
 	return err
 }

@@ -216,7 +216,7 @@ func (g *Digests) RunOnce(ctx context.Context) (int, error) {
 
 // runTeam is RunOnce for one workspace.
 func (g *Digests) runTeam(ctx context.Context, team string) (int, error) {
-	ctx, err := g.d.inSpace(ctx, team)
+	w, err := g.d.inTeam(team)
 	if err != nil {
 		return 0, nil // no longer served: its digests wait
 	}
@@ -261,7 +261,7 @@ func (g *Digests) runTeam(ctx context.Context, team string) (int, error) {
 		if c.prefs.Frequency == paligo.Off || c.prefs.Paused(now) {
 			continue // no Slack call for someone nothing can be due for
 		}
-		loc, err := g.location(ctx, c.user, now, &refreshes)
+		loc, err := g.location(ctx, w, c.user, now, &refreshes)
 		if err != nil {
 			g.log.Warn("digest waits for the user's time zone", "user", c.user, "err", err)
 			continue
@@ -302,19 +302,19 @@ func (g *Digests) SendNow(team, user, reason string) (int, error) {
 
 // Location returns the Slack time zone of user of workspace team.
 func (g *Digests) Location(ctx context.Context, team, user string) (*time.Location, error) {
-	ctx, err := g.d.inSpace(ctx, team)
+	w, err := g.d.inTeam(team)
 	if err != nil {
 		return nil, err
 	}
 	budget := 1
-	return g.location(ctx, user, g.store.Now(), &budget)
+	return g.location(ctx, w, user, g.store.Now(), &budget)
 }
 
 // location returns the user's time zone from the cache, asking users.info
 // when it is unknown, or stale and *refreshes allows (a stale zone is
 // better than none when Slack cannot answer).
-func (g *Digests) location(ctx context.Context, user string, now time.Time, refreshes *int) (*time.Location, error) {
-	scope := g.d.spaceOf(ctx).scope
+func (g *Digests) location(ctx context.Context, w inWorkspace, user string, now time.Time, refreshes *int) (*time.Location, error) {
+	scope := w.sp.scope
 	z, found, err := g.store.CachedTZ(scope, user)
 	if err != nil {
 		return nil, err
@@ -323,7 +323,7 @@ func (g *Digests) location(ctx context.Context, user string, now time.Time, refr
 		return z.Location(), nil
 	}
 	*refreshes--
-	err = g.d.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err = w.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		u, err := api.GetUserInfoContext(ctx, user)
 		if err != nil {
 			return err

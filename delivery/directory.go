@@ -37,10 +37,9 @@ func (sp *space) directoryReady(refresh time.Duration) bool {
 // ctx ends; a read that fails is tried again (Slack's 429s are waited out
 // page by page).
 func (d *Deliverer) keepDirectory(ctx context.Context, sp *space) {
-	ctx = withSpace(ctx, sp)
 	for try := 1; ; {
 		wait := d.opts.DirectoryRefresh
-		if err := d.readDirectory(ctx); err != nil {
+		if err := d.in(sp).readDirectory(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -58,15 +57,15 @@ func (d *Deliverer) keepDirectory(ctx context.Context, sp *space) {
 
 // readDirectory reads users.list whole, paced at its tier, writing each
 // page as it comes (memory stays one page whatever the workspace's size).
-func (d *Deliverer) readDirectory(ctx context.Context) error {
-	sp := d.spaceOf(ctx)
+func (w inWorkspace) readDirectory(ctx context.Context) error {
+	sp := w.sp
 	start := time.Now()
-	limiter := rate.NewLimiter(d.opts.DirectoryRate, 3)
+	limiter := rate.NewLimiter(w.opts.DirectoryRate, 3)
 	cursor, people, pages := "", 0, 0
 	for try := 1; ; {
 		var users []slack.User
 		var next string
-		err := d.call(ctx, "users.list", "", limiter, func(ctx context.Context, api DeliverySlack) (err error) {
+		err := w.call(ctx, "users.list", "", limiter, func(ctx context.Context, api DeliverySlack) (err error) {
 			users, next, err = api.UsersPage(ctx, cursor, directoryPage)
 			return err
 		})
@@ -78,7 +77,7 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 			if v, _ := bot.Classify(err); v != bot.Retry || try >= 5 || ctx.Err() != nil {
 				return err
 			}
-			if bot.Sleep(ctx, d.backoff.Delay(try)) != nil {
+			if bot.Sleep(ctx, w.backoff.Delay(try)) != nil {
 				return ctx.Err()
 			}
 			try++
@@ -99,10 +98,10 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 			}
 			byEmail[email] = id
 		}
-		if err := d.store.CacheDirectory(sp.scope, byEmail); err != nil {
+		if err := w.store.CacheDirectory(sp.scope, byEmail); err != nil {
 			return err
 		}
-		if err := d.store.CacheRoles(sp.scope, roles); err != nil {
+		if err := w.store.CacheRoles(sp.scope, roles); err != nil {
 			return err
 		}
 		people += len(users)
@@ -115,8 +114,8 @@ func (d *Deliverer) readDirectory(ctx context.Context) error {
 	now := time.Now()
 	sp.directoryAt.Store(&now)
 	if sp.scope == "" {
-		d.m.directory.Set(float64(people))
+		w.m.directory.Set(float64(people))
 	}
-	d.log.Info("workspace directory read", "team", sp.team, "people", people, "pages", pages, "took", time.Since(start).Round(time.Millisecond))
+	w.log.Info("workspace directory read", "team", sp.team, "people", people, "pages", pages, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

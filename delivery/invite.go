@@ -29,9 +29,9 @@ func skipReason(u *slack.User) string {
 // (users.info), then skips them with the reason or opens their invitation
 // and DMs them the link. Each ends the job in one transaction, which queues
 // the inviter's summary after the run's last person.
-func (d *Deliverer) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
+func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
 	var u *slack.User
-	err := d.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err := w.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		var err error
 		u, err = api.GetUserInfoContext(ctx, job.User)
 		return err
@@ -39,42 +39,42 @@ func (d *Deliverer) deliverInvite(ctx context.Context, job store.Job) (bool, err
 	var se slack.SlackErrorResponse
 	switch {
 	case errors.As(err, &se) && se.Err == "user_not_found":
-		return d.inviteSkipped(d.store.SkipInvite(job, "is not in this workspace"))
+		return w.inviteSkipped(w.store.SkipInvite(job, "is not in this workspace"))
 	case err != nil:
-		return d.settleInvite(job, err)
+		return w.settleInvite(job, err)
 	}
 	if reason := skipReason(u); reason != "" {
-		return d.inviteSkipped(d.store.SkipInvite(job, reason))
+		return w.inviteSkipped(w.store.SkipInvite(job, reason))
 	}
-	inv, skip, jobs, err := d.store.OpenInvite(job, u.Profile.Email)
+	inv, skip, jobs, err := w.store.OpenInvite(job, u.Profile.Email)
 	if err != nil {
-		return d.inviteEnded(jobs, err)
+		return w.inviteEnded(jobs, err)
 	}
 	if skip != "" {
-		return d.inviteSkipped(jobs, nil)
+		return w.inviteSkipped(jobs, nil)
 	}
-	if d.opts.InviteLink == nil {
-		return d.inviteEnded(d.store.FailInvite(job, "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"))
+	if w.opts.InviteLink == nil {
+		return w.inviteEnded(w.store.FailInvite(job, "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"))
 	}
-	dm, err := d.dmChannel(ctx, job.User)
+	dm, err := w.dmChannel(ctx, job.User)
 	if err != nil {
-		return d.settleInvite(job, err)
+		return w.settleInvite(job, err)
 	}
-	text, blocks := views.InviteDM(inv, d.opts.InviteLink(inv))
+	text, blocks := views.InviteDM(inv, w.opts.InviteLink(inv))
 	var summary []store.Job
-	err = d.postBlocks(ctx, dm, text, blocks, func(ch, ts string) (err error) {
-		summary, err = d.store.FinishInvite(job, inv.ID, ch, ts)
+	err = w.postBlocks(ctx, dm, text, blocks, func(ch, ts string) (err error) {
+		summary, err = w.store.FinishInvite(job, inv.ID, ch, ts)
 		return err
 	})
 	if err == nil {
-		d.m.invites.WithLabelValues(paligo.InviteSent).Inc()
-		d.Enqueue(summary)
+		w.m.invites.WithLabelValues(paligo.InviteSent).Inc()
+		w.Enqueue(summary)
 		return true, nil
 	}
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil
 	}
-	return d.settleInvite(job, err)
+	return w.settleInvite(job, err)
 }
 
 // inviteEnded hands the summary job on, if the run is over.
@@ -110,22 +110,22 @@ func (d *Deliverer) settleInvite(job store.Job, err error) (bool, error) {
 }
 
 // deliverInviteSummary DMs the inviter how the run went.
-func (d *Deliverer) deliverInviteSummary(ctx context.Context, job store.Job) (bool, error) {
-	run, found, err := d.store.InviteRun(job.Run)
+func (w inWorkspace) deliverInviteSummary(ctx context.Context, job store.Job) (bool, error) {
+	run, found, err := w.store.InviteRun(job.Run)
 	if err != nil {
 		return false, err
 	}
 	if !found {
-		return d.settle(job, slack.SlackErrorResponse{Err: "invite_run_not_found"})
+		return w.settle(job, slack.SlackErrorResponse{Err: "invite_run_not_found"})
 	}
-	dm, err := d.dmChannel(ctx, job.User)
+	dm, err := w.dmChannel(ctx, job.User)
 	if err != nil {
-		return d.settle(job, err)
+		return w.settle(job, err)
 	}
 	text, blocks := views.InviteSummary(run)
-	err = d.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return d.store.FinishInviteSummary(job, ts) })
+	err = w.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return w.store.FinishInviteSummary(job, ts) })
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil
 	}
-	return d.settle(job, err)
+	return w.settle(job, err)
 }

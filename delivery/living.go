@@ -30,11 +30,11 @@ import (
 
 // postLiving posts event e for a channel job: a reply in the thread of its
 // key when one is open there, else a new parent.
-func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Event) (bool, error) {
+func (w inWorkspace) postLiving(ctx context.Context, job store.Job, e paligo.Event) (bool, error) {
 	key := paligo.ThreadKey(&e)
 	alone := key == ""
 	if !alone {
-		off, err := d.store.ThreadsOff(job.Team, job.Channel, &e)
+		off, err := w.store.ThreadsOff(job.Team, job.Channel, &e)
 		if err != nil {
 			return false, err
 		}
@@ -42,12 +42,12 @@ func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Even
 	}
 	status := paligo.Status(&e)
 	if !alone {
-		l, found, err := d.store.LivingOf(job.Channel, key)
+		l, found, err := w.store.LivingOf(job.Channel, key)
 		if err != nil {
 			return false, err
 		}
-		if found && l.Open(d.store.Now()) {
-			done, err := d.reply(ctx, job, e, l, status)
+		if found && l.Open(w.store.Now()) {
+			done, err := w.reply(ctx, job, e, l, status)
 			if !errors.Is(err, errParentGone) {
 				return done, err
 			}
@@ -56,20 +56,20 @@ func (d *Deliverer) postLiving(ctx context.Context, job store.Job, e paligo.Even
 	} else {
 		key = "event:" + e.ID
 	}
-	if alone && !views.Acts(e, d.opts.ActionsURL != "") {
+	if alone && !views.Acts(e, w.opts.ActionsURL != "") {
 		// No thread and no button that acts: a post like any other.
-		err := d.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
-			return d.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
+		err := w.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
+			return w.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
 		})
-		return d.settle(job, err)
+		return w.settle(job, err)
 	}
-	first := paligo.Living{Key: key, Alone: alone, Status: status, Updates: 1, LastAt: d.store.Now(), StartedAt: d.store.Now()}
-	text, blocks := views.ParentMessage(views.Parent{Event: e, Living: first, PlatformActions: d.opts.ActionsURL != ""})
-	err := d.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
-		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Key: key, Alone: alone, Status: status})
-		return d.ended(jobs, err)
+	first := paligo.Living{Key: key, Alone: alone, Status: status, Updates: 1, LastAt: w.store.Now(), StartedAt: w.store.Now()}
+	text, blocks := views.ParentMessage(views.Parent{Event: e, Living: first, PlatformActions: w.opts.ActionsURL != ""})
+	err := w.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
+		_, jobs, err := w.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Key: key, Alone: alone, Status: status})
+		return w.ended(jobs, err)
 	})
-	return d.settle(job, err)
+	return w.settle(job, err)
 }
 
 // errLater: the job goes behind the other jobs of its lane.
@@ -97,20 +97,20 @@ var errParentGone = errors.New("the thread's parent is gone")
 
 // reply posts e in l's thread, sent to the channel too when its status
 // differs from the thread's.
-func (d *Deliverer) reply(ctx context.Context, job store.Job, e paligo.Event, l paligo.Living, status string) (bool, error) {
+func (w inWorkspace) reply(ctx context.Context, job store.Job, e paligo.Event, l paligo.Living, status string) (bool, error) {
 	text, blocks := views.Reply(e)
 	thread := []slack.MsgOption{slack.MsgOptionTS(l.TS)}
 	if status != "" && status != l.Status {
 		thread = append(thread, slack.MsgOptionBroadcast())
 	}
-	err := d.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
-		_, jobs, err := d.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Living: l.ID, Status: status})
-		return d.ended(jobs, err)
+	err := w.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
+		_, jobs, err := w.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Living: l.ID, Status: status})
+		return w.ended(jobs, err)
 	}, thread...)
 	if parentGone(err) {
 		return false, errParentGone
 	}
-	return d.settle(job, err)
+	return w.settle(job, err)
 }
 
 // ended hands the jobs a finished one queued to their lanes, and counts
@@ -144,23 +144,23 @@ func cannotUpdate(err error) bool {
 // deliverParent brings a living message's parent up to date: chat.update
 // with its latest state, or, when Slack will not update it, a new parent
 // in its place.
-func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, error) {
-	l, gone, err := d.livingOf(job)
+func (w inWorkspace) deliverParent(ctx context.Context, job store.Job) (bool, error) {
+	l, gone, err := w.livingOf(job)
 	if gone || err != nil {
 		return gone, err
 	}
 	if l.Shown >= l.Version {
 		// Drawn already (by a click's update that went ahead).
-		jobs, err := d.store.FinishParentUpdate(job, l.Shown, "")
-		return true, d.quietly(jobs, err)
+		jobs, err := w.store.FinishParentUpdate(job, l.Shown, "")
+		return true, w.quietly(jobs, err)
 	}
 	// chat.update's pace is the workspace's, not this channel's: while it
 	// has no room, posts that come to the channel go first, and the
 	// update, which draws the state as it is when it runs, after them. A
 	// click's update waits for its turn.
-	updates := d.spaceOf(ctx).updates
+	updates := w.sp.updates
 	for !updates.Allow() {
-		if !job.Urgent && d.laneBusy(job) {
+		if !job.Urgent && w.laneBusy(job) {
 			return false, errLater
 		}
 		r := updates.Reserve()
@@ -170,31 +170,31 @@ func (d *Deliverer) deliverParent(ctx context.Context, job store.Job) (bool, err
 			return false, err
 		}
 	}
-	text, blocks, err := d.drawParent(l)
+	text, blocks, err := w.drawParent(l)
 	if err != nil {
 		return false, err
 	}
-	err = d.call(ctx, "chat.update", "", nil, func(ctx context.Context, api DeliverySlack) error {
+	err = w.call(ctx, "chat.update", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		_, _, _, err := api.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})
 	if cannotUpdate(err) {
 		_, reason := bot.Classify(err)
-		d.log.Info("a parent Slack will not update is replaced by a new one", "channel", l.Channel, "living", l.ID, "reason", reason)
-		d.m.parentsReplaced.WithLabelValues(reason).Inc()
-		err = d.postBlocks(ctx, l.Channel, text, blocks, func(_, ts string) error {
-			jobs, err := d.store.FinishParentUpdate(job, l.Version, ts)
-			return d.quietly(jobs, err)
+		w.log.Info("a parent Slack will not update is replaced by a new one", "channel", l.Channel, "living", l.ID, "reason", reason)
+		w.m.parentsReplaced.WithLabelValues(reason).Inc()
+		err = w.postBlocks(ctx, l.Channel, text, blocks, func(_, ts string) error {
+			jobs, err := w.store.FinishParentUpdate(job, l.Version, ts)
+			return w.quietly(jobs, err)
 		})
-		return d.settle(job, err)
+		return w.settle(job, err)
 	}
 	if err != nil {
-		return d.settle(job, err)
+		return w.settle(job, err)
 	}
-	d.m.parentUpdates.Inc()
-	return true, d.record(ctx, func() error {
-		jobs, err := d.store.FinishParentUpdate(job, l.Version, "")
-		return d.quietly(jobs, err)
+	w.m.parentUpdates.Inc()
+	return true, w.record(ctx, func() error {
+		jobs, err := w.store.FinishParentUpdate(job, l.Version, "")
+		return w.quietly(jobs, err)
 	})
 }
 
@@ -241,15 +241,15 @@ func (d *Deliverer) drawParent(l paligo.Living) (string, []slack.Block, error) {
 }
 
 // deliverNote replies in a living message's thread with what a click did.
-func (d *Deliverer) deliverNote(ctx context.Context, job store.Job) (bool, error) {
-	l, gone, err := d.livingOf(job)
+func (w inWorkspace) deliverNote(ctx context.Context, job store.Job) (bool, error) {
+	l, gone, err := w.livingOf(job)
 	if gone || err != nil {
 		return gone, err
 	}
-	err = d.postBlocks(ctx, job.Channel, job.Note, nil, func(_, _ string) error {
-		return d.quietly(nil, d.store.EndJob(job))
+	err = w.postBlocks(ctx, job.Channel, job.Note, nil, func(_, _ string) error {
+		return w.quietly(nil, w.store.EndJob(job))
 	}, slack.MsgOptionTS(l.TS))
-	return d.settle(job, err)
+	return w.settle(job, err)
 }
 
 // deliverCallback tells the platform of a click: a signed POST to

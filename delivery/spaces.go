@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/slack-go/slack"
 	"golang.org/x/time/rate"
 
 	"github.com/paligo/paligo-slack/store"
@@ -21,8 +20,8 @@ import (
 // pacing: chat.update's workspace-wide limiter, the per-channel limiters
 // and the 429 gates are a workspace's, so one busy or rate-limited
 // workspace never slows another. Only the bound on calls in flight is the
-// process's. The job's workspace rides the context of the job's calls
-// (withSpace), so that every helper under deliver uses the same one.
+// process's. The job's workspace is passed by hand from the job to every
+// call it makes (inWorkspace).
 
 // Registry is where delivery finds the connected workspaces
 // (*workspaces.Registry).
@@ -52,15 +51,6 @@ func (d *Deliverer) Teams() ([]string, error) {
 		teams = append([]string{d.primary.team}, teams...)
 	}
 	return teams, nil
-}
-
-// inSpace is ctx for calls in the workspace of team.
-func (d *Deliverer) inSpace(ctx context.Context, team string) (context.Context, error) {
-	sp, err := d.space(d.store.Scope(team))
-	if err != nil {
-		return nil, err
-	}
-	return withSpace(ctx, sp), nil
 }
 
 // space is one workspace as delivery sees it.
@@ -93,59 +83,24 @@ func (sp *space) client() DeliverySlack {
 	return sp.api
 }
 
-type spaceKey struct{}
-
-func withSpace(ctx context.Context, sp *space) context.Context {
-	return context.WithValue(ctx, spaceKey{}, sp)
+// inWorkspace is the Deliverer at work in one workspace: a job's Slack
+// calls, caches and pace are its workspace's, passed by hand from the job
+// down to each call (never read from a context, never another's).
+type inWorkspace struct {
+	*Deliverer
+	sp *space
 }
 
-// spaceOf is the workspace of the job whose call ctx is for. Outside a
-// job it is the primary where that is the only workspace; where there
-// are several, a call that lost its workspace fails (nowhere) rather than
-// act in another's.
-func (d *Deliverer) spaceOf(ctx context.Context) *space {
-	if sp, ok := ctx.Value(spaceKey{}).(*space); ok {
-		return sp
+// in is the Deliverer at work in sp.
+func (d *Deliverer) in(sp *space) inWorkspace { return inWorkspace{d, sp} }
+
+// inTeam is the Deliverer at work in the workspace of team.
+func (d *Deliverer) inTeam(team string) (inWorkspace, error) {
+	sp, err := d.space(d.store.Scope(team))
+	if err != nil {
+		return inWorkspace{}, err
 	}
-	if d.opts.Workspaces == nil {
-		return d.primary
-	}
-	d.log.Error("a Slack call named no workspace; refused")
-	return &space{team: "?", scope: "\x00nowhere", api: nowhere{}, updates: rate.NewLimiter(0, 0)}
-}
-
-// errNoWorkspace fails a call whose context names no workspace.
-var errNoWorkspace = errors.New("no workspace named for this Slack call")
-
-// nowhere is the Slack of a call that named no workspace: every call fails.
-type nowhere struct{}
-
-func (nowhere) AuthTestContext(context.Context) (*slack.AuthTestResponse, error) {
-	return nil, errNoWorkspace
-}
-func (nowhere) PostMessageContext(context.Context, string, ...slack.MsgOption) (string, string, error) {
-	return "", "", errNoWorkspace
-}
-func (nowhere) GetUserByEmailContext(context.Context, string) (*slack.User, error) {
-	return nil, errNoWorkspace
-}
-func (nowhere) OpenConversationContext(context.Context, *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error) {
-	return nil, false, false, errNoWorkspace
-}
-func (nowhere) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoOption) (*slack.User, error) {
-	return nil, errNoWorkspace
-}
-func (nowhere) UsersPage(context.Context, string, int) ([]slack.User, string, error) {
-	return nil, "", errNoWorkspace
-}
-func (nowhere) ChannelsPage(context.Context, string, int) ([]slack.Channel, string, error) {
-	return nil, "", errNoWorkspace
-}
-func (nowhere) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
-	return nil, errNoWorkspace
-}
-func (nowhere) UpdateMessageContext(context.Context, string, string, ...slack.MsgOption) (string, string, string, error) {
-	return "", "", "", errNoWorkspace
+	return d.in(sp), nil
 }
 
 // errGone wraps why a job's workspace is no longer served.
@@ -183,8 +138,12 @@ func (d *Deliverer) space(scope string) (*space, error) {
 	}
 	sp = d.newSpace(w.Team, scope, w.Slack, w)
 	d.spaces[scope] = sp
-	if d.ctx != nil && !d.stopping {
-		d.wg.Go(func() { d.keepDirectory(d.ctx, sp) })
+	if !d.stopping {
+		d.starts.spaces = append(d.starts.spaces, sp)
+		select {
+		case d.starts.wake <- struct{}{}:
+		default:
+		}
 	}
 	return sp, nil
 }
