@@ -32,7 +32,7 @@ type adminCache struct {
 // IsAdmin may answer from a users.info answer up to adminCacheTTL old: it is
 // for drawing (the Home tab, which buttons to show). Requests that change
 // something ask isAdminNow.
-func (h *Router) IsAdmin(ctx context.Context, user string) (bool, error) {
+func (h inWorkspace) IsAdmin(ctx context.Context, user string) (bool, error) {
 	return h.isAdmin(ctx, user, adminCacheTTL)
 }
 
@@ -40,12 +40,12 @@ func (h *Router) IsAdmin(ctx context.Context, user string) (bool, error) {
 // changes something (routes, invitations, retries) asks it, so someone who
 // lost their admin role cannot act through a view drawn before, nor within
 // the cache's lifetime.
-func (h *Router) isAdminNow(ctx context.Context, user string) (bool, error) {
+func (h inWorkspace) isAdminNow(ctx context.Context, user string) (bool, error) {
 	return h.isAdmin(ctx, user, 0)
 }
 
-func (h *Router) isAdmin(ctx context.Context, user string, maxAge time.Duration) (bool, error) {
-	if primary(ctx) && slices.Contains(h.Admins, user) {
+func (h inWorkspace) isAdmin(ctx context.Context, user string, maxAge time.Duration) (bool, error) {
+	if h.primary() && slices.Contains(h.Admins, user) {
 		return true, nil
 	}
 	p, err := h.profile(ctx, user, maxAge)
@@ -60,18 +60,18 @@ const directoryRoleTTL = 25 * time.Hour
 // profile is what users.info says of user (admin rights, email, name),
 // trusted for maxAge; for drawing (maxAge > 0), what the workspace
 // directory says, when it has read them, saves the call.
-func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration) (adminEntry, error) {
-	key := scope(ctx) + "/" + user
+func (h inWorkspace) profile(ctx context.Context, user string, maxAge time.Duration) (adminEntry, error) {
+	key := h.scope() + "/" + user
 	h.admins.mu.Lock()
 	e, ok := h.admins.m[key]
 	h.admins.mu.Unlock()
 	if ok && time.Since(e.at) < maxAge {
 		return e, nil
 	}
-	if r, found, err := h.Store.CachedRole(scope(ctx), user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
+	if r, found, err := h.Store.CachedRole(h.scope(), user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
 		e = adminEntry{admin: r.Admin, email: r.Email, name: r.Name, at: time.Now()}
 	} else {
-		u, err := h.slack(ctx).GetUserInfoContext(ctx, user)
+		u, err := h.slack().GetUserInfoContext(ctx, user)
 		if err != nil {
 			return adminEntry{}, err
 		}
@@ -80,7 +80,7 @@ func (h *Router) profile(ctx context.Context, user string, maxAge time.Duration)
 			e.email = ""
 		}
 	}
-	if !e.admin && e.email != "" && primary(ctx) {
+	if !e.admin && e.email != "" && h.primary() {
 		e.admin = slices.ContainsFunc(h.Admins, func(a string) bool { return strings.EqualFold(a, e.email) })
 	}
 	h.admins.mu.Lock()

@@ -29,15 +29,15 @@ const roleUnknownText = "I couldn't check your Slack role just now, so nothing w
 
 // Command answers a slash command.
 func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
-	ctx, ok := h.enter(ctx, cmd.TeamID)
+	w, ok := h.enter(cmd.TeamID)
 	if !ok {
 		h.Log.Info("a command of a workspace not served", "team", cmd.TeamID, "command", cmd.Command)
 		return bot.Reply{Ack: ephemeral("This workspace is not connected to Paligo any more: an admin can connect it again from Paligo's settings.")}
 	}
-	return within(ctx, h.command(ctx, cmd))
+	return w.command(ctx, cmd)
 }
 
-func (h *Router) command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
+func (h inWorkspace) command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	switch cmd.Command {
 	case "/route-alerts":
 		// The verb is read in any case; what follows it (filter values)
@@ -60,7 +60,7 @@ func (h *Router) command(ctx context.Context, cmd slack.SlashCommand) bot.Reply 
 	return bot.Reply{Ack: ephemeral("I don't know the command " + cmd.Command + ".")}
 }
 
-func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub string) bot.Reply {
+func (h inWorkspace) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub string) bot.Reply {
 	switch sub {
 	case "help":
 		return bot.Reply{Ack: ephemeral(routeAlertsHelp)}
@@ -81,7 +81,7 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 		if sub == "list all" {
 			channel, title = "", "*Subscriptions*\n"
 		}
-		subs, err := h.Store.Subscriptions(scope(ctx), channel)
+		subs, err := h.Store.Subscriptions(h.scope(), channel)
 		if err != nil {
 			h.Log.Error("read subscriptions", "err", err)
 			return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
@@ -93,7 +93,7 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 		}
 		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsTextWithin(subs, mutes, h.Store.Now(), views.MaxAnswerText-len(title)))}
 	}
-	subs, err := h.Store.Subscriptions(scope(ctx), "")
+	subs, err := h.Store.Subscriptions(h.scope(), "")
 	if err != nil {
 		h.Log.Error("read subscriptions", "err", err)
 		return bot.Reply{Ack: ephemeral("I couldn't read the routes just now. Try again in a moment.")}
@@ -102,9 +102,9 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 	modal := views.RoutesModal(routes, slices.DeleteFunc(subs, paligo.Subscription.Plain))
 	return bot.Reply{After: func(ctx context.Context) {
 		// The trigger lives 3 s: no retry can help once Slack said no.
-		if _, err := h.slack(ctx).OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
+		if _, err := h.slack().OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
 			h.Log.Error("open routes modal", "user", cmd.UserID, "err", err)
-			h.slack(ctx).PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
+			h.slack().PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
 				slack.MsgOptionText("I couldn't open the routing form ("+views.Escape(err.Error())+"). Please run `/route-alerts` again.", false))
 		}
 	}}
@@ -115,7 +115,7 @@ func (h *Router) routeAlerts(ctx context.Context, cmd slack.SlashCommand, sub st
 const checkBudget = 1500 * time.Millisecond
 
 // submitRoutes saves the /route-alerts modal, or answers with inline errors.
-func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+func (h inWorkspace) submitRoutes(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
 	first := views.RouteBlockID(paligo.RoutableKinds()[0])
 	fail := func(errs map[string]string) bot.Reply {
 		return bot.Reply{Ack: map[string]any{"response_action": "errors", "errors": errs}}
@@ -127,7 +127,7 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	if !admin {
 		return fail(map[string]string{first: fmt.Sprintf(notAdminText, "route alerts to channels")})
 	}
-	current, err := h.Store.Routes(scope(ctx))
+	current, err := h.Store.Routes(h.scope())
 	if err != nil {
 		return fail(map[string]string{first: "I couldn't read the current routes. Try again in a moment."})
 	}
@@ -192,18 +192,18 @@ func (h *Router) submitRoutes(ctx context.Context, cb slack.InteractionCallback)
 	if len(errs) > 0 {
 		return fail(errs)
 	}
-	if err := h.Store.SetRoutes(scope(ctx), routes); err != nil {
+	if err := h.Store.SetRoutes(h.scope(), routes); err != nil {
 		h.Log.Error("save routes", "err", err)
 		return fail(map[string]string{first: "I couldn't save the routes. Try again in a moment."})
 	}
 	for _, r := range remove {
-		if _, err := h.Store.RemoveSubscription(scope(ctx), r[0], r[1]); err != nil {
+		if _, err := h.Store.RemoveSubscription(h.scope(), r[0], r[1]); err != nil {
 			h.Log.Error("remove subscription", "err", err)
 			return fail(map[string]string{views.BlockSubsRemove: "I couldn't remove the subscriptions. Try again in a moment."})
 		}
 	}
 	if add != nil {
-		add.Team = scope(ctx)
+		add.Team = h.scope()
 		if _, err := h.Store.Subscribe(*add); errors.Is(err, store.ErrTooManySubscriptions) {
 			return fail(map[string]string{views.BlockSubAddTo: fmt.Sprintf("This channel already has %d subscriptions, the most it can have.", paligo.MaxSubscriptionsPerChannel)})
 		} else if err != nil {
@@ -263,7 +263,7 @@ func whyNotPostable(info *slack.Channel, err error) channelProblem {
 // within checkBudget, and returns a message for each one the bot cannot
 // post to. A channel Slack could not be asked about in time is accepted: a
 // post there that fails ends in the failed list with the reason.
-func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) map[string]string {
+func (h inWorkspace) checkChannels(ctx context.Context, chans map[string][]string) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, checkBudget)
 	defer cancel()
 	var mu sync.Mutex
@@ -271,7 +271,7 @@ func (h *Router) checkChannels(ctx context.Context, chans map[string][]string) m
 	out := map[string]string{}
 	for c := range chans {
 		wg.Go(func() {
-			info, err := h.slack(ctx).GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: c})
+			info, err := h.slack().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: c})
 			var msg string
 			// Slack shows these inline errors as plain text: no <#C…> links,
 			// no `code`. (The form's channel pickers leave out shared

@@ -101,17 +101,18 @@ func (h *Router) lockUser(team, user string) func() {
 func (h *Router) Event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
 	switch ev.InnerEvent.Data.(type) {
 	case *slackevents.AppUninstalledEvent, *slackevents.TokensRevokedEvent:
-		return h.event(ctx, ev) // of a workspace that may be served no more
+		// Of a workspace that may be served no more: acted on by its team.
+		return inWorkspace{Router: h}.event(ctx, ev)
 	}
-	ctx, ok := h.enter(ctx, ev.TeamID)
+	w, ok := h.enter(ev.TeamID)
 	if !ok {
 		h.Log.Info("an event of a workspace not served", "team", ev.TeamID, "event_type", ev.InnerEvent.Type)
 		return bot.Reply{}
 	}
-	return within(ctx, h.event(ctx, ev))
+	return w.event(ctx, ev)
 }
 
-func (h *Router) event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
+func (h inWorkspace) event(ctx context.Context, ev slackevents.EventsAPIEvent) bot.Reply {
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppHomeOpenedEvent:
 		if e.Tab != "home" || e.User == "" {
@@ -187,15 +188,15 @@ func (h *Router) disconnected(team, reason string) bot.Reply {
 // Interaction answers a block action, a view submission or a view
 // closing, in its workspace.
 func (h *Router) Interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
-	ctx, ok := h.enter(ctx, teamOf(cb))
+	w, ok := h.enter(teamOf(cb))
 	if !ok {
 		h.Log.Info("an interaction of a workspace not served", "team", teamOf(cb))
 		return bot.Reply{}
 	}
-	return within(ctx, h.interaction(ctx, cb))
+	return w.interaction(ctx, cb)
 }
 
-func (h *Router) interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+func (h inWorkspace) interaction(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		if cb.View.Type == slack.VTHomeTab {
@@ -222,7 +223,7 @@ func (h *Router) interaction(ctx context.Context, cb slack.InteractionCallback) 
 // (delivery reads users.list whole once a day): someone who joined, changed
 // their email, or was deactivated or made a bot, who is then no one to
 // notify.
-func (h *Router) learnPerson(u slack.User) bot.Reply {
+func (h inWorkspace) learnPerson(u slack.User) bot.Reply {
 	email := u.Profile.Email
 	if email == "" || u.ID == "" {
 		return bot.Reply{}
@@ -232,13 +233,13 @@ func (h *Router) learnPerson(u slack.User) bot.Reply {
 		user = u.ID
 	}
 	return bot.Reply{After: func(ctx context.Context) {
-		if err := h.Store.CacheUser(scope(ctx), email, user); err != nil {
+		if err := h.Store.CacheUser(h.scope(), email, user); err != nil {
 			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
-		if err := h.Store.CacheRoles(scope(ctx), map[string]paligo.Role{u.ID: bot.RoleOf(u)}); err != nil {
+		if err := h.Store.CacheRoles(h.scope(), map[string]paligo.Role{u.ID: bot.RoleOf(u)}); err != nil {
 			h.Log.Error("keep the workspace directory", "user", u.ID, "err", err)
 		}
-		h.admins.forget(scope(ctx), u.ID) // the next drawing reads the new role
+		h.admins.forget(h.scope(), u.ID) // the next drawing reads the new role
 	}}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // publishHome draws the user's Home tab from what is stored now.
-func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
+func (h inWorkspace) publishHome(ctx context.Context, team, user, notice string) {
 	prefs, err := h.Store.Prefs(team, user)
 	if err != nil {
 		h.Log.Error("read prefs for home tab", "team", team, "user", user, "err", err)
@@ -38,7 +38,7 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 	}
 	view := views.HomeView(home)
 	err = callAgain(ctx, func(ctx context.Context) error {
-		return h.slack(ctx).PublishHome(ctx, user, view)
+		return h.slack().PublishHome(ctx, user, view)
 	})
 	if err != nil {
 		h.Log.Error("publish home tab", "team", team, "user", user, "err", err)
@@ -47,7 +47,7 @@ func (h *Router) publishHome(ctx context.Context, team, user, notice string) {
 
 // homeActions saves a change made in the Home tab, then re-publishes it. The
 // ack goes first and empty: Slack needs nothing back for a block action.
-func (h *Router) homeActions(cb slack.InteractionCallback) bot.Reply {
+func (h inWorkspace) homeActions(cb slack.InteractionCallback) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
 	if user == "" || len(cb.ActionCallback.BlockActions) == 0 {
 		h.Log.Warn("home action without user or action")
@@ -73,7 +73,7 @@ func (h *Router) homeActions(cb slack.InteractionCallback) bot.Reply {
 	}}
 }
 
-func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slack.BlockAction) (notice string, err error) {
+func (h inWorkspace) applyHomeAction(ctx context.Context, team, user string, a *slack.BlockAction) (notice string, err error) {
 	update := func(fn func(*paligo.Prefs) error) error {
 		_, err := h.Store.UpdatePrefs(team, user, fn)
 		return err
@@ -140,7 +140,7 @@ func (h *Router) applyHomeAction(ctx context.Context, team, user string, a *slac
 
 // frequencyChanged applies what a new frequency means for what is waiting:
 // instant sends it now as one digest; off keeps it (the tab says so).
-func (h *Router) frequencyChanged(team, user string, was, now paligo.Frequency) (string, error) {
+func (h inWorkspace) frequencyChanged(team, user string, was, now paligo.Frequency) (string, error) {
 	switch {
 	case was == now:
 		return "", nil
@@ -158,7 +158,7 @@ func (h *Router) frequencyChanged(team, user string, was, now paligo.Frequency) 
 
 // sendNow queues a digest of what the user has waiting; notice has one %s
 // for "N notifications".
-func (h *Router) sendNow(team, user, reason, notice string) (string, error) {
+func (h inWorkspace) sendNow(team, user, reason, notice string) (string, error) {
 	if h.Digests == nil {
 		return "", nil
 	}
@@ -177,7 +177,7 @@ func (h *Router) sendNow(team, user, reason, notice string) (string, error) {
 
 // pause holds the user's non-critical notifications until the chosen end:
 // an hour from now, 09:00 tomorrow in their own time zone, or a week.
-func (h *Router) pause(ctx context.Context, team, user, choice string) (string, error) {
+func (h inWorkspace) pause(ctx context.Context, team, user, choice string) (string, error) {
 	now := h.Store.Now()
 	var until time.Time
 	switch choice {
@@ -207,10 +207,10 @@ func (h *Router) pause(ctx context.Context, team, user, choice string) (string, 
 }
 
 // adminHome gathers what an admin's Home tab shows.
-func (h *Router) adminHome(ctx context.Context, team string) (*views.Admin, error) {
+func (h inWorkspace) adminHome(ctx context.Context, team string) (*views.Admin, error) {
 	var a views.Admin
 	var err error
-	subs, err := h.Store.Subscriptions(scope(ctx), "")
+	subs, err := h.Store.Subscriptions(h.scope(), "")
 	if err != nil {
 		return nil, err
 	}
@@ -223,10 +223,10 @@ func (h *Router) adminHome(ctx context.Context, team string) (*views.Admin, erro
 			a.Filtered[s.Channel]++
 		}
 	}
-	if a.Unmatched, err = h.Store.Unmatched(scope(ctx)); err != nil {
+	if a.Unmatched, err = h.Store.Unmatched(h.scope()); err != nil {
 		return nil, err
 	}
-	failed, total, err := h.Store.FailedFirst(scope(ctx), 10)
+	failed, total, err := h.Store.FailedFirst(h.scope(), 10)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (h *Router) adminHome(ctx context.Context, team string) (*views.Admin, erro
 }
 
 // retryFailed puts failed deliveries back in the outbox (admins only).
-func (h *Router) retryFailed(ctx context.Context, user string, a *slack.BlockAction) (string, error) {
+func (h inWorkspace) retryFailed(ctx context.Context, user string, a *slack.BlockAction) (string, error) {
 	admin, err := h.isAdminNow(ctx, user)
 	if err != nil {
 		return "I couldn't check your Slack role just now; try again in a moment.", err
@@ -277,7 +277,7 @@ func (h *Router) retryFailed(ctx context.Context, user string, a *slack.BlockAct
 			return "", fmt.Errorf("bad retry value %q", a.Value)
 		}
 	}
-	jobs, err := h.Store.RetryFailed(scope(ctx), seq)
+	jobs, err := h.Store.RetryFailed(h.scope(), seq)
 	if err != nil {
 		return "", err
 	}

@@ -26,7 +26,7 @@ const invitesOffText = "Invitations are not set up here: whoever runs Paligo for
 
 // paligoInvite answers /paligo-invite: help, the form, or invitations to
 // the people mentioned (the rest of the text is the note).
-func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
+func (h inWorkspace) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	text := strings.TrimSpace(cmd.Text)
 	if strings.EqualFold(text, "help") {
 		return bot.Reply{Ack: ephemeral(inviteHelp)}
@@ -45,9 +45,9 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.R
 	if text == "" {
 		modal := views.InviteModal(cmd.ChannelID)
 		return bot.Reply{After: func(ctx context.Context) {
-			if _, err := h.slack(ctx).OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
+			if _, err := h.slack().OpenViewContext(ctx, cmd.TriggerID, modal); err != nil {
 				h.Log.Error("open invite modal", "user", cmd.UserID, "err", err)
-				h.slack(ctx).PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
+				h.slack().PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
 					slack.MsgOptionText("I couldn't open the invitation form ("+views.Escape(err.Error())+"). Please run `/paligo-invite` again.", false))
 			}
 		}}
@@ -83,7 +83,7 @@ func (h *Router) paligoInvite(ctx context.Context, cmd slack.SlashCommand) bot.R
 
 // submitInvite sends the invitations chosen in the /paligo-invite form, or
 // answers with inline errors.
-func (h *Router) submitInvite(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
+func (h inWorkspace) submitInvite(ctx context.Context, cb slack.InteractionCallback) bot.Reply {
 	fail := func(block, msg string) bot.Reply {
 		return bot.Reply{Ack: map[string]any{"response_action": "errors", "errors": map[string]string{block: msg}}}
 	}
@@ -132,7 +132,7 @@ var userID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
 // delivery, which reads each person from Slack, skips or invites them, and
 // DMs the inviter the summary. It returns how many people it holds and
 // the run's number.
-func (h *Router) queueInvites(ctx context.Context, team, inviter string, users []string, note string) (int, uint64, error) {
+func (h inWorkspace) queueInvites(ctx context.Context, team, inviter string, users []string, note string) (int, uint64, error) {
 	p, err := h.profile(ctx, inviter, adminCacheTTL)
 	if err != nil {
 		// The invitation names the inviter by their Slack id anyway.
@@ -162,17 +162,17 @@ func (h *Router) PlatformInvite(ctx context.Context, team, inviter string, users
 		return 0, paligo.ErrInvitesOff
 	}
 	// Every lookup below is the team's, never another workspace's.
-	ctx, ok := h.enter(ctx, team)
+	w, ok := h.enter(team)
 	if !ok {
 		return 0, fmt.Errorf("workspace %s: %w", team, workspaces.ErrUnknown)
 	}
-	admin, err := h.isAdminNow(ctx, inviter)
+	admin, err := w.isAdminNow(ctx, inviter)
 	if err != nil {
 		return 0, fmt.Errorf("check the inviter's role: %w", err)
 	}
 	if !admin {
 		return 0, paligo.ErrNotAdmin
 	}
-	_, run, err := h.queueInvites(ctx, team, inviter, users, note)
+	_, run, err := w.queueInvites(ctx, team, inviter, users, note)
 	return run, err
 }

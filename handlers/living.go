@@ -25,11 +25,11 @@ const memberMuteLimit = 24 * time.Hour
 // Acknowledge, or one of the platform's actions. The click is acked at
 // once (bot.Reply); the work comes after, its result drawn on the message
 // by delivery, and what cannot be done told to the person alone.
-func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, a *slack.BlockAction) bot.Reply {
+func (h inWorkspace) livingAction(cb slack.InteractionCallback, channel, ts string, a *slack.BlockAction) bot.Reply {
 	user := cb.User.ID
 	return bot.Reply{After: func(ctx context.Context) {
 		team := teamOf(cb)
-		if t := h.teamID(ctx); t != "" {
+		if t := h.teamID(); t != "" {
 			team = t
 		}
 		var why string
@@ -53,7 +53,7 @@ func (h *Router) livingAction(cb slack.InteractionCallback, channel, ts string, 
 
 // livingClick does what the button says for user of team (the
 // workspace); why is what to tell the person when it cannot be done.
-func (h *Router) livingClick(ctx context.Context, team, user, channel, ts string, a *slack.BlockAction) (why string, err error) {
+func (h inWorkspace) livingClick(ctx context.Context, team, user, channel, ts string, a *slack.BlockAction) (why string, err error) {
 	l, found, err := h.Store.LivingAt(channel, ts)
 	if err != nil || !found {
 		return "I no longer know this message, so its buttons do nothing; the next alert about it comes with new ones.", err
@@ -114,7 +114,7 @@ func (h *Router) livingClick(ctx context.Context, team, user, channel, ts string
 // muteFromMessage mutes the message's subject in its channel: the same
 // mute as /route-alerts mute. Anyone may mute for up to a day; longer and
 // forever need an admin, and no one shortens a mute already longer.
-func (h *Router) muteFromMessage(ctx context.Context, user string, l paligo.Living, e paligo.Event, choice string, now time.Time) (string, error) {
+func (h inWorkspace) muteFromMessage(ctx context.Context, user string, l paligo.Living, e paligo.Event, choice string, now time.Time) (string, error) {
 	if e.Subject == nil {
 		return "this alert is about nothing that can be muted.", nil
 	}
@@ -170,7 +170,7 @@ func muteWords(choice string) string {
 
 // callback is the platform's callback for a click, with a new id that
 // every try of it keeps.
-func (h *Router) callback(ctx context.Context, team, user, action string, e paligo.Event, now time.Time) *paligo.ActionCallback {
+func (h inWorkspace) callback(ctx context.Context, team, user, action string, e paligo.Event, now time.Time) *paligo.ActionCallback {
 	p, err := h.profile(ctx, user, adminCacheTTL)
 	if err != nil {
 		// Who clicked is known by id; the email and name are extras.
@@ -194,9 +194,9 @@ func (h *Router) enqueue(jobs []store.Job) {
 }
 
 // tell answers the person who clicked, and only them.
-func (h *Router) tell(ctx context.Context, channel, user, text string) {
+func (h inWorkspace) tell(ctx context.Context, channel, user, text string) {
 	err := callAgain(ctx, func(ctx context.Context) error {
-		_, err := h.slack(ctx).PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(":information_source: "+text, false))
+		_, err := h.slack().PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(":information_source: "+text, false))
 		return err
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // messageActions answers buttons on the bot's messages: Follow / Unfollow
 // on a personal notification, and a living message's buttons (Open is a
 // link; its click needs nothing).
-func (h *Router) messageActions(cb slack.InteractionCallback) bot.Reply {
+func (h inWorkspace) messageActions(cb slack.InteractionCallback) bot.Reply {
 	team, user := teamOf(cb), cb.User.ID
 	channel, ts := cb.Channel.ID, cb.Message.Timestamp
 	if channel == "" {
@@ -55,7 +55,7 @@ func (h *Router) messageActions(cb slack.InteractionCallback) bot.Reply {
 
 // follow changes the follow set from a notification's button, then redraws
 // that notification with the opposite button.
-func (h *Router) follow(ctx context.Context, team, user, channel, ts string, a *slack.BlockAction) error {
+func (h inWorkspace) follow(ctx context.Context, team, user, channel, ts string, a *slack.BlockAction) error {
 	e, found, err := h.Store.Event(a.Value)
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (h *Router) follow(ctx context.Context, team, user, channel, ts string, a *
 	}
 	text, blocks := views.Message(views.Notification{Event: e, Personal: true, Following: following})
 	return callAgain(ctx, func(ctx context.Context) error {
-		_, _, _, err := h.slack(ctx).UpdateMessageContext(ctx, channel, ts,
+		_, _, _, err := h.slack().UpdateMessageContext(ctx, channel, ts,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})

@@ -20,7 +20,7 @@ import (
 // unmute ...`, typed in the channel it is about. Every one changes
 // something, so the admin check asks Slack afresh. A refusal says what is
 // wrong and saves nothing; an acceptance repeats what was understood.
-func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand, verb, rest string) bot.Reply {
+func (h inWorkspace) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand, verb, rest string) bot.Reply {
 	admin, err := h.isAdminNow(ctx, cmd.UserID)
 	if err != nil {
 		h.Log.Warn("admin check", "user", cmd.UserID, "err", err)
@@ -49,7 +49,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if msg := h.postable(ctx, ch, sub.External); msg != "" {
 			return refuse("%s", msg)
 		}
-		sub.Team = scope(ctx)
+		sub.Team = h.scope()
 		added, err := h.Store.Subscribe(sub)
 		if errors.Is(err, store.ErrTooManySubscriptions) {
 			return refuse("this channel already has %d subscriptions, the most it can have. `/route-alerts list` shows them.", paligo.MaxSubscriptionsPerChannel)
@@ -67,7 +67,7 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 		if err != nil || n < 1 {
 			return refuse("say which subscription by its number: `/route-alerts unsubscribe 2` (`/route-alerts list` numbers them).")
 		}
-		sub, found, err := h.Store.Unsubscribe(scope(ctx), ch, n)
+		sub, found, err := h.Store.Unsubscribe(h.scope(), ch, n)
 		if err != nil {
 			return failed("remove subscription", err)
 		}
@@ -115,10 +115,10 @@ func (h *Router) subscriptionCommand(ctx context.Context, cmd slack.SlashCommand
 // when Slack could not be asked in time: a post that fails there ends in
 // the failed list with the reason). A channel shared with other
 // organizations needs external=allow.
-func (h *Router) postable(ctx context.Context, channel string, external bool) string {
+func (h inWorkspace) postable(ctx context.Context, channel string, external bool) string {
 	ctx, cancel := context.WithTimeout(ctx, checkBudget)
 	defer cancel()
-	info, err := h.slack(ctx).GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+	info, err := h.slack().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 	switch whyNotPostable(info, err) {
 	case channelNotFound:
 		return "I can't see this channel. If it is private, add @Paligo to it first: type `/invite @Paligo` here."

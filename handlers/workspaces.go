@@ -25,45 +25,34 @@ type Workspaces interface {
 	Expired(ctx context.Context, w *workspaces.Workspace) (*workspaces.Workspace, error)
 }
 
-type workspaceKey struct{}
+// inWorkspace is the Router at work for one envelope's workspace: every
+// Slack call, record and admin check of a handler is that workspace's,
+// passed by hand (never read from a context, never another's).
+type inWorkspace struct {
+	*Router
+	ws *workspaces.Workspace // nil without Workspaces (one workspace)
+}
 
-// enter is ctx for an envelope of team; ok is false for a workspace this
+// enter is the Router at work in team; ok is false for a workspace this
 // bot does not serve (the envelope is acked and dropped).
-func (h *Router) enter(ctx context.Context, team string) (context.Context, bool) {
+func (h *Router) enter(team string) (inWorkspace, bool) {
 	if h.Workspaces == nil {
-		return ctx, true
+		return inWorkspace{Router: h}, true
 	}
 	w, err := h.Workspaces.Get(team)
 	if err != nil {
 		if !errors.Is(err, workspaces.ErrUnknown) && !errors.Is(err, workspaces.ErrDisconnected) {
 			h.Log.Error("read the workspace of an envelope", "team", team, "err", err)
 		}
-		return ctx, false
+		return inWorkspace{}, false
 	}
-	return context.WithValue(ctx, workspaceKey{}, w), true
+	return inWorkspace{Router: h, ws: w}, true
 }
 
-// within carries ctx's workspace into r's After work.
-func within(ctx context.Context, r bot.Reply) bot.Reply {
-	w, ok := ctx.Value(workspaceKey{}).(*workspaces.Workspace)
-	if !ok || r.After == nil {
-		return r
-	}
-	after := r.After
-	r.After = func(actx context.Context) { after(context.WithValue(actx, workspaceKey{}, w)) }
-	return r
-}
-
-// workspace is ctx's workspace; nil with no Workspaces.
-func workspace(ctx context.Context) *workspaces.Workspace {
-	w, _ := ctx.Value(workspaceKey{}).(*workspaces.Workspace)
-	return w
-}
-
-// slack is the Web API client of ctx's workspace: for a connected one, a
+// slack is the Web API client of the workspace: for a connected one, a
 // call Slack answers token_expired refreshes the token and is made again.
-func (h *Router) slack(ctx context.Context) Slack {
-	w := workspace(ctx)
+func (h inWorkspace) slack() Slack {
+	w := h.ws
 	switch {
 	case w == nil && h.Workspaces != nil:
 		// A call that lost its workspace fails: it never acts in another.
@@ -131,24 +120,24 @@ func (r *renewing) GetConversationInfoContext(ctx context.Context, input *slack.
 	return c, err
 }
 
-// scope is the store scope of ctx's workspace: "" for the primary.
-func scope(ctx context.Context) string {
-	if w := workspace(ctx); w != nil && !w.Primary {
+// scope is the store scope of the workspace: "" for the primary.
+func (h inWorkspace) scope() string {
+	if w := h.ws; w != nil && !w.Primary {
 		return w.Team
 	}
 	return ""
 }
 
-// primary reports whether ctx's workspace is the primary one (whose extra
+// primary reports whether the workspace is the primary one (whose extra
 // admins are PALIGO_SLACK_ADMINS).
-func primary(ctx context.Context) bool {
-	w := workspace(ctx)
+func (h inWorkspace) primary() bool {
+	w := h.ws
 	return w == nil || w.Primary
 }
 
-// teamID is the team id of ctx's workspace, else the Router's Team.
-func (h *Router) teamID(ctx context.Context) string {
-	if w := workspace(ctx); w != nil {
+// teamID is the team id of the workspace, else the Router's Team.
+func (h inWorkspace) teamID() string {
+	if w := h.ws; w != nil {
 		return w.Team
 	}
 	if h.Team != nil {
