@@ -16,6 +16,7 @@ import (
 // held again.
 
 type backlog struct {
+	d       *Deliverer
 	from    uint64 // jobs from this sequence on wait in the outbox; 0: none
 	skipped bool   // a job was left in the outbox since the latest read began
 	highest uint64 // the highest sequence ever held
@@ -24,8 +25,8 @@ type backlog struct {
 // leaveInOutbox reports whether j is left in the outbox for now (under
 // d.mu). A job older than one held (an admin's retry) or urgent (a
 // click's update) is always held.
-func (d *Deliverer) leaveInOutbox(j store.Job) bool {
-	b := &d.backlog
+func (b *backlog) leaveInOutbox(j store.Job) bool {
+	d := b.d
 	switch {
 	case j.Urgent || j.Seq <= b.highest:
 		return false
@@ -39,7 +40,8 @@ func (d *Deliverer) leaveInOutbox(j store.Job) bool {
 	return true
 }
 
-func (d *Deliverer) wakeRefill() {
+func (b *backlog) wakeRefill() {
+	d := b.d
 	select {
 	case d.refill <- struct{}{}:
 	default:
@@ -47,20 +49,22 @@ func (d *Deliverer) wakeRefill() {
 }
 
 // refillLoop reads the jobs left in the outbox when there is room.
-func (d *Deliverer) refillLoop(ctx context.Context) {
+func (b *backlog) refillLoop(ctx context.Context) {
+	d := b.d
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.refill:
 		}
-		if err := d.refillOnce(); err != nil {
+		if err := d.backlog.refillOnce(); err != nil {
 			d.log.Error("read the outbox's backlog", "err", err)
 		}
 	}
 }
 
-func (d *Deliverer) refillOnce() error {
+func (b *backlog) refillOnce() error {
+	d := b.d
 	for {
 		d.mu.Lock()
 		from, room := d.backlog.from, d.opts.MaxQueued-len(d.queued)

@@ -138,11 +138,7 @@ type Deliverer struct {
 	ready chan struct{} // closed once the primary team is known
 	// starts: lanes and directory reads waiting for Run's goroutines
 	// (under mu; startLoop starts them with Run's context).
-	starts struct {
-		lanes  []*lane
-		spaces []*space
-		wake   chan struct{}
-	}
+	starts starter
 	wake   chan struct{}
 	refill chan struct{} // the backlog may be read (backlog.go)
 	slots  chan struct{}
@@ -243,11 +239,13 @@ func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Del
 		limiters: map[string]*rate.Limiter{},
 		spaces:   map[string]*space{},
 	}
-	d.starts.wake = make(chan struct{}, 1)
+	d.starts.d, d.starts.wake = d, make(chan struct{}, 1)
+	d.backlog.d = d
 	d.primary = d.newSpace(opts.Team, "", api, nil)
 	d.m = newDeliveryMetrics(opts.Registry, func() float64 { return float64(d.depth.Load()) })
 	if st.Shared() {
 		d.leases = newLaneLeases(opts.Registry)
+		d.leases.d = d
 	}
 	return d
 }
@@ -315,11 +313,11 @@ func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 		if d.queued[j.Seq] {
 			continue // e.g. retried by an admin while Run was loading the outbox
 		}
-		if d.leaveInOutbox(j) {
+		if d.backlog.leaveInOutbox(j) {
 			continue
 		}
-		if !d.holds(j.Lane()) {
-			d.await(j)
+		if !d.leases.holds(j.Lane()) {
+			d.leases.await(j)
 			continue
 		}
 		d.queued[j.Seq] = true
@@ -343,7 +341,7 @@ func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 		}
 		d.depth.Add(1)
 		if !l.running {
-			d.startLocked(l)
+			d.starts.lane(l)
 		}
 	}
 }
@@ -382,10 +380,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		d.backlog.from, d.backlog.skipped = pending[len(pending)-1].Seq+1, true
 		d.mu.Unlock()
 	}
-	d.wg.Go(func() { d.startLoop(ctx) })
+	d.wg.Go(func() { d.starts.loop(ctx) })
 	close(d.ready)
 	if !d.opts.NoPrimary {
-		d.wg.Go(func() { d.keepDirectory(ctx, d.primary) })
+		d.wg.Go(func() { d.in(d.primary).keepDirectory(ctx) })
 	}
 	// Each connected workspace's directory is read from the start.
 	if teams, err := d.Teams(); err != nil {
@@ -400,10 +398,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.Enqueue(pending)
 
 	if d.leases != nil {
-		d.wg.Go(func() { d.leaseLoop(ctx) })
+		d.wg.Go(func() { d.leases.leaseLoop(ctx) })
 	}
-	d.wg.Go(func() { d.refillLoop(ctx) })
-	d.wakeRefill()
+	d.wg.Go(func() { d.backlog.refillLoop(ctx) })
+	d.backlog.wakeRefill()
 	tick := time.NewTicker(d.opts.FanOutEvery)
 	defer tick.Stop()
 	for {
@@ -426,7 +424,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			d.mu.Unlock()
 			d.wg.Wait()
 			if d.leases != nil {
-				d.releaseAll() // the others take the lanes over at once
+				d.leases.releaseAll() // the others take the lanes over at once
 			}
 			return nil
 		case <-d.wake:
@@ -435,37 +433,48 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-// startLocked has l started by startLoop (under d.mu).
-func (d *Deliverer) startLocked(l *lane) {
+// starter starts the lanes that got jobs, and the directory reads of the
+// workspaces opened, with Run's context (under Deliverer.mu).
+type starter struct {
+	d      *Deliverer
+	lanes  []*lane
+	spaces []*space
+	wake   chan struct{}
+}
+
+// lane has l started by loop (under d.mu).
+func (st *starter) lane(l *lane) {
+	d := st.d
 	if d.stopping {
 		return // its jobs stay in the outbox for the next start
 	}
 	l.running = true
-	d.starts.lanes = append(d.starts.lanes, l)
+	st.lanes = append(st.lanes, l)
 	select {
-	case d.starts.wake <- struct{}{}:
+	case st.wake <- struct{}{}:
 	default:
 	}
 }
 
-// startLoop starts, with Run's ctx, the lanes that got jobs and the
-// directory reads of the workspaces opened, until ctx ends.
-func (d *Deliverer) startLoop(ctx context.Context) {
+// loop starts, with Run's ctx, the lanes that got jobs and the directory
+// reads of the workspaces opened, until ctx ends.
+func (st *starter) loop(ctx context.Context) {
+	d := st.d
 	for {
 		d.mu.Lock()
-		lanes, spaces := d.starts.lanes, d.starts.spaces
-		d.starts.lanes, d.starts.spaces = nil, nil
+		lanes, spaces := st.lanes, st.spaces
+		st.lanes, st.spaces = nil, nil
 		for _, l := range lanes {
 			d.wg.Go(func() { d.runLane(ctx, l) })
 		}
 		for _, sp := range spaces {
-			d.wg.Go(func() { d.keepDirectory(ctx, sp) })
+			d.wg.Go(func() { d.in(sp).keepDirectory(ctx) })
 		}
 		d.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.starts.wake:
+		case <-st.wake:
 		}
 	}
 }
@@ -473,8 +482,8 @@ func (d *Deliverer) startLoop(ctx context.Context) {
 func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 	for {
 		d.mu.Lock()
-		if !d.holds(l.key) {
-			d.dropJobs(l, false) // another replica holds the lane now
+		if !d.leases.holds(l.key) {
+			d.leases.dropJobs(l, false) // another replica holds the lane now
 		}
 		if len(l.jobs) == 0 || ctx.Err() != nil {
 			l.running = false
@@ -489,7 +498,7 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 			// Another replica may have put an earlier job of this lane in
 			// the outbox: read it first (lanes.go).
 			d.mu.Unlock()
-			if err := d.catchUp(job.Seq); err != nil {
+			if err := d.leases.catchUp(job.Seq); err != nil {
 				l.failures++
 				bot.Sleep(ctx, d.backoff.Delay(l.failures))
 			}
@@ -511,7 +520,7 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 		if done {
 			d.mu.Lock()
 			delete(d.queued, job.Seq)
-			d.endedHere(job.Seq)
+			d.leases.endedHere(job.Seq)
 			l.jobs[0] = store.Job{}
 			l.jobs = l.jobs[1:]
 			l.failures = 0
@@ -519,7 +528,7 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 			d.mu.Unlock()
 			d.depth.Add(-1)
 			if low {
-				d.wakeRefill()
+				d.backlog.wakeRefill()
 			}
 			continue
 		}
@@ -557,7 +566,7 @@ func laneLabel(key string) string {
 // skipped or failed for good); otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
 	if job.Kind == store.JobCallback {
-		return d.deliverCallback(ctx, job) // to the platform: no workspace
+		return callbacks{d}.deliverCallback(ctx, job) // to the platform: no workspace
 	}
 	sp, err := d.space(job.Team)
 	if errors.Is(err, errGone) {
@@ -787,7 +796,8 @@ func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, er
 	return w.settle(job, err)
 }
 
-func (d *Deliverer) finishDigest(job store.Job, ch, ts string) error {
+func (w inWorkspace) finishDigest(job store.Job, ch, ts string) error {
+	d := w.Deliverer
 	err := d.store.FinishDigest(d.teamOf(job), job, ch, ts)
 	if errors.Is(err, store.ErrJobGone) {
 		return nil
@@ -1046,7 +1056,7 @@ func (w inWorkspace) callFor(ctx context.Context, t turn, method, channel string
 	defer cancel()
 	err := fn(cctx, sp.client())
 	if bot.TokenExpired(err) {
-		if api, ok := w.refreshed(cctx, sp); ok {
+		if api, ok := w.refreshed(cctx); ok {
 			err = fn(cctx, api)
 		}
 	}

@@ -1,13 +1,13 @@
 package delivery
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // One person's notification reads the store once: the event, who they are,
@@ -20,11 +20,7 @@ func TestPersonJobReadsTheStoreOnce(t *testing.T) {
 		{ID: "U2", Name: "bo", Email: "bo@example.com"},
 	}})
 	t.Cleanup(fs.Close)
-	st, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.MustOpen(t)
 	client := bot.NewClient(fs.BotToken(), fs.AppToken(), fs.URL())
 	d := NewDeliverer(st, client, DeliveryOptions{Team: fs.TeamID()})
 	d.primary.team = fs.TeamID()
@@ -37,7 +33,7 @@ func TestPersonJobReadsTheStoreOnce(t *testing.T) {
 			Actor: &paligo.Person{Email: "bo@example.com"}}}); err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := st.FanOut(d.primary.team, 10)
+		jobs, err := storetest.FanOut(st, d.primary.team, 10)
 		if err != nil || len(jobs) != 1 {
 			t.Fatalf("fan-out = %v, %v", jobs, err)
 		}

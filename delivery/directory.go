@@ -36,10 +36,11 @@ func (sp *space) directoryReady(refresh time.Duration) bool {
 // keepDirectory reads the directory now and every DirectoryRefresh until
 // ctx ends; a read that fails is tried again (Slack's 429s are waited out
 // page by page).
-func (d *Deliverer) keepDirectory(ctx context.Context, sp *space) {
+func (w inWorkspace) keepDirectory(ctx context.Context) {
+	d, sp := w.Deliverer, w.sp
 	for try := 1; ; {
 		wait := d.opts.DirectoryRefresh
-		if err := d.in(sp).readDirectory(ctx); err != nil {
+		if err := w.readDirectory(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

@@ -78,7 +78,8 @@ func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, er
 }
 
 // inviteEnded hands the summary job on, if the run is over.
-func (d *Deliverer) inviteEnded(jobs []store.Job, err error) (bool, error) {
+func (w inWorkspace) inviteEnded(jobs []store.Job, err error) (bool, error) {
+	d := w.Deliverer
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil
 	}
@@ -89,24 +90,26 @@ func (d *Deliverer) inviteEnded(jobs []store.Job, err error) (bool, error) {
 	return true, nil
 }
 
-func (d *Deliverer) inviteSkipped(jobs []store.Job, err error) (bool, error) {
+func (w inWorkspace) inviteSkipped(jobs []store.Job, err error) (bool, error) {
+	d := w.Deliverer
 	if err == nil {
 		d.m.invites.WithLabelValues(paligo.InviteSkipped).Inc()
 	}
-	return d.inviteEnded(jobs, err)
+	return w.inviteEnded(jobs, err)
 }
 
 // settleInvite retries what can succeed later; anything Slack refused for
 // good ends the person's entry (and invitation) failed, with the reason,
 // for the inviter's summary and the admin Home tab.
-func (d *Deliverer) settleInvite(job store.Job, err error) (bool, error) {
+func (w inWorkspace) settleInvite(job store.Job, err error) (bool, error) {
+	d := w.Deliverer
 	verdict, reason := bot.Classify(err)
 	if verdict != bot.Refused {
 		return false, err
 	}
 	d.m.invites.WithLabelValues(paligo.InviteFailed).Inc()
 	d.log.Warn("invitation failed", "user", job.User, "run", job.Run, "reason", reason)
-	return d.inviteEnded(d.store.FailInvite(job, reason))
+	return w.inviteEnded(d.store.FailInvite(job, reason))
 }
 
 // deliverInviteSummary DMs the inviter how the run went.

@@ -28,6 +28,7 @@ import (
 
 // laneLeases is the Deliverer's part in it.
 type laneLeases struct {
+	d       *Deliverer
 	held    map[string]bool        // under Deliverer.mu
 	waiting map[string][]store.Job // jobs of lanes not held, to claim; under Deliverer.mu
 	wake    chan struct{}
@@ -69,15 +70,17 @@ func newLaneLeases(reg prometheus.Registerer) *laneLeases {
 	return l
 }
 
-// holds reports whether this replica runs lane (under d.mu).
-func (d *Deliverer) holds(lane string) bool {
-	return d.leases == nil || d.leases.held[lane]
+// holds reports whether this replica runs lane (under d.mu): always on a
+// bbolt file (l nil).
+func (l *laneLeases) holds(lane string) bool {
+	return l == nil || l.held[lane]
 }
 
 // await keeps job until its lane is claimed (under d.mu).
-func (d *Deliverer) await(j store.Job) {
+func (l *laneLeases) await(j store.Job) {
+	d := l.d
 	d.queued[j.Seq] = true
-	d.leases.waiting[j.Lane()] = append(d.leases.waiting[j.Lane()], j)
+	l.waiting[j.Lane()] = append(l.waiting[j.Lane()], j)
 	select {
 	case d.leases.wake <- struct{}{}:
 	default:
@@ -85,7 +88,8 @@ func (d *Deliverer) await(j store.Job) {
 }
 
 // leaseLoop claims, finds and renews lanes until ctx ends.
-func (d *Deliverer) leaseLoop(ctx context.Context) {
+func (l *laneLeases) leaseLoop(ctx context.Context) {
+	d := l.d
 	scan := time.NewTicker(d.opts.LeaseScan)
 	defer scan.Stop()
 	every := d.opts.LeaseTTL / 3
@@ -97,32 +101,34 @@ func (d *Deliverer) leaseLoop(ctx context.Context) {
 		case <-d.leases.wake:
 		case <-scan.C:
 		}
-		d.claimWaiting()
+		d.leases.claimWaiting()
 		now := time.Now()
 		if now.Sub(full) >= every {
 			full = now
-			d.findJobs(0)
+			d.leases.findJobs(0)
 		} else {
-			d.findJobs(d.leases.lastSeq)
+			d.leases.findJobs(d.leases.lastSeq)
 		}
-		d.claimWaiting()
+		d.leases.claimWaiting()
 		if now.Sub(renewed) >= every {
 			renewed = now
-			d.renewLanes()
+			d.leases.renewLanes()
 		}
 	}
 }
 
 // findJobs hands the outbox's jobs after seq to their lanes, or to await.
-func (d *Deliverer) findJobs(after uint64) {
-	if _, err := d.findJobsAfter(after); err != nil {
+func (l *laneLeases) findJobs(after uint64) {
+	d := l.d
+	if _, err := d.leases.findJobsAfter(after); err != nil {
 		d.log.Error("read the outbox", "err", err)
 	}
 }
 
 // findJobsAfter is findJobs that says how many jobs it read: at most
 // MaxQueued (what is past them is read next time).
-func (d *Deliverer) findJobsAfter(after uint64) (int, error) {
+func (l *laneLeases) findJobsAfter(after uint64) (int, error) {
+	d := l.d
 	began := time.Now()
 	jobs, err := d.store.PendingJobsAfter(after, d.opts.MaxQueued)
 	if err != nil {
@@ -149,14 +155,15 @@ func (d *Deliverer) findJobsAfter(after uint64) (int, error) {
 // Writes are one at a time across replicas and a job's sequence is taken
 // in its write, so once job seq is committed, every job before it is: a
 // read that begins after it finds them all.
-func (d *Deliverer) catchUp(seq uint64) error {
+func (l *laneLeases) catchUp(seq uint64) error {
+	d := l.d
 	d.leases.reading.Lock()
 	defer d.leases.reading.Unlock()
 	d.mu.Lock()
 	after := d.leases.lastSeq
 	d.mu.Unlock()
 	for after < seq {
-		n, err := d.findJobsAfter(after)
+		n, err := d.leases.findJobsAfter(after)
 		if err != nil {
 			return err
 		}
@@ -187,15 +194,16 @@ func insertInOrder(jobs []store.Job, j store.Job, inFlight bool) []store.Job {
 }
 
 // endedHere notes that this replica ended job (under d.mu).
-func (d *Deliverer) endedHere(seq uint64) {
-	if d.leases != nil {
-		d.leases.finished[seq] = time.Now()
+func (l *laneLeases) endedHere(seq uint64) {
+	if l != nil {
+		l.finished[seq] = time.Now()
 	}
 }
 
 // claimWaiting claims the lanes of the jobs awaiting them: the granted
 // lanes run their jobs; the others' jobs are left to their holders.
-func (d *Deliverer) claimWaiting() {
+func (l *laneLeases) claimWaiting() {
+	d := l.d
 	d.mu.Lock()
 	lanes := make([]string, 0, len(d.leases.waiting))
 	for lane := range d.leases.waiting {
@@ -213,7 +221,7 @@ func (d *Deliverer) claimWaiting() {
 	d.leases.takenOver.Add(float64(len(c.TakenOver)))
 	if len(c.TakenOver) > 0 {
 		d.log.Info("lanes taken over", "lanes", len(c.TakenOver))
-		d.startSpent(c.TakenOver)
+		d.leases.startSpent(c.TakenOver)
 	}
 	granted := map[string]bool{}
 	for _, lane := range c.Granted {
@@ -272,7 +280,8 @@ func (d *Deliverer) claimWaiting() {
 
 // renewLanes renews the held lanes, drops those another replica took, and
 // releases those with no work.
-func (d *Deliverer) renewLanes() {
+func (l *laneLeases) renewLanes() {
+	d := l.d
 	d.mu.Lock()
 	var held, idle []string
 	for lane := range d.leases.held {
@@ -301,7 +310,7 @@ func (d *Deliverer) renewLanes() {
 	for _, lane := range lost {
 		delete(d.leases.held, lane)
 		if l := d.lanes[lane]; l != nil {
-			d.dropJobs(l, true)
+			d.leases.dropJobs(l, true)
 		}
 	}
 	d.mu.Unlock()
@@ -310,7 +319,8 @@ func (d *Deliverer) renewLanes() {
 // dropJobs forgets the jobs of a lane this replica no longer holds: its
 // holder runs them (under d.mu). A job under way (inFlight: the first)
 // finishes here.
-func (d *Deliverer) dropJobs(l *lane, inFlight bool) {
+func (ll *laneLeases) dropJobs(l *lane, inFlight bool) {
+	d := ll.d
 	keep := 0
 	if inFlight && l.running && len(l.jobs) > 0 {
 		keep = 1
@@ -323,7 +333,8 @@ func (d *Deliverer) dropJobs(l *lane, inFlight bool) {
 }
 
 // releaseAll gives every held lane up, once delivery has stopped.
-func (d *Deliverer) releaseAll() {
+func (l *laneLeases) releaseAll() {
+	d := l.d
 	d.mu.Lock()
 	lanes := make([]string, 0, len(d.leases.held))
 	for lane := range d.leases.held {
@@ -339,7 +350,8 @@ func (d *Deliverer) releaseAll() {
 // startSpent starts the pace of taken-over channel lanes with their burst
 // spent: the replica that held them may have just used it, and a channel
 // must not get two bursts in a row.
-func (d *Deliverer) startSpent(lanes []string) {
+func (l *laneLeases) startSpent(lanes []string) {
+	d := l.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := time.Now()

@@ -77,7 +77,8 @@ var errLater = errors.New("later, behind the lane's other jobs")
 
 // laneBusy reports whether jobs other than parents' updates wait in job's
 // lane (updates alone wait for their pace rather than take turns).
-func (d *Deliverer) laneBusy(job store.Job) bool {
+func (w inWorkspace) laneBusy(job store.Job) bool {
+	d := w.Deliverer
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	l := d.lanes[job.Lane()]
@@ -200,7 +201,8 @@ func (w inWorkspace) deliverParent(ctx context.Context, job store.Job) (bool, er
 
 // livingOf returns the living message of job; gone (the job ended) when
 // retention removed it meanwhile.
-func (d *Deliverer) livingOf(job store.Job) (l paligo.Living, gone bool, err error) {
+func (w inWorkspace) livingOf(job store.Job) (l paligo.Living, gone bool, err error) {
+	d := w.Deliverer
 	l, err = d.store.Living(job.Living)
 	if errors.Is(err, store.ErrNoLiving) {
 		return l, true, d.store.EndJob(job)
@@ -220,7 +222,8 @@ func (d *Deliverer) quietly(jobs []store.Job, err error) error {
 }
 
 // drawParent draws living message l's parent as it stands.
-func (d *Deliverer) drawParent(l paligo.Living) (string, []slack.Block, error) {
+func (w inWorkspace) drawParent(l paligo.Living) (string, []slack.Block, error) {
+	d := w.Deliverer
 	e, err := d.store.EventBySeq(l.Event)
 	if err != nil {
 		return "", nil, err
@@ -252,11 +255,16 @@ func (w inWorkspace) deliverNote(ctx context.Context, job store.Job) (bool, erro
 	return w.settle(job, err)
 }
 
+// callbacks are the Deliverer calling the platform back
+// (PALIGO_SLACK_ACTIONS_URL): a job of no workspace.
+type callbacks struct{ d *Deliverer }
+
 // deliverCallback tells the platform of a click: a signed POST to
 // ActionsURL, the same id on every try. 2xx is done; 5xx, 408, 429 and
 // network errors are tried again (the lane's capped backoff); any other
 // answer fails it for good, shown in the thread and the failed list.
-func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, error) {
+func (c callbacks) deliverCallback(ctx context.Context, job store.Job) (bool, error) {
+	d := c.d
 	cb := job.Callback
 	if cb == nil {
 		return true, d.store.EndJob(job)
@@ -276,13 +284,13 @@ func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, e
 		}
 	}
 	if d.opts.ActionsURL == "" {
-		return d.callbackFailed(job, result, "PALIGO_SLACK_ACTIONS_URL is not set")
+		return c.callbackFailed(job, result, "PALIGO_SLACK_ACTIONS_URL is not set")
 	}
 	body, err := json.Marshal(cb)
 	if err != nil {
 		return false, err
 	}
-	status, answer, err := d.sendCallback(ctx, body)
+	status, answer, err := c.sendCallback(ctx, body)
 	switch {
 	case err != nil:
 		return false, fmt.Errorf("callback %s: %w", cb.ID, err)
@@ -309,11 +317,12 @@ func (d *Deliverer) deliverCallback(ctx context.Context, job store.Job) (bool, e
 		} else if answer != "" {
 			detail += ": " + answer
 		}
-		return d.callbackFailed(job, result, detail)
+		return c.callbackFailed(job, result, detail)
 	}
 }
 
-func (d *Deliverer) callbackFailed(job store.Job, result paligo.ActionResult, detail string) (bool, error) {
+func (c callbacks) callbackFailed(job store.Job, result paligo.ActionResult, detail string) (bool, error) {
+	d := c.d
 	result.Outcome, result.Detail = "failed", detail
 	d.m.callbacks.WithLabelValues("failed").Inc()
 	d.log.Warn("callback failed", "callback", job.Callback.ID, "action", job.Callback.Action, "reason", detail)
@@ -327,7 +336,8 @@ func (d *Deliverer) callbackFailed(job store.Job, result paligo.ActionResult, de
 
 // sendCallback POSTs body, signed, and returns the status and the start of
 // the answer (its "error" when it is JSON that has one).
-func (d *Deliverer) sendCallback(ctx context.Context, body []byte) (int, string, error) {
+func (c callbacks) sendCallback(ctx context.Context, body []byte) (int, string, error) {
+	d := c.d
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CallTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, d.opts.ActionsURL, bytes.NewReader(body))

@@ -183,23 +183,24 @@ func (d *Deliverer) Changed(team string) {
 
 // refreshed is told that Slack answered token_expired to sp's token: the
 // token is refreshed now and sp takes the new client.
-func (d *Deliverer) refreshed(ctx context.Context, sp *space) (DeliverySlack, bool) {
+func (w inWorkspace) refreshed(ctx context.Context) (DeliverySlack, bool) {
+	d, sp := w.Deliverer, w.sp
 	if sp.ws == nil || d.opts.Workspaces == nil {
 		return nil, false
 	}
 	sp.mu.Lock()
 	old := sp.ws
 	sp.mu.Unlock()
-	w, err := d.opts.Workspaces.Expired(ctx, old)
+	fresh, err := d.opts.Workspaces.Expired(ctx, old)
 	if err != nil {
 		d.log.Error("refresh an expired token", "team", sp.team, "err", err)
 		return nil, false
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	sp.ws, sp.api = w, w.Slack
+	sp.ws, sp.api = fresh, fresh.Slack
 	d.log.Info("token refreshed after token_expired", "team", sp.team)
-	return w.Slack, true
+	return fresh.Slack, true
 }
 
 // directoryRead says of team whether its directory was read whole (the

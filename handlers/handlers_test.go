@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,17 +13,14 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/handlers"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 	"github.com/paligo/paligo-slack/workspaces"
 )
 
 // newRouter is a Router of one workspace (fs) on a store of its own.
 func newRouter(t *testing.T, fs *fakeslack.Server) (*handlers.Router, *store.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.MustOpen(t)
 	client := bot.NewClient(fs.BotToken(), fs.AppToken(), fs.URL())
 	return &handlers.Router{Store: st, Slack: client, Log: slog.New(slog.DiscardHandler),
 		Team: func() string { return fs.TeamID() }}, st

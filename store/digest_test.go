@@ -10,6 +10,7 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // digestOf queues n events (kinds that digest users get later) for U1 of T1
@@ -24,7 +25,7 @@ func queueFor(t *testing.T, s *store.Store, user string, n int, at time.Time) []
 	if _, err := s.AcceptEvents(events); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.FanOut("T1", 10000)
+	jobs, err := storetest.FanOut(s, "T1", 10000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
 }
 
 // AcceptAndFanOut is AcceptEvents that also fans the new events out in the
-// same transaction, as FanOutKnowing would later, when fan is given and
+// same transaction, as FanOutWith would later, when fan is given and
 // every event accepted before them has been fanned out (otherwise the
 // fan-out loop takes them in order): one commit, and no reading back, for
 // what would otherwise take two.

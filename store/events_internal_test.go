@@ -54,7 +54,7 @@ func TestEventsTakeTheirSeqFromTheKey(t *testing.T) {
 			t.Errorf("EventBySeq(%d) = %s seq %d %v", seq, e.ID, e.Seq, err)
 		}
 	}
-	r, err := s.FanOutKnowing("T1", 10, false)
+	r, err := s.FanOutWith(FanOutSpec{Team: "T1", DirectoryRead: false}, 10)
 	if err != nil || r.Events != 2 {
 		t.Fatalf("fan-out: %+v %v", r, err)
 	}

@@ -17,7 +17,7 @@ import (
 // sent, skipped or failed in the same transaction that removes its job.
 // When the last entry ends, a JobInviteSummary is written that DMs the
 // inviter what happened. An invite.accepted event marks the Invite accepted
-// (AcceptEvents) and tells the inviter (FanOut).
+// (AcceptEvents) and tells the inviter (FanOutWith).
 
 // QueueInvites records an invite run and returns its jobs: one JobInvite
 // per entry without a result, or, when every entry already has one (the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // The store's half of living messages: a reply queues one parent update
@@ -31,7 +32,7 @@ func testLivingMessagesCoalesceUpdatesAndArePruned(t *testing.T) {
 	if _, err := s.AcceptEvents(events); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.FanOut("T1", 10)
+	jobs, err := storetest.FanOut(s, "T1", 10)
 	if err != nil || len(jobs) != 4 {
 		t.Fatalf("fan out: %d jobs, %v", len(jobs), err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/paligo/paligo-slack/paligo"
 )
 
-// Delivery works in two durable steps. FanOut turns each accepted event,
+// Delivery works in two durable steps. FanOutWith turns each accepted event,
 // in arrival order, into jobs in the outbox: one per routed channel and one
 // per person concerned. A delivery worker then takes a job, talks to Slack
 // and calls Finish (which writes a receipt and removes the job in one
@@ -217,14 +217,6 @@ func followersOf(tx kvTx, team, k string) []string {
 	return out
 }
 
-// FanOut turns up to max accepted events that have not been fanned out yet
-// into outbox jobs, in arrival order, and returns the new jobs. team is the
-// workspace whose followers are looked up. The jobs and the cursor are
-// written in one transaction, so each event is fanned out exactly once.
-func (s *Store) FanOut(team string, max int) ([]Job, error) {
-	r, err := s.FanOutKnowing(team, max, false)
-	return r.Jobs, err
-}
 
 // FanOutResult is what one fan-out did.
 type FanOutResult struct {
@@ -233,16 +225,13 @@ type FanOutResult struct {
 	Events    int   // events fanned out; max means more may be waiting
 }
 
-// FanOutKnowing is FanOut for a delivery that has read the workspace
-// directory whole (directoryRead): a recipient email the directory does
-// not match to anyone ends unmatched right here, in the same transaction,
-// rather than as a job that would stand in the outbox beside everyone
-// else's.
-func (s *Store) FanOutKnowing(team string, max int, directoryRead bool) (FanOutResult, error) {
-	return s.FanOutWith(FanOutSpec{Team: team, DirectoryRead: directoryRead}, max)
-}
 
-// FanOutWith is FanOut with everything spec says.
+// FanOutWith turns up to max accepted events that have not been fanned out
+// yet into outbox jobs, in arrival order, for the workspace spec says (whose
+// followers are looked up); with spec.DirectoryRead, a recipient email the
+// workspace's directory does not match ends unmatched right here rather
+// than as a job. The jobs and the cursor are written in one transaction,
+// so each event is fanned out exactly once.
 func (s *Store) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error) {
 	now := s.Now().UTC()
 	var r FanOutResult

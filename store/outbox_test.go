@@ -7,6 +7,7 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 func lanes(jobs []store.Job) []string {
@@ -56,21 +57,21 @@ func testFanOutRoutesRecipientsAndFollowers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.FanOut("T1", 2)
+	jobs, err := storetest.FanOut(s, "T1", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := lanes(jobs), []string{"C1", "C2", "email:ann@example.com", "user:U1", "user:U2"}; !slices.Equal(got, want) {
 		t.Errorf("first fan-out lanes = %v, want %v", got, want)
 	}
-	more, err := s.FanOut("T1", 100)
+	more, err := storetest.FanOut(s, "T1", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := lanes(more), []string{"email:bo@example.com", "user:U3"}; !slices.Equal(got, want) {
 		t.Errorf("second fan-out lanes = %v, want %v", got, want)
 	}
-	if again, _ := s.FanOut("T1", 100); len(again) != 0 {
+	if again, _ := storetest.FanOut(s, "T1", 100); len(again) != 0 {
 		t.Errorf("events fanned out twice: %v", lanes(again))
 	}
 	pending, _ := s.PendingJobs()
@@ -95,7 +96,7 @@ func testFinishRecordsOnceAndQueuesDigest(t *testing.T) {
 		return nil
 	})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "document.shared", Recipients: []string{"u1@example.com"}, Subject: &paligo.Subject{Kind: "doc", ID: "d1"}}})
-	jobs, _ := s.FanOut("T1", 10)
+	jobs, _ := storetest.FanOut(s, "T1", 10)
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v", lanes(jobs))
 	}
@@ -128,7 +129,7 @@ func testFailRetryAndUnmatched(t *testing.T) {
 	s := MustOpen(t)
 	s.SetRoutes("", map[paligo.Kind][]string{"data.alert": {"CBAD"}})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "data.alert", Recipients: []string{"ghost@example.com"}}})
-	jobs, _ := s.FanOut("T1", 10)
+	jobs, _ := storetest.FanOut(s, "T1", 10)
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v", lanes(jobs))
 	}
@@ -182,7 +183,7 @@ func testReadPersonJob(t *testing.T) {
 	s := MustOpen(t)
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@Example.com"},
 		Actor: &paligo.Person{Email: "bo@example.com"}}})
-	jobs, err := s.FanOut("T1", 10)
+	jobs, err := storetest.FanOut(s, "T1", 10)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("jobs = %v, %v", jobs, err)
 	}
@@ -236,7 +237,7 @@ func testFanOutKnowingEndsStrangersAtOnce(t *testing.T) {
 	s := MustOpen(t)
 	s.CacheDirectory("", map[string]string{"ann@example.com": "U1", "gone@example.com": ""})
 	s.AcceptEvents([]paligo.Event{{ID: "a", Type: "comment.reply", Recipients: []string{"Ann@example.com", "gone@example.com", "stranger@elsewhere.example"}}})
-	r, err := s.FanOutKnowing("T1", 10, true)
+	r, err := storetest.FanOutKnowing(s, "T1", 10, true)
 	jobs := r.Jobs
 	if err != nil || r.Unmatched != 2 || len(jobs) != 1 || jobs[0].Email != "ann@example.com" || r.Events != 1 {
 		t.Fatalf("fan-out = %v, %+v, %v; want ann's job, 2 unmatched, 1 event", lanes(jobs), r, err)
@@ -265,7 +266,7 @@ func testAcceptAndFanOutKeepsTheOrder(t *testing.T) {
 	if err != nil || res.Accepted != 1 || fr.Events != 0 || len(fr.Jobs) != 0 {
 		t.Fatalf("behind an event not fanned out: %+v %+v %v; want it accepted and left to the loop", res, fr, err)
 	}
-	if jobs, _ := s.FanOut("T1", 10); fmt.Sprint(lanes(jobs)) != "[email:a@example.com email:b@example.com]" {
+	if jobs, _ := storetest.FanOut(s, "T1", 10); fmt.Sprint(lanes(jobs)) != "[email:a@example.com email:b@example.com]" {
 		t.Fatalf("the loop fanned out %v", lanes(jobs))
 	}
 	// Caught up: fanned out at once, duplicates not again.
@@ -276,7 +277,7 @@ func testAcceptAndFanOutKeepsTheOrder(t *testing.T) {
 	if err != nil || res.Accepted != 1 || res.Duplicates != 1 || fr.Events != 1 || fmt.Sprint(lanes(fr.Jobs)) != "[email:c@example.com email:d@example.com]" {
 		t.Fatalf("caught up: %+v %v %v", res, lanes(fr.Jobs), err)
 	}
-	if jobs, _ := s.FanOut("T1", 10); len(jobs) != 0 {
+	if jobs, _ := storetest.FanOut(s, "T1", 10); len(jobs) != 0 {
 		t.Errorf("fanned out twice: %v", lanes(jobs))
 	}
 	if events, jobs, _ := s.Backlog(); events != 0 || jobs != 4 {

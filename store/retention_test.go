@@ -11,6 +11,7 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // What settled before the cutoff goes; what something still needs stays,
@@ -50,7 +51,7 @@ func testPrune(t *testing.T, batch int) {
 		paligo.Event{ID: "failed", Type: "run.failed"},
 		paligo.Event{ID: "queued", Type: "comment.reply", Recipients: []string{"u1@example.com"}},
 		paligo.Event{ID: "stranger", Type: "comment.reply", Recipients: []string{"ghost@example.com"}})
-	jobs, err := s.FanOut("T1", 100)
+	jobs, err := storetest.FanOut(s, "T1", 100)
 	must(err)
 	byEvent := map[string]store.Job{}
 	for _, j := range jobs {
@@ -69,7 +70,7 @@ func testPrune(t *testing.T, batch int) {
 	// A digest sent on day 0, of an event of its own.
 	now = t0.Add(time.Hour)
 	accept(paligo.Event{ID: "digested", Type: "comment.reply", Recipients: []string{"u2@example.com"}})
-	js, err := s.FanOut("T1", 100)
+	js, err := storetest.FanOut(s, "T1", 100)
 	must(err)
 	_, err = s.Finish(js[0], "T1", store.Receipt{Outcome: paligo.Digested, User: "U2"})
 	must(err)
@@ -191,7 +192,7 @@ func testPruneKeepsWhatIsInsideTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.FanOut("T1", 100); err != nil {
+	if _, err := storetest.FanOut(s, "T1", 100); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Prune(context.Background(), t0.Add(4*24*time.Hour), store.PruneOptions{Batch: 2, Pause: -1})
@@ -236,7 +237,7 @@ func TestCompactAfterRetention(t *testing.T) {
 	if _, err := s.AcceptEvents([]paligo.Event{{ID: "new", Type: "comment.reply", Text: text}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FanOut("T1", 100000); err != nil {
+	if _, err := storetest.FanOut(s, "T1", 100000); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := s.Prune(context.Background(), now.Add(-30*24*time.Hour), store.PruneOptions{Batch: 5000, Pause: -1}); err != nil || res.Events != 10000 {

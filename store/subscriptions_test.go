@@ -9,6 +9,7 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	"github.com/paligo/paligo-slack/store/storetest"
 )
 
 // A database written by the version before subscriptions opens with its
@@ -44,7 +45,7 @@ func TestMigrationToV6(t *testing.T) {
 	if _, err := s.AcceptEvents([]paligo.Event{{ID: "after-v6", Type: "run.failed"}, {ID: "docs", Type: "publication.ready"}}); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.FanOut("T1", 10)
+	jobs, err := storetest.FanOut(s, "T1", 10)
 	if err != nil || !slices.Equal(lanes(jobs), []string{"C0DATA", "C0OPS", "C0DOCS"}) {
 		t.Errorf("fan-out after the migration = %v %v", lanes(jobs), err)
 	}
@@ -75,7 +76,7 @@ func testSubscriptionsAndRoutesTogether(t *testing.T) {
 		if _, err := s.AcceptEvents(events); err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := s.FanOut("T1", 100)
+		jobs, err := storetest.FanOut(s, "T1", 100)
 		if err != nil {
 			t.Fatal(err)
 		}

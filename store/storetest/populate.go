@@ -44,7 +44,7 @@ func Populate(tb testing.TB, s *store.Store) {
 		{ID: "e3", Type: "comment.mention", Recipients: []string{"nobody@example.com", "gone@example.com"}},
 	})
 	must(err)
-	jobs, err := s.FanOut("T1", 10)
+	jobs, err := FanOut(s, "T1", 10)
 	must(err)
 	var channel, nobody, gone store.Job
 	var people []store.Job

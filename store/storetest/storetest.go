@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paligo/paligo-slack/store"
 )
 
 // Env names the server the PostgreSQL tests use.
@@ -101,4 +102,29 @@ func DSN(tb testing.TB, engine string) string {
 		return Postgres(tb)
 	}
 	panic(fmt.Sprintf("storetest: no engine %q", engine))
+}
+
+// MustOpen opens an empty store in a bbolt file of the test's own, closed
+// when the test ends.
+func MustOpen(tb testing.TB) *store.Store {
+	tb.Helper()
+	s, err := store.Open(filepath.Join(tb.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// FanOut fans out up to max accepted events of team's workspace, as
+// delivery's loop does, and returns the new jobs.
+func FanOut(s *store.Store, team string, max int) ([]store.Job, error) {
+	r, err := FanOutKnowing(s, team, max, false)
+	return r.Jobs, err
+}
+
+// FanOutKnowing is FanOut for a workspace whose directory has been read
+// whole (directoryRead): a recipient it does not match ends unmatched.
+func FanOutKnowing(s *store.Store, team string, max int, directoryRead bool) (store.FanOutResult, error) {
+	return s.FanOutWith(store.FanOutSpec{Team: team, DirectoryRead: directoryRead}, max)
 }
