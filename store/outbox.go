@@ -217,14 +217,12 @@ func followersOf(tx kvTx, team, k string) []string {
 	return out
 }
 
-
 // FanOutResult is what one fan-out did.
 type FanOutResult struct {
 	Jobs      []Job // new jobs in the outbox
 	Unmatched int   // recipients ended unmatched without a job
 	Events    int   // events fanned out; max means more may be waiting
 }
-
 
 // FanOutWith turns up to max accepted events that have not been fanned out
 // yet into outbox jobs, in arrival order, for the workspace spec says (whose
