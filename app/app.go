@@ -150,13 +150,47 @@ func NewMain(cfg Config, log *slog.Logger) *Main {
 }
 
 // Open starts everything and returns once the listener is bound and the
-// Slack connection is being made.
+// Slack connection is being made: the steps below, in order, each building
+// on what the ones before made (wiring).
 func (m *Main) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
+	w := &wiring{reg: prometheus.NewRegistry()}
+	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, step := range []func(context.Context, *wiring) error{
+		m.openStore,      // the database
+		m.openWorkspaces, // the Slack client, the primary workspace, the connected ones
+		m.newDelivery,    // delivery, digests, invitations' links
+		m.newSlackSide,   // the handlers, the bot (Socket Mode, Slack's HTTP requests)
+		m.newConnect,     // the Connect flow, with SLACK_CLIENT_ID
+		m.listen,         // the platform's API, /healthz, /metrics
+		m.startLoops,     // the bot, delivery, digests, retention, the replicas' follow
+	} {
+		if err := step(ctx, w); err != nil {
+			return err
+		}
+	}
+	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.store.Engine())
+	return nil
+}
+
+// wiring is what Open's steps hand on to the next.
+type wiring struct {
+	reg    *prometheus.Registry
+	team   string // the primary workspace's, once auth.test said it
+	single bool   // a primary workspace, of SLACK_BOT_TOKEN
+	sealer *paligo.Sealer
+	tokens *paligo.InviteTokens // nil: invitations are off
+	router *handlers.Router
+	// slackHTTP, connect and connections are the listener's Slack-facing
+	// routes (nil when off).
+	slackHTTP, connect, connections http.Handler
+}
+
+func (m *Main) openStore(_ context.Context, _ *wiring) (err error) {
 	m.store, err = store.Open(m.Config.DB, store.Options{Replica: m.Config.Replica})
 	if err != nil {
 		return err
@@ -164,107 +198,144 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Clock != nil {
 		m.store.Now = m.Clock
 	}
+	return nil
+}
 
+func (m *Main) openWorkspaces(ctx context.Context, w *wiring) (err error) {
 	m.client = bot.NewClient(string(m.Config.BotToken), string(m.Config.AppToken), m.Config.APIURL)
 	if m.ReconnectDelay > 0 {
 		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
 	}
-	var sealer *paligo.Sealer
+	m.client.RegisterMetrics(w.reg)
 	if m.Config.TokenKey != "" {
-		if sealer, err = paligo.NewSealer(string(m.Config.TokenKey)); err != nil {
+		if w.sealer, err = paligo.NewSealer(string(m.Config.TokenKey)); err != nil {
 			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
 		}
 	}
-	single := m.Config.BotToken != "" // a primary workspace, of SLACK_BOT_TOKEN
-	m.workspaces = workspaces.New(m.store, m.client, single, sealer)
-	var team string
-	if !single {
-		// The workspaces are the installations alone.
-	} else if auth, err := m.client.AuthTestContext(ctx); err != nil {
+	w.single = m.Config.BotToken != ""
+	m.workspaces = workspaces.New(m.store, m.client, w.single, w.sealer)
+	if !w.single {
+		return nil // the workspaces are the installations alone
+	}
+	auth, err := m.client.AuthTestContext(ctx)
+	if err != nil {
 		if v, _ := bot.Classify(err); v == bot.Fatal {
 			return fmt.Errorf("SLACK_BOT_TOKEN was rejected by Slack (%v)", err)
 		}
 		// Slack unreachable: the socket's own reconnect loop keeps trying,
 		// and delivery asks auth.test again before it starts.
 		m.Log.Warn("auth.test failed; continuing", "err", err)
-	} else {
-		team = auth.TeamID
-		m.workspaces.SetPrimary(team, auth.Team, auth.UserID)
+		return nil
 	}
+	w.team = auth.TeamID
+	m.workspaces.SetPrimary(w.team, auth.Team, auth.UserID)
+	return nil
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.client.RegisterMetrics(reg)
+func (m *Main) newDelivery(_ context.Context, w *wiring) error {
 	dopts := m.Delivery
-	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, reg, team, m.Config.ActivityURL
-	dopts.Workspaces, dopts.NoPrimary = m.workspaces, !single
+	dopts.Log, dopts.Registry, dopts.Team, dopts.MoreURL = m.Log, w.reg, w.team, m.Config.ActivityURL
+	dopts.Workspaces, dopts.NoPrimary = m.workspaces, !w.single
 	dopts.OnPrimary = func(t string) {
-		if t != team {
+		if t != w.team {
 			m.workspaces.SetPrimary(t, "", "")
 		}
 	}
 	if dopts.ChannelRate == 0 {
 		dopts.ChannelRate = rate.Limit(m.Config.ChannelRate)
 	}
-	var tokens *paligo.InviteTokens
 	if m.Config.InviteURL != "" && m.Config.IngestSecret != "" {
-		tokens = paligo.NewInviteTokens([]byte(m.Config.IngestSecret), []byte(m.Config.IngestSecretPrevious))
-		dopts.InviteLink = inviteLink(m.Config.InviteURL, tokens)
+		w.tokens = paligo.NewInviteTokens([]byte(m.Config.IngestSecret), []byte(m.Config.IngestSecretPrevious))
+		dopts.InviteLink = inviteLink(m.Config.InviteURL, w.tokens)
 	}
 	if m.Config.ActionsURL != "" {
 		dopts.ActionsURL, dopts.CallbackSecret = m.Config.ActionsURL, []byte(m.Config.IngestSecret)
 	}
 	m.deliverer = delivery.NewDeliverer(m.store, m.client, dopts)
 	gopts := m.Digests
-	gopts.Log, gopts.Registry = m.Log, reg
+	gopts.Log, gopts.Registry = m.Log, w.reg
 	m.digests = delivery.NewDigests(m.store, m.deliverer, m.client, gopts)
 	m.deliverer.SetLocator(m.digests)
-	router := &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
+	return nil
+}
+
+func (m *Main) newSlackSide(_ context.Context, w *wiring) error {
+	w.router = &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
 		Delivery: m.deliverer, Digests: m.digests, Callbacks: m.Config.ActionsURL != "", Workspaces: m.workspaces,
 		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
-	if tokens != nil {
-		router.InviteURL = m.Config.InviteURL
+	if w.tokens != nil {
+		w.router.InviteURL = m.Config.InviteURL
 	}
-	botOpts := bot.Options{Log: m.Log, Registry: reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""}
+	botOpts := bot.Options{Log: m.Log, Registry: w.reg, PingTimeout: m.PingTimeout, NoSocket: m.Config.AppToken == ""}
 	if m.store.Shared() {
 		// Slack may send an event, or its retry, to any replica.
 		botOpts.FirstSeen = m.store.FirstSeen
 	}
-	m.bot = bot.New(m.client, router, botOpts)
-	var slackHTTP, connectFlow, connections http.Handler
+	m.bot = bot.New(m.client, w.router, botOpts)
 	if m.Config.SigningSecret != "" {
-		slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))
+		w.slackHTTP = m.bot.HTTPHandler(string(m.Config.SigningSecret))
 	}
-	if m.Config.ClientID != "" {
-		flow := &connect.Flow{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
-			States: paligo.NewStateTokens([]byte(m.Config.IngestSecret)), Sealer: sealer,
-			ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
-			OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
-			Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second},
-			Changed: m.installationChanged}
-		m.workspaces.SetRefresh(flow.Refresh)
-		connectFlow, connections = flow.Handler(), flow.Connections()
-		m.connect = flow
+	return nil
+}
+
+func (m *Main) newConnect(_ context.Context, w *wiring) error {
+	if m.Config.ClientID == "" {
+		return nil
 	}
+	flow := &connect.Flow{Store: m.store, Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
+		States: paligo.NewStateTokens([]byte(m.Config.IngestSecret)), Sealer: w.sealer,
+		ClientID: m.Config.ClientID, ClientSecret: string(m.Config.ClientSecret),
+		OAuthURL: m.Config.OAuthURL, APIURL: m.Config.APIURL, PublicURL: m.Config.PublicURL, Scopes: bot.Scopes,
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log, HTTP: &http.Client{Timeout: 15 * time.Second},
+		Changed: m.installationChanged}
+	m.workspaces.SetRefresh(flow.Refresh)
+	w.connect, w.connections = flow.Handler(), flow.Connections()
+	m.connect = flow
+	return nil
+}
+
+func (m *Main) listen(_ context.Context, w *wiring) (err error) {
 	// One set of keys checks every signed request of the platform.
 	keys := signing.Keys{Secret: []byte(m.Config.IngestSecret), Previous: []byte(m.Config.IngestSecretPrevious),
 		Now: func() time.Time { return m.store.Now() }}
 	ingest := &api.Ingest{
 		Store: m.store, Keys: keys, Log: m.Log,
-		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(reg), Tokens: tokens,
+		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(w.reg), Tokens: w.tokens,
 	}
-	invites := &api.Invites{Store: m.store, Tokens: tokens, Keys: keys, Log: m.Log}
-	trace := &api.Trace{Store: m.store, Keys: keys, Log: m.Log}
-	routeTest := &api.RouteTest{Store: m.store, Keys: keys, Log: m.Log, Spec: m.deliverer.FanOutSpec}
 	directory := &api.Directory{Workspaces: m.workspaces, Keys: keys, Log: m.Log}
-	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: router, Workspaces: m.workspaces, Keys: keys, Log: m.Log,
+	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: w.router, Workspaces: m.workspaces, Keys: keys, Log: m.Log,
 		MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
-
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("PALIGO_SLACK_LISTEN: %w", err)
 	}
-	checks := []api.HealthCheck{
+	ht := m.HTTP.withDefaults()
+	m.server = &http.Server{
+		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest,
+			Trace:     &api.Trace{Store: m.store, Keys: keys, Log: m.Log},
+			RouteTest: &api.RouteTest{Store: m.store, Keys: keys, Log: m.Log, Spec: m.deliverer.FanOutSpec},
+			Invites:   &api.Invites{Store: m.store, Tokens: w.tokens, Keys: keys, Log: m.Log},
+			Channels:  http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
+			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: w.slackHTTP,
+			Connect: w.connect, Connections: w.connections}, m.healthChecks(), w.reg),
+		ReadHeaderTimeout: ht.ReadHeader,
+		ReadTimeout:       ht.Read,
+		WriteTimeout:      ht.Write,
+		IdleTimeout:       ht.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.done = make(chan error, 4)
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- fmt.Errorf("listener: %w", err)
+		}
+	}()
+	return nil
+}
+
+// healthChecks are what /healthz says.
+func (m *Main) healthChecks() []api.HealthCheck {
+	return []api.HealthCheck{
 		{Name: "store", Check: func() error {
 			if err := m.store.Ping(); err != nil {
 				return err
@@ -291,25 +362,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return nil
 		}},
 	}
-	ht := m.HTTP.withDefaults()
-	m.server = &http.Server{
-		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Trace: trace, RouteTest: routeTest, Invites: invites,
-			Channels: http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
-			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: slackHTTP,
-			Connect: connectFlow, Connections: connections}, checks, reg),
-		ReadHeaderTimeout: ht.ReadHeader,
-		ReadTimeout:       ht.Read,
-		WriteTimeout:      ht.Write,
-		IdleTimeout:       ht.Idle,
-		MaxHeaderBytes:    64 << 10,
-	}
-	m.done = make(chan error, 4)
-	go func() {
-		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.done <- fmt.Errorf("listener: %w", err)
-		}
-	}()
+}
 
+func (m *Main) startLoops(ctx context.Context, w *wiring) error {
 	botCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.botDone = make(chan error, 1)
@@ -357,8 +412,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.startRetention(botCtx, reg)
-	m.Log.Info("started", "listen", m.listener.Addr().String(), "db", m.store.Engine())
+	m.startRetention(botCtx, w.reg)
 	return nil
 }
 
