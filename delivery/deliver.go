@@ -514,11 +514,11 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 			continue
 		}
 		done, err := d.deliver(ctx, job)
+		// The job is still the lane's first (nothing goes ahead of one in
+		// flight) until it is taken off or put back, under this one lock.
 		d.mu.Lock()
 		l.inFlight = false
-		d.mu.Unlock()
 		if done {
-			d.mu.Lock()
 			delete(d.queued, job.Seq)
 			d.leases.endedHere(job.Seq)
 			l.jobs[0] = store.Job{}
@@ -532,15 +532,15 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 			}
 			continue
 		}
-		if ctx.Err() != nil {
-			continue
-		}
-		if errors.Is(err, errLater) {
+		if ctx.Err() == nil && errors.Is(err, errLater) {
 			// Behind the lane's other jobs (a parent's update waiting for
 			// chat.update's pace must not hold the posts back).
-			d.mu.Lock()
 			l.jobs = append(l.jobs[1:], job)
 			d.mu.Unlock()
+			continue
+		}
+		d.mu.Unlock()
+		if ctx.Err() != nil {
 			continue
 		}
 		var rl *slack.RateLimitedError
