@@ -41,9 +41,8 @@ func (b *backlog) leaveInOutbox(j store.Job) bool {
 }
 
 func (b *backlog) wakeRefill() {
-	d := b.d
 	select {
-	case d.refill <- struct{}{}:
+	case b.d.refill <- struct{}{}:
 	default:
 	}
 }
@@ -57,7 +56,7 @@ func (b *backlog) refillLoop(ctx context.Context) {
 			return
 		case <-d.refill:
 		}
-		if err := d.backlog.refillOnce(); err != nil {
+		if err := b.refillOnce(); err != nil {
 			d.log.Error("read the outbox's backlog", "err", err)
 		}
 	}
@@ -67,29 +66,29 @@ func (b *backlog) refillOnce() error {
 	d := b.d
 	for {
 		d.mu.Lock()
-		from, room := d.backlog.from, d.opts.MaxQueued-len(d.queued)
+		from, room := b.from, d.opts.MaxQueued-len(d.queued)
 		if from == 0 || room < d.opts.MaxQueued/2 || d.stopping {
 			d.mu.Unlock()
 			return nil
 		}
-		d.backlog.skipped = false
+		b.skipped = false
 		d.mu.Unlock()
 		jobs, err := d.store.PendingJobsAfter(from-1, room)
 		if err != nil {
 			return err
 		}
 		d.mu.Lock()
-		d.backlog.from = 0
+		b.from = 0
 		d.enqueueLocked(jobs)
 		next := from
 		if len(jobs) > 0 {
 			next = jobs[len(jobs)-1].Seq + 1
 		}
 		switch {
-		case d.backlog.from != 0:
+		case b.from != 0:
 			// Full again while holding them: the rest from there.
-		case len(jobs) == room || d.backlog.skipped:
-			d.backlog.from = next // more to read
+		case len(jobs) == room || b.skipped:
+			b.from = next // more to read
 		}
 		d.mu.Unlock()
 	}
