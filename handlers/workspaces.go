@@ -11,11 +11,12 @@ import (
 )
 
 // Every envelope is answered in its own workspace: the team it names is
-// looked up once (Router.Workspaces), and its workspace rides the context
-// of the handler and of the Reply's After work, so that every Slack call
-// uses that workspace's token and every record read or written is that
-// workspace's (a scope, store.Scope). Without Workspaces (tests of one
-// workspace), the Router's Slack and Team serve.
+// looked up once (Router.Workspaces), and the handler runs on an
+// inWorkspace that holds it, passed by hand into the Reply's After work
+// too, so that every Slack call uses that workspace's token and every
+// record read or written is that workspace's (a scope, store.Scope).
+// Without Workspaces (tests of one workspace), the Router's Slack and Team
+// serve.
 
 // Workspaces is where the Router finds an envelope's workspace
 // (*workspaces.Registry).
