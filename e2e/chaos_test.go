@@ -334,6 +334,32 @@ func runChaos(t *testing.T, run chaosRun) {
 	}
 	var missing []string
 	if err := poll(ctx, 50*time.Millisecond, func() bool { missing, _ = posted(); return len(missing) == 0 }); err != nil {
+		// What the store says of the first: its receipts, its jobs still
+		// in the outbox, and the replicas' last words on it.
+		if id := strings.Fields(missing[0])[1]; id != "" {
+			if st, err := store.Open(db, store.Options{Replica: "chaos-look"}); err == nil {
+				e, _, _ := st.Event(id)
+				rs, _ := st.Receipts(e.Seq)
+				jobs, _ := st.PendingJobs()
+				var pending []string
+				for _, j := range jobs {
+					if j.Event == e.Seq {
+						pending = append(pending, fmt.Sprintf("%d %s", j.Seq, j.Lane()))
+					}
+				}
+				t.Logf("%s (event %d): receipts %+v; jobs in the outbox %v", id, e.Seq, rs, pending)
+				st.Close()
+			}
+			shown := 0
+			for i, p := range logs {
+				for _, l := range strings.Split(p.logs.String(), "\n") {
+					if (strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, "lease") || strings.Contains(l, "taken over")) && shown < 40 {
+						t.Logf("process %d: %s", i, l)
+						shown++
+					}
+				}
+			}
+		}
 		t.Fatalf("after the storm %d deliveries never arrived, e.g. %v", len(missing), missing[:min(5, len(missing))])
 	}
 	t.Logf("everything delivered %v after the start", time.Since(began).Round(time.Second))
