@@ -483,7 +483,7 @@ func (d *Deliverer) runLane(ctx context.Context, l *lane) {
 	for {
 		d.mu.Lock()
 		if !d.leases.holds(l.key) {
-			d.leases.dropJobs(l, false) // another replica holds the lane now
+			d.leases.dropJobs(l) // another replica holds the lane now
 		}
 		if len(l.jobs) == 0 || ctx.Err() != nil {
 			l.running = false

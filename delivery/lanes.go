@@ -310,19 +310,19 @@ func (l *laneLeases) renewLanes() {
 	for _, lane := range lost {
 		delete(d.leases.held, lane)
 		if l := d.lanes[lane]; l != nil {
-			d.leases.dropJobs(l, true)
+			d.leases.dropJobs(l)
 		}
 	}
 	d.mu.Unlock()
 }
 
 // dropJobs forgets the jobs of a lane this replica no longer holds: its
-// holder runs them (under d.mu). A job under way (inFlight: the first)
-// finishes here.
-func (ll *laneLeases) dropJobs(l *lane, inFlight bool) {
+// holder runs them (under d.mu). The job under way (the first, while the
+// lane has it in flight) finishes here.
+func (ll *laneLeases) dropJobs(l *lane) {
 	d := ll.d
 	keep := 0
-	if inFlight && l.running && len(l.jobs) > 0 {
+	if l.inFlight {
 		keep = 1
 	}
 	for _, j := range l.jobs[keep:] {

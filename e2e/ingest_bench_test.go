@@ -25,16 +25,7 @@ import (
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS is the process's peak resident memory in MB since resetPeakRSS.
-func peakRSS() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func peakRSS() float64 { return float64(procStatusKB("self", "VmHWM")[0]) / 1024 }
 
 // BenchmarkIngestOverListener drives the whole program over its listener
 // the way the platform does: concurrent clients POSTing signed events to
