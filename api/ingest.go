@@ -16,11 +16,10 @@ import (
 
 // Ingest limits from the product contract.
 const (
-	MaxIngestBody   = 1 << 20
-	MaxBatch        = 1000
-	MaxEventIDLen   = 128
-	MaxEventText    = 4000
-	SignatureWindow = signing.Window
+	MaxIngestBody = 1 << 20
+	MaxBatch      = 1000
+	MaxEventIDLen = 128
+	MaxEventText  = 4000
 )
 
 // Ingest answers POST /v1/events: signed, validated, durably stored events.
