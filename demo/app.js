@@ -222,3 +222,7 @@ async function bumped() {
   } catch (e) { /* the demo stopped */ }
 }
 setInterval(bumped, 1000);
+
+// Everything above is wired: what a person (or a test) does from here on
+// is heard. Until then the page's controls are drawn but deaf.
+body.dataset.ready = 'true';

@@ -125,6 +125,34 @@ func (b *browser) waitFor(what, cond string) {
 	}
 }
 
+// pick chooses a sample event the way a person does, once the page's
+// script listens: a page still loading (it reloads itself whenever the
+// workspace changes) draws the list before its script runs, and a choice
+// made then is not remembered across the next reload.
+func (b *browser) pick(kind string) {
+	b.t.Helper()
+	b.waitFor("the "+kind+" sample chosen", fmt.Sprintf(`(() => {
+		if (document.body.dataset.ready !== 'true') return false;
+		const k = document.querySelector('#kind');
+		if (k.value !== %[1]q) { k.value = %[1]q; k.dispatchEvent(new Event('change', {bubbles: true})); }
+		return document.querySelector('#event-json').value.includes(%[1]q) &&
+			Object.keys(sessionStorage).some((key) => key.startsWith('kind ') && sessionStorage.getItem(key) === %[1]q);
+	})()`, kind))
+}
+
+// press clicks the control once the page's script listens, in one step
+// with that check, so that a reload of the page cannot come between them.
+func (b *browser) press(what, sel string) {
+	b.t.Helper()
+	b.waitFor(what, fmt.Sprintf(`(() => {
+		if (document.readyState !== 'complete' || document.body.dataset.ready !== 'true') return false;
+		const el = document.querySelector(%q);
+		if (!el) return false;
+		el.click();
+		return true;
+	})()`, sel))
+}
+
 // markPage marks the document shown now, so that reloaded can tell when
 // the page has been drawn anew after a change.
 func (b *browser) markPage() chromedp.Action[chromedp.Void] {
@@ -282,7 +310,7 @@ func TestDemoInABrowser(t *testing.T) {
 	// 3. A run.failed event through the real ingest API lands in the channel.
 	b.open("U0ADA", "C0DATAALERTS")
 	b.waitFor("the run.failed sample", `document.querySelector('#kind').value === 'run.failed' && document.querySelector('#event-json').value.includes('run.failed')`)
-	b.run("send the sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.press("send the sample", "#send-event")
 	b.waitFor("the post in #data-alerts", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
 	b.waitFor("the ingest answer", text("#event-answer", `202 {"accepted":1`))
 	b.screenshot("run-failed-in-channel")
@@ -298,7 +326,7 @@ func TestDemoInABrowser(t *testing.T) {
 	b.waitFor("the second subscription", text("#messages", "run.failed project=marketing"))
 	b.open("U0ADA", "C0FINANCE")
 	b.waitFor("the run.failed sample", `document.querySelector('#kind').value === 'run.failed' && document.querySelector('#event-json').value.includes('"project": "finance"')`)
-	b.run("send the finance sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.press("send the finance sample", "#send-event")
 	b.waitFor("the post in #finance-data", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
 	b.run("list", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts list\r"))
 	b.waitFor("this channel's subscriptions", text("#messages", "1. run.failed project=finance environment!=staging"))
@@ -323,11 +351,8 @@ func TestDemoInABrowser(t *testing.T) {
 	b.waitFor("the re-run requested", b.reloaded()+` && `+text("#messages", "Re-run requested by")+` && `+text("#messages", "3 replies"))
 	b.run("subscribe run.succeeded", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.succeeded\r"))
 	b.waitFor("the subscription", text("#messages", "Subscribed"))
-	b.run("send the run.succeeded sample", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](`(() => { const k = document.querySelector('#kind'); k.value = 'run.succeeded';
-			k.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)(ctx, t)
-		return err
-	}), chromedp.Click(chromedp.CSS("#send-event")))
+	b.pick("run.succeeded")
+	b.press("send the run.succeeded sample", "#send-event")
 	b.waitFor("the recovery in the channel", text("#messages", "replied to a thread")+` && `+text("#messages", "Succeeded")+` && `+text("#messages", "3 updates"))
 	// The recovery is drawn by a reload of the page: the sample chosen
 	// before it is still the one chosen.
@@ -383,11 +408,8 @@ func TestDemoInABrowser(t *testing.T) {
 	// 6. The clock: Dee (a daily digest, in Kolkata) gets a reply queued,
 	// then a day passes on the page's clock and her digest arrives.
 	b.open("U0DEE", "dm")
-	b.run("pick comment.reply", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](`(() => { const k = document.querySelector('#kind'); k.value = 'comment.reply';
-			k.dispatchEvent(new Event('change')); return true; })()`)(ctx, t)
-		return err
-	}), chromedp.Click(chromedp.CSS("#send-event")))
+	b.pick("comment.reply")
+	b.press("send the comment.reply sample", "#send-event")
 	b.waitFor("the reply accepted", text("#event-answer", `202 {"accepted":1`))
 	if err := poll(ctx, 20*time.Millisecond, func() bool { n, _ := st.PendingDigest(team, "U0DEE"); return n == 1 }); err != nil {
 		t.Fatal("the reply was not queued for Dee's digest")
@@ -423,7 +445,7 @@ func TestDemoInABrowser(t *testing.T) {
 	b.run("subscribe #pipeline-alerts", chromedp.SendKeys(chromedp.CSS("#command"), "/route-alerts subscribe run.failed\r"))
 	b.waitFor("the subscription", text("#messages", "Subscribed"))
 	b.waitFor("the northwind sample", `document.querySelector('#event-json').value.includes('"org": "northwind"')`)
-	b.run("send the sample", chromedp.Click(chromedp.CSS("#send-event")))
+	b.press("send the sample", "#send-event")
 	b.waitFor("the post in the second workspace", text("#messages", "Run failed")+` && `+text("#messages", "Nightly dbt build"))
 	b.screenshot("second-workspace-alert")
 	h.waitDelivered(ctx)
