@@ -35,7 +35,7 @@ func channelNameKey(scope, name string) []byte { return Scoped(scope, "chan:"+na
 
 // ChannelByName returns the id of the channel named name in the workspace
 // of scope, if the names cache knows it.
-func (s *Store) ChannelByName(scope, name string) (string, bool, error) {
+func (s directoryRecords) ChannelByName(scope, name string) (string, bool, error) {
 	var id string
 	err := s.db.view(func(tx kvTx) error {
 		id = string(tx.Bucket(bucketSlackCache).Get(channelNameKey(scope, name)))
@@ -45,7 +45,7 @@ func (s *Store) ChannelByName(scope, name string) (string, bool, error) {
 }
 
 // CacheChannelNames remembers channel ids by name (conversations.list).
-func (s *Store) CacheChannelNames(scope string, byName map[string]string) error {
+func (s directoryRecords) CacheChannelNames(scope string, byName map[string]string) error {
 	return s.batch(func(tx kvTx) error {
 		b := tx.Bucket(bucketSlackCache)
 		for name, id := range byName {
@@ -59,7 +59,7 @@ func (s *Store) CacheChannelNames(scope string, byName map[string]string) error 
 
 // ExternalAllowed reports whether channel has a subscription of the
 // workspace of scope with external=allow.
-func (s *Store) ExternalAllowed(scope, channel string) (bool, error) {
+func (s ruleRecords) ExternalAllowed(scope, channel string) (bool, error) {
 	subs, err := s.Subscriptions(scope, channel)
 	if err != nil {
 		return false, err
@@ -75,13 +75,13 @@ type ChannelShared struct {
 }
 
 // CachedChannelShared returns what CacheChannelShared remembered.
-func (s *Store) CachedChannelShared(channel string) (ChannelShared, bool, error) {
-	return getJSON[ChannelShared](s, bucketSlackCache, []byte("ext:"+channel))
+func (s directoryRecords) CachedChannelShared(channel string) (ChannelShared, bool, error) {
+	return getJSON[ChannelShared](s.Store, bucketSlackCache, []byte("ext:"+channel))
 }
 
 // CacheChannelShared remembers whether channel is shared with other
 // organizations.
-func (s *Store) CacheChannelShared(channel string, external bool) error {
+func (s directoryRecords) CacheChannelShared(channel string, external bool) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), []byte("ext:"+channel), ChannelShared{External: external, CheckedAt: now})
@@ -93,7 +93,7 @@ func (s *Store) CacheChannelShared(channel string, external bool) error {
 // crash posts there). When that channel already got the event, or another
 // job will post it there, j ends instead and dup is true: an event reaches
 // each channel once.
-func (s *Store) ResolveChannelJob(j Job, id string) (dup bool, err error) {
+func (s outboxRecords) ResolveChannelJob(j Job, id string) (dup bool, err error) {
 	err = s.update(func(tx kvTx) error {
 		out := tx.Bucket(bucketOutbox)
 		if out.Get(u64(j.Seq)) == nil {

@@ -69,7 +69,7 @@ func queueDigestItem(tx kvTx, team, user string, event uint64, at time.Time) err
 }
 
 // DigestState returns the user's digest state.
-func (s *Store) DigestState(team, user string) (paligo.DigestState, error) {
+func (s digestRecords) DigestState(team, user string) (paligo.DigestState, error) {
 	var st paligo.DigestState
 	err := s.db.view(func(tx kvTx) (err error) {
 		st, err = getDigestState(tx, team, user)
@@ -80,7 +80,7 @@ func (s *Store) DigestState(team, user string) (paligo.DigestState, error) {
 
 // PendingDigest counts the events waiting for the user's next digest (not
 // those of a digest already on its way).
-func (s *Store) PendingDigest(team, user string) (int, error) {
+func (s digestRecords) PendingDigest(team, user string) (int, error) {
 	st, err := s.DigestState(team, user)
 	return max(st.Pending-st.InJob, 0), err
 }
@@ -88,7 +88,7 @@ func (s *Store) PendingDigest(team, user string) (int, error) {
 // DigestCandidates calls fn, with their preferences, for every user of team
 // with events queued and no digest job in the outbox: the users a digest
 // may be due for. fn runs inside a read transaction: it must be quick.
-func (s *Store) DigestCandidates(team string, fn func(user string, p paligo.Prefs, st paligo.DigestState) error) error {
+func (s digestRecords) DigestCandidates(team string, fn func(user string, p paligo.Prefs, st paligo.DigestState) error) error {
 	return s.db.view(func(tx kvTx) error {
 		prefix := []byte(team + "/")
 		c := tx.Bucket(bucketDigestState).Cursor()
@@ -127,7 +127,7 @@ type DigestRequest struct {
 // QueueDigests writes, in one transaction, a digest job for each request
 // whose user still has events queued and no digest job waiting. The job
 // names the events queued now; later ones wait for the next digest.
-func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
+func (s digestRecords) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		jobs = jobs[:0]
@@ -180,7 +180,7 @@ func (s *Store) QueueDigests(team string, reqs []DigestRequest) ([]Job, error) {
 
 // DigestEvents returns the events of digest job j that are still queued
 // (another digest may have taken some), oldest first.
-func (s *Store) DigestEvents(team string, j Job) ([]paligo.Event, error) {
+func (s digestRecords) DigestEvents(team string, j Job) ([]paligo.Event, error) {
 	var events []paligo.Event
 	err := s.db.view(func(tx kvTx) error {
 		evs := tx.Bucket(bucketEvents)
@@ -299,7 +299,7 @@ func (c *eventCache) put(seq uint64, e paligo.Event) {
 // recorded (SentDigests) with its window, so that window is never sent
 // again. The events' receipts keep saying "digest"; the record says which
 // message told of them.
-func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
+func (s digestRecords) FinishDigest(team string, j Job, channel, ts string) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx kvTx) error {
 		if err := takeJob(tx, j.Seq); err != nil {
@@ -345,7 +345,7 @@ func (s *Store) FinishDigest(team string, j Job, channel, ts string) error {
 }
 
 // SentDigests lists the digests the user was sent, oldest first.
-func (s *Store) SentDigests(team, user string) ([]SentDigest, error) {
+func (s digestRecords) SentDigests(team, user string) ([]SentDigest, error) {
 	var out []SentDigest
 	err := s.db.view(func(tx kvTx) error {
 		prefix := digestPrefix(team, user)
@@ -421,12 +421,12 @@ func (z UserTZ) Location() *time.Location {
 }
 
 // CachedTZ returns the user's time zone as last read from users.info.
-func (s *Store) CachedTZ(scope, user string) (UserTZ, bool, error) {
-	return getJSON[UserTZ](s, bucketSlackCache, Scoped(scope, "tz:"+user))
+func (s directoryRecords) CachedTZ(scope, user string) (UserTZ, bool, error) {
+	return getJSON[UserTZ](s.Store, bucketSlackCache, Scoped(scope, "tz:"+user))
 }
 
 // CacheTZ remembers the user's time zone.
-func (s *Store) CacheTZ(scope, user string, z UserTZ) error {
+func (s directoryRecords) CacheTZ(scope, user string, z UserTZ) error {
 	if z.CheckedAt.IsZero() {
 		z.CheckedAt = s.Now().UTC()
 	}
@@ -445,7 +445,7 @@ type DigestSeed struct {
 // if delivery had decided "digest" for each, in one transaction: for
 // imports, the demo workspace and benchmarks. Receipts are written as
 // delivery would.
-func (s *Store) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) error {
+func (s digestRecords) QueueDigestItems(team string, at time.Time, seeds []DigestSeed) error {
 	return s.update(func(tx kvTx) error {
 		rb := tx.Bucket(bucketReceipts)
 		for _, sd := range seeds {

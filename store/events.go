@@ -22,7 +22,7 @@ type AcceptResult struct {
 // slice, counts as a duplicate and is not stored again. Concurrent callers
 // share commits (committer.go): each commit takes every call waiting when
 // the one before it ends.
-func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
+func (s eventRecords) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
 	res, _, err := s.accepts.accept(events, nil)
 	return res, err
 }
@@ -32,7 +32,7 @@ func (s *Store) AcceptEvents(events []paligo.Event) (AcceptResult, error) {
 // every event accepted before them has been fanned out (otherwise the
 // fan-out loop takes them in order): one commit, and no reading back, for
 // what would otherwise take two.
-func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptResult, FanOutResult, error) {
+func (s eventRecords) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptResult, FanOutResult, error) {
 	return s.accepts.accept(events, fan)
 }
 
@@ -40,7 +40,7 @@ func (s *Store) AcceptAndFanOut(events []paligo.Event, fan *FanOutSpec) (AcceptR
 // writer (nil when the cache is empty: the transaction matches them), less
 // the ones known stored (known, when it was read), which will be
 // duplicates.
-func (s *Store) preMatch(events []paligo.Event, fan *FanOutSpec, known []bool, now time.Time) *preMatched {
+func (s eventRecords) preMatch(events []paligo.Event, fan *FanOutSpec, known []bool, now time.Time) *preMatched {
 	rules, gen, ok := s.subsCache.snapshot()
 	if !ok {
 		return nil
@@ -65,7 +65,7 @@ type knownEvents struct {
 
 // knownIDs reads which events' ids are stored already, in one read (one
 // round trip on PostgreSQL).
-func (s *Store) knownIDs(events []paligo.Event) (knownEvents, error) {
+func (s eventRecords) knownIDs(events []paligo.Event) (knownEvents, error) {
 	k := knownEvents{ids: make([]bool, len(events)), all: len(events) > 0}
 	err := s.db.view(func(tx kvTx) error {
 		keys := make([][]byte, len(events))
@@ -112,7 +112,7 @@ func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byt
 // with fan if given; now stamps what the fan-out writes.
 // pre, if the rules it was matched under are still the latest, holds each
 // event's subscribed channels.
-func (s *Store) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, pre *preMatched, now time.Time) (AcceptResult, FanOutResult, error) {
+func (s eventRecords) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte, fan *FanOutSpec, pre *preMatched, now time.Time) (AcceptResult, FanOutResult, error) {
 	var res AcceptResult
 	var fr FanOutResult
 	ids, evs := tx.Bucket(bucketEventIDs), tx.Bucket(bucketEvents)
@@ -179,7 +179,7 @@ func (s *Store) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte, fan *
 }
 
 // Event returns the accepted event with the given ID.
-func (s *Store) Event(id string) (paligo.Event, bool, error) {
+func (s eventRecords) Event(id string) (paligo.Event, bool, error) {
 	var e paligo.Event
 	var found bool
 	err := s.db.view(func(tx kvTx) (err error) {
@@ -210,7 +210,7 @@ func decodeEvent(k, v []byte) (paligo.Event, error) {
 }
 
 // EventCount returns how many events were ever accepted.
-func (s *Store) EventCount() (int, error) {
+func (s eventRecords) EventCount() (int, error) {
 	var n int
 	err := s.db.view(func(tx kvTx) error {
 		n = tx.Bucket(bucketEvents).KeyN()

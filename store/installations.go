@@ -21,7 +21,7 @@ var (
 
 // NewOAuthState stores st and returns its number (which its signed token
 // carries).
-func (s *Store) NewOAuthState(st paligo.OAuthState) (uint64, error) {
+func (s workspaceRecords) NewOAuthState(st paligo.OAuthState) (uint64, error) {
 	var seq uint64
 	err := s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketOAuthStates)
@@ -36,7 +36,7 @@ func (s *Store) NewOAuthState(st paligo.OAuthState) (uint64, error) {
 
 // TakeOAuthState removes the state seq and returns it; found is false when
 // there is none (never made, or used already).
-func (s *Store) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, err error) {
+func (s workspaceRecords) TakeOAuthState(seq uint64) (st paligo.OAuthState, found bool, err error) {
 	err = s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketOAuthStates)
 		st, found, err = getTxJSON[paligo.OAuthState](b, u64(seq))
@@ -57,7 +57,7 @@ var ErrConnectedElsewhere = errors.New("the workspace is connected to another or
 // reinstall keeps when it was first installed. It returns the stored one,
 // or ErrConnectedElsewhere (nothing changed) when the workspace is
 // connected to an org other than in's.
-func (s *Store) SaveInstallation(in paligo.Installation) (paligo.Installation, error) {
+func (s workspaceRecords) SaveInstallation(in paligo.Installation) (paligo.Installation, error) {
 	now := s.Now().UTC()
 	err := s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketInstallations)
@@ -108,7 +108,7 @@ func bumpInstallationsVersion(tx kvTx) error {
 
 // InstallationsVersion changes whenever an installation is saved or
 // disconnected, by any process sharing the database.
-func (s *Store) InstallationsVersion() (uint64, error) {
+func (s workspaceRecords) InstallationsVersion() (uint64, error) {
 	var v uint64
 	err := s.db.view(func(tx kvTx) error {
 		v = installationsVersion(tx)
@@ -118,12 +118,12 @@ func (s *Store) InstallationsVersion() (uint64, error) {
 }
 
 // Installation returns the installation of team.
-func (s *Store) Installation(team string) (paligo.Installation, bool, error) {
-	return getJSON[paligo.Installation](s, bucketInstallations, []byte(team))
+func (s workspaceRecords) Installation(team string) (paligo.Installation, bool, error) {
+	return getJSON[paligo.Installation](s.Store, bucketInstallations, []byte(team))
 }
 
 // InstallationOfOrg returns the installation connected for org.
-func (s *Store) InstallationOfOrg(org string) (paligo.Installation, bool, error) {
+func (s workspaceRecords) InstallationOfOrg(org string) (paligo.Installation, bool, error) {
 	var in paligo.Installation
 	var found bool
 	err := s.db.view(func(tx kvTx) (err error) {
@@ -138,7 +138,7 @@ func (s *Store) InstallationOfOrg(org string) (paligo.Installation, bool, error)
 }
 
 // Installations lists every installation, by team id.
-func (s *Store) Installations() ([]paligo.Installation, error) {
+func (s workspaceRecords) Installations() ([]paligo.Installation, error) {
 	var out []paligo.Installation
 	err := s.db.view(func(tx kvTx) (err error) {
 		out, err = listJSON[paligo.Installation](tx.Bucket(bucketInstallations))
@@ -150,7 +150,7 @@ func (s *Store) Installations() ([]paligo.Installation, error) {
 // Disconnect marks team's installation disconnected for reason (its
 // tokens are dropped) and returns it; found is false when there is none,
 // or it was disconnected already.
-func (s *Store) Disconnect(team, reason string) (in paligo.Installation, found bool, err error) {
+func (s workspaceRecords) Disconnect(team, reason string) (in paligo.Installation, found bool, err error) {
 	now := s.Now().UTC()
 	err = s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketInstallations)

@@ -22,7 +22,7 @@ import (
 // QueueInvites records an invite run and returns its jobs: one JobInvite
 // per entry without a result, or, when every entry already has one (the
 // handler skipped them all), the summary job. Entries must be distinct.
-func (s *Store) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, error) {
+func (s inviteRecords) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []Job, error) {
 	run.Created = s.Now().UTC()
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
@@ -71,17 +71,17 @@ func queueSummary(tx kvTx, run paligo.InviteRun, scope string) (Job, error) {
 }
 
 // InviteRun returns the invite run seq.
-func (s *Store) InviteRun(seq uint64) (paligo.InviteRun, bool, error) {
-	return getJSON[paligo.InviteRun](s, bucketInviteRuns, u64(seq))
+func (s inviteRecords) InviteRun(seq uint64) (paligo.InviteRun, bool, error) {
+	return getJSON[paligo.InviteRun](s.Store, bucketInviteRuns, u64(seq))
 }
 
 // Invite returns the invitation id.
-func (s *Store) Invite(id uint64) (paligo.Invite, bool, error) {
-	return getJSON[paligo.Invite](s, bucketInvites, u64(id))
+func (s inviteRecords) Invite(id uint64) (paligo.Invite, bool, error) {
+	return getJSON[paligo.Invite](s.Store, bucketInvites, u64(id))
 }
 
 // RecentInvites returns the team's n newest invitations, newest first.
-func (s *Store) RecentInvites(team string, n int) ([]paligo.Invite, error) {
+func (s inviteRecords) RecentInvites(team string, n int) ([]paligo.Invite, error) {
 	var out []paligo.Invite
 	err := s.db.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketInvites).Cursor()
@@ -135,7 +135,7 @@ func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, uint64, error)
 
 // SkipInvite ends an invite job without inviting anyone (a bot, a deleted
 // user, no email…), with the reason the inviter is told.
-func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
+func (s inviteRecords) SkipInvite(job Job, reason string) ([]Job, error) {
 	if job.Kind != JobInvite {
 		return nil, ErrNotInviteJob
 	}
@@ -152,7 +152,7 @@ func (s *Store) SkipInvite(job Job, reason string) ([]Job, error) {
 // an invitation still pending, or accepted, is not invited again: then
 // skip says why, the job has ended and jobs holds the summary if it was
 // the last.
-func (s *Store) OpenInvite(job Job, email string) (inv paligo.Invite, skip string, jobs []Job, err error) {
+func (s inviteRecords) OpenInvite(job Job, email string) (inv paligo.Invite, skip string, jobs []Job, err error) {
 	if job.Kind != JobInvite {
 		return paligo.Invite{}, "", nil, ErrNotInviteJob
 	}
@@ -232,7 +232,7 @@ func getTx(b kvBucket, k []byte, v any) error {
 
 // FinishInvite records that Slack took the invitation DM (channel, ts) and
 // ends the job; it returns the summary job if this was the run's last.
-func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
+func (s inviteRecords) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		var err error
@@ -251,7 +251,7 @@ func (s *Store) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job,
 
 // FailInvite ends an invite job Slack refused for good: the entry and the
 // invitation (if one was opened) are failed with the reason.
-func (s *Store) FailInvite(job Job, reason string) ([]Job, error) {
+func (s inviteRecords) FailInvite(job Job, reason string) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		var invite uint64
@@ -279,7 +279,7 @@ func updateInvite(tx kvTx, id uint64, fn func(*paligo.Invite)) error {
 }
 
 // FinishInviteSummary records the summary DM and ends its job.
-func (s *Store) FinishInviteSummary(job Job, ts string) error {
+func (s inviteRecords) FinishInviteSummary(job Job, ts string) error {
 	return s.update(func(tx kvTx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err

@@ -26,7 +26,7 @@ type LaneClaim struct {
 // ClaimLanes claims the lanes no replica holds (or whose lease expired)
 // for ttl; the lanes it already holds are renewed. Rows another replica
 // is claiming at the same moment are skipped (FOR UPDATE SKIP LOCKED).
-func (s *Store) ClaimLanes(lanes []string, ttl time.Duration) (LaneClaim, error) {
+func (s outboxRecords) ClaimLanes(lanes []string, ttl time.Duration) (LaneClaim, error) {
 	e, ok := s.db.(*pgEngine)
 	if !ok || len(lanes) == 0 {
 		return LaneClaim{Granted: lanes}, nil
@@ -69,7 +69,7 @@ func (s *Store) ClaimLanes(lanes []string, ttl time.Duration) (LaneClaim, error)
 // RenewLanes extends the leases of held for ttl and returns the lanes of
 // held this replica no longer holds (another took them after its lease
 // expired: this replica was paused, or cut off, too long).
-func (s *Store) RenewLanes(held []string, ttl time.Duration) (lost []string, err error) {
+func (s outboxRecords) RenewLanes(held []string, ttl time.Duration) (lost []string, err error) {
 	e, ok := s.db.(*pgEngine)
 	if !ok || len(held) == 0 {
 		return nil, nil
@@ -102,7 +102,7 @@ func (s *Store) RenewLanes(held []string, ttl time.Duration) (lost []string, err
 }
 
 // ReleaseLanes gives up the leases of lanes this replica has no work for.
-func (s *Store) ReleaseLanes(lanes []string) error {
+func (s outboxRecords) ReleaseLanes(lanes []string) error {
 	e, ok := s.db.(*pgEngine)
 	if !ok || len(lanes) == 0 {
 		return nil
@@ -115,7 +115,7 @@ func (s *Store) ReleaseLanes(lanes []string) error {
 
 // PendingJobsAfter returns up to max jobs of the outbox after seq, oldest
 // first (max <= 0: all of them).
-func (s *Store) PendingJobsAfter(seq uint64, max int) ([]Job, error) {
+func (s outboxRecords) PendingJobsAfter(seq uint64, max int) ([]Job, error) {
 	var jobs []Job
 	err := s.db.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
@@ -134,7 +134,7 @@ func (s *Store) PendingJobsAfter(seq uint64, max int) ([]Job, error) {
 // StillPending says which of the jobs seqs are still in the outbox: a
 // replica that claims a lane runs only those (another may have finished
 // one since the outbox was read).
-func (s *Store) StillPending(seqs []uint64) (map[uint64]bool, error) {
+func (s outboxRecords) StillPending(seqs []uint64) (map[uint64]bool, error) {
 	out := map[uint64]bool{}
 	err := s.db.view(func(tx kvTx) error {
 		keys := make([][]byte, len(seqs))

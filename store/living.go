@@ -28,7 +28,7 @@ func postKey(channel, ts string) []byte { return []byte(channel + "\x00\x01" + t
 
 // LivingAt returns the living message whose parent is the message at
 // (channel, ts), as a click on it names it.
-func (s *Store) LivingAt(channel, ts string) (paligo.Living, bool, error) {
+func (s livingRecords) LivingAt(channel, ts string) (paligo.Living, bool, error) {
 	return s.livingIndexed(postKey(channel, ts))
 }
 
@@ -37,13 +37,13 @@ var ErrNoLiving = errors.New("no such living message")
 
 // LivingOf returns the living message of (channel, key) that the next
 // event of key joins, if there is one.
-func (s *Store) LivingOf(channel, key string) (paligo.Living, bool, error) {
+func (s livingRecords) LivingOf(channel, key string) (paligo.Living, bool, error) {
 	return s.livingIndexed(livingKey(channel, key))
 }
 
 // livingIndexed returns the living message whose id the keys bucket holds
 // at k.
-func (s *Store) livingIndexed(k []byte) (paligo.Living, bool, error) {
+func (s livingRecords) livingIndexed(k []byte) (paligo.Living, bool, error) {
 	var l paligo.Living
 	var found bool
 	err := s.db.view(func(tx kvTx) (err error) {
@@ -58,7 +58,7 @@ func (s *Store) livingIndexed(k []byte) (paligo.Living, bool, error) {
 }
 
 // Living returns the living message with id.
-func (s *Store) Living(id uint64) (paligo.Living, error) {
+func (s livingRecords) Living(id uint64) (paligo.Living, error) {
 	var l paligo.Living
 	err := s.db.view(func(tx kvTx) (err error) {
 		l, err = getLiving(tx, id)
@@ -92,7 +92,7 @@ type Post struct {
 // receipt, and the living message it started or replied in (with the
 // parent's update queued). It returns the living message and any job it
 // queued.
-func (s *Store) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, error) {
+func (s livingRecords) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, error) {
 	now := s.Now().UTC()
 	r.At = now
 	var l paligo.Living
@@ -194,7 +194,7 @@ func addNote(tx kvTx, l *paligo.Living, note string, jobs []Job) ([]Job, error) 
 // updated and was replaced; "" when it was updated in place). If the
 // living message changed meanwhile, a new JobParent is queued and
 // returned.
-func (s *Store) FinishParentUpdate(job Job, shown uint64, ts string) ([]Job, error) {
+func (s livingRecords) FinishParentUpdate(job Job, shown uint64, ts string) ([]Job, error) {
 	now := s.Now().UTC()
 	var jobs []Job
 	err := s.batch(func(tx kvTx) error {
@@ -243,7 +243,7 @@ type Click struct {
 // Acknowledge records c.Result.By acknowledging the living message's
 // current state; ErrAcknowledged (with the living message) when someone
 // did already.
-func (s *Store) Acknowledge(c Click) (paligo.Living, []Job, error) {
+func (s livingRecords) Acknowledge(c Click) (paligo.Living, []Job, error) {
 	return s.click(c, func(l *paligo.Living) error {
 		if l.AckedBy != "" {
 			return ErrAcknowledged
@@ -256,11 +256,11 @@ func (s *Store) Acknowledge(c Click) (paligo.Living, []Job, error) {
 // LogAction records a click (a platform action, a mute) on the living
 // message: its result shown on the parent, the note in its thread, the
 // callback sent.
-func (s *Store) LogAction(c Click) (paligo.Living, []Job, error) {
+func (s livingRecords) LogAction(c Click) (paligo.Living, []Job, error) {
 	return s.click(c, nil)
 }
 
-func (s *Store) click(c Click, change func(*paligo.Living) error) (paligo.Living, []Job, error) {
+func (s livingRecords) click(c Click, change func(*paligo.Living) error) (paligo.Living, []Job, error) {
 	var l paligo.Living
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
@@ -315,7 +315,7 @@ func logResult(l *paligo.Living, r paligo.ActionResult) {
 // result (its Outcome "requested", or "failed" with Detail) shown on the
 // parent and told in the thread (note). A callback that failed for good
 // also goes to the failed list, where an admin can retry it.
-func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string) ([]Job, error) {
+func (s livingRecords) SettleCallback(job Job, result paligo.ActionResult, note string) ([]Job, error) {
 	now := s.Now().UTC()
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
@@ -352,7 +352,7 @@ func (s *Store) SettleCallback(job Job, result paligo.ActionResult, note string)
 
 // QueueCallback puts a callback to the platform of no living message (a
 // workspace disconnected) in the outbox.
-func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
+func (s livingRecords) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
 	var j Job
 	err := s.update(func(tx kvTx) (err error) {
 		j, err = addJob(tx, Job{Kind: JobCallback, Callback: cb})
@@ -363,12 +363,12 @@ func (s *Store) QueueCallback(cb *paligo.ActionCallback) (Job, error) {
 
 // EndJob ends a job that leaves no record behind: a thread note Slack
 // took, or a job whose living message is gone.
-func (s *Store) EndJob(job Job) error {
+func (s livingRecords) EndJob(job Job) error {
 	return s.batch(func(tx kvTx) error { return takeJob(tx, job.Seq) })
 }
 
 // LivingCount is how many living messages are stored.
-func (s *Store) LivingCount() (int, error) {
+func (s livingRecords) LivingCount() (int, error) {
 	n := 0
 	err := s.db.view(func(tx kvTx) error {
 		n = tx.Bucket(bucketLiving).KeyN()

@@ -36,11 +36,11 @@ const lockPing = 5 * time.Second
 
 // Replica names this process to the others sharing the database (in
 // PostgreSQL's application_name, and so in LockHolder).
-func (s *Store) Replica() string { return s.replica }
+func (s workspaceRecords) Replica() string { return s.replica }
 
 // TryLock takes the lock called name if no process holds it; nil means
 // another does.
-func (s *Store) TryLock(name string) (*Lock, error) {
+func (s workspaceRecords) TryLock(name string) (*Lock, error) {
 	e, ok := s.db.(*pgEngine)
 	if !ok {
 		l := &Lock{lost: make(chan struct{})}
@@ -108,7 +108,7 @@ func (s *Store) TryLock(name string) (*Lock, error) {
 
 // LockHolder names the replica holding the lock called name ("" for none):
 // this process on a bbolt file.
-func (s *Store) LockHolder(name string) (string, error) {
+func (s workspaceRecords) LockHolder(name string) (string, error) {
 	e, ok := s.db.(*pgEngine)
 	if !ok {
 		return s.replica, nil
@@ -143,7 +143,7 @@ func (e *pgEngine) lockKeys(name string) (int32, int32) {
 // TerminateReplica ends every connection of the replica called name, as
 // the server does when that replica's machine is lost, and says how many
 // it ended (tests of taking over; it needs the right to signal them).
-func (s *Store) TerminateReplica(name string) (int, error) {
+func (s workspaceRecords) TerminateReplica(name string) (int, error) {
 	e, ok := s.db.(*pgEngine)
 	if !ok {
 		return 0, errors.New("a bbolt file has one process: no replica to end")

@@ -122,7 +122,7 @@ var keyFanoutCursor = []byte("fanout_cursor")
 // Routes returns the channels each routable kind is sent to by a plain
 // subscription (a route of the /route-alerts modal: one kind, no filters)
 // in the workspace of scope.
-func (s *Store) Routes(scope string) (map[paligo.Kind][]string, error) {
+func (s ruleRecords) Routes(scope string) (map[paligo.Kind][]string, error) {
 	subs, err := s.Subscriptions(scope, "")
 	if err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func listJSON[T any](b kvBucket) ([]T, error) {
 // SetRoutes replaces every route of the workspace of scope with routes:
 // its plain subscriptions are replaced, the filtered ones stay. Kinds that
 // are not routable are refused and nothing changes.
-func (s *Store) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
+func (s ruleRecords) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
 	for k := range routes {
 		if !paligo.Kinds[k].Routable {
 			return fmt.Errorf("%q cannot be routed to channels", k)
@@ -198,7 +198,7 @@ func (s *Store) SetRoutes(scope string, routes map[paligo.Kind][]string) error {
 }
 
 // Followers returns the users of team who follow the subject with key k.
-func (s *Store) Followers(team, k string) ([]string, error) {
+func (s ruleRecords) Followers(team, k string) ([]string, error) {
 	var out []string
 	err := s.db.view(func(tx kvTx) error {
 		out = followersOf(tx, team, k)
@@ -230,7 +230,7 @@ type FanOutResult struct {
 // workspace's directory does not match ends unmatched right here rather
 // than as a job. The jobs and the cursor are written in one transaction,
 // so each event is fanned out exactly once.
-func (s *Store) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error) {
+func (s outboxRecords) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error) {
 	now := s.Now().UTC()
 	var r FanOutResult
 	err := s.update(func(tx kvTx) error {
@@ -389,7 +389,7 @@ func jobsFor(tx kvTx, team string, e paligo.Event, channels []string) []Job {
 }
 
 // EventBySeq returns the event with store sequence seq.
-func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
+func (s eventRecords) EventBySeq(seq uint64) (paligo.Event, error) {
 	var e paligo.Event
 	err := s.db.view(func(tx kvTx) (err error) {
 		v := tx.Bucket(bucketEvents).Get(u64(seq))
@@ -403,7 +403,7 @@ func (s *Store) EventBySeq(seq uint64) (paligo.Event, error) {
 }
 
 // PendingJobs returns every job in the outbox, oldest first.
-func (s *Store) PendingJobs() ([]Job, error) {
+func (s outboxRecords) PendingJobs() ([]Job, error) {
 	var jobs []Job
 	err := s.db.view(func(tx kvTx) (err error) {
 		jobs, err = listJSON[Job](tx.Bucket(bucketOutbox))
@@ -417,12 +417,12 @@ func receiptKey(event uint64, target string) []byte {
 }
 
 // Receipt returns how event reached target (a channel id or a user id).
-func (s *Store) Receipt(event uint64, target string) (Receipt, bool, error) {
-	return getJSON[Receipt](s, bucketReceipts, receiptKey(event, target))
+func (s outboxRecords) Receipt(event uint64, target string) (Receipt, bool, error) {
+	return getJSON[Receipt](s.Store, bucketReceipts, receiptKey(event, target))
 }
 
 // Receipts returns every receipt of event, by target.
-func (s *Store) Receipts(event uint64) (map[string]Receipt, error) {
+func (s outboxRecords) Receipts(event uint64) (map[string]Receipt, error) {
 	out := map[string]Receipt{}
 	err := s.db.view(func(tx kvTx) error {
 		prefix := u64(event)
@@ -460,7 +460,7 @@ func takeJob(tx kvTx, seq uint64) error {
 //
 // If the person already has a receipt for this event (reached both by email
 // and as a follower) the first one stands and Finish reports AlreadyHandled.
-func (s *Store) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
+func (s outboxRecords) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
 	r.At = s.Now().UTC()
 	outcome := r.Outcome
 	err := s.batch(func(tx kvTx) error {
@@ -528,7 +528,7 @@ func emailTarget(scope, email string) string {
 
 // Unmatched lists the recipient emails no Slack user of the workspace of
 // scope has, most recent first.
-func (s *Store) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
+func (s outboxRecords) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
 	var out []paligo.UnmatchedEmail
 	err := s.db.view(func(tx kvTx) error {
 		return eachJSON(tx.Bucket(bucketUnmatched), func(k []byte, u paligo.UnmatchedEmail) error {
@@ -543,7 +543,7 @@ func (s *Store) Unmatched(scope string) ([]paligo.UnmatchedEmail, error) {
 }
 
 // Fail moves a job to the failed list with the reason.
-func (s *Store) Fail(job Job, team, reason string) error {
+func (s outboxRecords) Fail(job Job, team, reason string) error {
 	return s.batch(func(tx kvTx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
@@ -558,7 +558,7 @@ func (s *Store) Fail(job Job, team, reason string) error {
 }
 
 // Failed lists the failed jobs of every workspace, oldest first.
-func (s *Store) Failed() ([]FailedJob, error) {
+func (s outboxRecords) Failed() ([]FailedJob, error) {
 	out, _, err := s.FailedFirst(AllScopes, -1)
 	return out, err
 }
@@ -569,7 +569,7 @@ const AllScopes = "\x00all"
 // FailedFirst returns the n oldest failed jobs of the workspace of scope
 // (all when n < 0) and how many it has in all. Beyond the first n, a job
 // is read for its workspace alone (every workspace's: not read at all).
-func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
+func (s outboxRecords) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 	var out []FailedJob
 	total := 0
 	err := s.db.view(func(tx kvTx) error {
@@ -617,7 +617,7 @@ func (s *Store) FailedFirst(scope string, n int) ([]FailedJob, int, error) {
 // RetryFailed moves failed jobs of the workspace of scope back to the
 // outbox: the one with outbox sequence seq, or all of them when seq is 0.
 // It returns the jobs moved.
-func (s *Store) RetryFailed(scope string, seq uint64) ([]Job, error) {
+func (s outboxRecords) RetryFailed(scope string, seq uint64) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		jobs = nil
@@ -661,20 +661,20 @@ type SlackUser struct {
 
 // CachedUser returns what users.lookupByEmail last said of email in the
 // workspace of scope.
-func (s *Store) CachedUser(scope, email string) (SlackUser, bool, error) {
-	return getJSON[SlackUser](s, bucketSlackCache, emailKey(scope, email))
+func (s directoryRecords) CachedUser(scope, email string) (SlackUser, bool, error) {
+	return getJSON[SlackUser](s.Store, bucketSlackCache, emailKey(scope, email))
 }
 
 // CacheUser remembers that email belongs to user ("" for no one) in the
 // workspace of scope. A match takes the email off its unmatched list.
-func (s *Store) CacheUser(scope, email, user string) error {
+func (s directoryRecords) CacheUser(scope, email, user string) error {
 	return s.CacheDirectory(scope, map[string]string{email: user})
 }
 
 // CacheDirectory remembers a page of the workspace directory: each email's
 // user ("" for someone deactivated or a bot), in one transaction. A match
 // takes the email off the unmatched list.
-func (s *Store) CacheDirectory(scope string, byEmail map[string]string) error {
+func (s directoryRecords) CacheDirectory(scope string, byEmail map[string]string) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx kvTx) error {
 		for email, user := range byEmail {
@@ -692,7 +692,7 @@ func (s *Store) CacheDirectory(scope string, byEmail map[string]string) error {
 }
 
 // CacheRoles remembers the roles of a page of the directory, by user id.
-func (s *Store) CacheRoles(scope string, roles map[string]paligo.Role) error {
+func (s directoryRecords) CacheRoles(scope string, roles map[string]paligo.Role) error {
 	now := s.Now().UTC()
 	return s.batch(func(tx kvTx) error {
 		b := tx.Bucket(bucketSlackCache)
@@ -708,17 +708,17 @@ func (s *Store) CacheRoles(scope string, roles map[string]paligo.Role) error {
 
 // CachedRole returns what the directory of the workspace of scope last
 // said of user.
-func (s *Store) CachedRole(scope, user string) (paligo.Role, bool, error) {
-	return getJSON[paligo.Role](s, bucketSlackCache, Scoped(scope, "role:"+user))
+func (s directoryRecords) CachedRole(scope, user string) (paligo.Role, bool, error) {
+	return getJSON[paligo.Role](s.Store, bucketSlackCache, Scoped(scope, "role:"+user))
 }
 
 // CachedDM returns the DM channel opened with user, if known.
-func (s *Store) CachedDM(scope, user string) (string, bool, error) {
-	return getJSON[string](s, bucketSlackCache, Scoped(scope, "dm:"+user))
+func (s directoryRecords) CachedDM(scope, user string) (string, bool, error) {
+	return getJSON[string](s.Store, bucketSlackCache, Scoped(scope, "dm:"+user))
 }
 
 // CacheDM remembers the DM channel opened with user.
-func (s *Store) CacheDM(scope, user, channel string) error {
+func (s directoryRecords) CacheDM(scope, user, channel string) error {
 	return s.batch(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
 	})
@@ -745,7 +745,7 @@ func putJSON(b kvBucket, k []byte, v any) error {
 // Backlog counts what is not delivered yet: accepted events not fanned out,
 // and jobs in the outbox. Zero means every accepted event has ended
 // delivered, digested, skipped, unmatched or failed.
-func (s *Store) Backlog() (events, jobs int, err error) {
+func (s outboxRecords) Backlog() (events, jobs int, err error) {
 	err = s.db.view(func(tx kvTx) error {
 		var cursor uint64
 		if v := tx.Bucket(bucketMeta).Get(keyFanoutCursor); v != nil {

@@ -33,7 +33,7 @@ type PersonJob struct {
 // ReadPersonJob reads what job (a JobPerson of team) needs, for user if it
 // is given (after a lookup), else for job.User or the cached match of
 // job.Email.
-func (s *Store) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
+func (s outboxRecords) ReadPersonJob(job Job, team, user string) (PersonJob, error) {
 	var p PersonJob
 	err := s.db.view(func(tx kvTx) error {
 		v := tx.Bucket(bucketEvents).Get(u64(job.Event))

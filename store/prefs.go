@@ -12,7 +12,7 @@ func prefsKey(team, user string) []byte { return []byte(team + "/" + user) }
 
 // Prefs returns the user's preferences, or DefaultPrefs if they never saved
 // any.
-func (s *Store) Prefs(team, user string) (paligo.Prefs, error) {
+func (s ruleRecords) Prefs(team, user string) (paligo.Prefs, error) {
 	var p paligo.Prefs
 	err := s.db.view(func(tx kvTx) error {
 		var err error
@@ -24,7 +24,7 @@ func (s *Store) Prefs(team, user string) (paligo.Prefs, error) {
 
 // UpdatePrefs applies fn to the user's preferences and saves the result in
 // one transaction. If fn returns an error nothing is saved.
-func (s *Store) UpdatePrefs(team, user string, fn func(*paligo.Prefs) error) (paligo.Prefs, error) {
+func (s ruleRecords) UpdatePrefs(team, user string, fn func(*paligo.Prefs) error) (paligo.Prefs, error) {
 	var p paligo.Prefs
 	err := s.update(func(tx kvTx) error {
 		var err error

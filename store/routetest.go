@@ -39,7 +39,7 @@ type PersonTest struct {
 
 // TestRoute says, without storing or sending anything, what e would
 // become in spec's workspace at now.
-func (s *Store) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (RouteTest, error) {
+func (s ruleRecords) TestRoute(spec FanOutSpec, e paligo.Event, now time.Time) (RouteTest, error) {
 	team, scope := spec.teamOf(&e), spec.scopeOf(&e)
 	t := RouteTest{Channels: []ChannelTest{}, People: []PersonTest{}}
 	err := s.db.view(func(tx kvTx) error {

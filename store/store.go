@@ -5,7 +5,8 @@
 // the digests sent, invitations, and the Slack lookups worth caching. It
 // holds records, not rules: the rules (kinds, preferences, digest windows,
 // who gets what) are package paligo's. With replicas it also keeps what they
-// share: lanes' leases, locks, the Events API ids seen. Exported methods
+// share: lanes' leases, locks, the Events API ids seen. Its methods are cut
+// by the records they keep, one type each (parts.go). Exported methods
 // open their own transaction; unexported helpers take a kvTx so that
 // several share one.
 package store
@@ -153,6 +154,8 @@ var SchemaVersion = len(migrations)
 
 // Store is the bot's database: its records, on one of two engines.
 type Store struct {
+	// parts: the methods, by the records they keep (parts.go).
+	parts
 	db engine
 	// bolt is the bbolt file, when that is the engine (nil on PostgreSQL).
 	bolt *bolt.DB
@@ -278,6 +281,7 @@ func Open(path string, opts Options) (*Store, error) {
 // store on it; it closes e when it fails.
 func open(e engine) (*Store, error) {
 	s := &Store{db: e, Now: time.Now}
+	s.parts = partsOf(s)
 	if err := s.migrate(); err != nil {
 		e.close()
 		return nil, err

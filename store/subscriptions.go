@@ -170,7 +170,7 @@ type preMatched struct {
 
 // rulesOf returns the subscriptions and mutes, from the cache when it is
 // filled; tx must be a write transaction.
-func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
+func (s ruleRecords) rulesOf(tx kvTx) (fanOutRules, error) {
 	c := &s.subsCache
 	version := rulesVersion(tx)
 	c.mu.Lock()
@@ -196,7 +196,7 @@ func (s *Store) rulesOf(tx kvTx) (fanOutRules, error) {
 
 // changeRules runs fn in a write transaction that changes subscriptions or
 // mutes, and empties the cache in it.
-func (s *Store) changeRules(fn func(tx kvTx) error) error {
+func (s ruleRecords) changeRules(fn func(tx kvTx) error) error {
 	return s.update(func(tx kvTx) error {
 		s.subsCache.invalidate()
 		if err := tx.Bucket(bucketMeta).Put(keyRulesVersion, u64(rulesVersion(tx)+1)); err != nil {
@@ -209,7 +209,7 @@ func (s *Store) changeRules(fn func(tx kvTx) error) error {
 // Subscriptions lists the subscriptions of the workspace of scope in
 // channel ("" for every channel), by channel and in the order they were
 // made.
-func (s *Store) Subscriptions(scope, channel string) ([]paligo.Subscription, error) {
+func (s ruleRecords) Subscriptions(scope, channel string) ([]paligo.Subscription, error) {
 	var out []paligo.Subscription
 	err := s.db.view(func(tx kvTx) error {
 		c := tx.Bucket(bucketSubscriptions).Cursor()
@@ -236,7 +236,7 @@ var ErrTooManySubscriptions = fmt.Errorf("a channel has at most %d subscriptions
 
 // Subscribe adds sub to its channel, unless the channel already has the
 // same one (then added is false and nothing changes).
-func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
+func (s ruleRecords) Subscribe(sub paligo.Subscription) (added bool, err error) {
 	if sub.Channel == "" || len(sub.Kinds) == 0 {
 		return false, errors.New("a subscription needs a channel and kinds")
 	}
@@ -271,7 +271,7 @@ func (s *Store) Subscribe(sub paligo.Subscription) (added bool, err error) {
 // Unsubscribe removes the channel's n-th subscription of the workspace of
 // scope (from 1, in the order Subscriptions lists them) and returns it;
 // found is false when there is no such one.
-func (s *Store) Unsubscribe(scope, channel string, n int) (sub paligo.Subscription, found bool, err error) {
+func (s ruleRecords) Unsubscribe(scope, channel string, n int) (sub paligo.Subscription, found bool, err error) {
 	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
@@ -298,7 +298,7 @@ func (s *Store) Unsubscribe(scope, channel string, n int) (sub paligo.Subscripti
 
 // RemoveSubscription removes the channel's subscription of the workspace
 // of scope whose Digest is digest; found is false when it has none such.
-func (s *Store) RemoveSubscription(scope, channel, digest string) (found bool, err error) {
+func (s ruleRecords) RemoveSubscription(scope, channel, digest string) (found bool, err error) {
 	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketSubscriptions)
 		prefix := channelPrefix(channel)
@@ -319,7 +319,7 @@ func (s *Store) RemoveSubscription(scope, channel, digest string) (found bool, e
 }
 
 // Mute stores m, replacing a mute of the same subject in the same channel.
-func (s *Store) Mute(m paligo.Mute) error {
+func (s ruleRecords) Mute(m paligo.Mute) error {
 	return s.changeRules(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketMutes), append(channelPrefix(m.Channel), m.Subject...), m)
 	})
@@ -327,7 +327,7 @@ func (s *Store) Mute(m paligo.Mute) error {
 
 // Unmute removes the channel's mute of subject; found is false when there
 // was none.
-func (s *Store) Unmute(channel, subject string) (found bool, err error) {
+func (s ruleRecords) Unmute(channel, subject string) (found bool, err error) {
 	err = s.changeRules(func(tx kvTx) error {
 		b := tx.Bucket(bucketMutes)
 		k := append(channelPrefix(channel), subject...)
@@ -338,7 +338,7 @@ func (s *Store) Unmute(channel, subject string) (found bool, err error) {
 }
 
 // Mutes lists the mutes of channel ("" for every channel).
-func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
+func (s ruleRecords) Mutes(channel string) ([]paligo.Mute, error) {
 	var out []paligo.Mute
 	err := s.db.view(func(tx kvTx) error {
 		prefix := []byte{}
@@ -360,7 +360,7 @@ func (s *Store) Mutes(channel string) ([]paligo.Mute, error) {
 
 // ThreadsOff reports whether event e goes to channel as a post of its own:
 // a subscription of the channel that takes e says threads=off.
-func (s *Store) ThreadsOff(scope, channel string, e *paligo.Event) (bool, error) {
+func (s ruleRecords) ThreadsOff(scope, channel string, e *paligo.Event) (bool, error) {
 	subs, err := s.Subscriptions(scope, channel)
 	if err != nil {
 		return false, err

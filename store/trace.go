@@ -42,7 +42,7 @@ type Trace struct {
 // channel and person: its receipts, the jobs still in the outbox (pending)
 // and on the failed list (failed, with the reason). found is false when no
 // event with that id is kept.
-func (s *Store) TraceEvent(id string) (t Trace, found bool, err error) {
+func (s eventRecords) TraceEvent(id string) (t Trace, found bool, err error) {
 	err = s.db.view(func(tx kvTx) error {
 		k := tx.Bucket(bucketEventIDs).Get([]byte(id))
 		if k == nil {
