@@ -10,7 +10,6 @@ import (
 
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
-	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/views"
 )
 
@@ -162,11 +161,11 @@ func TestRoutesTest(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("routes test: %d %s", code, out)
 	}
-	var got store.RouteTest
+	var got paligo.RouteTest
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	channels := map[string]store.ChannelTest{}
+	channels := map[string]paligo.ChannelTest{}
 	for _, c := range got.Channels {
 		channels[c.Channel] = c
 	}

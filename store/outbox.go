@@ -354,39 +354,35 @@ func fanOutEvent(tx kvTx, spec FanOutSpec, e paligo.Event, rules fanOutRules, no
 	return nil
 }
 
-// jobsFor lists who gets event e: the routed channels, its recipients and
-// the followers of its subject (comment.reply: followers only when it has
-// no recipients). Emails are compared case-insensitively; a person reached
-// both by email and as a follower is told once (see Finish).
+// jobsFor turns paligo.Route's targets for e into jobs, reading the
+// records it asks for in tx, of the workspace team.
 func jobsFor(tx kvTx, team string, e paligo.Event, channels []string) []Job {
 	var jobs []Job
-	for _, ch := range channels {
-		jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: ch})
-	}
-	seen := map[string]bool{}
-	for _, r := range e.Recipients {
-		r = strings.ToLower(r)
-		if !seen[r] {
-			seen[r] = true
-			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, Email: r})
-		}
-	}
-	if e.Type == "invite.accepted" {
-		if u, ok := inviterJob(tx, team, e); ok && !seen[u] {
-			seen[u] = true
-			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, User: u})
-		}
-	}
-	if e.Subject != nil && !(e.Type == "comment.reply" && len(e.Recipients) > 0) {
-		for _, tu := range followersOf(tx, team, e.Subject.Key()) {
-			if !seen[tu] {
-				seen[tu] = true
-				jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, User: tu})
-			}
+	for _, t := range paligo.Route(&e, channels, routeRecords{tx: tx, team: team}) {
+		switch {
+		case t.Channel != "":
+			jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: t.Channel})
+		case t.Email != "":
+			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, Email: t.Email})
+		default:
+			jobs = append(jobs, Job{Event: e.Seq, Kind: JobPerson, User: t.User})
 		}
 	}
 	return jobs
 }
+
+// routeRecords are the records paligo.Route reads, in one transaction.
+type routeRecords struct {
+	tx   kvTx
+	team string
+}
+
+func (r routeRecords) Inviter(e *paligo.Event) string {
+	u, _ := inviterJob(r.tx, r.team, *e)
+	return u
+}
+
+func (r routeRecords) Followers(subject string) []string { return followersOf(r.tx, r.team, subject) }
 
 // EventBySeq returns the event with store sequence seq.
 func (s eventRecords) EventBySeq(seq uint64) (paligo.Event, error) {
