@@ -615,10 +615,14 @@ func (w inWorkspace) deliverChannel(ctx context.Context, job store.Job) (bool, e
 		}
 		job.Channel = id
 	}
+	c, err := w.store.ReadChannelJob(job, job.Channel)
+	if err != nil {
+		return false, err
+	}
 	if job.Named {
 		// Only the event names this channel: one shared with other
 		// organizations takes it only with an external=allow subscription.
-		refused, err := w.externalRefused(ctx, job.Channel)
+		refused, err := w.externalRefused(ctx, job.Channel, c)
 		if err != nil {
 			return w.settle(job, err)
 		}
@@ -627,11 +631,7 @@ func (w inWorkspace) deliverChannel(ctx context.Context, job store.Job) (bool, e
 				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"the channel is shared with other organizations; a subscription there with external=allow lets events name it"}}})
 		}
 	}
-	e, err := w.store.EventBySeq(job.Event)
-	if err != nil {
-		return false, err
-	}
-	return w.postLiving(ctx, job, e)
+	return w.postLiving(ctx, job, c)
 }
 
 // channelNamed returns the id of the channel called name ("" when the bot
@@ -672,14 +672,12 @@ func (w inWorkspace) channelNamed(ctx context.Context, name string) (string, err
 }
 
 // externalRefused reports whether channel is shared with other
-// organizations (conversations.info, remembered for sharedCheckEvery)
-// and has no external=allow subscription.
-func (w inWorkspace) externalRefused(ctx context.Context, channel string) (bool, error) {
-	c, ok, err := w.store.CachedChannelShared(channel)
-	if err != nil {
-		return false, err
-	}
-	if !ok || w.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
+// organizations (what the job's load knew, or conversations.info,
+// remembered for sharedCheckEvery) and has no external=allow
+// subscription.
+func (w inWorkspace) externalRefused(ctx context.Context, channel string, known store.ChannelJob) (bool, error) {
+	c := known.Shared
+	if !known.SharedFound || w.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
 		info, err := w.sp.client().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 		if err != nil {
 			return false, err
@@ -689,11 +687,7 @@ func (w inWorkspace) externalRefused(ctx context.Context, channel string) (bool,
 			return false, err
 		}
 	}
-	if !c.External {
-		return false, nil
-	}
-	allowed, err := w.store.ExternalAllowed(w.sp.scope, channel)
-	return !allowed, err
+	return c.External && !known.ExternalAllowed, nil
 }
 
 // sharedCheckEvery is how long what conversations.info said of a channel
@@ -981,6 +975,16 @@ func (w inWorkspace) dmChannel(ctx context.Context, user string) (string, error)
 
 // openDM opens the DM channel with user (conversations.open) and caches it.
 func (w inWorkspace) openDM(ctx context.Context, user string) (string, error) {
+	ch, err := w.conversationsOpen(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	return ch, w.store.CacheDM(w.sp.scope, user, ch)
+}
+
+// conversationsOpen opens the DM channel with user, for a caller whose
+// record remembers it.
+func (w inWorkspace) conversationsOpen(ctx context.Context, user string) (string, error) {
 	var ch string
 	err := w.call(ctx, "conversations.open", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		c, _, _, err := api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
@@ -988,7 +992,7 @@ func (w inWorkspace) openDM(ctx context.Context, user string) (string, error) {
 			return err
 		}
 		ch = c.ID
-		return w.store.CacheDM(w.sp.scope, user, ch)
+		return nil
 	})
 	return ch, err
 }

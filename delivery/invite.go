@@ -28,7 +28,9 @@ func skipReason(u *slack.User) string {
 // deliverInvite does one person of an invite run: reads them from Slack
 // (users.info), then skips them with the reason or opens their invitation
 // and DMs them the link. Each ends the job in one transaction, which queues
-// the inviter's summary after the run's last person.
+// the inviter's summary after the run's last person. Sending one takes two
+// writes: the invitation is opened before its link leaves (a retry after a
+// crash sends the same link, which works), and recorded sent after.
 func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
 	var u *slack.User
 	err := w.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
@@ -56,9 +58,16 @@ func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, er
 	if w.opts.InviteLink == nil {
 		return w.inviteEnded(w.store.FailInvite(job, "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"))
 	}
-	dm, err := w.dmChannel(ctx, job.User)
+	// The DM channel a new person's invitation opens is remembered by the
+	// write that records the invitation sent.
+	dm, ok, err := w.store.CachedDM(w.sp.scope, job.User)
 	if err != nil {
-		return w.settleInvite(job, err)
+		return false, err
+	}
+	if !ok {
+		if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
+			return w.settleInvite(job, err)
+		}
 	}
 	text, blocks := views.InviteDM(inv, w.opts.InviteLink(inv))
 	var summary []store.Job
@@ -114,18 +123,20 @@ func (w inWorkspace) settleInvite(job store.Job, err error) (bool, error) {
 
 // deliverInviteSummary DMs the inviter how the run went.
 func (w inWorkspace) deliverInviteSummary(ctx context.Context, job store.Job) (bool, error) {
-	run, found, err := w.store.InviteRun(job.Run)
+	r, err := w.store.ReadInviteSummaryJob(job)
 	if err != nil {
 		return false, err
 	}
-	if !found {
+	if !r.RunFound {
 		return w.settle(job, slack.SlackErrorResponse{Err: "invite_run_not_found"})
 	}
-	dm, err := w.dmChannel(ctx, job.User)
-	if err != nil {
-		return w.settle(job, err)
+	dm := r.DM
+	if dm == "" {
+		if dm, err = w.openDM(ctx, job.User); err != nil {
+			return w.settle(job, err)
+		}
 	}
-	text, blocks := views.InviteSummary(run)
+	text, blocks := views.InviteSummary(r.Run)
 	err = w.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return w.store.FinishInviteSummary(job, ts) })
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil

@@ -28,25 +28,15 @@ import (
 // go through the channel's lane like every post; callbacks to the platform
 // have a lane of their own.
 
-// postLiving posts event e for a channel job: a reply in the thread of its
-// key when one is open there, else a new parent.
-func (w inWorkspace) postLiving(ctx context.Context, job store.Job, e paligo.Event) (bool, error) {
+// postLiving posts a channel job's event (c, its load): a reply in the
+// thread of its key when one is open there, else a new parent.
+func (w inWorkspace) postLiving(ctx context.Context, job store.Job, c store.ChannelJob) (bool, error) {
+	e := c.Event
 	key := paligo.ThreadKey(&e)
-	alone := key == ""
-	if !alone {
-		off, err := w.store.ThreadsOff(job.Team, job.Channel, &e)
-		if err != nil {
-			return false, err
-		}
-		alone = off
-	}
+	alone := key == "" || c.ThreadsOff
 	status := paligo.Status(&e)
 	if !alone {
-		l, found, err := w.store.LivingOf(job.Channel, key)
-		if err != nil {
-			return false, err
-		}
-		if found && l.Open(w.store.Now()) {
+		if l := c.Living; c.LivingFound && l.Open(w.store.Now()) {
 			done, err := w.reply(ctx, job, e, l, status)
 			if !errors.Is(err, errParentGone) {
 				return done, err
@@ -146,10 +136,11 @@ func cannotUpdate(err error) bool {
 // with its latest state, or, when Slack will not update it, a new parent
 // in its place.
 func (w inWorkspace) deliverParent(ctx context.Context, job store.Job) (bool, error) {
-	l, gone, err := w.livingOf(job)
+	lj, gone, err := w.readLiving(job)
 	if gone || err != nil {
 		return gone, err
 	}
+	l := lj.Living
 	if l.Shown >= l.Version {
 		// Drawn already (by a click's update that went ahead).
 		jobs, err := w.store.FinishParentUpdate(job, l.Shown, "")
@@ -171,10 +162,7 @@ func (w inWorkspace) deliverParent(ctx context.Context, job store.Job) (bool, er
 			return false, err
 		}
 	}
-	text, blocks, err := w.drawParent(l)
-	if err != nil {
-		return false, err
-	}
+	text, blocks := w.drawParent(lj)
 	err = w.call(ctx, "chat.update", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		_, _, _, err := api.UpdateMessageContext(ctx, l.Channel, l.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
@@ -199,15 +187,15 @@ func (w inWorkspace) deliverParent(ctx context.Context, job store.Job) (bool, er
 	})
 }
 
-// livingOf returns the living message of job; gone (the job ended) when
-// retention removed it meanwhile.
-func (w inWorkspace) livingOf(job store.Job) (l paligo.Living, gone bool, err error) {
+// readLiving is the load of a living message's job; gone (the job ended)
+// when retention removed the living message meanwhile.
+func (w inWorkspace) readLiving(job store.Job) (lj store.LivingJob, gone bool, err error) {
 	d := w.Deliverer
-	l, err = d.store.Living(job.Living)
+	lj, err = d.store.ReadLivingJob(job)
 	if errors.Is(err, store.ErrNoLiving) {
-		return l, true, d.store.EndJob(job)
+		return lj, true, d.store.EndJob(job)
 	}
-	return l, false, err
+	return lj, false, err
 }
 
 // quietly is ended without counting a delivery.
@@ -221,34 +209,28 @@ func (d *Deliverer) quietly(jobs []store.Job, err error) error {
 	return err
 }
 
-// drawParent draws living message l's parent as it stands.
-func (w inWorkspace) drawParent(l paligo.Living) (string, []slack.Block, error) {
+// drawParent draws a living message's parent as it stands (lj, its load).
+func (w inWorkspace) drawParent(lj store.LivingJob) (string, []slack.Block) {
 	d := w.Deliverer
-	e, err := d.store.EventBySeq(l.Event)
-	if err != nil {
-		return "", nil, err
-	}
+	e, l := lj.Event, lj.Living
 	p := views.Parent{Event: e, Living: l, PlatformActions: d.opts.ActionsURL != ""}
 	if e.Subject != nil {
-		mutes, err := d.store.Mutes(l.Channel)
-		if err != nil {
-			return "", nil, err
-		}
-		if m := paligo.MutedBy(&e, l.Channel, mutes, d.store.Now()); m != nil {
+		if m := paligo.MutedBy(&e, l.Channel, lj.Mutes, d.store.Now()); m != nil {
 			until := m.Until
 			p.MutedUntil, p.MutedBy = &until, m.By
 		}
 	}
 	text, blocks := views.ParentMessage(p)
-	return text, blocks, nil
+	return text, blocks
 }
 
 // deliverNote replies in a living message's thread with what a click did.
 func (w inWorkspace) deliverNote(ctx context.Context, job store.Job) (bool, error) {
-	l, gone, err := w.livingOf(job)
+	lj, gone, err := w.readLiving(job)
 	if gone || err != nil {
 		return gone, err
 	}
+	l := lj.Living
 	err = w.postBlocks(ctx, job.Channel, job.Note, nil, func(_, _ string) error {
 		return w.quietly(nil, w.store.EndJob(job))
 	}, slack.MsgOptionTS(l.TS))

@@ -214,6 +214,9 @@ func TestDigestRestartMidRunSendsEachDigestOnce(t *testing.T) {
 	h.post(batch)
 	h.waitDelivered(ctx)
 
+	// Slack is slow: each DM is opened one at a time (conversations.open
+	// goes through its method's gate), so the run is cut with some sent.
+	fs.Inject("conversations.open", fakeslack.Fault{Latency: 60 * time.Millisecond})
 	fs.Inject("chat.postMessage", fakeslack.Fault{Latency: 60 * time.Millisecond})
 	h.clock.Set(utcT("2026-11-23T03:30:00Z"))
 	if n, err := h.main.DigestLoop().RunOnce(ctx); err != nil || n != len(users) {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"sync/atomic"
+
 	"bytes"
 
 	bolt "go.etcd.io/bbolt"
@@ -8,9 +10,15 @@ import (
 
 // boltEngine is the bbolt file: one process at a time, one writer at a
 // time, readers on snapshots of the file's memory mapping.
-type boltEngine struct{ db *bolt.DB }
+type boltEngine struct {
+	db *bolt.DB
+	// reads counts the store's read transactions (not the file's own
+	// housekeeping, such as releasing resident pages).
+	reads *atomic.Int64
+}
 
 func (e boltEngine) view(fn func(kvTx) error) error {
+	e.reads.Add(1)
 	return e.db.View(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
 }
 
@@ -22,7 +30,7 @@ func (e boltEngine) batch(fn func(kvTx) error) error {
 	return e.db.Batch(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
 }
 
-func (e boltEngine) readTxs() int     { return e.db.Stats().TxN }
+func (e boltEngine) readTxs() int     { return int(e.reads.Load()) }
 func (e boltEngine) describe() string { return "bbolt file " + e.db.Path() }
 func (e boltEngine) close() error     { return e.db.Close() }
 

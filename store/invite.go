@@ -230,13 +230,17 @@ func getTx(b kvBucket, k []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// FinishInvite records that Slack took the invitation DM (channel, ts) and
-// ends the job; it returns the summary job if this was the run's last.
+// FinishInvite records that Slack took the invitation DM (channel, ts),
+// remembers the DM channel, and ends the job; it returns the summary job
+// if this was the run's last.
 func (s inviteRecords) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		var err error
 		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
+			return err
+		}
+		if err := putJSON(tx.Bucket(bucketSlackCache), Scoped(job.Team, "dm:"+job.User), channel); err != nil {
 			return err
 		}
 		return updateInvite(tx, invite, func(inv *paligo.Invite) {

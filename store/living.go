@@ -47,14 +47,19 @@ func (s livingRecords) livingIndexed(k []byte) (paligo.Living, bool, error) {
 	var l paligo.Living
 	var found bool
 	err := s.db.view(func(tx kvTx) (err error) {
-		id := tx.Bucket(bucketLivingKeys).Get(k)
-		if id == nil {
-			return nil
-		}
-		l, found, err = getTxJSON[paligo.Living](tx.Bucket(bucketLiving), id)
+		l, found, err = livingByKey(tx, k)
 		return err
 	})
 	return l, found, err
+}
+
+// livingByKey is livingIndexed in tx.
+func livingByKey(tx kvTx, k []byte) (paligo.Living, bool, error) {
+	id := tx.Bucket(bucketLivingKeys).Get(k)
+	if id == nil {
+		return paligo.Living{}, false, nil
+	}
+	return getTxJSON[paligo.Living](tx.Bucket(bucketLiving), id)
 }
 
 // Living returns the living message with id.

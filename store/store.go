@@ -267,7 +267,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// Concurrent ingest requests and delivery receipts share fsyncs through
 	// Batch; bbolt's default 10 ms wait is longer than an fsync here.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	s, err := open(boltEngine{db})
+	s, err := open(boltEngine{db: db, reads: new(atomic.Int64)})
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +304,10 @@ func open(e engine) (*Store, error) {
 // ReadTxs counts the read transactions opened on the file so far (tests hold
 // the delivery path to the reads it should take).
 func (s *Store) ReadTxs() int { return s.db.readTxs() }
+
+// WriteTxs counts the write transactions begun so far (tests hold each
+// delivery job to the one write that records it).
+func (s *Store) WriteTxs() int { return int(s.writeTxs.Load()) }
 
 // Engine names the engine and where it keeps the data, with no password in
 // it: "bbolt file PATH" or "postgres HOST:PORT/DATABASE".

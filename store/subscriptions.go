@@ -211,24 +211,31 @@ func (s ruleRecords) changeRules(fn func(tx kvTx) error) error {
 // made.
 func (s ruleRecords) Subscriptions(scope, channel string) ([]paligo.Subscription, error) {
 	var out []paligo.Subscription
-	err := s.db.view(func(tx kvTx) error {
-		c := tx.Bucket(bucketSubscriptions).Cursor()
-		prefix := []byte{}
-		if channel != "" {
-			prefix = channelPrefix(channel)
-		}
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var sub paligo.Subscription
-			if err := json.Unmarshal(v, &sub); err != nil {
-				return fmt.Errorf("decode subscription %q: %w", k, err)
-			}
-			if sub.Team == scope {
-				out = append(out, sub)
-			}
-		}
-		return nil
+	err := s.db.view(func(tx kvTx) (err error) {
+		out, err = subscriptionsOf(tx, scope, channel)
+		return err
 	})
 	return out, err
+}
+
+// subscriptionsOf is Subscriptions in tx.
+func subscriptionsOf(tx kvTx, scope, channel string) ([]paligo.Subscription, error) {
+	var out []paligo.Subscription
+	c := tx.Bucket(bucketSubscriptions).Cursor()
+	prefix := []byte{}
+	if channel != "" {
+		prefix = channelPrefix(channel)
+	}
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var sub paligo.Subscription
+		if err := json.Unmarshal(v, &sub); err != nil {
+			return nil, fmt.Errorf("decode subscription %q: %w", k, err)
+		}
+		if sub.Team == scope {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
 }
 
 // ErrTooManySubscriptions refuses a channel's subscription beyond the limit.
@@ -340,35 +347,45 @@ func (s ruleRecords) Unmute(channel, subject string) (found bool, err error) {
 // Mutes lists the mutes of channel ("" for every channel).
 func (s ruleRecords) Mutes(channel string) ([]paligo.Mute, error) {
 	var out []paligo.Mute
-	err := s.db.view(func(tx kvTx) error {
-		prefix := []byte{}
-		if channel != "" {
-			prefix = channelPrefix(channel)
-		}
-		c := tx.Bucket(bucketMutes).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var m paligo.Mute
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return nil
+	err := s.db.view(func(tx kvTx) (err error) {
+		out, err = mutesOf(tx, channel)
+		return err
 	})
 	return out, err
+}
+
+// mutesOf is Mutes in tx.
+func mutesOf(tx kvTx, channel string) ([]paligo.Mute, error) {
+	var out []paligo.Mute
+	prefix := []byte{}
+	if channel != "" {
+		prefix = channelPrefix(channel)
+	}
+	c := tx.Bucket(bucketMutes).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m paligo.Mute
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // ThreadsOff reports whether event e goes to channel as a post of its own:
 // a subscription of the channel that takes e says threads=off.
 func (s ruleRecords) ThreadsOff(scope, channel string, e *paligo.Event) (bool, error) {
 	subs, err := s.Subscriptions(scope, channel)
-	if err != nil {
-		return false, err
-	}
+	return threadsOff(subs, e), err
+}
+
+// threadsOff reports whether one of a channel's subscriptions that takes
+// e says threads=off.
+func threadsOff(subs []paligo.Subscription, e *paligo.Event) bool {
 	for i := range subs {
 		if subs[i].ThreadsOff && subs[i].Matches(e) {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/paligo/paligo-slack/paligo"
+)
+
+// The loads of delivery's jobs: each reads, in one transaction, all the
+// store knows that a job of its kind needs (ReadPersonJob is the person's).
+
+// ChannelJob is what a channel job needs: its event and, in its channel,
+// whether the event goes alone (threads=off), the living message its
+// thread key joins, and, for a channel only the event names, what is
+// known of it being shared with other organizations.
+type ChannelJob struct {
+	Event      paligo.Event
+	ThreadsOff bool
+	// Living is the living message of (channel, the event's thread key),
+	// when Found.
+	Living      paligo.Living
+	LivingFound bool
+	// Shared is what conversations.info said of the channel, when
+	// SharedFound (read for Named jobs only), and ExternalAllowed whether
+	// a subscription there says external=allow.
+	Shared          ChannelShared
+	SharedFound     bool
+	ExternalAllowed bool
+}
+
+// ReadChannelJob reads what channel job j, posting to channel (an id),
+// needs.
+func (s outboxRecords) ReadChannelJob(j Job, channel string) (ChannelJob, error) {
+	var c ChannelJob
+	err := s.db.view(func(tx kvTx) error {
+		v := tx.Bucket(bucketEvents).Get(u64(j.Event))
+		if v == nil {
+			return fmt.Errorf("event %d not found", j.Event)
+		}
+		e, err := decodeEvent(u64(j.Event), v)
+		if err != nil {
+			return err
+		}
+		subs, err := subscriptionsOf(tx, j.Team, channel)
+		if err != nil {
+			return err
+		}
+		c = ChannelJob{Event: e, ThreadsOff: threadsOff(subs, &e),
+			ExternalAllowed: slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External })}
+		if key := paligo.ThreadKey(&e); key != "" && !c.ThreadsOff {
+			if c.Living, c.LivingFound, err = livingByKey(tx, livingKey(channel, key)); err != nil {
+				return err
+			}
+		}
+		if j.Named {
+			c.Shared, c.SharedFound, err = getTxJSON[ChannelShared](tx.Bucket(bucketSlackCache), []byte("ext:"+channel))
+		}
+		return err
+	})
+	return c, err
+}
+
+// LivingJob is what a living message's job (its parent's update, a note
+// in its thread) needs: the living message, the event it shows and the
+// mutes of its channel.
+type LivingJob struct {
+	Living paligo.Living
+	Event  paligo.Event
+	Mutes  []paligo.Mute
+}
+
+// ReadLivingJob reads what job j of a living message needs; ErrNoLiving
+// when retention removed the living message.
+func (s livingRecords) ReadLivingJob(j Job) (LivingJob, error) {
+	var r LivingJob
+	err := s.db.view(func(tx kvTx) (err error) {
+		if r.Living, err = getLiving(tx, j.Living); err != nil {
+			return err
+		}
+		if v := tx.Bucket(bucketEvents).Get(u64(r.Living.Event)); v != nil {
+			if r.Event, err = decodeEvent(u64(r.Living.Event), v); err != nil {
+				return err
+			}
+		} else {
+			return fmt.Errorf("event %d of living message %d not found", r.Living.Event, r.Living.ID)
+		}
+		r.Mutes, err = mutesOf(tx, r.Living.Channel)
+		return err
+	})
+	return r, err
+}
+
+// InviteSummaryJob is what an invitation run's summary needs: the run and
+// the inviter's DM channel, when known.
+type InviteSummaryJob struct {
+	Run      paligo.InviteRun
+	RunFound bool
+	DM       string
+}
+
+// ReadInviteSummaryJob reads what summary job j needs.
+func (s inviteRecords) ReadInviteSummaryJob(j Job) (InviteSummaryJob, error) {
+	var r InviteSummaryJob
+	err := s.db.view(func(tx kvTx) (err error) {
+		cache := tx.Bucket(bucketSlackCache)
+		if r.Run, r.RunFound, err = getTxJSON[paligo.InviteRun](tx.Bucket(bucketInviteRuns), u64(j.Run)); err != nil {
+			return err
+		}
+		r.DM, _, err = getTxJSON[string](cache, Scoped(j.Team, "dm:"+j.User))
+		return err
+	})
+	return r, err
+}
