@@ -756,8 +756,8 @@ func (w inWorkspace) deliverPerson(ctx context.Context, job store.Job) (bool, er
 		return true, w.finish(job, store.Receipt{Outcome: outcome, User: user})
 	}
 	dm := p.DM
-	if dm == "" {
-		if dm, err = w.openDM(ctx, user); err != nil {
+	if dm == "" { // remembered by the write that records the DM sent
+		if dm, err = w.conversationsOpen(ctx, user); err != nil {
 			return w.settle(job, err)
 		}
 	}
@@ -774,18 +774,20 @@ func (w inWorkspace) deliverPerson(ctx context.Context, job store.Job) (bool, er
 // deliverDigest sends a digest job: one DM with what of its events is still
 // queued (nothing left means nothing is sent), recorded once Slack says ok.
 func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
-	events, err := w.store.DigestEvents(w.teamOf(job), job)
+	r, err := w.store.ReadDigestJob(w.teamOf(job), job)
 	if err != nil {
 		return false, err
 	}
-	if len(events) == 0 {
+	if len(r.Events) == 0 {
 		return true, w.finishDigest(job, "", "")
 	}
-	dm, err := w.dmChannel(ctx, job.User)
-	if err != nil {
-		return w.settle(job, err)
+	dm := r.DM
+	if dm == "" { // remembered by the write that records the digest sent
+		if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
+			return w.settle(job, err)
+		}
 	}
-	fallback, blocks, _ := views.Digest(events, w.opts.MoreURL)
+	fallback, blocks, _ := views.Digest(r.Events, w.opts.MoreURL)
 	err = w.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return w.finishDigest(job, ch, ts) })
 	return w.settle(job, err)
 }
@@ -965,25 +967,8 @@ func (w inWorkspace) lookup(ctx context.Context, t turn, email string, cached st
 	return user, err
 }
 
-// dmChannel returns the DM channel with user, opening it once.
-func (w inWorkspace) dmChannel(ctx context.Context, user string) (string, error) {
-	if ch, ok, err := w.store.CachedDM(w.sp.scope, user); err != nil || ok {
-		return ch, err
-	}
-	return w.openDM(ctx, user)
-}
-
-// openDM opens the DM channel with user (conversations.open) and caches it.
-func (w inWorkspace) openDM(ctx context.Context, user string) (string, error) {
-	ch, err := w.conversationsOpen(ctx, user)
-	if err != nil {
-		return "", err
-	}
-	return ch, w.store.CacheDM(w.sp.scope, user, ch)
-}
-
-// conversationsOpen opens the DM channel with user, for a caller whose
-// record remembers it.
+// conversationsOpen opens the DM channel with user. The write that
+// records what was sent there remembers it (the job's next load knows it).
 func (w inWorkspace) conversationsOpen(ctx context.Context, user string) (string, error) {
 	var ch string
 	err := w.call(ctx, "conversations.open", "", nil, func(ctx context.Context, api DeliverySlack) error {

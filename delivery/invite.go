@@ -132,12 +132,12 @@ func (w inWorkspace) deliverInviteSummary(ctx context.Context, job store.Job) (b
 	}
 	dm := r.DM
 	if dm == "" {
-		if dm, err = w.openDM(ctx, job.User); err != nil {
+		if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
 			return w.settle(job, err)
 		}
 	}
 	text, blocks := views.InviteSummary(r.Run)
-	err = w.postBlocks(ctx, dm, text, blocks, func(_, ts string) error { return w.store.FinishInviteSummary(job, ts) })
+	err = w.postBlocks(ctx, dm, text, blocks, func(ch, ts string) error { return w.store.FinishInviteSummary(job, ch, ts) })
 	if errors.Is(err, store.ErrJobGone) {
 		return true, nil
 	}

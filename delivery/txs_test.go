@@ -144,6 +144,13 @@ func TestEachJobReadsOnceAndWritesOnce(t *testing.T) {
 			}
 		}
 	}
+	// A DM channel opened is remembered by the write that records what
+	// was sent there: ann's is opened once (her first DM), not again for
+	// her digest or her invitation summary; bo's and cy's by their
+	// invitations.
+	if n := len(fs.Calls("conversations.open")); n != 3 {
+		t.Errorf("%d conversations.open calls, want 3 (one per person)", n)
+	}
 	for _, k := range []string{"person", "channel", "parent", "note", "callback", "digest", "invite", "invite_summary"} {
 		if len(all[k]) == 0 {
 			t.Errorf("no %s job ran", k)

@@ -178,16 +178,24 @@ func (s digestRecords) QueueDigests(team string, reqs []DigestRequest) ([]Job, e
 	return jobs, nil
 }
 
-// DigestEvents returns the events of digest job j that are still queued
-// (another digest may have taken some), oldest first.
-func (s digestRecords) DigestEvents(team string, j Job) ([]paligo.Event, error) {
-	var events []paligo.Event
-	err := s.db.view(func(tx kvTx) error {
+// DigestJob is what a digest job needs: its events still queued (a
+// digest with none is not sent) and the person's DM channel, when known.
+type DigestJob struct {
+	Events []paligo.Event
+	DM     string
+}
+
+// ReadDigestJob reads, in one transaction, what digest job j of team
+// needs: the events of j that are still queued for its user (another
+// digest may have taken some), oldest first, and the user's DM channel.
+func (s digestRecords) ReadDigestJob(team string, j Job) (DigestJob, error) {
+	var r DigestJob
+	err := s.db.view(func(tx kvTx) (err error) {
 		evs := tx.Bucket(bucketEvents)
-		events = make([]paligo.Event, 0, len(j.Items))
-		return stillQueued(tx.Bucket(bucketDigest), digestPrefix(team, j.User), j.Items, func(seq uint64, _ []byte) error {
+		r.Events = make([]paligo.Event, 0, len(j.Items))
+		err = stillQueued(tx.Bucket(bucketDigest), digestPrefix(team, j.User), j.Items, func(seq uint64, _ []byte) error {
 			if e, ok := s.events.get(seq); ok {
-				events = append(events, e)
+				r.Events = append(r.Events, e)
 				return nil
 			}
 			v := evs.Get(u64(seq))
@@ -199,11 +207,16 @@ func (s digestRecords) DigestEvents(team string, j Job) ([]paligo.Event, error) 
 				return err
 			}
 			s.events.put(seq, e)
-			events = append(events, e)
+			r.Events = append(r.Events, e)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		r.DM, _, err = getTxJSON[string](tx.Bucket(bucketSlackCache), Scoped(j.Team, "dm:"+j.User))
+		return err
 	})
-	return events, err
+	return r, err
 }
 
 // stillQueued calls fn, in order, for each of items (event sequences) that
@@ -331,6 +344,9 @@ func (s digestRecords) FinishDigest(team string, j Job, channel, ts string) erro
 			st.Job, st.InJob = 0, 0
 		}
 		if channel != "" {
+			if err := rememberDM(tx, j.Team, j.User, channel); err != nil {
+				return err
+			}
 			if j.Window.After(st.LastWindow) {
 				st.LastWindow = j.Window
 			}

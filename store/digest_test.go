@@ -78,9 +78,10 @@ func testDigestQueueJobAndFinish(t *testing.T) {
 	}
 	// An event queued after the job was made is not in it and stays.
 	later := queueFor(t, s, "U1", 1, t0.Add(90*time.Minute))
-	events, err := s.DigestEvents("T1", jobs[0])
+	dj, err := s.ReadDigestJob("T1", jobs[0])
+	events := dj.Events
 	if err != nil || len(events) != 3 {
-		t.Fatalf("DigestEvents = %d, %v", len(events), err)
+		t.Fatalf("ReadDigestJob = %d events, %v", len(events), err)
 	}
 	if pending, _ := s.PendingJobs(); len(pending) != 1 || pending[0].Seq != jobs[0].Seq {
 		t.Fatalf("outbox = %+v, want the digest job (it survives a restart)", pending)
@@ -113,8 +114,8 @@ func testDigestQueueJobAndFinish(t *testing.T) {
 	jobs2, _ := s.QueueDigests("T1", []store.DigestRequest{{User: "U1", Window: window.Add(time.Hour)}})
 	stale := jobs2[0]
 	stale.Items = append(stale.Items, seqs...)
-	if ev, _ := s.DigestEvents("T1", stale); len(ev) != 1 {
-		t.Errorf("events of a job with items already sent = %d, want 1", len(ev))
+	if dj, _ := s.ReadDigestJob("T1", stale); len(dj.Events) != 1 {
+		t.Errorf("events of a job with items already sent = %d, want 1", len(dj.Events))
 	}
 }
 

@@ -240,7 +240,7 @@ func (s inviteRecords) FinishInvite(job Job, invite uint64, channel, ts string) 
 		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bucketSlackCache), Scoped(job.Team, "dm:"+job.User), channel); err != nil {
+		if err := rememberDM(tx, job.Team, job.User, channel); err != nil {
 			return err
 		}
 		return updateInvite(tx, invite, func(inv *paligo.Invite) {
@@ -282,10 +282,14 @@ func updateInvite(tx kvTx, id uint64, fn func(*paligo.Invite)) error {
 	return putJSON(b, u64(id), inv)
 }
 
-// FinishInviteSummary records the summary DM and ends its job.
-func (s inviteRecords) FinishInviteSummary(job Job, ts string) error {
+// FinishInviteSummary records the summary DM (channel, ts), remembers
+// the DM channel, and ends its job.
+func (s inviteRecords) FinishInviteSummary(job Job, channel, ts string) error {
 	return s.update(func(tx kvTx) error {
 		if err := takeJob(tx, job.Seq); err != nil {
+			return err
+		}
+		if err := rememberDM(tx, job.Team, job.User, channel); err != nil {
 			return err
 		}
 		runs := tx.Bucket(bucketInviteRuns)

@@ -57,7 +57,7 @@ func testInviteRunLifecycle(t *testing.T) {
 	if i1, _, _ := s.Invite(inv.ID); i1.Status != paligo.InvitePending || i1.TS != "1.1" {
 		t.Errorf("sent invitation = %+v", i1)
 	}
-	if err := s.FinishInviteSummary(more[0], "9.9"); err != nil {
+	if err := s.FinishInviteSummary(more[0], "D1", "9.9"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, _ := s.InviteRun(run.Seq); got.SummaryTS != "9.9" {

@@ -475,6 +475,11 @@ func (s outboxRecords) Finish(job Job, team string, r Receipt) (paligo.Outcome, 
 		default:
 			target = team + "/" + r.User
 		}
+		if job.Kind == JobPerson && r.Outcome == paligo.Sent && r.Channel != "" {
+			if err := rememberDM(tx, job.Team, r.User, r.Channel); err != nil {
+				return err
+			}
+		}
 		rb := tx.Bucket(bucketReceipts)
 		if job.Kind == JobPerson && r.Outcome != paligo.Unmatched && rb.Get(receiptKey(job.Event, target)) != nil {
 			outcome = paligo.AlreadyHandled
@@ -715,9 +720,13 @@ func (s directoryRecords) CachedDM(scope, user string) (string, bool, error) {
 
 // CacheDM remembers the DM channel opened with user.
 func (s directoryRecords) CacheDM(scope, user, channel string) error {
-	return s.batch(func(tx kvTx) error {
-		return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
-	})
+	return s.batch(func(tx kvTx) error { return rememberDM(tx, scope, user, channel) })
+}
+
+// rememberDM is CacheDM in tx: the write that records a DM sent remembers
+// the channel it went to.
+func rememberDM(tx kvTx, scope, user, channel string) error {
+	return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
 }
 
 // getJSON reads the value at key in bucket, decoded as T; found is false

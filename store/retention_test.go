@@ -94,7 +94,7 @@ func testPrune(t *testing.T, batch int) {
 	must(err)
 	summary, err = s.FinishInvite(ijobs[2], accepted.ID, "D7", "7.7")
 	must(err)
-	must(s.FinishInviteSummary(summary[0], "9.9"))
+	must(s.FinishInviteSummary(summary[0], "D1", "9.9"))
 	accept(paligo.Event{ID: "joined", Type: "invite.accepted", Fields: map[string]string{paligo.FieldInviteID: fmt.Sprint(accepted.ID)}})
 	// Mutes: one ended on day 0, one lasts forever, one ends on day 35.
 	must(s.Mute(paligo.Mute{Channel: "C1", Subject: "k:ended", Until: t0.Add(time.Hour)}))
