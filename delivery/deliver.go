@@ -316,15 +316,15 @@ func (d *Deliverer) enqueueLocked(jobs []store.Job) {
 		if d.backlog.leaveInOutbox(j) {
 			continue
 		}
-		if !d.leases.holds(j.Lane()) {
+		if !d.leases.holds(laneOf(j)) {
 			d.leases.await(j)
 			continue
 		}
 		d.queued[j.Seq] = true
 		d.backlog.highest = max(d.backlog.highest, j.Seq)
-		l := d.lanes[j.Lane()]
+		l := d.lanes[laneOf(j)]
 		if l == nil {
-			l = &lane{key: j.Lane()}
+			l = &lane{key: laneOf(j)}
 			d.lanes[l.key] = l
 		}
 		switch {
@@ -847,7 +847,7 @@ func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
 		return false, ferr
 	}
 	d.m.deliveries.WithLabelValues("failed").Inc()
-	d.log.Warn("delivery failed", "lane", laneLabel(job.Lane()), "event", job.Event, "reason", reason)
+	d.log.Warn("delivery failed", "lane", laneLabel(laneOf(job)), "event", job.Event, "reason", reason)
 	return true, nil
 }
 

@@ -27,11 +27,40 @@ func skipReason(u *slack.User) string {
 
 // deliverInvite does one person of an invite run: reads them from Slack
 // (users.info), then skips them with the reason or opens their invitation
-// and DMs them the link. Each ends the job in one transaction, which queues
-// the inviter's summary after the run's last person. Sending one takes two
-// writes: the invitation is opened before its link leaves (a retry after a
-// crash sends the same link, which works), and recorded sent after.
+// and DMs them the link; one write ends the job, whatever the ending, and
+// queues the inviter's summary after the run's last person. Sending one
+// takes a second write, before: the invitation is opened before its link
+// leaves (a retry after a crash sends the same link, which works).
 func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, error) {
+	end, err := w.invite(ctx, job)
+	if err != nil {
+		return false, err
+	}
+	if end.Result == "" {
+		return true, nil // ended meanwhile, or by OpenInvite (a skip)
+	}
+	var summary []store.Job
+	err = w.record(ctx, func() (err error) {
+		summary, err = w.store.EndInvite(job, end)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrJobGone):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	w.m.invites.WithLabelValues(end.Result).Inc()
+	if end.Result == paligo.InviteFailed {
+		w.log.Warn("invitation failed", "user", job.User, "run", job.Run, "reason", end.Reason)
+	}
+	w.Enqueue(summary)
+	return true, nil
+}
+
+// invite decides and sends one person's invitation and says how it ended
+// (no Result: the job has ended already); err means try again later.
+func (w inWorkspace) invite(ctx context.Context, job store.Job) (store.InviteEnd, error) {
 	var u *slack.User
 	err := w.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
 		var err error
@@ -41,84 +70,54 @@ func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, er
 	var se slack.SlackErrorResponse
 	switch {
 	case errors.As(err, &se) && se.Err == "user_not_found":
-		return w.inviteSkipped(w.store.SkipInvite(job, "is not in this workspace"))
+		return store.InviteEnd{Result: paligo.InviteSkipped, Reason: "is not in this workspace"}, nil
 	case err != nil:
-		return w.settleInvite(job, err)
+		return inviteFailed(err)
 	}
 	if reason := skipReason(u); reason != "" {
-		return w.inviteSkipped(w.store.SkipInvite(job, reason))
+		return store.InviteEnd{Result: paligo.InviteSkipped, Reason: reason}, nil
 	}
 	inv, skip, jobs, err := w.store.OpenInvite(job, u.Profile.Email)
-	if err != nil {
-		return w.inviteEnded(jobs, err)
-	}
-	if skip != "" {
-		return w.inviteSkipped(jobs, nil)
-	}
-	if w.opts.InviteLink == nil {
-		return w.inviteEnded(w.store.FailInvite(job, "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"))
+	switch {
+	case errors.Is(err, store.ErrJobGone):
+		return store.InviteEnd{}, nil
+	case err != nil:
+		return store.InviteEnd{}, err
+	case skip != "":
+		// OpenInvite ended the job (someone invited already).
+		w.m.invites.WithLabelValues(paligo.InviteSkipped).Inc()
+		w.Enqueue(jobs)
+		return store.InviteEnd{}, nil
+	case w.opts.InviteLink == nil:
+		return store.InviteEnd{Result: paligo.InviteFailed, Reason: "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"}, nil
 	}
 	// The DM channel a new person's invitation opens is remembered by the
 	// write that records the invitation sent.
 	dm, ok, err := w.store.CachedDM(w.sp.scope, job.User)
 	if err != nil {
-		return false, err
+		return store.InviteEnd{}, err
 	}
 	if !ok {
 		if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
-			return w.settleInvite(job, err)
+			return inviteFailed(err)
 		}
 	}
 	text, blocks := views.InviteDM(inv, w.opts.InviteLink(inv))
-	var summary []store.Job
-	err = w.postBlocks(ctx, dm, text, blocks, func(ch, ts string) (err error) {
-		summary, err = w.store.FinishInvite(job, inv.ID, ch, ts)
-		return err
-	})
-	if err == nil {
-		w.m.invites.WithLabelValues(paligo.InviteSent).Inc()
-		w.Enqueue(summary)
-		return true, nil
+	var ch, ts string
+	if err := w.postBlocks(ctx, dm, text, blocks, func(c, t string) error { ch, ts = c, t; return nil }); err != nil {
+		return inviteFailed(err)
 	}
-	if errors.Is(err, store.ErrJobGone) {
-		return true, nil
-	}
-	return w.settleInvite(job, err)
+	return store.InviteEnd{Result: paligo.InviteSent, Channel: ch, TS: ts}, nil
 }
 
-// inviteEnded hands the summary job on, if the run is over.
-func (w inWorkspace) inviteEnded(jobs []store.Job, err error) (bool, error) {
-	d := w.Deliverer
-	if errors.Is(err, store.ErrJobGone) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	d.Enqueue(jobs)
-	return true, nil
-}
-
-func (w inWorkspace) inviteSkipped(jobs []store.Job, err error) (bool, error) {
-	d := w.Deliverer
-	if err == nil {
-		d.m.invites.WithLabelValues(paligo.InviteSkipped).Inc()
-	}
-	return w.inviteEnded(jobs, err)
-}
-
-// settleInvite retries what can succeed later; anything Slack refused for
+// inviteFailed retries what can succeed later; anything Slack refused for
 // good ends the person's entry (and invitation) failed, with the reason,
 // for the inviter's summary and the admin Home tab.
-func (w inWorkspace) settleInvite(job store.Job, err error) (bool, error) {
-	d := w.Deliverer
-	verdict, reason := bot.Classify(err)
-	if verdict != bot.Refused {
-		return false, err
+func inviteFailed(err error) (store.InviteEnd, error) {
+	if verdict, reason := bot.Classify(err); verdict == bot.Refused {
+		return store.InviteEnd{Result: paligo.InviteFailed, Reason: reason}, nil
 	}
-	d.m.invites.WithLabelValues(paligo.InviteFailed).Inc()
-	d.log.Warn("invitation failed", "user", job.User, "run", job.Run, "reason", reason)
-	return w.inviteEnded(d.store.FailInvite(job, reason))
+	return store.InviteEnd{}, err
 }
 
 // deliverInviteSummary DMs the inviter how the run went.

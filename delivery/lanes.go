@@ -80,7 +80,7 @@ func (l *laneLeases) holds(lane string) bool {
 func (l *laneLeases) await(j store.Job) {
 	d := l.d
 	d.queued[j.Seq] = true
-	l.waiting[j.Lane()] = append(l.waiting[j.Lane()], j)
+	l.waiting[laneOf(j)] = append(l.waiting[laneOf(j)], j)
 	select {
 	case d.leases.wake <- struct{}{}:
 	default:
@@ -367,4 +367,26 @@ func (l *laneLeases) startSpent(lanes []string) {
 		l.ReserveN(now, d.opts.ChannelBurst)
 		d.limiters[key] = l
 	}
+}
+
+// laneOf is the lane of job j: jobs that must go out one after another
+// share one. The posts to a channel (and its living messages' updates and
+// notes) are the channel's, the notifications of one person theirs,
+// callbacks to the platform the callbacks'; each within its workspace.
+func laneOf(j store.Job) string {
+	var lane string
+	switch {
+	case j.Kind == store.JobChannel || j.Kind == store.JobParent || j.Kind == store.JobNote:
+		lane = j.Channel
+	case j.Kind == store.JobCallback:
+		return "callback"
+	case j.User != "":
+		lane = "user:" + j.User
+	default:
+		lane = "email:" + j.Email
+	}
+	if j.Team != "" {
+		return j.Team + "|" + lane
+	}
+	return lane
 }

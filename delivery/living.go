@@ -71,7 +71,7 @@ func (w inWorkspace) laneBusy(job store.Job) bool {
 	d := w.Deliverer
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	l := d.lanes[job.Lane()]
+	l := d.lanes[laneOf(job)]
 	if l == nil {
 		return false
 	}

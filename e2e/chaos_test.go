@@ -344,7 +344,7 @@ func runChaos(t *testing.T, run chaosRun) {
 				var pending []string
 				for _, j := range jobs {
 					if j.Event == e.Seq {
-						pending = append(pending, fmt.Sprintf("%d %s", j.Seq, j.Lane()))
+						pending = append(pending, fmt.Sprintf("%d %s %s%s%s", j.Seq, j.Kind, j.Channel, j.User, j.Email))
 					}
 				}
 				t.Logf("%s (event %d): receipts %+v; jobs in the outbox %v", id, e.Seq, rs, pending)

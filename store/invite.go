@@ -133,20 +133,6 @@ func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, uint64, error)
 	return jobs, invite, putJSON(runs, u64(run.Seq), run)
 }
 
-// SkipInvite ends an invite job without inviting anyone (a bot, a deleted
-// user, no email…), with the reason the inviter is told.
-func (s inviteRecords) SkipInvite(job Job, reason string) ([]Job, error) {
-	if job.Kind != JobInvite {
-		return nil, ErrNotInviteJob
-	}
-	var jobs []Job
-	err := s.update(func(tx kvTx) (err error) {
-		jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, reason)
-		return err
-	})
-	return jobs, err
-}
-
 // OpenInvite opens the invitation of job's person, whose Slack email is
 // email, or returns the one it opened before (a retried job). Someone with
 // an invitation still pending, or accepted, is not invited again: then
@@ -230,42 +216,49 @@ func getTx(b kvBucket, k []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-// FinishInvite records that Slack took the invitation DM (channel, ts),
-// remembers the DM channel, and ends the job; it returns the summary job
-// if this was the run's last.
-func (s inviteRecords) FinishInvite(job Job, invite uint64, channel, ts string) ([]Job, error) {
-	var jobs []Job
-	err := s.update(func(tx kvTx) error {
-		var err error
-		if jobs, _, err = settleEntry(tx, job, paligo.InviteSent, ""); err != nil {
-			return err
-		}
-		if err := rememberDM(tx, job.Team, job.User, channel); err != nil {
-			return err
-		}
-		return updateInvite(tx, invite, func(inv *paligo.Invite) {
-			if inv.Status == paligo.InviteSending {
-				inv.Status = paligo.InvitePending
-			}
-			inv.Channel, inv.TS = channel, ts
-		})
-	})
-	return jobs, err
+// InviteEnd is how an invite job ended: Result is paligo.InviteSent
+// (Channel and TS: the DM), InviteSkipped or InviteFailed (Reason: why,
+// as the inviter is told).
+type InviteEnd struct {
+	Result  string
+	Reason  string
+	Channel string
+	TS      string
 }
 
-// FailInvite ends an invite job Slack refused for good: the entry and the
-// invitation (if one was opened) are failed with the reason.
-func (s inviteRecords) FailInvite(job Job, reason string) ([]Job, error) {
+// EndInvite ends invite job j in one transaction: its entry in the run,
+// and the invitation opened for it, get the result (a sent invitation is
+// pending from then on; a failed one failed with the reason), and a sent
+// one's DM channel is remembered. It returns the summary job if this was
+// the run's last.
+func (s inviteRecords) EndInvite(j Job, end InviteEnd) ([]Job, error) {
+	if j.Kind != JobInvite {
+		return nil, ErrNotInviteJob
+	}
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		var invite uint64
 		var err error
-		if jobs, invite, err = settleEntry(tx, job, paligo.InviteFailed, reason); err != nil || invite == 0 {
+		if jobs, invite, err = settleEntry(tx, j, end.Result, end.Reason); err != nil {
 			return err
 		}
+		if end.Result == paligo.InviteSent {
+			if err := rememberDM(tx, j.Team, j.User, end.Channel); err != nil {
+				return err
+			}
+		}
+		if invite == 0 {
+			return nil
+		}
 		return updateInvite(tx, invite, func(inv *paligo.Invite) {
-			if inv.Status == paligo.InviteSending {
-				inv.Status, inv.Reason = paligo.InviteFailed, reason
+			switch {
+			case end.Result == paligo.InviteSent:
+				if inv.Status == paligo.InviteSending {
+					inv.Status = paligo.InvitePending
+				}
+				inv.Channel, inv.TS = end.Channel, end.TS
+			case end.Result == paligo.InviteFailed && inv.Status == paligo.InviteSending:
+				inv.Status, inv.Reason = paligo.InviteFailed, end.Reason
 			}
 		})
 	})

@@ -29,10 +29,10 @@ func testInviteRunLifecycle(t *testing.T) {
 	if err != nil || again.ID != inv.ID {
 		t.Fatalf("reopen = %+v %v, want the same invitation", again, err)
 	}
-	if more, err := s.FinishInvite(jobs[0], inv.ID, "D1", "1.1"); err != nil || len(more) != 0 {
+	if more, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1"}); err != nil || len(more) != 0 {
 		t.Fatalf("finish: %v %v", more, err)
 	}
-	if _, err := s.FinishInvite(jobs[0], inv.ID, "D1", "1.1"); err != store.ErrJobGone {
+	if _, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1"}); err != store.ErrJobGone {
 		t.Errorf("finishing twice = %v, want ErrJobGone", err)
 	}
 	// U2 has the same email (another account): pending, so skipped.
@@ -43,7 +43,7 @@ func testInviteRunLifecycle(t *testing.T) {
 	// U3: opened, then Slack refuses the DM for good: failed, and the run
 	// is over, so the summary job comes out.
 	inv3, _, _, _ := s.OpenInvite(jobs[2], "three@example.com")
-	more, err = s.FailInvite(jobs[2], "cannot_dm_bot")
+	more, err = s.EndInvite(jobs[2], store.InviteEnd{Result: paligo.InviteFailed, Reason: "cannot_dm_bot"})
 	if err != nil || len(more) != 1 || more[0].Kind != store.JobInviteSummary || more[0].User != "U0ADMIN" {
 		t.Fatalf("fail: %+v %v; want the summary job", more, err)
 	}

@@ -73,26 +73,6 @@ type Job struct {
 	Urgent bool `json:"-"`
 }
 
-// Lane groups jobs that must go out one after another: the posts to one
-// channel, the notifications of one person.
-func (j Job) Lane() string {
-	var lane string
-	switch {
-	case j.Kind == JobChannel || j.Kind == JobParent || j.Kind == JobNote:
-		lane = j.Channel
-	case j.Kind == JobCallback:
-		return "callback"
-	case j.User != "":
-		lane = "user:" + j.User
-	default:
-		lane = "email:" + j.Email
-	}
-	if j.Team != "" {
-		return j.Team + "|" + lane
-	}
-	return lane
-}
-
 // Receipt records how one event reached one target.
 type Receipt struct {
 	Outcome paligo.Outcome `json:"outcome"`

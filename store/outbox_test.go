@@ -10,10 +10,24 @@ import (
 	"github.com/paligo/paligo-slack/store/storetest"
 )
 
+// lanes names each job's target: its channel, user:ID or email:ADDRESS,
+// behind its workspace's team when it has one.
 func lanes(jobs []store.Job) []string {
 	var out []string
 	for _, j := range jobs {
-		out = append(out, j.Lane())
+		target := j.Channel
+		switch {
+		case j.Kind == store.JobCallback:
+			target = "callback"
+		case j.Kind != store.JobChannel && j.Kind != store.JobParent && j.Kind != store.JobNote && j.User != "":
+			target = "user:" + j.User
+		case j.Kind != store.JobChannel && j.Kind != store.JobParent && j.Kind != store.JobNote:
+			target = "email:" + j.Email
+		}
+		if j.Team != "" && j.Kind != store.JobCallback {
+			target = j.Team + "|" + target
+		}
+		out = append(out, target)
 	}
 	return out
 }
