@@ -778,8 +778,9 @@ func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, er
 	if err != nil {
 		return false, err
 	}
+	record := func(ch, ts string) error { return w.finishDigest(job, ch, ts) }
 	if len(r.Events) == 0 {
-		return true, w.finishDigest(job, "", "")
+		return true, record("", "")
 	}
 	dm := r.DM
 	if dm == "" { // remembered by the write that records the digest sent
@@ -788,8 +789,7 @@ func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, er
 		}
 	}
 	fallback, blocks, _ := views.Digest(r.Events, w.opts.MoreURL)
-	err = w.postBlocks(ctx, dm, fallback, blocks, func(ch, ts string) error { return w.finishDigest(job, ch, ts) })
-	return w.settle(job, err)
+	return w.settle(job, w.postBlocks(ctx, dm, fallback, blocks, record))
 }
 
 func (w inWorkspace) finishDigest(job store.Job, ch, ts string) error {

@@ -29,37 +29,44 @@ import (
 // have a lane of their own.
 
 // postLiving posts a channel job's event (c, its load): a reply in the
-// thread of its key when one is open there, else a new parent.
+// thread of its key when one is open there, else a new parent, or, for
+// an event alone with no button that acts, a post like any other. It
+// decides which, draws it, sends it and records it in one write; a reply
+// whose parent Slack says is gone becomes a new parent.
 func (w inWorkspace) postLiving(ctx context.Context, job store.Job, c store.ChannelJob) (bool, error) {
-	e := c.Event
-	key := paligo.ThreadKey(&e)
-	alone := key == "" || c.ThreadsOff
+	e, now := c.Event, w.store.Now()
 	status := paligo.Status(&e)
-	if !alone {
-		if l := c.Living; c.LivingFound && l.Open(w.store.Now()) {
-			done, err := w.reply(ctx, job, e, l, status)
-			if !errors.Is(err, errParentGone) {
-				return done, err
-			}
-			// The parent is gone: this event starts a new one.
-		}
-	} else {
-		key = "event:" + e.ID
+	post := store.Post{Key: c.Key, Alone: c.Key == "" || c.ThreadsOff, Status: status}
+	var thread string
+	switch {
+	case !post.Alone && c.LivingFound && c.Living.Open(now):
+		post.Living, thread = c.Living.ID, c.Living.TS
+	case post.Alone:
+		post.Key = "event:" + e.ID
+		post.Plain = !views.Acts(e, w.opts.ActionsURL != "")
 	}
-	if alone && !views.Acts(e, w.opts.ActionsURL != "") {
-		// No thread and no button that acts: a post like any other.
-		err := w.post(ctx, job.Channel, views.Notification{Event: e}, func(ch, ts string) error {
-			return w.finish(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts})
-		})
+	for {
+		p := views.ChannelPost{Parent: views.Parent{Event: e, PlatformActions: w.opts.ActionsURL != "",
+			Living: paligo.Living{Key: post.Key, Alone: post.Alone, Status: status, Updates: 1, LastAt: now, StartedAt: now}},
+			NewParent: post.Living == 0 && !post.Plain}
+		text, blocks := views.DrawPost(p)
+		var more []slack.MsgOption
+		if post.Living != 0 {
+			more = append(more, slack.MsgOptionTS(thread))
+			if status != "" && status != c.Living.Status {
+				more = append(more, slack.MsgOptionBroadcast()) // the state changed
+			}
+		}
+		err := w.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
+			_, jobs, err := w.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, post)
+			return w.ended(jobs, err)
+		}, more...)
+		if post.Living != 0 && parentGone(err) {
+			post.Living = 0 // the parent is gone: this event starts a new one
+			continue
+		}
 		return w.settle(job, err)
 	}
-	first := paligo.Living{Key: key, Alone: alone, Status: status, Updates: 1, LastAt: w.store.Now(), StartedAt: w.store.Now()}
-	text, blocks := views.ParentMessage(views.Parent{Event: e, Living: first, PlatformActions: w.opts.ActionsURL != ""})
-	err := w.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
-		_, jobs, err := w.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Key: key, Alone: alone, Status: status})
-		return w.ended(jobs, err)
-	})
-	return w.settle(job, err)
 }
 
 // errLater: the job goes behind the other jobs of its lane.
@@ -81,27 +88,6 @@ func (w inWorkspace) laneBusy(job store.Job) bool {
 		}
 	}
 	return false
-}
-
-// errParentGone: Slack refused a reply because its parent is no more.
-var errParentGone = errors.New("the thread's parent is gone")
-
-// reply posts e in l's thread, sent to the channel too when its status
-// differs from the thread's.
-func (w inWorkspace) reply(ctx context.Context, job store.Job, e paligo.Event, l paligo.Living, status string) (bool, error) {
-	text, blocks := views.Reply(e)
-	thread := []slack.MsgOption{slack.MsgOptionTS(l.TS)}
-	if status != "" && status != l.Status {
-		thread = append(thread, slack.MsgOptionBroadcast())
-	}
-	err := w.postBlocks(ctx, job.Channel, text, blocks, func(ch, ts string) error {
-		_, jobs, err := w.store.FinishPost(job, store.Receipt{Outcome: paligo.Sent, Channel: ch, TS: ts}, store.Post{Living: l.ID, Status: status})
-		return w.ended(jobs, err)
-	}, thread...)
-	if parentGone(err) {
-		return false, errParentGone
-	}
-	return w.settle(job, err)
 }
 
 // ended hands the jobs a finished one queued to their lanes, and counts

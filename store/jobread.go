@@ -15,7 +15,9 @@ import (
 // thread key joins, and, for a channel only the event names, what is
 // known of it being shared with other organizations.
 type ChannelJob struct {
-	Event      paligo.Event
+	Event paligo.Event
+	// Key is the event's thread key (paligo.ThreadKey; "" for none).
+	Key        string
 	ThreadsOff bool
 	// Living is the living message of (channel, the event's thread key),
 	// when Found.
@@ -48,8 +50,9 @@ func (s outboxRecords) ReadChannelJob(j Job, channel string) (ChannelJob, error)
 		}
 		c = ChannelJob{Event: e, ThreadsOff: threadsOff(subs, &e),
 			ExternalAllowed: slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External })}
-		if key := paligo.ThreadKey(&e); key != "" && !c.ThreadsOff {
-			if c.Living, c.LivingFound, err = livingByKey(tx, livingKey(channel, key)); err != nil {
+		c.Key = paligo.ThreadKey(&e)
+		if c.Key != "" && !c.ThreadsOff {
+			if c.Living, c.LivingFound, err = livingByKey(tx, livingKey(channel, c.Key)); err != nil {
 				return err
 			}
 		}

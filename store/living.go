@@ -91,11 +91,14 @@ type Post struct {
 	Alone bool
 	// Status is the event's (paligo.Status).
 	Status string
+	// Plain marks a post that is no living message at all (alone, with
+	// no button that acts): only its receipt is kept.
+	Plain bool
 }
 
 // FinishPost ends a channel job that Slack took, in one transaction: the
 // receipt, and the living message it started or replied in (with the
-// parent's update queued). It returns the living message and any job it
+// parent's update queued), unless the post is Plain. It returns the living message and any job it
 // queued.
 func (s livingRecords) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []Job, error) {
 	now := s.Now().UTC()
@@ -106,6 +109,9 @@ func (s livingRecords) FinishPost(job Job, r Receipt, p Post) (paligo.Living, []
 		jobs = nil
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
+		}
+		if p.Plain {
+			return putJSON(tx.Bucket(bucketReceipts), receiptKey(job.Event, job.Channel), r)
 		}
 		lb := tx.Bucket(bucketLiving)
 		if p.Living == 0 {

@@ -147,6 +147,23 @@ func Reply(e paligo.Event) (string, []slack.Block) {
 	return Message(Notification{Event: e})
 }
 
+// ChannelPost is one post of an event to a channel: with NewParent, the
+// first parent of a living message (Parent.Living: its state); else the
+// event alone, as a post of its own or a reply in a living message's
+// thread.
+type ChannelPost struct {
+	Parent
+	NewParent bool
+}
+
+// DrawPost draws p: fallback text and blocks.
+func DrawPost(p ChannelPost) (string, []slack.Block) {
+	if p.NewParent {
+		return ParentMessage(p.Parent)
+	}
+	return Reply(p.Event)
+}
+
 // resultLine tells what one click did, as the parent shows it.
 func resultLine(r paligo.ActionResult) string {
 	by := "<@" + r.By + ">"
