@@ -700,75 +700,104 @@ const channelNamesEvery = 30 * time.Second
 
 // deliverPerson does one person's notification: one read of all the store
 // knows for it (store.ReadPersonJob), Slack asked only for what the store
-// does not know, paligo.Decide, and one write that ends the job. A person
-// known only by an email that was never looked up takes a second read,
-// after the lookup.
+// does not know, paligo.Decide, the notification drawn and sent, and one
+// write that ends the job and remembers what the lookups learned. A
+// person known only by an email that was never looked up takes a second
+// read, after the lookup.
 func (w inWorkspace) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
+	n, err := w.notify(ctx, job)
+	if err != nil {
+		return w.settle(job, err)
+	}
+	write := func() error { return w.finish(job, n.receipt, n.learned...) }
+	if n.receipt.Outcome == paligo.Sent {
+		// Slack took it: a record the store cannot take yet is retried,
+		// not the message.
+		err = w.record(ctx, write)
+	} else {
+		err = write()
+	}
+	if err != nil {
+		return false, err
+	}
+	if n.learnTZ {
+		// Learn a new person's time zone now, a little at a time, rather
+		// than for everyone in the minute their digests fall due (the
+		// digest run refreshes the ones it knows).
+		if _, err := w.tzs.Location(ctx, w.teamOf(job), n.receipt.User); err != nil {
+			w.log.Warn("time zone lookup", "user", n.receipt.User, "err", err)
+		}
+	}
+	return true, nil
+}
+
+// notified is how a person's notification ended, for its record.
+type notified struct {
+	receipt store.Receipt
+	learned []store.Match // what lookups by email learned
+	learnTZ bool          // digested for someone whose time zone is unknown
+}
+
+// notify loads, looks up, decides, draws and sends one person's
+// notification and says how it ended; err means try again later, or (a
+// refusal from Slack) fail.
+func (w inWorkspace) notify(ctx context.Context, job store.Job) (notified, error) {
+	var n notified
 	team := w.teamOf(job)
 	p, err := w.store.ReadPersonJob(job, team, "")
 	if err != nil {
-		return false, err
+		return n, err
 	}
 	// Lookups wait their turn by event: a critical event's first, and one
 	// event's strangers never all before another's (gate.go).
 	t := turn{event: job.Event, critical: paligo.Kinds[paligo.Kind(p.Event.Type)].Critical}
 	if p.User == "" {
-		user, err := w.lookup(ctx, t, job.Email, p.Match, p.MatchFound)
+		user, err := w.lookup(ctx, t, job.Email, p.Match, p.MatchFound, &n.learned)
 		if err != nil {
-			return w.settle(job, err)
+			return n, err
 		}
 		if user == "" {
-			return true, w.finish(job, store.Receipt{Outcome: paligo.Unmatched})
+			n.receipt = store.Receipt{Outcome: paligo.Unmatched}
+			return n, nil
 		}
 		if p, err = w.store.ReadPersonJob(job, team, user); err != nil {
-			return false, err
+			return n, err
 		}
 	}
 	e, user := p.Event, p.User
+	n.receipt.User = user
 	if e.Actor != nil && e.Actor.Email != "" {
-		actor, err := w.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound)
+		actor, err := w.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound, &n.learned)
 		if err != nil {
-			return w.settle(job, err)
+			return n, err
 		}
 		if actor == user {
-			return true, w.finish(job, store.Receipt{Outcome: paligo.SkippedActor, User: user})
+			n.receipt.Outcome = paligo.SkippedActor
+			return n, nil
 		}
 	}
 	if p.Reached {
-		return true, w.finish(job, store.Receipt{Outcome: paligo.AlreadyHandled, User: user})
+		n.receipt.Outcome = paligo.AlreadyHandled
+		return n, nil
 	}
-	switch outcome := paligo.Decide(p.Prefs, e.Type, w.store.Now()); outcome {
-	case paligo.Sent:
-	case paligo.Digested:
-		if err := w.finish(job, store.Receipt{Outcome: outcome, User: user}); err != nil {
-			return false, err
-		}
-		// Learn a new person's time zone now, a little at a time, rather
-		// than for everyone in the minute their digests fall due (the
-		// digest run refreshes the ones it knows).
-		if w.tzs != nil && !p.TZFound {
-			if _, err := w.tzs.Location(ctx, team, user); err != nil {
-				w.log.Warn("time zone lookup", "user", user, "err", err)
-			}
-		}
-		return true, nil
-	default:
-		return true, w.finish(job, store.Receipt{Outcome: outcome, User: user})
+	n.receipt.Outcome = paligo.Decide(p.Prefs, e.Type, w.store.Now())
+	if n.receipt.Outcome != paligo.Sent {
+		n.learnTZ = n.receipt.Outcome == paligo.Digested && w.tzs != nil && !p.TZFound
+		return n, nil
 	}
 	dm := p.DM
 	if dm == "" { // remembered by the write that records the DM sent
 		if dm, err = w.conversationsOpen(ctx, user); err != nil {
-			return w.settle(job, err)
+			return n, err
 		}
 	}
-	n := views.Notification{Event: e, Personal: true}
+	msg := views.Notification{Event: e, Personal: true}
 	if e.Subject != nil {
-		n.Following = p.Prefs.FollowsKey(e.Subject.Key())
+		msg.Following = p.Prefs.FollowsKey(e.Subject.Key())
 	}
-	err = w.post(ctx, dm, n, func(ch, ts string) error {
-		return w.finish(job, store.Receipt{Outcome: paligo.Sent, User: user, Channel: ch, TS: ts})
-	})
-	return w.settle(job, err)
+	text, blocks := views.Message(msg)
+	n.receipt.Channel, n.receipt.TS, err = w.send(ctx, dm, text, blocks)
+	return n, err
 }
 
 // deliverDigest sends a digest job: one DM with what of its events is still
@@ -778,18 +807,26 @@ func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, er
 	if err != nil {
 		return false, err
 	}
-	record := func(ch, ts string) error { return w.finishDigest(job, ch, ts) }
-	if len(r.Events) == 0 {
-		return true, record("", "")
-	}
-	dm := r.DM
-	if dm == "" { // remembered by the write that records the digest sent
-		if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
+	var ch, ts string
+	if len(r.Events) > 0 {
+		dm := r.DM
+		if dm == "" { // remembered by the write that records the digest sent
+			if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
+				return w.settle(job, err)
+			}
+		}
+		fallback, blocks, _ := views.Digest(r.Events, w.opts.MoreURL)
+		if ch, ts, err = w.send(ctx, dm, fallback, blocks); err != nil {
 			return w.settle(job, err)
 		}
 	}
-	fallback, blocks, _ := views.Digest(r.Events, w.opts.MoreURL)
-	return w.settle(job, w.postBlocks(ctx, dm, fallback, blocks, record))
+	write := func() error { return w.finishDigest(job, ch, ts) }
+	if ch != "" {
+		err = w.record(ctx, write) // Slack took it: the record is retried, not the DM
+	} else {
+		err = write()
+	}
+	return err == nil, err
 }
 
 func (w inWorkspace) finishDigest(job store.Job, ch, ts string) error {
@@ -813,8 +850,8 @@ type Locator interface {
 	Location(ctx context.Context, team, user string) (*time.Location, error)
 }
 
-func (d *Deliverer) finish(job store.Job, r store.Receipt) error {
-	outcome, err := d.store.Finish(job, d.teamOf(job), r)
+func (d *Deliverer) finish(job store.Job, r store.Receipt, learned ...store.Match) error {
+	outcome, err := d.store.Finish(job, d.teamOf(job), r, learned...)
 	if errors.Is(err, store.ErrJobGone) {
 		return nil
 	}
@@ -851,30 +888,29 @@ func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
 	return true, nil
 }
 
-// post sends one message to channel, paced, and calls sent with where it
-// landed once Slack says ok.
-func (w inWorkspace) post(ctx context.Context, channel string, n views.Notification, sent func(ch, ts string) error) error {
-	text, blocks := views.Message(n)
-	return w.postBlocks(ctx, channel, text, blocks, sent)
-}
-
-// postBlocks sends one message (fallback text and blocks, and more
-// options: a thread, a broadcast) to channel, paced, and calls sent with
-// where it landed once Slack says ok.
+// postBlocks sends one message (send) and calls sent with where it landed
+// once Slack says ok, as a record (retried while the store cannot commit).
 func (w inWorkspace) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error, more ...slack.MsgOption) error {
-	opts := append([]slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}, more...)
-	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
-	var ch, ts string
-	err := w.call(ctx, "chat.postMessage", channel, w.limiter(ctx, channel), func(ctx context.Context, api DeliverySlack) (err error) {
-		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
-		return err
-	})
+	ch, ts, err := w.send(ctx, channel, text, blocks, more...)
 	if err != nil {
 		return err
 	}
 	return w.record(ctx, func() error { return sent(ch, ts) })
+}
+
+// send posts one message (fallback text and blocks, and more options: a
+// thread, a broadcast) to channel, paced by the channel's limiter and
+// through chat.postMessage's gate, and returns where it landed.
+func (w inWorkspace) send(ctx context.Context, channel, text string, blocks []slack.Block, more ...slack.MsgOption) (ch, ts string, err error) {
+	opts := append([]slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}, more...)
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	err = w.call(ctx, "chat.postMessage", channel, w.limiter(ctx, channel), func(ctx context.Context, api DeliverySlack) (err error) {
+		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	return ch, ts, err
 }
 
 // record writes down what Slack has already done. The message is out, so
@@ -939,9 +975,9 @@ func (d *Deliverer) writable(ctx context.Context) bool {
 // lookup finds the Slack user with email: the cached match when there is
 // one (a match is believed; "no one" only for UnmatchedTTL), no one when
 // the workspace directory is read and lacks it, else users.lookupByEmail,
-// whose answer is cached. "" means no one (bots and
-// deleted users count as no one).
-func (w inWorkspace) lookup(ctx context.Context, t turn, email string, cached store.SlackUser, found bool) (string, error) {
+// whose answer is added to learned for the job's record to remember. ""
+// means no one (bots and deleted users count as no one).
+func (w inWorkspace) lookup(ctx context.Context, t turn, email string, cached store.SlackUser, found bool, learned *[]store.Match) (string, error) {
 	if found && (cached.User != "" || time.Since(cached.CheckedAt) < w.opts.UnmatchedTTL) {
 		return cached.User, nil
 	}
@@ -962,8 +998,11 @@ func (w inWorkspace) lookup(ctx context.Context, t turn, email string, cached st
 		case bot.Notifiable(*u):
 			user = u.ID
 		}
-		return w.store.CacheUser(sp.scope, email, user)
+		return nil
 	})
+	if err == nil {
+		*learned = append(*learned, store.Match{Email: email, User: user})
+	}
 	return user, err
 }
 

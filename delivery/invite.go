@@ -40,10 +40,15 @@ func (w inWorkspace) deliverInvite(ctx context.Context, job store.Job) (bool, er
 		return true, nil // ended meanwhile, or by OpenInvite (a skip)
 	}
 	var summary []store.Job
-	err = w.record(ctx, func() (err error) {
+	write := func() (err error) {
 		summary, err = w.store.EndInvite(job, end)
 		return err
-	})
+	}
+	if end.Result == paligo.InviteSent {
+		err = w.record(ctx, write) // Slack took it: the record is retried, not the DM
+	} else {
+		err = write()
+	}
 	switch {
 	case errors.Is(err, store.ErrJobGone):
 		return true, nil
@@ -103,8 +108,8 @@ func (w inWorkspace) invite(ctx context.Context, job store.Job) (store.InviteEnd
 		}
 	}
 	text, blocks := views.InviteDM(inv, w.opts.InviteLink(inv))
-	var ch, ts string
-	if err := w.postBlocks(ctx, dm, text, blocks, func(c, t string) error { ch, ts = c, t; return nil }); err != nil {
+	ch, ts, err := w.send(ctx, dm, text, blocks)
+	if err != nil {
 		return inviteFailed(err)
 	}
 	return store.InviteEnd{Result: paligo.InviteSent, Channel: ch, TS: ts}, nil

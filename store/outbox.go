@@ -432,17 +432,24 @@ func takeJob(tx kvTx, seq uint64) error {
 //   - the receipt is stored under the job's target (the channel, or the
 //     person's "team/user"; for Unmatched, the email);
 //   - Digested also queues the event for the person's digest;
-//   - Unmatched also lists the email for admins.
+//   - Unmatched also lists the email for admins;
+//   - what lookups learned for the job (learned) is remembered, as
+//     CacheUser would, and a person's DM channel once one was sent.
 //
 // If the person already has a receipt for this event (reached both by email
 // and as a follower) the first one stands and Finish reports AlreadyHandled.
-func (s outboxRecords) Finish(job Job, team string, r Receipt) (paligo.Outcome, error) {
+func (s outboxRecords) Finish(job Job, team string, r Receipt, learned ...Match) (paligo.Outcome, error) {
 	r.At = s.Now().UTC()
 	outcome := r.Outcome
 	err := s.batch(func(tx kvTx) error {
 		outcome = r.Outcome
 		if err := takeJob(tx, job.Seq); err != nil {
 			return err
+		}
+		for _, m := range learned {
+			if err := rememberUser(tx, job.Team, m, r.At); err != nil {
+				return err
+			}
 		}
 		target := job.Channel
 		switch {
@@ -659,17 +666,30 @@ func (s directoryRecords) CacheDirectory(scope string, byEmail map[string]string
 	now := s.Now().UTC()
 	return s.batch(func(tx kvTx) error {
 		for email, user := range byEmail {
-			if user != "" {
-				if err := tx.Bucket(bucketUnmatched).Delete(Scoped(scope, strings.ToLower(email))); err != nil {
-					return err
-				}
-			}
-			if err := putJSON(tx.Bucket(bucketSlackCache), emailKey(scope, email), SlackUser{User: user, CheckedAt: now}); err != nil {
+			if err := rememberUser(tx, scope, Match{Email: email, User: user}, now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// Match is what a lookup by email learned: the Slack user who has it (""
+// for no one, a bot or someone deactivated).
+type Match struct {
+	Email string
+	User  string
+}
+
+// rememberUser is CacheUser in tx, at now: a match takes the email off
+// the unmatched list.
+func rememberUser(tx kvTx, scope string, m Match, now time.Time) error {
+	if m.User != "" {
+		if err := tx.Bucket(bucketUnmatched).Delete(Scoped(scope, strings.ToLower(m.Email))); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.Bucket(bucketSlackCache), emailKey(scope, m.Email), SlackUser{User: m.User, CheckedAt: now})
 }
 
 // CacheRoles remembers the roles of a page of the directory, by user id.
