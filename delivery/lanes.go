@@ -107,7 +107,10 @@ func (l *laneLeases) leaseLoop(ctx context.Context) {
 			full = now
 			d.leases.findJobs(0)
 		} else {
-			d.leases.findJobs(d.leases.lastSeq)
+			d.mu.Lock()
+			after := d.leases.lastSeq
+			d.mu.Unlock()
+			d.leases.findJobs(after)
 		}
 		d.leases.claimWaiting()
 		if now.Sub(renewed) >= every {
