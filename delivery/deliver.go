@@ -28,7 +28,6 @@ import (
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
-	"github.com/paligo/paligo-slack/views"
 )
 
 // DeliverySlack is the part of the Web API delivery uses; *Client has it.
@@ -562,11 +561,13 @@ func laneLabel(key string) string {
 	return key
 }
 
-// deliver does one job. done means the job left the outbox (sent, queued,
-// skipped or failed for good); otherwise err says why it must be retried.
+// deliver does one job, in the stages of its kind (stages.go). done means
+// the job left the outbox (sent, queued, skipped or failed for good);
+// otherwise err says why it must be retried.
 func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err error) {
 	if job.Kind == store.JobCallback {
-		return callbacks{d}.deliverCallback(ctx, job) // to the platform: no workspace
+		w := inWorkspace{Deliverer: d} // to the platform: no workspace
+		return w.run(ctx, job, &callbackJob{base: base{w, job}})
 	}
 	sp, err := d.space(job.Team)
 	if errors.Is(err, errGone) {
@@ -576,62 +577,25 @@ func (d *Deliverer) deliver(ctx context.Context, job store.Job) (done bool, err 
 		return false, err
 	}
 	w := d.in(sp)
+	b := base{w, job}
+	var k jobKind
 	switch job.Kind {
 	case store.JobDigest:
-		return w.deliverDigest(ctx, job)
+		k = &digestJob{base: b}
 	case store.JobInvite:
-		return w.deliverInvite(ctx, job)
+		k = &inviteJob{base: b}
 	case store.JobInviteSummary:
-		return w.deliverInviteSummary(ctx, job)
+		k = &summaryJob{base: b}
 	case store.JobParent:
-		return w.deliverParent(ctx, job)
+		k = &parentJob{base: b}
 	case store.JobNote:
-		return w.deliverNote(ctx, job)
+		k = &noteJob{base: b}
 	case store.JobChannel:
-		return w.deliverChannel(ctx, job)
+		k = &channelJob{base: b}
+	default:
+		k = &personJob{base: b}
 	}
-	return w.deliverPerson(ctx, job)
-}
-
-// deliverChannel posts the event to a routed channel. A channel the event
-// named as #name is resolved first; one the bot cannot see by that name
-// ends on the failed list.
-func (w inWorkspace) deliverChannel(ctx context.Context, job store.Job) (bool, error) {
-	if name, ok := strings.CutPrefix(job.Channel, "#"); ok {
-		id, err := w.channelNamed(ctx, name)
-		if err != nil {
-			return w.settle(job, err)
-		}
-		if id == "" {
-			return w.settle(job, slack.SlackErrorResponse{Err: "channel_not_found",
-				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"no channel named #" + name + " that the bot can see; for a private one, add the bot to it"}}})
-		}
-		dup, err := w.store.ResolveChannelJob(job, id)
-		if errors.Is(err, store.ErrJobGone) || (err == nil && dup) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		job.Channel = id
-	}
-	c, err := w.store.ReadChannelJob(job, job.Channel)
-	if err != nil {
-		return false, err
-	}
-	if job.Named {
-		// Only the event names this channel: one shared with other
-		// organizations takes it only with an external=allow subscription.
-		refused, err := w.externalRefused(ctx, job.Channel, c)
-		if err != nil {
-			return w.settle(job, err)
-		}
-		if refused {
-			return w.settle(job, slack.SlackErrorResponse{Err: "external_channel",
-				ResponseMetadata: slack.ResponseMetadata{Messages: []string{"the channel is shared with other organizations; a subscription there with external=allow lets events name it"}}})
-		}
-	}
-	return w.postLiving(ctx, job, c)
+	return w.run(ctx, job, k)
 }
 
 // channelNamed returns the id of the channel called name ("" when the bot
@@ -698,149 +662,6 @@ const sharedCheckEvery = time.Hour
 // list again (conversations.list is Tier 2: about 20 calls a minute).
 const channelNamesEvery = 30 * time.Second
 
-// deliverPerson does one person's notification: one read of all the store
-// knows for it (store.ReadPersonJob), Slack asked only for what the store
-// does not know, paligo.Decide, the notification drawn and sent, and one
-// write that ends the job and remembers what the lookups learned. A
-// person known only by an email that was never looked up takes a second
-// read, after the lookup.
-func (w inWorkspace) deliverPerson(ctx context.Context, job store.Job) (bool, error) {
-	n, err := w.notify(ctx, job)
-	if err != nil {
-		return w.settle(job, err)
-	}
-	write := func() error { return w.finish(job, n.receipt, n.learned...) }
-	if n.receipt.Outcome == paligo.Sent {
-		// Slack took it: a record the store cannot take yet is retried,
-		// not the message.
-		err = w.record(ctx, write)
-	} else {
-		err = write()
-	}
-	if err != nil {
-		return false, err
-	}
-	if n.learnTZ {
-		// Learn a new person's time zone now, a little at a time, rather
-		// than for everyone in the minute their digests fall due (the
-		// digest run refreshes the ones it knows).
-		if _, err := w.tzs.Location(ctx, w.teamOf(job), n.receipt.User); err != nil {
-			w.log.Warn("time zone lookup", "user", n.receipt.User, "err", err)
-		}
-	}
-	return true, nil
-}
-
-// notified is how a person's notification ended, for its record.
-type notified struct {
-	receipt store.Receipt
-	learned []store.Match // what lookups by email learned
-	learnTZ bool          // digested for someone whose time zone is unknown
-}
-
-// notify loads, looks up, decides, draws and sends one person's
-// notification and says how it ended; err means try again later, or (a
-// refusal from Slack) fail.
-func (w inWorkspace) notify(ctx context.Context, job store.Job) (notified, error) {
-	var n notified
-	team := w.teamOf(job)
-	p, err := w.store.ReadPersonJob(job, team, "")
-	if err != nil {
-		return n, err
-	}
-	// Lookups wait their turn by event: a critical event's first, and one
-	// event's strangers never all before another's (gate.go).
-	t := turn{event: job.Event, critical: paligo.Kinds[paligo.Kind(p.Event.Type)].Critical}
-	if p.User == "" {
-		user, err := w.lookup(ctx, t, job.Email, p.Match, p.MatchFound, &n.learned)
-		if err != nil {
-			return n, err
-		}
-		if user == "" {
-			n.receipt = store.Receipt{Outcome: paligo.Unmatched}
-			return n, nil
-		}
-		if p, err = w.store.ReadPersonJob(job, team, user); err != nil {
-			return n, err
-		}
-	}
-	e, user := p.Event, p.User
-	n.receipt.User = user
-	if e.Actor != nil && e.Actor.Email != "" {
-		actor, err := w.lookup(ctx, t, e.Actor.Email, p.ActorMatch, p.ActorFound, &n.learned)
-		if err != nil {
-			return n, err
-		}
-		if actor == user {
-			n.receipt.Outcome = paligo.SkippedActor
-			return n, nil
-		}
-	}
-	if p.Reached {
-		n.receipt.Outcome = paligo.AlreadyHandled
-		return n, nil
-	}
-	n.receipt.Outcome = paligo.Decide(p.Prefs, e.Type, w.store.Now())
-	if n.receipt.Outcome != paligo.Sent {
-		n.learnTZ = n.receipt.Outcome == paligo.Digested && w.tzs != nil && !p.TZFound
-		return n, nil
-	}
-	dm := p.DM
-	if dm == "" { // remembered by the write that records the DM sent
-		if dm, err = w.conversationsOpen(ctx, user); err != nil {
-			return n, err
-		}
-	}
-	msg := views.Notification{Event: e, Personal: true}
-	if e.Subject != nil {
-		msg.Following = p.Prefs.FollowsKey(e.Subject.Key())
-	}
-	text, blocks := views.Message(msg)
-	n.receipt.Channel, n.receipt.TS, err = w.send(ctx, dm, text, blocks)
-	return n, err
-}
-
-// deliverDigest sends a digest job: one DM with what of its events is still
-// queued (nothing left means nothing is sent), recorded once Slack says ok.
-func (w inWorkspace) deliverDigest(ctx context.Context, job store.Job) (bool, error) {
-	r, err := w.store.ReadDigestJob(w.teamOf(job), job)
-	if err != nil {
-		return false, err
-	}
-	var ch, ts string
-	if len(r.Events) > 0 {
-		dm := r.DM
-		if dm == "" { // remembered by the write that records the digest sent
-			if dm, err = w.conversationsOpen(ctx, job.User); err != nil {
-				return w.settle(job, err)
-			}
-		}
-		fallback, blocks, _ := views.Digest(r.Events, w.opts.MoreURL)
-		if ch, ts, err = w.send(ctx, dm, fallback, blocks); err != nil {
-			return w.settle(job, err)
-		}
-	}
-	write := func() error { return w.finishDigest(job, ch, ts) }
-	if ch != "" {
-		err = w.record(ctx, write) // Slack took it: the record is retried, not the DM
-	} else {
-		err = write()
-	}
-	return err == nil, err
-}
-
-func (w inWorkspace) finishDigest(job store.Job, ch, ts string) error {
-	d := w.Deliverer
-	err := d.store.FinishDigest(d.teamOf(job), job, ch, ts)
-	if errors.Is(err, store.ErrJobGone) {
-		return nil
-	}
-	if err == nil && ch != "" {
-		d.m.digests.WithLabelValues(job.Reason).Inc()
-	}
-	return err
-}
-
 // SetLocator lets delivery learn a user's time zone when their first
 // digest item is queued.
 func (d *Deliverer) SetLocator(l Locator) { d.tzs = l }
@@ -859,43 +680,6 @@ func (d *Deliverer) finish(job store.Job, r store.Receipt, learned ...store.Matc
 		d.m.deliveries.WithLabelValues(string(outcome)).Inc()
 	}
 	return err
-}
-
-// settle turns a Slack error into the job's fate: nil is done; an error
-// retrying cannot cure moves the job to the failed list (done); anything
-// else is retried.
-func (d *Deliverer) settle(job store.Job, err error) (bool, error) {
-	if err == nil {
-		return true, nil
-	}
-	verdict, reason := bot.Classify(err)
-	if verdict == bot.Fatal && job.Team != "" {
-		// A connected workspace's token is no good (revoked, or the app
-		// uninstalled): its jobs end on the failed list, and the others'
-		// go on.
-		d.Forget(job.Team)
-		reason = "workspace token refused (" + reason + ")"
-	} else if verdict != bot.Refused {
-		// Fatal too: the bot stops, and the job waits for a good token
-		// rather than being failed.
-		return false, err
-	}
-	if ferr := d.store.Fail(job, d.teamOf(job), reason); ferr != nil && !errors.Is(ferr, store.ErrJobGone) {
-		return false, ferr
-	}
-	d.m.deliveries.WithLabelValues("failed").Inc()
-	d.log.Warn("delivery failed", "lane", laneLabel(laneOf(job)), "event", job.Event, "reason", reason)
-	return true, nil
-}
-
-// postBlocks sends one message (send) and calls sent with where it landed
-// once Slack says ok, as a record (retried while the store cannot commit).
-func (w inWorkspace) postBlocks(ctx context.Context, channel, text string, blocks []slack.Block, sent func(ch, ts string) error, more ...slack.MsgOption) error {
-	ch, ts, err := w.send(ctx, channel, text, blocks, more...)
-	if err != nil {
-		return err
-	}
-	return w.record(ctx, func() error { return sent(ch, ts) })
 }
 
 // send posts one message (fallback text and blocks, and more options: a
