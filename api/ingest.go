@@ -24,7 +24,7 @@ const (
 
 // Ingest answers POST /v1/events: signed, validated, durably stored events.
 type Ingest struct {
-	Store *store.Store
+	Store IngestRecords
 	// Keys check the requests' signatures: the ingest secret and, while
 	// it is rotated, the one before.
 	Keys signing.Keys
@@ -138,7 +138,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connected and not disconnected. unknown is true when the primary is not
 // known yet and an event names one. An event that names none is for the
 // primary.
-func resolveWorkspaces(st *store.Store, events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
+func resolveWorkspaces(st Installations, events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
 	// A batch names the same few workspaces again and again: each is read
 	// once per request.
 	type lookup struct {

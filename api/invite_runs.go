@@ -19,7 +19,6 @@ import (
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/signing"
-	"github.com/paligo/paligo-slack/store"
 	"github.com/paligo/paligo-slack/workspaces"
 )
 
@@ -33,7 +32,7 @@ type PlatformInviter interface {
 // platform) and GET /v1/invites?run=ID (how it went). Signed like the
 // ingest API: the body, or for the GET the path and query.
 type InviteRuns struct {
-	Store   *store.Store
+	Store   InviteRunRecords
 	Inviter PlatformInviter
 	// Workspaces gives the named workspace (the run's team, the primary
 	// when not given).

@@ -8,14 +8,13 @@ import (
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/signing"
-	"github.com/paligo/paligo-slack/store"
 )
 
 // Invites answers GET /v1/invites/{token}: the Paligo side checks the token
 // of an invitation link. The request is signed like the ingest API, with
 // the request path (/v1/invites/{token}) as the signed body.
 type Invites struct {
-	Store  *store.Store
+	Store  InviteRecords
 	Tokens *paligo.InviteTokens // nil: invitations are off
 	// Keys check the signature: the ingest secret and, while it is
 	// rotated, the one before.
@@ -75,7 +74,7 @@ func (h *Invites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // can still be used: 200; 404 for a token this bot did not sign (tampered
 // or made up) or an invitation it does not have; 410 for one that expired,
 // was used (accepted) or never reached the person; 503 if the store fails.
-func CheckInviteToken(st *store.Store, tokens *paligo.InviteTokens, token string, now time.Time) (paligo.Invite, int, string) {
+func CheckInviteToken(st InviteRecords, tokens *paligo.InviteTokens, token string, now time.Time) (paligo.Invite, int, string) {
 	id, _, ok := tokens.Parse(token)
 	if !ok {
 		return paligo.Invite{}, http.StatusNotFound, "unknown invitation token"

@@ -13,7 +13,7 @@ import (
 // says which channels it would reach and by which subscriptions, which
 // mute it, and what each recipient and follower would get.
 type RouteTest struct {
-	Store *store.Store
+	Store RouteTestRecords
 	Keys  signing.Keys
 	Log   *slog.Logger
 	// Spec says the workspace whose followers and people are looked up,

@@ -14,7 +14,7 @@ import (
 // signed like the ingest API, with the request path and query as the
 // signed body.
 type Trace struct {
-	Store *store.Store
+	Store TraceRecords
 	Keys  signing.Keys
 	Log   *slog.Logger
 }

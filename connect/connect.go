@@ -36,9 +36,20 @@ import (
 // to, are good for.
 const LinkLifetime = 10 * time.Minute
 
+// Records is what the Connect flow keeps: the OAuth states of flows under
+// way, and the workspaces' installations (*store.Store has them).
+type Records interface {
+	NewOAuthState(st paligo.OAuthState) (uint64, error)
+	TakeOAuthState(seq uint64) (paligo.OAuthState, bool, error)
+	SaveInstallation(in paligo.Installation) (paligo.Installation, error)
+	Installation(team string) (paligo.Installation, bool, error)
+	Installations() ([]paligo.Installation, error)
+	Disconnect(team, reason string) (paligo.Installation, bool, error)
+}
+
 // Flow serves the Connect flow.
 type Flow struct {
-	Store *store.Store
+	Store Records
 	// Secret (and Previous, while it is rotated) sign the Connect links:
 	// the ingest secret.
 	Secret, Previous []byte

@@ -15,7 +15,6 @@ import (
 
 	"github.com/paligo/paligo-slack/bot"
 	"github.com/paligo/paligo-slack/paligo"
-	"github.com/paligo/paligo-slack/store"
 )
 
 // Workspace is one workspace the bot serves.
@@ -42,9 +41,18 @@ var (
 	ErrNotYet = errors.New("not connected to the Slack workspace yet")
 )
 
+// Installations is what the registry reads of the store: the primary
+// workspace's team and the connected workspaces (*store.Store has them).
+type Installations interface {
+	Primary() string
+	Installation(team string) (paligo.Installation, bool, error)
+	Installations() ([]paligo.Installation, error)
+	InstallationsVersion() (uint64, error)
+}
+
 // Registry knows the served workspaces.
 type Registry struct {
-	store *store.Store
+	store Installations
 	// sealer opens connected workspaces' tokens; nil without
 	// PALIGO_SLACK_TOKEN_KEY (then only the primary is served).
 	sealer *paligo.Sealer
@@ -67,7 +75,7 @@ type Registry struct {
 // New returns a Registry. base is the primary workspace's client (or, with
 // no SLACK_BOT_TOKEN, hasPrimary false, a client with no token): every
 // other workspace's client shares its HTTP client.
-func New(st *store.Store, base *bot.Client, hasPrimary bool, sealer *paligo.Sealer) *Registry {
+func New(st Installations, base *bot.Client, hasPrimary bool, sealer *paligo.Sealer) *Registry {
 	r := &Registry{store: st, base: base, hasPrimary: hasPrimary, sealer: sealer, byTeam: map[string]*Workspace{}, refreshing: map[string]*sync.Mutex{}}
 	if t := st.Primary(); hasPrimary && t != "" {
 		// Known from the last run, until auth.test says it again.
