@@ -68,7 +68,7 @@ func (h inWorkspace) profile(ctx context.Context, user string, maxAge time.Durat
 	if ok && time.Since(e.at) < maxAge {
 		return e, nil
 	}
-	if r, found, err := h.Store.CachedRole(h.scope(), user); maxAge > 0 && err == nil && found && h.Store.Now().Sub(r.At) < directoryRoleTTL {
+	if r, found, err := h.Store.CachedRole(h.scope(), user); maxAge > 0 && err == nil && found && h.Store.Time().Sub(r.At) < directoryRoleTTL {
 		e = adminEntry{admin: r.Admin, email: r.Email, name: r.Name, at: time.Now()}
 	} else {
 		u, err := h.slack().GetUserInfoContext(ctx, user)

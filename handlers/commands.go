@@ -91,7 +91,7 @@ func (h inWorkspace) routeAlerts(ctx context.Context, cmd slack.SlashCommand, su
 			h.Log.Error("read mutes", "err", err)
 			return bot.Reply{Ack: ephemeral("I couldn't read the subscriptions just now. Try again in a moment.")}
 		}
-		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsTextWithin(subs, mutes, h.Store.Now(), views.MaxAnswerText-len(title)))}
+		return bot.Reply{Ack: ephemeral(title + views.SubscriptionsTextWithin(subs, mutes, h.Store.Time(), views.MaxAnswerText-len(title)))}
 	}
 	subs, err := h.Store.Subscriptions(h.scope(), "")
 	if err != nil {

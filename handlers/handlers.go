@@ -51,7 +51,7 @@ type Digests interface {
 
 // Router answers every envelope the bot receives.
 type Router struct {
-	Store *store.Store
+	Store Records
 	Slack Slack
 	Log   *slog.Logger
 	// Admins are the extra admins (PALIGO_SLACK_ADMINS): user ids or emails.
@@ -176,7 +176,7 @@ func (h *Router) disconnected(team, reason string) bot.Reply {
 			return
 		}
 		job, err := h.Store.QueueCallback(&paligo.ActionCallback{ID: newCallbackID(), Type: "disconnected",
-			Team: team, Org: in.Org, At: h.Store.Now().UTC().Format(time.RFC3339)})
+			Team: team, Org: in.Org, At: h.Store.Time().UTC().Format(time.RFC3339)})
 		if err != nil {
 			h.Log.Error("queue the disconnected callback", "team", team, "err", err)
 			return

@@ -26,7 +26,7 @@ func (h inWorkspace) publishHome(ctx context.Context, team, user, notice string)
 		h.Log.Error("count pending digest", "team", team, "user", user, "err", err)
 	}
 	home := views.Home{Prefs: prefs, Pending: pending, Notice: notice, CanSendNow: h.Digests != nil}
-	if prefs.Paused(h.Store.Now()) {
+	if prefs.Paused(h.Store.Time()) {
 		home.PausedUntil = prefs.PausedUntil
 	}
 	if admin, err := h.IsAdmin(ctx, user); err != nil {
@@ -178,7 +178,7 @@ func (h inWorkspace) sendNow(team, user, reason, notice string) (string, error) 
 // pause holds the user's non-critical notifications until the chosen end:
 // an hour from now, 09:00 tomorrow in their own time zone, or a week.
 func (h inWorkspace) pause(ctx context.Context, team, user, choice string) (string, error) {
-	now := h.Store.Now()
+	now := h.Store.Time()
 	var until time.Time
 	switch choice {
 	case views.PauseHour:
@@ -235,7 +235,7 @@ func (h inWorkspace) adminHome(ctx context.Context, team string) (*views.Admin, 
 	if err != nil {
 		return nil, err
 	}
-	now := h.Store.Now()
+	now := h.Store.Time()
 	for _, inv := range invites {
 		a.Invites = append(a.Invites, views.InviteLine{User: inv.User, Inviter: inv.Inviter, Status: inv.State(now),
 			Created: inv.Created, Expires: inv.Expires, At: inv.AcceptedAt, Reason: inv.Reason})

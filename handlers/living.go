@@ -62,7 +62,7 @@ func (h inWorkspace) livingClick(ctx context.Context, team, user, channel, ts st
 	if err != nil {
 		return "", err
 	}
-	now := h.Store.Now().UTC()
+	now := h.Store.Time().UTC()
 	switch {
 	case a.ActionID == views.ActionLivingMute:
 		return h.muteFromMessage(ctx, user, l, e, a.SelectedOption.Value, now)

@@ -85,7 +85,7 @@ func (h inWorkspace) subscriptionCommand(ctx context.Context, cmd slack.SlashCom
 		if !ok {
 			return refuse("say for how long: 1h, 1d, 1w (or a number of them: 3d) or forever.")
 		}
-		now := h.Store.Now()
+		now := h.Store.Time()
 		m := paligo.Mute{Channel: ch, Subject: subject, By: cmd.UserID}
 		until := "forever"
 		if !forever {

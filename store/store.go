@@ -301,6 +301,10 @@ func open(e engine) (*Store, error) {
 	return s, nil
 }
 
+// Time is Now(): the store's clock, as a method for those that take the
+// store by an interface.
+func (s *Store) Time() time.Time { return s.Now() }
+
 // ReadTxs counts the read transactions opened on the file so far (tests hold
 // the delivery path to the reads it should take).
 func (s *Store) ReadTxs() int { return s.db.readTxs() }
