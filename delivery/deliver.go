@@ -122,7 +122,7 @@ type DeliveryOptions struct {
 // pace; lanes do not wait for one another; a 429 pauses only its channel or
 // method, for Retry-After.
 type Deliverer struct {
-	store *store.Store
+	store Records
 	// primary is the workspace of SLACK_BOT_TOKEN; spaces the connected
 	// ones opened so far, by team (spaces.go).
 	primary *space
@@ -166,7 +166,7 @@ type lane struct {
 }
 
 // NewDeliverer returns a Deliverer; Run starts it.
-func NewDeliverer(st *store.Store, api DeliverySlack, opts DeliveryOptions) *Deliverer {
+func NewDeliverer(st Records, api DeliverySlack, opts DeliveryOptions) *Deliverer {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -641,7 +641,7 @@ func (w inWorkspace) channelNamed(ctx context.Context, name string) (string, err
 // subscription.
 func (w inWorkspace) externalRefused(ctx context.Context, channel string, known store.ChannelJob) (bool, error) {
 	c := known.Shared
-	if !known.SharedFound || w.store.Now().Sub(c.CheckedAt) > sharedCheckEvery {
+	if !known.SharedFound || w.store.Time().Sub(c.CheckedAt) > sharedCheckEvery {
 		info, err := w.sp.client().GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
 		if err != nil {
 			return false, err

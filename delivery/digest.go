@@ -53,7 +53,7 @@ const DigestLock = "digest loop"
 // Deliverer, which sends it like any other job (paced, retried, recorded
 // only when Slack says ok).
 type Digests struct {
-	store *store.Store
+	store DigestRecords
 	d     *Deliverer
 	users UserInfoSlack
 	opts  DigestOptions
@@ -66,7 +66,7 @@ type Digests struct {
 }
 
 // NewDigests returns the digest loop for d's workspace; Run starts it.
-func NewDigests(st *store.Store, d *Deliverer, users UserInfoSlack, opts DigestOptions) *Digests {
+func NewDigests(st DigestRecords, d *Deliverer, users UserInfoSlack, opts DigestOptions) *Digests {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -220,7 +220,7 @@ func (g *Digests) runTeam(ctx context.Context, team string) (int, error) {
 	if err != nil {
 		return 0, nil // no longer served: its digests wait
 	}
-	now := g.store.Now()
+	now := g.store.Time()
 	type candidate struct {
 		user  string
 		prefs paligo.Prefs
@@ -291,7 +291,7 @@ func (g *Digests) runTeam(ctx context.Context, team string) (int, error) {
 // many notifications the digest holds: 0 when nothing waits (or a digest
 // is already on its way).
 func (g *Digests) SendNow(team, user, reason string) (int, error) {
-	jobs, err := g.store.QueueDigests(team, []store.DigestRequest{{User: user, Window: g.store.Now(), Reason: reason}})
+	jobs, err := g.store.QueueDigests(team, []store.DigestRequest{{User: user, Window: g.store.Time(), Reason: reason}})
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
@@ -307,7 +307,7 @@ func (g *Digests) Location(ctx context.Context, team, user string) (*time.Locati
 		return nil, err
 	}
 	budget := 1
-	return g.location(ctx, w, user, g.store.Now(), &budget)
+	return g.location(ctx, w, user, g.store.Time(), &budget)
 }
 
 // location returns the user's time zone from the cache, asking users.info

@@ -77,7 +77,7 @@ func (j *personJob) decide(ctx context.Context) (bool, error) {
 		j.receipt.Outcome = paligo.AlreadyHandled
 		return false, nil
 	}
-	j.receipt.Outcome = paligo.Decide(j.p.Prefs, e.Type, w.store.Now())
+	j.receipt.Outcome = paligo.Decide(j.p.Prefs, e.Type, w.store.Time())
 	if j.receipt.Outcome != paligo.Sent {
 		j.learnTZ = j.receipt.Outcome == paligo.Digested && w.tzs != nil && !j.p.TZFound
 		return false, nil
@@ -182,7 +182,7 @@ func (j *channelJob) decide(ctx context.Context) (bool, error) {
 	j.status = paligo.Status(&e)
 	j.post = store.Post{Key: c.Key, Alone: c.Key == "" || c.ThreadsOff, Status: j.status}
 	switch {
-	case !j.post.Alone && c.LivingFound && c.Living.Open(w.store.Now()):
+	case !j.post.Alone && c.LivingFound && c.Living.Open(w.store.Time()):
 		j.post.Living = c.Living.ID
 	case j.post.Alone:
 		j.post.Key = "event:" + e.ID
@@ -194,7 +194,7 @@ func (j *channelJob) decide(ctx context.Context) (bool, error) {
 // draw draws the post; a reply goes in its thread, broadcast to the
 // channel when the state changed.
 func (j *channelJob) draw() {
-	now := j.w.store.Now()
+	now := j.w.store.Time()
 	p := views.ChannelPost{Parent: views.Parent{Event: j.c.Event, PlatformActions: j.w.opts.ActionsURL != "",
 		Living: paligo.Living{Key: j.post.Key, Alone: j.post.Alone, Status: j.status, Updates: 1, LastAt: now, StartedAt: now}},
 		NewParent: j.post.Living == 0 && !j.post.Plain}

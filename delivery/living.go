@@ -106,7 +106,7 @@ func (w inWorkspace) drawParent(lj store.LivingJob) (string, []slack.Block) {
 	e, l := lj.Event, lj.Living
 	p := views.Parent{Event: e, Living: l, PlatformActions: d.opts.ActionsURL != ""}
 	if e.Subject != nil {
-		if m := paligo.MutedBy(&e, l.Channel, lj.Mutes, d.store.Now()); m != nil {
+		if m := paligo.MutedBy(&e, l.Channel, lj.Mutes, d.store.Time()); m != nil {
 			until := m.Until
 			p.MutedUntil, p.MutedBy = &until, m.By
 		}
@@ -228,7 +228,7 @@ func (j *callbackJob) post(ctx context.Context) (int, string, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paligo-slack")
-	signing.Header(req.Header, d.opts.CallbackSecret, d.store.Now(), j.body)
+	signing.Header(req.Header, d.opts.CallbackSecret, d.store.Time(), j.body)
 	resp, err := d.opts.CallbackClient.Do(req)
 	if err != nil {
 		// The URL may hold a secret of its own: say only what failed.
