@@ -5,8 +5,9 @@
 // kinds of sending that ride the same outbox: living messages (threads,
 // their parents' updates, clicks' notes and callbacks to the platform:
 // living.go), the digest loop (a cron run each minute that queues every
-// digest due, in each person's time zone) and invitations. A job leaves
-// the outbox only once Slack said ok, or refused it for good.
+// digest due, in each person's time zone) and invitations. Every job goes
+// through the same stages (stages.go): load, decide, draw, send, record. A
+// job leaves the outbox only once Slack said ok, or refused it for good.
 package delivery
 
 import (
