@@ -15,8 +15,8 @@ import (
 	"github.com/paligo/paligo-slack/store"
 )
 
-// openInvite records an invitation of user (email) by U0ADMIN, as delivery
-// does, and returns it.
+// openInvite records an invitation of user (email) by U0ADMIN, sent, as
+// delivery does, and returns it.
 func openInvite(t *testing.T, s *store.Store, user, email string) paligo.Invite {
 	t.Helper()
 	_, jobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", InviterEmail: "ada@example.com", InviterName: "Ada", Note: "hi",
@@ -24,9 +24,16 @@ func openInvite(t *testing.T, s *store.Store, user, email string) paligo.Invite 
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("queue: %v %v", jobs, err)
 	}
-	inv, skip, _, err := s.OpenInvite(jobs[0], email)
-	if err != nil || skip != "" {
-		t.Fatalf("open: %v %q", err, skip)
+	r, err := s.ReadInviteJob(jobs[0], email)
+	if err != nil || r.HasPrior {
+		t.Fatalf("read: %+v %v", r, err)
+	}
+	if _, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1", Invite: &r.Invite}); err != nil {
+		t.Fatalf("sent: %v", err)
+	}
+	inv, _, err := s.Invite(r.Invite.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return inv
 }
@@ -69,7 +76,7 @@ func TestIngestInviteAccepted(t *testing.T) {
 	if n, _ := s.EventCount(); n != 0 {
 		t.Fatalf("refused events were stored: %d", n)
 	}
-	if got, _, _ := s.Invite(inv.ID); got.Status != paligo.InviteSending {
+	if got, _, _ := s.Invite(inv.ID); got.Status != paligo.InvitePending {
 		t.Fatalf("a refused event changed the invitation: %+v", got)
 	}
 
@@ -119,7 +126,7 @@ func TestInviteTokenCheck(t *testing.T) {
 
 	code, out := getInvite(t, h, path, path, now)
 	inviter, _ := out["inviter"].(map[string]any)
-	if code != 200 || out["email"] != "new@example.com" || out["slack_user"] != "U0NEW" || out["status"] != paligo.InviteSending ||
+	if code != 200 || out["email"] != "new@example.com" || out["slack_user"] != "U0NEW" || out["status"] != paligo.InvitePending ||
 		inviter["slack_user"] != "U0ADMIN" || inviter["email"] != "ada@example.com" || out["note"] != "hi" ||
 		out["expires_at"] != inv.Expires.Format(time.RFC3339) {
 		t.Errorf("good token: %d %v", code, out)

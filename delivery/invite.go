@@ -25,30 +25,23 @@ func skipReason(u *slack.User) string {
 }
 
 // inviteJob is one person of an invite run: read from Slack (users.info),
-// then skipped with the reason, or their invitation opened and its link
-// DMed to them. One write ends the job, whatever the ending, and queues
-// the inviter's summary after the run's last person. Sending one takes a
-// second write, before: the invitation is opened before its link leaves
-// (a retry after a crash sends the same link, which works).
+// then skipped with the reason, or DMed the link of their invitation. One
+// write ends the job, whatever the ending, records the invitation, and
+// queues the inviter's summary after the run's last person. The
+// invitation's id was taken when the run was queued, so a retry (after a
+// crash between the DM and its record) sends the same link.
 type inviteJob struct {
 	base
-	dm   string
-	inv  paligo.Invite
+	skip string // why the person is not invited, as Slack shows them
+	r    store.InviteJob
 	text string
 	blk  []slack.Block
 	end  store.InviteEnd
 }
 
-// load reads the person's DM channel, when known.
-func (j *inviteJob) load(context.Context) (err error) {
-	j.dm, _, err = j.w.store.CachedDM(j.w.sp.scope, j.job.User)
-	return err
-}
-
-// decide skips a person Slack does not have, a bot, someone deactivated
-// or without an email, or someone invited already (OpenInvite), and
-// opens the invitation of anyone else.
-func (j *inviteJob) decide(ctx context.Context) (bool, error) {
+// load reads the person from Slack, then, in one store read, their
+// invitation, the latest other one of their email, and their DM channel.
+func (j *inviteJob) load(ctx context.Context) error {
 	w := j.w
 	var u *slack.User
 	err := w.call(ctx, "users.info", "", nil, func(ctx context.Context, api DeliverySlack) error {
@@ -59,46 +52,55 @@ func (j *inviteJob) decide(ctx context.Context) (bool, error) {
 	var se slack.SlackErrorResponse
 	switch {
 	case errors.As(err, &se) && se.Err == "user_not_found":
-		j.end = store.InviteEnd{Result: paligo.InviteSkipped, Reason: "is not in this workspace"}
-		return false, nil
+		j.skip = "is not in this workspace"
+		return nil
 	case err != nil:
-		return false, err
+		return err
 	}
-	if reason := skipReason(u); reason != "" {
-		j.end = store.InviteEnd{Result: paligo.InviteSkipped, Reason: reason}
-		return false, nil
+	if j.skip = skipReason(u); j.skip != "" {
+		return nil
 	}
-	inv, skip, jobs, err := w.store.OpenInvite(j.job, u.Profile.Email)
+	j.r, err = w.store.ReadInviteJob(j.job, u.Profile.Email)
+	return err
+}
+
+// decide skips a person Slack does not have, a bot, someone deactivated
+// or without an email, or someone whose email has an invitation pending
+// or accepted (paligo.Invite.Blocks); anyone else is invited.
+func (j *inviteJob) decide(ctx context.Context) (bool, error) {
+	w := j.w
+	if j.skip == "" && j.r.HasPrior {
+		j.skip = j.r.Prior.Blocks(w.store.Time())
+	}
 	switch {
-	case err != nil:
-		return false, err
-	case skip != "":
-		// OpenInvite ended the job: someone invited already.
-		w.m.invites.WithLabelValues(paligo.InviteSkipped).Inc()
-		w.Enqueue(jobs)
-		return false, errEnded
+	case j.skip != "":
+		j.end = store.InviteEnd{Result: paligo.InviteSkipped, Reason: j.skip}
+		return false, nil
 	case w.opts.InviteLink == nil:
 		j.end = store.InviteEnd{Result: paligo.InviteFailed, Reason: "invitations are off (PALIGO_SLACK_INVITE_URL is not set)"}
 		return false, nil
 	}
-	j.inv = inv
-	if j.dm == "" { // remembered by the write that records the invitation sent
-		j.dm, err = w.conversationsOpen(ctx, j.job.User)
+	j.end.Invite = &j.r.Invite
+	if j.r.DM == "" { // remembered by the write that records the invitation sent
+		var err error
+		j.r.DM, err = w.conversationsOpen(ctx, j.job.User)
 		return err == nil, err
 	}
 	return true, nil
 }
 
-func (j *inviteJob) draw() { j.text, j.blk = views.InviteDM(j.inv, j.w.opts.InviteLink(j.inv)) }
+func (j *inviteJob) draw() {
+	j.text, j.blk = views.InviteDM(j.r.Invite, j.w.opts.InviteLink(j.r.Invite))
+}
 
 func (j *inviteJob) send(ctx context.Context) error {
-	ch, ts, err := j.w.send(ctx, j.dm, j.text, j.blk)
-	j.end = store.InviteEnd{Result: paligo.InviteSent, Channel: ch, TS: ts}
+	ch, ts, err := j.w.send(ctx, j.r.DM, j.text, j.blk)
+	j.end.Result, j.end.Channel, j.end.TS = paligo.InviteSent, ch, ts
 	return err
 }
 
-// record ends the person's entry in the run (store.EndInvite) and hands
-// on the summary, when the run is over.
+// record ends the person's entry in the run and records their invitation
+// (store.EndInvite), and hands on the summary when the run is over.
 func (j *inviteJob) record(context.Context) error {
 	w := j.w
 	summary, err := w.store.EndInvite(j.job, j.end)
@@ -114,10 +116,10 @@ func (j *inviteJob) record(context.Context) error {
 }
 
 // fail: anything Slack refused for good ends the person's entry (and
-// invitation) failed, with the reason, for the inviter's summary and the
-// admin Home tab.
+// invitation, once it was decided) failed, with the reason, for the
+// inviter's summary and the admin Home tab.
 func (j *inviteJob) fail(reason string) error {
-	j.end = store.InviteEnd{Result: paligo.InviteFailed, Reason: reason}
+	j.end.Result, j.end.Reason = paligo.InviteFailed, reason
 	return j.record(context.Background())
 }
 

@@ -32,19 +32,18 @@ type Loads interface {
 	ReadLivingJob(j store.Job) (store.LivingJob, error)
 	ReadDigestJob(team string, j store.Job) (store.DigestJob, error)
 	ReadInviteSummaryJob(j store.Job) (store.InviteSummaryJob, error)
+	ReadInviteJob(j store.Job, email string) (store.InviteJob, error)
 	CachedDM(scope, user string) (string, bool, error)
 	Living(id uint64) (paligo.Living, error)
 }
 
-// Ends are the jobs' record stages (and an invitation's opening): one
-// write each, that ends the job.
+// Ends are the jobs' record stages: one write each, that ends the job.
 type Ends interface {
 	Finish(job store.Job, team string, r store.Receipt, learned ...store.Match) (paligo.Outcome, error)
 	FinishPost(job store.Job, r store.Receipt, p store.Post) (paligo.Living, []store.Job, error)
 	FinishParentUpdate(job store.Job, shown uint64, ts string) ([]store.Job, error)
 	FinishDigest(team string, j store.Job, channel, ts string) error
 	FinishInviteSummary(job store.Job, channel, ts string) error
-	OpenInvite(job store.Job, email string) (paligo.Invite, string, []store.Job, error)
 	EndInvite(j store.Job, end store.InviteEnd) ([]store.Job, error)
 	SettleCallback(job store.Job, result paligo.ActionResult, note string) ([]store.Job, error)
 	ResolveChannelJob(j store.Job, id string) (bool, error)

@@ -9,7 +9,7 @@ import (
 // Invite statuses. Expired is not stored: a sending or pending invite past
 // its Expires is expired.
 const (
-	InviteSending  = "sending"  // recorded; Slack has not confirmed the DM yet
+	InviteSending  = "sending"  // recorded before its DM was sent (an older version did; no longer written)
 	InvitePending  = "pending"  // the DM is out; waiting for the person
 	InviteAccepted = "accepted" // the platform said invite.accepted
 	InviteFailed   = "failed"   // the DM could not be sent (Reason)
@@ -56,6 +56,19 @@ func (i Invite) State(now time.Time) string {
 	return i.Status
 }
 
+// Blocks says why this invitation, the latest of an email, keeps a new one
+// from being sent to it at now ("" when it does not): one accepted, or one
+// still pending. A failed or expired invitation does not.
+func (i Invite) Blocks(now time.Time) string {
+	switch i.State(now) {
+	case InviteAccepted:
+		return "already accepted an invitation on " + i.AcceptedAt.Format("2 Jan 2006")
+	case InviteSending, InvitePending:
+		return "already has a pending invitation (until " + i.Expires.Format("2 Jan 2006") + ")"
+	}
+	return ""
+}
+
 // Results of an invite run's entries.
 const (
 	InviteSent    = "sent"
@@ -66,7 +79,10 @@ const (
 // InviteEntry is one person of an invite run and how it ended.
 type InviteEntry struct {
 	User   string `json:"user"`
-	Invite uint64 `json:"invite,omitempty"` // the Invite opened for them
+	// Invite is the id of their invitation, taken when the run is queued
+	// (its link names it, the same on every try); the Invite is recorded
+	// once the DM is sent, or failed.
+	Invite uint64 `json:"invite,omitempty"`
 	Result string `json:"result,omitempty"` // "" while on its way; sent, skipped, failed
 	Reason string `json:"reason,omitempty"`
 }
@@ -83,6 +99,16 @@ type InviteRun struct {
 	Entries      []InviteEntry `json:"entries"`
 	// SummaryTS is the summary DM's ts, once Slack said ok.
 	SummaryTS string `json:"summary_ts,omitempty"`
+}
+
+// Entry is the entry of user still on its way (nil when none is).
+func (r *InviteRun) Entry(user string) *InviteEntry {
+	for i := range r.Entries {
+		if r.Entries[i].User == user && r.Entries[i].Result == "" {
+			return &r.Entries[i]
+		}
+	}
+	return nil
 }
 
 // Counts returns how many entries were sent, skipped and failed.

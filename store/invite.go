@@ -11,10 +11,11 @@ import (
 )
 
 // Invitations. /paligo-invite writes an InviteRun (who asked, the note, one
-// entry per person) and one JobInvite per person into the outbox. Delivery
-// reads the person from Slack (users.info) and either skips them with a
-// reason or opens an Invite record and DMs them the link; each entry ends
-// sent, skipped or failed in the same transaction that removes its job.
+// entry per person, each with the id its invitation will have) and one
+// JobInvite per person into the outbox. Delivery reads the person from
+// Slack (users.info) and either skips them with a reason or DMs them the
+// link of their invitation; each entry ends sent, skipped or failed in the
+// one transaction that records the Invite and removes its job.
 // When the last entry ends, a JobInviteSummary is written that DMs the
 // inviter what happened. An invite.accepted event marks the Invite accepted
 // (AcceptEvents) and tells the inviter (FanOutWith).
@@ -32,9 +33,14 @@ func (s inviteRecords) QueueInvites(run paligo.InviteRun) (paligo.InviteRun, []J
 			return err
 		}
 		run.Seq = seq
-		for _, e := range run.Entries {
+		for i, e := range run.Entries {
 			if e.Result != "" {
 				continue
+			}
+			// The invitation's id is taken now: its link, sent by the job,
+			// names it the same on every try.
+			if run.Entries[i].Invite, err = tx.Bucket(bucketInvites).NextSequence(); err != nil {
+				return err
 			}
 			j := Job{Team: s.Scope(run.Team), Kind: JobInvite, User: e.User, Run: seq}
 			if j.Seq, err = out.NextSequence(); err != nil {
@@ -133,79 +139,67 @@ func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, uint64, error)
 	return jobs, invite, putJSON(runs, u64(run.Seq), run)
 }
 
-// OpenInvite opens the invitation of job's person, whose Slack email is
-// email, or returns the one it opened before (a retried job). Someone with
-// an invitation still pending, or accepted, is not invited again: then
-// skip says why, the job has ended and jobs holds the summary if it was
-// the last.
-func (s inviteRecords) OpenInvite(job Job, email string) (inv paligo.Invite, skip string, jobs []Job, err error) {
-	if job.Kind != JobInvite {
-		return paligo.Invite{}, "", nil, ErrNotInviteJob
+// InviteJob is what an invite job needs, once Slack said the person's
+// email: their invitation as its link names it (the id taken when the run
+// was queued; expiring InviteTTL after the run was), the latest other
+// invitation of the email in the workspace, and their DM channel.
+type InviteJob struct {
+	Invite paligo.Invite
+	Prior  paligo.Invite
+	// HasPrior: Prior is set.
+	HasPrior bool
+	DM       string
+}
+
+// ReadInviteJob reads, in one transaction, what invite job j needs to
+// invite its person, whose Slack email is email.
+func (s inviteRecords) ReadInviteJob(j Job, email string) (InviteJob, error) {
+	if j.Kind != JobInvite {
+		return InviteJob{}, ErrNotInviteJob
 	}
 	email = strings.ToLower(email)
-	now := s.Now().UTC()
-	err = s.update(func(tx kvTx) error {
-		inv, skip, jobs = paligo.Invite{}, "", nil
-		if tx.Bucket(bucketOutbox).Get(u64(job.Seq)) == nil {
+	var r InviteJob
+	err := s.db.view(func(tx kvTx) error {
+		if tx.Bucket(bucketOutbox).Get(u64(j.Seq)) == nil {
 			return ErrJobGone
 		}
-		runs, invites, emails := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketInvites), tx.Bucket(bucketInviteEmails)
 		var run paligo.InviteRun
-		if err := getTx(runs, u64(job.Run), &run); err != nil {
-			return fmt.Errorf("invite run %d: %w", job.Run, err)
+		if err := getTx(tx.Bucket(bucketInviteRuns), u64(j.Run), &run); err != nil {
+			return fmt.Errorf("invite run %d: %w", j.Run, err)
 		}
-		var entry *paligo.InviteEntry
-		for i := range run.Entries {
-			if run.Entries[i].User == job.User {
-				entry = &run.Entries[i]
-			}
+		entry := run.Entry(j.User)
+		if entry == nil || entry.Invite == 0 {
+			return fmt.Errorf("invite run %d has no invitation for %s", j.Run, j.User)
 		}
-		if entry == nil {
-			return fmt.Errorf("invite run %d has no entry for %s", job.Run, job.User)
-		}
-		if entry.Invite != 0 { // opened before a crash or a retry
-			return getTx(invites, u64(entry.Invite), &inv)
-		}
-		// The latest invitation of email in the workspace (an invitation
-		// in another workspace is its own).
-		emailKey := Scoped(job.Team, email)
-		if id := emails.Get(emailKey); id != nil {
-			var prev paligo.Invite
-			if err := getTx(invites, id, &prev); err != nil {
-				return err
-			}
-			switch prev.State(now) {
-			case paligo.InviteAccepted:
-				skip = "already accepted an invitation on " + prev.AcceptedAt.Format("2 Jan 2006")
-			case paligo.InviteSending, paligo.InvitePending:
-				skip = "already has a pending invitation (until " + prev.Expires.Format("2 Jan 2006") + ")"
-			}
-			if skip != "" {
-				var err error
-				jobs, _, err = settleEntry(tx, job, paligo.InviteSkipped, skip)
-				return err
-			}
-		}
-		id, err := invites.NextSequence()
+		invites := tx.Bucket(bucketInvites)
+		found, err := getTxJSON2(invites, u64(entry.Invite), &r.Invite)
 		if err != nil {
 			return err
 		}
-		inv = paligo.Invite{ID: id, Team: run.Team, Email: email, User: job.User, Inviter: run.Inviter,
-			InviterEmail: run.InviterEmail, InviterName: run.InviterName, Note: run.Note, Run: run.Seq,
-			Created: now, Expires: now.Add(paligo.InviteTTL), Status: paligo.InviteSending}
-		if err := putJSON(invites, u64(id), inv); err != nil {
-			return err
+		if !found || r.Invite.Email != email {
+			r.Invite = paligo.Invite{ID: entry.Invite, Team: run.Team, Email: email, User: j.User, Inviter: run.Inviter,
+				InviterEmail: run.InviterEmail, InviterName: run.InviterName, Note: run.Note, Run: run.Seq,
+				Created: run.Created, Expires: run.Created.Add(paligo.InviteTTL), Status: paligo.InvitePending}
 		}
-		if err := emails.Put(emailKey, u64(id)); err != nil {
-			return err
+		if id := tx.Bucket(bucketInviteEmails).Get(Scoped(j.Team, email)); id != nil && binary.BigEndian.Uint64(id) != entry.Invite {
+			if r.HasPrior, err = getTxJSON2(invites, id, &r.Prior); err != nil {
+				return err
+			}
 		}
-		entry.Invite = id
-		return putJSON(runs, u64(run.Seq), run)
+		r.DM, _, err = getTxJSON[string](tx.Bucket(bucketSlackCache), Scoped(j.Team, "dm:"+j.User))
+		return err
 	})
-	if err != nil {
-		return paligo.Invite{}, "", nil, err
+	return r, err
+}
+
+// getTxJSON2 decodes the value at k of b into v; found is false when there
+// is none.
+func getTxJSON2(b kvBucket, k []byte, v any) (bool, error) {
+	raw := b.Get(k)
+	if raw == nil {
+		return false, nil
 	}
-	return inv, skip, jobs, nil
+	return true, json.Unmarshal(raw, v)
 }
 
 func getTx(b kvBucket, k []byte, v any) error {
@@ -218,28 +212,29 @@ func getTx(b kvBucket, k []byte, v any) error {
 
 // InviteEnd is how an invite job ended: Result is paligo.InviteSent
 // (Channel and TS: the DM), InviteSkipped or InviteFailed (Reason: why,
-// as the inviter is told).
+// as the inviter is told). Invite, when set, is the invitation the DM was
+// for (ReadInviteJob's), recorded with the result.
 type InviteEnd struct {
 	Result  string
 	Reason  string
 	Channel string
 	TS      string
+	Invite  *paligo.Invite
 }
 
-// EndInvite ends invite job j in one transaction: its entry in the run,
-// and the invitation opened for it, get the result (a sent invitation is
-// pending from then on; a failed one failed with the reason), and a sent
-// one's DM channel is remembered. It returns the summary job if this was
-// the run's last.
+// EndInvite ends invite job j in one transaction: its entry in the run
+// gets the result; the invitation the DM was for is recorded (pending once
+// sent; failed with the reason) as the latest of its email, and a sent
+// one's DM channel remembered. It returns the summary job if this was the
+// run's last.
 func (s inviteRecords) EndInvite(j Job, end InviteEnd) ([]Job, error) {
 	if j.Kind != JobInvite {
 		return nil, ErrNotInviteJob
 	}
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
-		var invite uint64
 		var err error
-		if jobs, invite, err = settleEntry(tx, j, end.Result, end.Reason); err != nil {
+		if jobs, _, err = settleEntry(tx, j, end.Result, end.Reason); err != nil {
 			return err
 		}
 		if end.Result == paligo.InviteSent {
@@ -247,20 +242,20 @@ func (s inviteRecords) EndInvite(j Job, end InviteEnd) ([]Job, error) {
 				return err
 			}
 		}
-		if invite == 0 {
+		if end.Invite == nil || end.Result == paligo.InviteSkipped {
 			return nil
 		}
-		return updateInvite(tx, invite, func(inv *paligo.Invite) {
-			switch {
-			case end.Result == paligo.InviteSent:
-				if inv.Status == paligo.InviteSending {
-					inv.Status = paligo.InvitePending
-				}
-				inv.Channel, inv.TS = end.Channel, end.TS
-			case end.Result == paligo.InviteFailed && inv.Status == paligo.InviteSending:
-				inv.Status, inv.Reason = paligo.InviteFailed, end.Reason
-			}
-		})
+		inv := *end.Invite
+		switch end.Result {
+		case paligo.InviteSent:
+			inv.Status, inv.Channel, inv.TS = paligo.InvitePending, end.Channel, end.TS
+		case paligo.InviteFailed:
+			inv.Status, inv.Reason = paligo.InviteFailed, end.Reason
+		}
+		if err := putJSON(tx.Bucket(bucketInvites), u64(inv.ID), inv); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketInviteEmails).Put(Scoped(j.Team, inv.Email), u64(inv.ID))
 	})
 	return jobs, err
 }

@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/store"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestInviteRunLifecycle(t *testing.T) { eachEngine(t, testInviteRunLifecycle) }
@@ -19,31 +22,42 @@ func testInviteRunLifecycle(t *testing.T) {
 	if err != nil || len(jobs) != 3 || jobs[0].Kind != store.JobInvite || jobs[0].Run != run.Seq {
 		t.Fatalf("queue: %+v %v", jobs, err)
 	}
-	// U1: invited; opening again (a retried job) returns the same invite.
-	inv, skip, more, err := s.OpenInvite(jobs[0], "One@Example.com")
-	if err != nil || skip != "" || len(more) != 0 || inv.Email != "one@example.com" || inv.Status != paligo.InviteSending ||
-		!inv.Expires.Equal(now.Add(paligo.InviteTTL)) {
-		t.Fatalf("open: %+v %q %v", inv, skip, err)
+	// U1: invited; reading again (a retried job) gives the same
+	// invitation: the id taken when the run was queued, the same expiry,
+	// so the same link.
+	r1, err := s.ReadInviteJob(jobs[0], "One@Example.com")
+	inv := r1.Invite
+	if err != nil || r1.HasPrior || inv.ID == 0 || inv.Email != "one@example.com" || !inv.Expires.Equal(now.Add(paligo.InviteTTL)) {
+		t.Fatalf("read: %+v %v", r1, err)
 	}
-	again, _, _, err := s.OpenInvite(jobs[0], "one@example.com")
-	if err != nil || again.ID != inv.ID {
-		t.Fatalf("reopen = %+v %v, want the same invitation", again, err)
+	if _, found, _ := s.Invite(inv.ID); found {
+		t.Errorf("the invitation is recorded before its DM is sent")
 	}
-	if more, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1"}); err != nil || len(more) != 0 {
+	now = now.Add(time.Minute)
+	again, err := s.ReadInviteJob(jobs[0], "one@example.com")
+	if err != nil || again.Invite.ID != inv.ID || !again.Invite.Expires.Equal(inv.Expires) {
+		t.Fatalf("read again = %+v %v, want the same invitation", again, err)
+	}
+	if more, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1", Invite: &inv}); err != nil || len(more) != 0 {
 		t.Fatalf("finish: %v %v", more, err)
 	}
-	if _, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1"}); err != store.ErrJobGone {
+	if _, err := s.EndInvite(jobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "1.1", Invite: &inv}); err != store.ErrJobGone {
 		t.Errorf("finishing twice = %v, want ErrJobGone", err)
 	}
-	// U2 has the same email (another account): pending, so skipped.
-	_, skip, more, err = s.OpenInvite(jobs[1], "one@example.com")
-	if err != nil || skip == "" || len(more) != 0 {
-		t.Fatalf("second invitation of a pending email: %q %v %v", skip, more, err)
+	// U2 has the same email (another account): U1's invitation, pending,
+	// is the email's latest, and blocks a second one.
+	r2, err := s.ReadInviteJob(jobs[1], "one@example.com")
+	if err != nil || !r2.HasPrior || r2.Prior.ID != inv.ID || r2.Prior.Blocks(now) == "" {
+		t.Fatalf("second invitation of a pending email: %+v %v", r2, err)
 	}
-	// U3: opened, then Slack refuses the DM for good: failed, and the run
+	if more, err := s.EndInvite(jobs[1], store.InviteEnd{Result: paligo.InviteSkipped, Reason: r2.Prior.Blocks(now)}); err != nil || len(more) != 0 {
+		t.Fatalf("skip: %v %v", more, err)
+	}
+	// U3: decided, then Slack refuses the DM for good: failed, and the run
 	// is over, so the summary job comes out.
-	inv3, _, _, _ := s.OpenInvite(jobs[2], "three@example.com")
-	more, err = s.EndInvite(jobs[2], store.InviteEnd{Result: paligo.InviteFailed, Reason: "cannot_dm_bot"})
+	r3, _ := s.ReadInviteJob(jobs[2], "three@example.com")
+	inv3 := r3.Invite
+	more, err := s.EndInvite(jobs[2], store.InviteEnd{Result: paligo.InviteFailed, Reason: "cannot_dm_bot", Invite: &inv3})
 	if err != nil || len(more) != 1 || more[0].Kind != store.JobInviteSummary || more[0].User != "U0ADMIN" {
 		t.Fatalf("fail: %+v %v; want the summary job", more, err)
 	}
@@ -69,15 +83,23 @@ func testInviteRunLifecycle(t *testing.T) {
 
 	// A failed invitation does not block a new one; an expired one neither.
 	run2, jobs2, _ := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []paligo.InviteEntry{{User: "U3"}, {User: "U1"}}})
-	if _, skip, _, _ := s.OpenInvite(jobs2[0], "three@example.com"); skip != "" {
-		t.Errorf("after a failed invitation: skipped (%s)", skip)
+	r4, _ := s.ReadInviteJob(jobs2[0], "three@example.com")
+	if !r4.HasPrior || r4.Prior.Blocks(now) != "" {
+		t.Errorf("after a failed invitation: %+v, blocked (%s)", r4, r4.Prior.Blocks(now))
+	}
+	if _, err := s.EndInvite(jobs2[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D3", TS: "3.3", Invite: &r4.Invite}); err != nil {
+		t.Fatal(err)
 	}
 	now = now.Add(paligo.InviteTTL)
 	if i1, _, _ := s.Invite(inv.ID); i1.State(now) != paligo.InviteExpired {
 		t.Errorf("state a week later = %s", i1.State(now))
 	}
-	if _, skip, _, _ := s.OpenInvite(jobs2[1], "one@example.com"); skip != "" {
-		t.Errorf("after an expired invitation: skipped (%s)", skip)
+	r5, _ := s.ReadInviteJob(jobs2[1], "one@example.com")
+	if !r5.HasPrior || r5.Prior.Blocks(now) != "" {
+		t.Errorf("after an expired invitation: %+v, blocked (%s)", r5, r5.Prior.Blocks(now))
+	}
+	if _, err := s.EndInvite(jobs2[1], store.InviteEnd{Result: paligo.InviteSent, Channel: "D1", TS: "4.4", Invite: &r5.Invite}); err != nil {
+		t.Fatal(err)
 	}
 	recent, _ := s.RecentInvites("T1", 2)
 	if len(recent) != 2 || recent[0].Run != run2.Seq || recent[0].ID < recent[1].ID {
@@ -97,5 +119,47 @@ func testInviteRunWithEveryoneSkippedQueuesTheSummary(t *testing.T) {
 	_, jobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN", Entries: []paligo.InviteEntry{{User: "U1", Result: paligo.InviteSkipped, Reason: "x"}}})
 	if err != nil || len(jobs) != 1 || jobs[0].Kind != store.JobInviteSummary {
 		t.Fatalf("jobs = %+v %v", jobs, err)
+	}
+}
+
+// A run queued by a version that opened invitations as they were sent
+// gets, on upgrade, the ids of its entries still on their way; an entry
+// that ended keeps none, and an invitation opened already keeps its own.
+func TestMigrationReservesInviteIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v9.db")
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 9})
+		invites := tx.Bucket([]byte("invites"))
+		invites.SetSequence(7) // invitation 7 was opened by the old version
+		return tx.Bucket([]byte("invite_runs")).Put([]byte{0, 0, 0, 0, 0, 0, 0, 1},
+			[]byte(`{"seq":1,"team":"T1","inviter":"U0A","entries":[{"user":"U1"},{"user":"U2","result":"skipped"},{"user":"U3","invite":7},{"user":"U4"}]}`))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = store.Open(path, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run, found, err := s.InviteRun(1)
+	if err != nil || !found {
+		t.Fatalf("the run: %v %v", found, err)
+	}
+	got := []uint64{}
+	for _, e := range run.Entries {
+		got = append(got, e.Invite)
+	}
+	if want := []uint64{8, 0, 7, 9}; !slices.Equal(got, want) {
+		t.Errorf("invitation ids after the upgrade = %v, want %v", got, want)
 	}
 }

@@ -82,17 +82,20 @@ func testPrune(t *testing.T, batch int) {
 	run, ijobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U0ADMIN",
 		Entries: []paligo.InviteEntry{{User: "U5"}, {User: "U6"}, {User: "U7"}}})
 	must(err)
-	expired, _, _, err := s.OpenInvite(ijobs[0], "five@example.com")
+	five, err := s.ReadInviteJob(ijobs[0], "five@example.com")
 	must(err)
-	_, err = s.EndInvite(ijobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D5", TS: "5.5"})
+	expired := five.Invite
+	_, err = s.EndInvite(ijobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D5", TS: "5.5", Invite: &expired})
 	must(err)
-	failedInv, _, _, err := s.OpenInvite(ijobs[1], "six@example.com")
+	six, err := s.ReadInviteJob(ijobs[1], "six@example.com")
 	must(err)
-	summary, err := s.EndInvite(ijobs[1], store.InviteEnd{Result: paligo.InviteFailed, Reason: "cannot_dm_bot"})
+	failedInv := six.Invite
+	summary, err := s.EndInvite(ijobs[1], store.InviteEnd{Result: paligo.InviteFailed, Reason: "cannot_dm_bot", Invite: &failedInv})
 	must(err)
-	accepted, _, _, err := s.OpenInvite(ijobs[2], "seven@example.com")
+	seven, err := s.ReadInviteJob(ijobs[2], "seven@example.com")
 	must(err)
-	summary, err = s.EndInvite(ijobs[2], store.InviteEnd{Result: paligo.InviteSent, Channel: "D7", TS: "7.7"})
+	accepted := seven.Invite
+	summary, err = s.EndInvite(ijobs[2], store.InviteEnd{Result: paligo.InviteSent, Channel: "D7", TS: "7.7", Invite: &accepted})
 	must(err)
 	must(s.FinishInviteSummary(summary[0], "D1", "9.9"))
 	accept(paligo.Event{ID: "joined", Type: "invite.accepted", Fields: map[string]string{paligo.FieldInviteID: fmt.Sprint(accepted.ID)}})

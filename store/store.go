@@ -135,6 +135,46 @@ var migrations = []func(tx kvTx) error{
 	createBuckets(bucketInstallations, bucketInstallationOrgs, bucketOAuthStates),
 	// v9: the Events API events taken, for replicas sharing one database.
 	createBuckets(bucketSeenEvents),
+	// v10: an invitation's id is taken when its run is queued: the entries
+	// still on their way get theirs.
+	reserveInviteIDs,
+}
+
+// reserveInviteIDs gives each invite run's entry still on its way, and
+// with no invitation yet, the id of its invitation.
+func reserveInviteIDs(tx kvTx) error {
+	runs, invites := tx.Bucket(bucketInviteRuns), tx.Bucket(bucketInvites)
+	type change struct {
+		key []byte
+		run paligo.InviteRun
+	}
+	var changes []change
+	err := eachJSON(runs, func(k []byte, run paligo.InviteRun) error {
+		changed := false
+		for i, e := range run.Entries {
+			if e.Result == "" && e.Invite == 0 {
+				id, err := invites.NextSequence()
+				if err != nil {
+					return err
+				}
+				run.Entries[i].Invite, changed = id, true
+			}
+		}
+		if changed {
+			changes = append(changes, change{bytes.Clone(k), run})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: a cursor's Put may move what its Next finds.
+	for _, c := range changes {
+		if err := putJSON(runs, c.key, c.run); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createBuckets is a migration that adds buckets.

@@ -97,9 +97,9 @@ func Populate(tb testing.TB, s *store.Store) {
 	_, ijobs, err := s.QueueInvites(paligo.InviteRun{Team: "T1", Inviter: "U1", Note: "welcome",
 		Entries: []paligo.InviteEntry{{User: "U5"}, {User: "U6"}}})
 	must(err)
-	_, _, _, err = s.OpenInvite(ijobs[0], "five@example.com")
+	five, err := s.ReadInviteJob(ijobs[0], "five@example.com")
 	must(err)
-	_, err = s.EndInvite(ijobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D5", TS: "4.000100"})
+	_, err = s.EndInvite(ijobs[0], store.InviteEnd{Result: paligo.InviteSent, Channel: "D5", TS: "4.000100", Invite: &five.Invite})
 	must(err)
 	// A connected workspace of an org, and a Connect flow under way.
 	_, err = s.SaveInstallation(paligo.Installation{Team: "T2", TeamName: "Second", Org: "acme", BotUser: "UB2",
