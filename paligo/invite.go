@@ -78,7 +78,7 @@ const (
 
 // InviteEntry is one person of an invite run and how it ended.
 type InviteEntry struct {
-	User   string `json:"user"`
+	User string `json:"user"`
 	// Invite is the id of their invitation, taken when the run is queued
 	// (its link names it, the same on every try); the Invite is recorded
 	// once the DM is sent, or failed.
