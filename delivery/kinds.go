@@ -258,7 +258,12 @@ func (j *digestJob) decide(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (j *digestJob) draw() { j.text, j.blk, _ = views.Digest(j.r.Events, j.w.opts.MoreURL) }
+// draw draws the digest and lets its events go: a job waits for its turn
+// to send holding only the message (many lanes wait at once).
+func (j *digestJob) draw() {
+	j.text, j.blk, _ = views.Digest(j.r.Events, j.w.opts.MoreURL)
+	j.r.Events = nil
+}
 
 func (j *digestJob) send(ctx context.Context) (err error) {
 	j.ch, j.ts, err = j.w.send(ctx, j.r.DM, j.text, j.blk)

@@ -31,12 +31,17 @@ type Target struct {
 // recipients). Emails are compared case-insensitively and each person is
 // listed once; a person reached both by email and as a follower is told
 // once when the notifications are sent (their email is matched then).
-func Route(e *Event, channels []string, r Records) []Target {
-	var out []Target
+func Route[R Records](e *Event, channels []string, r R) []Target {
+	out := make([]Target, 0, len(channels)+len(e.Recipients))
 	for _, ch := range channels {
 		out = append(out, Target{Channel: ch})
 	}
-	seen := map[string]bool{}
+	inviter := e.Type == "invite.accepted"
+	followers := e.Subject != nil && !(e.Type == "comment.reply" && len(e.Recipients) > 0)
+	if len(e.Recipients) == 0 && !inviter && !followers {
+		return out
+	}
+	seen := make(map[string]bool, len(e.Recipients))
 	for _, email := range e.Recipients {
 		email = strings.ToLower(email)
 		if !seen[email] {
@@ -44,13 +49,13 @@ func Route(e *Event, channels []string, r Records) []Target {
 			out = append(out, Target{Email: email})
 		}
 	}
-	if e.Type == "invite.accepted" {
+	if inviter {
 		if u := r.Inviter(e); u != "" && !seen[u] {
 			seen[u] = true
 			out = append(out, Target{User: u})
 		}
 	}
-	if e.Subject != nil && !(e.Type == "comment.reply" && len(e.Recipients) > 0) {
+	if followers {
 		for _, u := range r.Followers(e.Subject.Key()) {
 			if !seen[u] {
 				seen[u] = true

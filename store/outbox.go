@@ -337,8 +337,9 @@ func fanOutEvent(tx kvTx, spec FanOutSpec, e paligo.Event, rules fanOutRules, no
 // jobsFor turns paligo.Route's targets for e into jobs, reading the
 // records it asks for in tx, of the workspace team.
 func jobsFor(tx kvTx, team string, e paligo.Event, channels []string) []Job {
-	var jobs []Job
-	for _, t := range paligo.Route(&e, channels, routeRecords{tx: tx, team: team}) {
+	targets := paligo.Route(&e, channels, routeRecords{tx: tx, team: team})
+	jobs := make([]Job, 0, len(targets))
+	for _, t := range targets {
 		switch {
 		case t.Channel != "":
 			jobs = append(jobs, Job{Event: e.Seq, Kind: JobChannel, Channel: t.Channel})
@@ -726,7 +727,14 @@ func (s directoryRecords) CacheDM(scope, user, channel string) error {
 // rememberDM is CacheDM in tx: the write that records a DM sent remembers
 // the channel it went to.
 func rememberDM(tx kvTx, scope, user, channel string) error {
-	return putJSON(tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user), channel)
+	b, k := tx.Bucket(bucketSlackCache), Scoped(scope, "dm:"+user)
+	if v := b.Get(k); v != nil {
+		var known string
+		if json.Unmarshal(v, &known) == nil && known == channel {
+			return nil // known already: the page is not written again
+		}
+	}
+	return putJSON(b, k, channel)
 }
 
 // getJSON reads the value at key in bucket, decoded as T; found is false
