@@ -172,8 +172,9 @@ func (s inviteRecords) ReadInviteJob(j Job, email string) (InviteJob, error) {
 			return fmt.Errorf("invite run %d has no invitation for %s", j.Run, j.User)
 		}
 		invites := tx.Bucket(bucketInvites)
-		found, err := getTxJSON2(invites, u64(entry.Invite), &r.Invite)
-		if err != nil {
+		var found bool
+		var err error
+		if r.Invite, found, err = getTxJSON[paligo.Invite](invites, u64(entry.Invite)); err != nil {
 			return err
 		}
 		if !found || r.Invite.Email != email {
@@ -182,7 +183,7 @@ func (s inviteRecords) ReadInviteJob(j Job, email string) (InviteJob, error) {
 				Created: run.Created, Expires: run.Created.Add(paligo.InviteTTL), Status: paligo.InvitePending}
 		}
 		if id := tx.Bucket(bucketInviteEmails).Get(Scoped(j.Team, email)); id != nil && binary.BigEndian.Uint64(id) != entry.Invite {
-			if r.HasPrior, err = getTxJSON2(invites, id, &r.Prior); err != nil {
+			if r.Prior, r.HasPrior, err = getTxJSON[paligo.Invite](invites, id); err != nil {
 				return err
 			}
 		}
@@ -190,16 +191,6 @@ func (s inviteRecords) ReadInviteJob(j Job, email string) (InviteJob, error) {
 		return err
 	})
 	return r, err
-}
-
-// getTxJSON2 decodes the value at k of b into v; found is false when there
-// is none.
-func getTxJSON2(b kvBucket, k []byte, v any) (bool, error) {
-	raw := b.Get(k)
-	if raw == nil {
-		return false, nil
-	}
-	return true, json.Unmarshal(raw, v)
 }
 
 func getTx(b kvBucket, k []byte, v any) error {
