@@ -1,11 +1,8 @@
 package store
 
 import (
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/paligo/paligo-slack/paligo"
 )
 
 // Channels an event names (paligo.Event.Channels): ids, or #names that
@@ -57,26 +54,11 @@ func (s directoryRecords) CacheChannelNames(scope string, byName map[string]stri
 	})
 }
 
-// ExternalAllowed reports whether channel has a subscription of the
-// workspace of scope with external=allow.
-func (s ruleRecords) ExternalAllowed(scope, channel string) (bool, error) {
-	subs, err := s.Subscriptions(scope, channel)
-	if err != nil {
-		return false, err
-	}
-	return slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External }), nil
-}
-
 // ChannelShared is what the bot last learned of whether channel is shared
 // with other organizations, and when.
 type ChannelShared struct {
 	External  bool      `json:"external"`
 	CheckedAt time.Time `json:"checked_at"`
-}
-
-// CachedChannelShared returns what CacheChannelShared remembered.
-func (s directoryRecords) CachedChannelShared(channel string) (ChannelShared, bool, error) {
-	return getJSON[ChannelShared](s.Store, bucketSlackCache, []byte("ext:"+channel))
 }
 
 // CacheChannelShared remembers whether channel is shared with other

@@ -110,33 +110,28 @@ var ErrNotInviteJob = errors.New("not an invite job")
 
 // settleEntry ends job's entry of its run with result and reason, removes
 // the job, and queues the summary when it was the last entry. It returns
-// the summary job, if any, and the invitation the entry opened (0: none).
-func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, uint64, error) {
+// the summary job, if any.
+func settleEntry(tx kvTx, job Job, result, reason string) ([]Job, error) {
 	if err := takeJob(tx, job.Seq); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	runs := tx.Bucket(bucketInviteRuns)
 	var run paligo.InviteRun
 	if err := getTx(runs, u64(job.Run), &run); err != nil {
-		return nil, 0, fmt.Errorf("invite run %d: %w", job.Run, err)
+		return nil, fmt.Errorf("invite run %d: %w", job.Run, err)
 	}
-	var invite uint64
-	for i := range run.Entries {
-		if run.Entries[i].User == job.User && run.Entries[i].Result == "" {
-			run.Entries[i].Result, run.Entries[i].Reason = result, reason
-			invite = run.Entries[i].Invite
-			break
-		}
+	if e := run.Entry(job.User); e != nil {
+		e.Result, e.Reason = result, reason
 	}
 	var jobs []Job
 	if run.Settled() {
 		j, err := queueSummary(tx, run, job.Team)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		jobs = append(jobs, j)
 	}
-	return jobs, invite, putJSON(runs, u64(run.Seq), run)
+	return jobs, putJSON(runs, u64(run.Seq), run)
 }
 
 // InviteJob is what an invite job needs, once Slack said the person's
@@ -225,7 +220,7 @@ func (s inviteRecords) EndInvite(j Job, end InviteEnd) ([]Job, error) {
 	var jobs []Job
 	err := s.update(func(tx kvTx) error {
 		var err error
-		if jobs, _, err = settleEntry(tx, j, end.Result, end.Reason); err != nil {
+		if jobs, err = settleEntry(tx, j, end.Result, end.Reason); err != nil {
 			return err
 		}
 		if end.Result == paligo.InviteSent {

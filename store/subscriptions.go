@@ -372,13 +372,6 @@ func mutesOf(tx kvTx, channel string) ([]paligo.Mute, error) {
 	return out, nil
 }
 
-// ThreadsOff reports whether event e goes to channel as a post of its own:
-// a subscription of the channel that takes e says threads=off.
-func (s ruleRecords) ThreadsOff(scope, channel string, e *paligo.Event) (bool, error) {
-	subs, err := s.Subscriptions(scope, channel)
-	return threadsOff(subs, e), err
-}
-
 // threadsOff reports whether one of a channel's subscriptions that takes
 // e says threads=off.
 func threadsOff(subs []paligo.Subscription, e *paligo.Event) bool {
