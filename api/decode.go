@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -314,10 +313,7 @@ func joinPath(a, b string) string {
 	return a + "." + b
 }
 
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s
-}
+func validEmail(s string) bool { return paligo.ValidEmail(s) }
 
 // decodeEvent reads one event. The error is the body's (it cannot be read
 // further); what is wrong with the event's fields goes to v.

@@ -6,7 +6,8 @@
 // GET /v1/invites (invitation runs), GET /v1/invites/{token} (an
 // invitation, for the platform's sign-up page), GET and DELETE
 // /v1/connections (the workspaces connected: package connect); and,
-// unsigned, GET /healthz and GET /metrics. Slack's own front door is
+// POST /v1/sources/{name} (the platforms' own webhooks, each with its
+// sender's credentials); unsigned, GET /healthz and GET /metrics. Slack's own front door is
 // package bot.
 package api
 
@@ -28,7 +29,10 @@ type HealthCheck struct {
 
 // Endpoints are the platform API's handlers.
 type Endpoints struct {
-	Ingest    http.Handler // POST /v1/events
+	Ingest http.Handler // POST /v1/events
+	// Sources takes the platforms' own webhooks: POST /v1/sources/{name}
+	// and /v1/sources/{name}/{token}.
+	Sources   http.Handler
 	Trace     http.Handler // GET /v1/events/{id}: what became of an event
 	RouteTest http.Handler // POST /v1/routes/test: where an event would go
 	Invites   http.Handler // GET /v1/invites/{token}: an invitation
@@ -51,7 +55,8 @@ type Endpoints struct {
 func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
-		"POST /v1/events": e.Ingest, "GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
+		"POST /v1/events": e.Ingest, "POST /v1/sources/{name}": e.Sources, "POST /v1/sources/{name}/{token}": e.Sources,
+		"GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
 		"GET /v1/invites/{token}": e.Invites, "GET /v1/channels": e.Channels, "GET /v1/people": e.People,
 		"POST /v1/invites": e.StartInvites, "GET /v1/invites": e.InviteRun,
 		"GET /slack/install": e.Connect, "GET /slack/oauth/callback": e.Connect,

@@ -68,10 +68,13 @@ type FieldError struct {
 }
 
 type ingestAnswer struct {
-	Accepted   *int         `json:"accepted,omitempty"`
-	Duplicates *int         `json:"duplicates,omitempty"`
-	Error      string       `json:"error,omitempty"`
-	Errors     []FieldError `json:"errors,omitempty"`
+	Accepted   *int `json:"accepted,omitempty"`
+	Duplicates *int `json:"duplicates,omitempty"`
+	// IDs are the events' ids, when the bot derived them (a sender's
+	// webhook): GET /v1/events/{id} traces each.
+	IDs    []string     `json:"ids,omitempty"`
+	Error  string       `json:"error,omitempty"`
+	Errors []FieldError `json:"errors,omitempty"`
 	// MoreErrors counts the errors found beyond the MaxErrors listed.
 	MoreErrors int `json:"more_errors,omitempty"`
 }
@@ -93,6 +96,16 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, errs, more := DecodeEvents(body)
+	h.take(w, events, errs, more, false)
+}
+
+// take answers a request whose body became events (or errs): checked
+// against the workspaces and invitations they name, then stored, durably,
+// in one transaction with their fan-out, and handed to delivery. Every
+// event the bot accepts, from the platform or a sender's webhook, goes
+// this one way. It returns the answer's status. withIDs lists the events'
+// ids in a 202 (a sender's webhook: the ids were derived here).
+func (h *Ingest) take(w http.ResponseWriter, events []paligo.Event, errs []FieldError, more int, withIDs bool) int {
 	var fan *store.FanOutSpec
 	if h.FanOut != nil {
 		if spec, ok := h.FanOut(); ok {
@@ -104,7 +117,7 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errs, unknown = resolveWorkspaces(h.Store, events, fan); unknown {
 			w.Header().Set("Retry-After", "5")
 			writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "the bot has not reached its workspace yet, so events naming one cannot be checked; nothing was stored, retry later"})
-			return
+			return http.StatusServiceUnavailable
 		}
 	}
 	if len(errs) == 0 {
@@ -116,21 +129,28 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		h.count("rejected", max(len(events), 1))
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid events: nothing was stored", Errors: errs, MoreErrors: more})
-		return
+		return http.StatusBadRequest
 	}
 	res, fanned, err := h.Store.AcceptAndFanOut(events, fan)
 	if err != nil {
 		h.Log.Error("store events", "err", err, "events", len(events))
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "could not store the events; nothing was stored, retry later"})
-		return
+		return http.StatusServiceUnavailable
 	}
 	h.count("accepted", res.Accepted)
 	h.count("duplicate", res.Duplicates)
 	if res.Accepted > 0 && h.Accepted != nil {
 		h.Accepted(res.Accepted, fanned)
 	}
-	writeJSON(w, http.StatusAccepted, ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates})
+	a := ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates}
+	if withIDs {
+		for _, e := range events {
+			a.IDs = append(a.IDs, e.ID)
+		}
+	}
+	writeJSON(w, http.StatusAccepted, a)
+	return http.StatusAccepted
 }
 
 // resolveWorkspaces checks the workspace each event names (team, or org:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/signing"
 	"github.com/paligo/paligo-slack/store"
 )
@@ -23,6 +24,12 @@ type traceAnswer struct {
 	ID         string    `json:"id"`
 	Type       string    `json:"type"`
 	ReceivedAt time.Time `json:"received_at"`
+	// Source is where it came from: a sender's webhook (paligo,
+	// dbt-cloud, alertmanager, …), or api.
+	Source string `json:"source"`
+	// Fields are its fields: for a sender's webhook, what the sender said
+	// (labels, run, project, …) as the event keeps it.
+	Fields map[string]string `json:"fields,omitempty"`
 	// FannedOut is false while the event waits for its fan-out: its
 	// targets are not known yet.
 	FannedOut bool           `json:"fanned_out"`
@@ -56,7 +63,9 @@ func (h *Trace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: "no event with this id is kept: it was never accepted, or it is older than the retention period"})
 		return
 	}
-	a := traceAnswer{ID: t.Event.ID, Type: string(t.Event.Type), ReceivedAt: t.Event.ReceivedAt, FannedOut: t.FannedOut, Targets: t.Targets}
+	source, _ := t.Event.Field(paligo.FieldSource)
+	a := traceAnswer{ID: t.Event.ID, Type: string(t.Event.Type), ReceivedAt: t.Event.ReceivedAt, Source: source, Fields: t.Event.Fields,
+		FannedOut: t.FannedOut, Targets: t.Targets}
 	if a.Targets == nil {
 		a.Targets = []store.Target{}
 	}

@@ -302,6 +302,8 @@ func (m *Main) listen(_ context.Context, w *wiring) (err error) {
 		Store: m.store, Keys: keys, Log: m.Log,
 		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(w.reg), Tokens: w.tokens,
 	}
+	senders := &api.Sources{Ingest: ingest, Auth: m.Config.Sources, DBTCloudURL: m.Config.DBTCloudURL,
+		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Requests: api.NewSourceRequestsCounter(w.reg)}
 	directory := &api.Directory{Workspaces: m.workspaces, Keys: keys, Log: m.Log}
 	inviteRuns := &api.InviteRuns{Store: m.store, Inviter: w.router, Workspaces: m.workspaces, Keys: keys, Log: m.Log,
 		MaxPeople: views.MaxInvitees, MaxNote: views.MaxInviteNote}
@@ -311,7 +313,7 @@ func (m *Main) listen(_ context.Context, w *wiring) (err error) {
 	}
 	ht := m.HTTP.withDefaults()
 	m.server = &http.Server{
-		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest,
+		Handler: api.NewHTTP(api.Endpoints{Ingest: ingest, Sources: senders,
 			Trace:     &api.Trace{Store: m.store, Keys: keys, Log: m.Log},
 			RouteTest: &api.RouteTest{Store: m.store, Keys: keys, Log: m.Log, Spec: m.deliverer.FanOutSpec},
 			Invites:   &api.Invites{Store: m.store, Tokens: w.tokens, Keys: keys, Log: m.Log},

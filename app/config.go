@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/sources"
 	"github.com/paligo/paligo-slack/store"
 )
 
@@ -65,6 +66,11 @@ type Config struct {
 	// Pprof is the address of a second listener that serves Go's profiles
 	// (net/http/pprof); empty, the default, serves none.
 	Pprof string
+	// Sources are the senders whose own webhooks are taken, by name, with
+	// their credentials (PALIGO_SLACK_SOURCE_<NAME>).
+	Sources map[string]sources.Auth
+	// DBTCloudURL is the base of dbt Cloud's run links.
+	DBTCloudURL string
 }
 
 // setting is one row of the configuration table in docs/configuration.md.
@@ -143,6 +149,31 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_PPROF", flag: "pprof",
 		usage: "address of a listener for Go's profiles (/debug/pprof/), off when unset; keep it on loopback",
 		check: hostPort, set: func(c *Config, v string) { c.Pprof = v }},
+}
+
+// The senders' settings, PALIGO_SLACK_SOURCE_<NAME>, one per sender, and
+// where dbt Cloud's runs are.
+func init() {
+	for _, src := range sources.Senders {
+		schemes := make([]string, len(src.Schemes))
+		for i, sc := range src.Schemes {
+			schemes[i] = string(sc)
+		}
+		settings = append(settings, setting{env: src.Setting(), flag: "source-" + src.Name,
+			usage: src.Title + "'s own webhooks at POST /v1/sources/" + src.Name + ", with these credentials: " +
+				strings.Join(schemes, ", ") + " (SCHEME:SECRET; basic:USER:PASSWORD); off when unset",
+			check: func(v string) error { _, err := src.ParseAuth(v); return err },
+			set: func(c *Config, v string) {
+				a, _ := src.ParseAuth(v)
+				if c.Sources == nil {
+					c.Sources = map[string]sources.Auth{}
+				}
+				c.Sources[src.Name] = a
+			}})
+	}
+	settings = append(settings, setting{env: "PALIGO_SLACK_DBT_CLOUD_URL", flag: "dbt-cloud-url", def: sources.DBTCloudURL,
+		usage: "dbt Cloud's access URL, where a run's Open button goes (https://emea.dbt.com, a cell's own URL)",
+		check: httpURL, set: func(c *Config, v string) { c.DBTCloudURL = strings.TrimSuffix(v, "/") }})
 }
 
 func positiveRate(v string) error {

@@ -1,6 +1,7 @@
 package paligo
 
 import (
+	"net/mail"
 	"slices"
 	"time"
 )
@@ -28,6 +29,7 @@ var Kinds = map[Kind]KindInfo{
 	"publication.ready":         {Routable: true, Category: CatPublications},
 	"publication.failed":        {Routable: true, Category: CatPublications, Critical: true},
 	"assignment.status_changed": {Routable: true, Category: CatAssignments},
+	"run.started":               {Routable: true},
 	"run.succeeded":             {Routable: true, Category: CatRuns},
 	"run.failed":                {Routable: true, Category: CatRuns, Critical: true},
 	"system.alert":              {Routable: true, Category: CatAlerts, Critical: true},
@@ -81,6 +83,31 @@ type Event struct {
 	// carry it in their JSON).
 	Seq        uint64    `json:"seq,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
+}
+
+// FieldSource is the field that says where an event came from: the
+// sender of a webhook (paligo, paradime, dbt-cloud, alertmanager, grafana),
+// or SourceAPI for an event posted to the ingest API.
+const (
+	FieldSource = "source"
+	SourceAPI   = "api"
+)
+
+// Field is the event's field name as subscriptions filter it: its
+// fields, where an event that names no source came through the ingest
+// API.
+func (e *Event) Field(name string) (string, bool) {
+	v, ok := e.Fields[name]
+	if !ok && name == FieldSource {
+		return SourceAPI, true
+	}
+	return v, ok
+}
+
+// ValidEmail reports whether s is one bare email address.
+func ValidEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }
 
 // MaxEventChannels is how many channels an event may name.

@@ -19,7 +19,7 @@ func TestKindsDocumented(t *testing.T) {
 	category := map[string]paligo.Category{
 		"followed subjects": paligo.CatFollowing, "mentions": paligo.CatMentions, "replies": paligo.CatReplies,
 		"shares": paligo.CatShares, "publications": paligo.CatPublications, "assignments": paligo.CatAssignments,
-		"runs": paligo.CatRuns, "alerts": paligo.CatAlerts, "(tells the inviter)": "",
+		"runs": paligo.CatRuns, "alerts": paligo.CatAlerts, "(tells the inviter)": "", "(none: channels)": "",
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z_.]+)` \\| [^|]+ \\| (yes|no) \\| ([^|]+?) \\| (yes|) *\\|$")
 	seen := map[paligo.Kind]bool{}

@@ -47,6 +47,10 @@ func Status(e *Event) string {
 	switch _, outcome, _ := strings.Cut(string(e.Type), "."); outcome {
 	case "failed", "succeeded", "ready":
 		return outcome
+	case "started":
+		if e.Type == "run.started" {
+			return "running"
+		}
 	case "alert":
 		return "alerting"
 	}

@@ -123,7 +123,7 @@ var KindGroups = map[string][]Kind{
 	"activity":     {"document.created", "document.title_changed", "assignment.started", "release.status_changed", "snapshot.created"},
 	"publications": {"publication.ready", "publication.failed"},
 	"assignments":  {"assignment.started", "assignment.status_changed"},
-	"runs":         {"run.succeeded", "run.failed"},
+	"runs":         {"run.started", "run.succeeded", "run.failed"},
 	"alerts":       {"system.alert", "data.alert"},
 }
 
@@ -342,7 +342,7 @@ func (f *Filter) holds(e *Event) bool {
 			present, matched = true, f.matchAny(e.Actor.Email)
 		}
 	default:
-		if v, ok := e.Fields[f.Field]; ok {
+		if v, ok := e.Field(f.Field); ok {
 			present, matched = true, f.matchAny(v)
 		}
 	}
@@ -613,7 +613,7 @@ func (m *Matcher) Reached(e *Event, named []string, now time.Time) []string {
 			vals, has = make([]string, 0, len(ks.names)), make([]bool, 0, len(ks.names))
 		}
 		for _, name := range ks.names {
-			v, ok := e.Fields[name]
+			v, ok := e.Field(name)
 			vals, has = append(vals, v), append(has, ok)
 		}
 		// The subscriptions that take e, in their order: those indexed

@@ -92,7 +92,8 @@ func TestGlobIsLinear(t *testing.T) {
 func TestParseSubscription(t *testing.T) {
 	good := []struct{ text, understood string }{
 		{"run.failed", "run.failed"},
-		{"run.failed,run.succeeded project=finance environment!=staging", "runs project=finance environment!=staging"},
+		{"run.failed,run.succeeded project=finance environment!=staging", "run.failed,run.succeeded project=finance environment!=staging"},
+		{"run.started,run.failed,run.succeeded project=finance", "runs project=finance"},
 		{"activity subject=document:guide-* actor!=bot@paligo.example", "activity subject=document:guide-* actor!=bot@paligo.example"},
 		{"alerts severity=critical,high threads=off", "alerts severity=critical,high threads=off"},
 		{"all external=allow", "all external=allow"},

@@ -39,10 +39,11 @@ var kindLooks = map[paligo.Kind]kindLook{
 	"publication.ready":         {":white_check_mark:", "Publication ready", []string{"format", "output"}},
 	"publication.failed":        {":x:", "Publication failed", []string{"format", "error"}},
 	"assignment.status_changed": {":clipboard:", "Assignment status changed", []string{"status", "previous_status", "assignee"}},
-	"run.succeeded":             {":large_green_circle:", "Run succeeded", []string{"schedule", "run", "duration"}},
-	"run.failed":                {":red_circle:", "Run failed", []string{"schedule", "run", "error", "command"}},
-	"system.alert":              {":rotating_light:", "System alert", []string{"severity", "component"}},
-	"data.alert":                {":warning:", "Data alert", []string{"severity", "monitor", "model"}},
+	"run.started":               {":arrow_forward:", "Run started", []string{"schedule", "job", "run", "project", "environment"}},
+	"run.succeeded":             {":large_green_circle:", "Run succeeded", []string{"schedule", "job", "run", "duration", "project", "environment"}},
+	"run.failed":                {":red_circle:", "Run failed", []string{"schedule", "job", "run", "error", "command", "project", "environment"}},
+	"system.alert":              {":rotating_light:", "System alert", []string{"firing", "resolved", "severity", "component", "env"}},
+	"data.alert":                {":warning:", "Data alert", []string{"firing", "resolved", "severity", "monitor", "model"}},
 	"invite.accepted":           {":tada:", "Invitation accepted", nil},
 }
 
