@@ -130,11 +130,13 @@ func testDB(tb testing.TB) string {
 	return filepath.Join(tb.TempDir(), "paligo-slack.db")
 }
 
+// testDelivery paces the tests' deliveries faster than Slack.
+var testDelivery = delivery.DeliveryOptions{ChannelRate: 200, ChannelBurst: 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
+
 // startOn starts the program on the database db (a path or a URL).
 func startOn(tb testing.TB, fs *fakeslack.Server, db string, t time.Time) *harness {
 	tb.Helper()
-	h := &harness{t: tb, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{now: t},
-		delivery: delivery.DeliveryOptions{ChannelRate: 200, ChannelBurst: 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}}
+	h := &harness{t: tb, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{now: t}, delivery: testDelivery}
 	h.restart()
 	return h
 }

@@ -83,8 +83,8 @@ func decodeDBTCloud(body []byte, r Request) ([]paligo.Event, error) {
 		return nil, bad("data", "is missing: it is the run")
 	case d.Data.RunID == "":
 		return nil, bad("data.runId", "is missing")
-	case d.Data.JobID == "":
-		return nil, bad("data.jobId", "is missing")
+	case ident(string(d.Data.JobID), maxSubjectID) == "":
+		return nil, bad("data.jobId", "is missing or blank")
 	}
 	run := d.Data
 	code := 0

@@ -59,8 +59,8 @@ func decodePaligo(body []byte, r Request) ([]paligo.Event, error) {
 		return nil, bad("event", "is missing: this is not a Paligo webhook")
 	case n.Data == nil:
 		return nil, bad("data", "is missing")
-	case n.Data.ResourceID == "":
-		return nil, bad("data.resource_id", "is missing")
+	case ident(string(n.Data.ResourceID), maxSubjectID) == "":
+		return nil, bad("data.resource_id", "is missing or blank")
 	}
 	d := n.Data
 	resource := ident(string(d.ResourceID), maxSubjectID)

@@ -157,7 +157,7 @@ func decodeParadime(body []byte, r Request) ([]paligo.Event, error) {
 	f.set("commands", strconv.Itoa(len(p.Commands)))
 	f.set("workspace", workspace)
 	e.Fields = f
-	if schedule != "" {
+	if ident(schedule, maxSubjectID) != "" {
 		e.Subject = &paligo.Subject{Kind: "schedule", ID: ident(schedule, maxSubjectID), Title: cut(schedule, maxTitle)}
 	}
 	if e.Type != "run.started" {
