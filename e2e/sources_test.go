@@ -246,7 +246,7 @@ func TestSourcesRefuseWhatIsNotTheirs(t *testing.T) {
 		{"Paradime, off", "/v1/sources/paradime/" + paradimeToken, hdr(), sourceSample(t, "paradime/bolt.run.completed.PARTIAL.json"), 404, "PALIGO_SLACK_SOURCE_PARADIME is not set"},
 		{"no such sender", "/v1/sources/jenkins", hdr(), am, 404, "no such source"},
 		{"Grafana's body to Alertmanager", "/v1/sources/alertmanager", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), graf, 400, "/v1/sources/grafana"},
-		{"Alertmanager, not JSON", "/v1/sources/alertmanager", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), []byte("<xml/>"), 400, "not JSON"},
+		{"Alertmanager, not JSON", "/v1/sources/alertmanager", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), []byte("<xml/>"), 400, "one JSON object"},
 		{"Alertmanager, a parameter", "/v1/sources/alertmanager?token=x", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), am, 400, "token: not a parameter"},
 		{"Alertmanager, unknown team", "/v1/sources/alertmanager?team=T0NOPE", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), am, 400, "invalid events"},
 		{"Alertmanager, 1 MiB and more", "/v1/sources/alertmanager", hdr("Authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdC13ZWJob29rLXBhc3M="), append(bytes.Repeat([]byte(" "), 1<<20), am...), 413, "larger than"},

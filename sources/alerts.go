@@ -1,14 +1,14 @@
 package sources
 
 import (
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json"
 
 	"github.com/paligo/paligo-slack/paligo"
 )
@@ -31,35 +31,232 @@ var grafanaSender = &Sender{
 	decode: func(body []byte, r Request) ([]paligo.Event, error) { return decodeAlerts("grafana", body, r) },
 }
 
+// alertGroup is a notification as read: the group's members, and its
+// alerts summed up as they are read (a group of a thousand alerts is not
+// a thousand records).
 type alertGroup struct {
-	Receiver          string            `json:"receiver"`
-	Status            string            `json:"status"`
-	Alerts            []alert           `json:"alerts"`
-	Reason            string            `json:"notification_reason"`
-	GroupLabels       map[string]string `json:"groupLabels"`
-	CommonLabels      map[string]string `json:"commonLabels"`
-	CommonAnnotations map[string]string `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
-	Version           *string           `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	TruncatedAlerts   int               `json:"truncatedAlerts"`
+	Receiver          string
+	Status            string
+	Reason            string
+	GroupLabels       map[string]string
+	CommonLabels      map[string]string
+	CommonAnnotations map[string]string
+	ExternalURL       string
+	Version           *string
+	GroupKey          string
+	TruncatedAlerts   int
 	// Grafana's.
-	OrgID flexID `json:"orgId"`
-	State string `json:"state"`
-	Title string `json:"title"`
+	OrgID string
+	State string
+	Title string
+
+	// The alerts: how many, how many fire, when the latest started (or
+	// resolved), the XOR of each one's hash (fingerprint, status, start,
+	// end: the same set in any order hashes the same), the first link,
+	// the lines the text shows, and the people their labels and
+	// annotations name.
+	Alerts, Firing int
+	Latest         time.Time
+	Digest         [sha256.Size]byte
+	Link           string
+	FiringLines    []string
+	ResolvedLines  []string
+	People         []string
+	alertErr       error // the first alert's error
 }
 
+// alert is one alert while it is read.
 type alert struct {
-	Status       string            `json:"status"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     string            `json:"startsAt"`
-	EndsAt       string            `json:"endsAt"`
-	GeneratorURL string            `json:"generatorURL"`
-	Fingerprint  string            `json:"fingerprint"`
-	// Grafana's.
-	DashboardURL string `json:"dashboardURL"`
-	PanelURL     string `json:"panelURL"`
+	status, startsAt, endsAt, fingerprint string
+	what, instance                        string
+}
+
+// readGroup reads a notification in one pass over its tokens, keeping
+// what the adapter uses and skipping the rest (unknown members too: the
+// senders add some without notice). Member names are matched as sent
+// (the senders never escape them).
+func readGroup(body []byte) (g alertGroup, err error) {
+	r := newReader(body)
+	err = r.object("", func(name []byte) error {
+		var err error
+		switch string(name) {
+		case `"receiver"`:
+			g.Receiver, err = r.str("receiver")
+		case `"status"`:
+			g.Status, err = r.str("status")
+		case `"notification_reason"`:
+			g.Reason, err = r.str("notification_reason")
+		case `"alerts"`:
+			err = r.alerts(&g)
+		case `"groupLabels"`:
+			g.GroupLabels, err = r.strMap("groupLabels")
+		case `"commonLabels"`:
+			g.CommonLabels, err = r.strMap("commonLabels")
+		case `"commonAnnotations"`:
+			g.CommonAnnotations, err = r.strMap("commonAnnotations")
+		case `"externalURL"`:
+			g.ExternalURL, err = r.str("externalURL")
+		case `"version"`:
+			var v string
+			if v, err = r.str("version"); err == nil {
+				g.Version = &v
+			}
+		case `"groupKey"`:
+			g.GroupKey, err = r.str("groupKey")
+		case `"truncatedAlerts"`:
+			g.TruncatedAlerts, err = r.int("truncatedAlerts")
+		case `"orgId"`:
+			g.OrgID, err = r.id("orgId")
+		case `"state"`:
+			g.State, err = r.str("state")
+		case `"title"`:
+			g.Title, err = r.str("title")
+		default:
+			err = r.dec.SkipValue()
+		}
+		return err
+	})
+	if err == nil {
+		err = r.end()
+	}
+	return g, err
+}
+
+// alerts reads the alerts into g.
+func (r *reader) alerts(g *alertGroup) error {
+	if r.dec.PeekKind() != '[' {
+		return r.wrongKind("alerts", "list")
+	}
+	if _, err := r.dec.ReadToken(); err != nil {
+		return err
+	}
+	for i := 0; r.dec.PeekKind() != ']'; i++ {
+		var a alert
+		at := func(member string) string { return "alerts[" + strconv.Itoa(i) + "]" + member }
+		err := r.object(at(""), func(name []byte) error {
+			var err error
+			var member string
+			switch string(name) {
+			case `"status"`:
+				member = ".status"
+				a.status, err = r.str("")
+			case `"labels"`:
+				member = ".labels"
+				err = r.alertLabels(&a, g)
+			case `"annotations"`:
+				member = ".annotations"
+				err = r.alertLabels(&a, g)
+			case `"startsAt"`:
+				member = ".startsAt"
+				a.startsAt, err = r.str("")
+			case `"endsAt"`:
+				member = ".endsAt"
+				a.endsAt, err = r.str("")
+			case `"fingerprint"`:
+				member = ".fingerprint"
+				a.fingerprint, err = r.str("")
+			case `"panelURL"`, `"dashboardURL"`, `"generatorURL"`:
+				member = "." + string(name[1:len(name)-1])
+				if g.Link != "" {
+					return r.dec.SkipValue()
+				}
+				var u string
+				if u, err = r.str(""); err == nil {
+					g.Link = link(u)
+				}
+			default:
+				err = r.dec.SkipValue()
+			}
+			var be *BodyError
+			if errors.As(err, &be) && be.Field == "" {
+				be.Field = at(member)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// What is wrong with an alert is said after what is wrong with
+		// the group (a body of another format fails there first).
+		if err := g.add(a, at); err != nil && g.alertErr == nil {
+			g.alertErr = err
+		}
+	}
+	_, err := r.dec.ReadToken()
+	return err
+}
+
+// alertLabels reads an alert's labels or annotations, keeping the few the
+// adapter reads.
+func (r *reader) alertLabels(a *alert, g *alertGroup) error {
+	return r.object("", func(name []byte) error {
+		key := ""
+		switch string(name) {
+		case `"alertname"`, `"summary"`, `"instance"`:
+			key = string(name)
+		case `"owner"`, `"owners"`, `"owner_email"`, `"slack_email"`, `"email"`:
+			key = "owner"
+		}
+		v, err := r.dec.ReadValue()
+		switch {
+		case err != nil:
+			return err
+		case v.Kind() != '"':
+			return &BodyError{Message: "must be an object of strings"}
+		case key == `"alertname"` && a.what == "":
+			a.what = unquote(v)
+		case key == `"summary"`:
+			a.what = unquote(v)
+		case key == `"instance"`:
+			a.instance = unquote(v)
+		case key == "owner":
+			g.People = emails(g.People, unquote(v))
+		}
+		return nil
+	})
+}
+
+// add sums one alert up into g.
+func (g *alertGroup) add(a alert, at func(string) string) error {
+	switch a.status {
+	case "firing":
+		g.Firing++
+	case "resolved":
+	default:
+		return bad(at(".status"), "is %q: firing or resolved", cut(a.status, 40))
+	}
+	g.Alerts++
+	starts, err := time.Parse(time.RFC3339Nano, a.startsAt)
+	if err != nil {
+		return bad(at(".startsAt"), "is not an RFC 3339 time")
+	}
+	ends, err := time.Parse(time.RFC3339Nano, a.endsAt)
+	if a.endsAt != "" && err != nil {
+		return bad(at(".endsAt"), "is not an RFC 3339 time")
+	}
+	t := starts
+	if a.status == "resolved" && ends.After(t) {
+		t = ends
+	}
+	if t.After(g.Latest) {
+		g.Latest = t
+	}
+	h := sha256.Sum256([]byte(a.fingerprint + "|" + a.status + "|" + a.startsAt + "|" + a.endsAt))
+	for i := range h {
+		g.Digest[i] ^= h[i]
+	}
+	lines := &g.FiringLines
+	if a.status == "resolved" {
+		lines = &g.ResolvedLines
+	}
+	if len(*lines) < maxAlertLines {
+		line := "• " + a.status + ": " + cut(a.what, 200)
+		if a.instance != "" {
+			line += " (" + cut(a.instance, 100) + ")"
+		}
+		*lines = append(*lines, line)
+	}
+	return nil
 }
 
 // RepeatWindow is how long one notification's id stands: Alertmanager
@@ -74,8 +271,8 @@ const RepeatWindow = time.Hour
 var ownerKeys = []string{"owner", "owners", "owner_email", "slack_email", "email"}
 
 func decodeAlerts(sender string, body []byte, r Request) ([]paligo.Event, error) {
-	var g alertGroup
-	if err := json.Unmarshal(body, &g); err != nil {
+	g, err := readGroup(body)
+	if err != nil {
 		return nil, err
 	}
 	grafana := sender == "grafana"
@@ -94,40 +291,13 @@ func decodeAlerts(sender string, body []byte, r Request) ([]paligo.Event, error)
 		return nil, bad("groupKey", "is missing: every notification names its alert group")
 	case g.Status != "firing" && g.Status != "resolved":
 		return nil, bad("status", "is %q: firing or resolved", cut(g.Status, 40))
-	case len(g.Alerts) == 0:
-		return nil, bad("alerts", "is empty: a notification carries its alerts")
+	case g.alertErr != nil:
+		return nil, g.alertErr
+	case g.Alerts == 0:
+		return nil, bad("alerts", "is missing or empty: a notification carries its alerts")
 	}
-	var firing, resolved int
-	var latest time.Time
-	keys := make([]string, 0, len(g.Alerts))
-	for i, a := range g.Alerts {
-		path := "alerts[" + strconv.Itoa(i) + "]"
-		switch a.Status {
-		case "firing":
-			firing++
-		case "resolved":
-			resolved++
-		default:
-			return nil, bad(path+".status", "is %q: firing or resolved", cut(a.Status, 40))
-		}
-		starts, err := time.Parse(time.RFC3339Nano, a.StartsAt)
-		if err != nil {
-			return nil, bad(path+".startsAt", "is not an RFC 3339 time")
-		}
-		ends, err := time.Parse(time.RFC3339Nano, a.EndsAt)
-		if a.EndsAt != "" && err != nil {
-			return nil, bad(path+".endsAt", "is not an RFC 3339 time")
-		}
-		at := starts
-		if a.Status == "resolved" && ends.After(at) {
-			at = ends
-		}
-		if at.After(latest) {
-			latest = at
-		}
-		keys = append(keys, a.Fingerprint+"|"+a.Status+"|"+a.StartsAt+"|"+a.EndsAt)
-	}
-	slices.Sort(keys)
+	firing, resolved := g.Firing, g.Alerts-g.Firing
+	latest := g.Latest
 
 	e := paligo.Event{Type: "system.alert", OccurredAt: latest.UTC()}
 	if c := g.CommonLabels["category"]; c == "data" {
@@ -136,7 +306,7 @@ func decodeAlerts(sender string, body []byte, r Request) ([]paligo.Event, error)
 	scope := []string{r.Scope, string(g.OrgID), g.GroupKey}
 	e.Thread = idOf(sender, scope...)
 	bucket := strconv.FormatInt(r.Now.Unix()/int64(RepeatWindow/time.Second), 10)
-	e.ID = idOf(sender, append(append(scope, g.Status, g.Reason, bucket), keys...)...)
+	e.ID = idOf(sender, append(scope, g.Status, g.Reason, bucket, strconv.Itoa(g.Alerts), string(g.Digest[:]))...)
 
 	f := fields{}
 	f.set("status", g.Status)
@@ -160,17 +330,16 @@ func decodeAlerts(sender string, body []byte, r Request) ([]paligo.Event, error)
 	e.Fields = f
 
 	e.Subject = &paligo.Subject{Kind: "alert", ID: groupName(g), Title: alertTitle(g)}
-	e.Subject.URL = alertLink(g)
-
-	var people []string
+	e.Subject.URL = g.Link
+	if e.Subject.URL == "" {
+		e.Subject.URL = link(g.ExternalURL)
+	}
+	people := g.People
 	for _, k := range ownerKeys {
 		people = emails(people, g.CommonAnnotations[k], g.CommonLabels[k])
-		for _, a := range g.Alerts {
-			people = emails(people, a.Annotations[k], a.Labels[k])
-		}
 	}
 	e.Recipients = people
-	e.Text = alertLines(g, firing)
+	e.Text = alertLines(g)
 	return []paligo.Event{e}, nil
 }
 
@@ -207,53 +376,34 @@ func alertTitle(g alertGroup) string {
 	return "Alert group " + cut(g.GroupKey, 100)
 }
 
-// alertLink is where Open goes: the first alert's dashboard or panel
-// (Grafana), else its source (the rule's graph), else the sender itself.
-func alertLink(g alertGroup) string {
-	for _, a := range g.Alerts {
-		for _, u := range []string{a.PanelURL, a.DashboardURL, a.GeneratorURL} {
-			if l := link(u); l != "" {
-				return l
-			}
-		}
-	}
-	return link(g.ExternalURL)
-}
-
 // maxAlertLines is how many alerts the text lists; the rest are counted.
 const maxAlertLines = 20
 
 // alertLines lists the group's alerts, firing first: what each is
 // (summary or name) and where (instance).
-func alertLines(g alertGroup, firing int) string {
+func alertLines(g alertGroup) string {
 	var b strings.Builder
 	switch {
-	case firing == 1:
+	case g.Firing == 1:
 		b.WriteString("1 alert firing")
-	case firing > 1:
-		fmt.Fprintf(&b, "%d alerts firing", firing)
+	case g.Firing > 1:
+		fmt.Fprintf(&b, "%d alerts firing", g.Firing)
 	default:
 		b.WriteString("All alerts resolved")
 	}
-	if n := len(g.Alerts) - firing; n > 0 && firing > 0 {
+	if n := g.Alerts - g.Firing; n > 0 && g.Firing > 0 {
 		fmt.Fprintf(&b, ", %d resolved", n)
 	}
-	order := slices.Clone(g.Alerts)
-	slices.SortStableFunc(order, func(a, b alert) int { return strings.Compare(a.Status, b.Status) })
-	for i, a := range order {
-		if i == maxAlertLines {
-			fmt.Fprintf(&b, "\n… and %d more", len(order)-i)
+	shown := 0
+	for _, l := range append(g.FiringLines, g.ResolvedLines...) {
+		if shown == maxAlertLines {
 			break
 		}
-		what := a.Annotations["summary"]
-		if what == "" {
-			what = a.Labels["alertname"]
-		}
-		line := "\n• " + a.Status + ": " + cut(what, 200)
-		if inst := a.Labels["instance"]; inst != "" {
-			line += " (" + cut(inst, 100) + ")"
-		}
-		b.WriteString(line)
+		b.WriteString("\n" + l)
+		shown++
+	}
+	if shown < g.Alerts {
+		fmt.Fprintf(&b, "\n… and %d more", g.Alerts-shown)
 	}
 	if g.TruncatedAlerts > 0 {
 		fmt.Fprintf(&b, "\n%d more alerts were left out by the sender (max_alerts)", g.TruncatedAlerts)

@@ -69,7 +69,7 @@ var kickedOffBy = regexp.MustCompile(`\bby (\S+@\S+)$`)
 
 func decodeDBTCloud(body []byte, r Request) ([]paligo.Event, error) {
 	var d dbtEvent
-	if err := json.Unmarshal(body, &d); err != nil {
+	if err := json.Unmarshal(body, &d, lenient); err != nil {
 		return nil, err
 	}
 	switch {

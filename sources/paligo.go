@@ -51,7 +51,7 @@ const PaligoWindow = 10 * time.Minute
 
 func decodePaligo(body []byte, r Request) ([]paligo.Event, error) {
 	var n paligoNotice
-	if err := json.Unmarshal(body, &n); err != nil {
+	if err := json.Unmarshal(body, &n, lenient); err != nil {
 		return nil, err
 	}
 	switch {

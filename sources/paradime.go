@@ -56,7 +56,7 @@ const paradimeTime = "2006-01-02 15:04:05.999999"
 
 func decodeParadime(body []byte, r Request) ([]paligo.Event, error) {
 	var p paradimeRun
-	if err := json.Unmarshal(body, &p); err != nil {
+	if err := json.Unmarshal(body, &p, lenient); err != nil {
 		return nil, err
 	}
 	kind := ""

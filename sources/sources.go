@@ -255,12 +255,11 @@ func bad(field, format string, a ...any) error {
 	return &BodyError{Field: field, Message: fmt.Sprintf(format, a...)}
 }
 
-// Limits of a body's shape, checked before it is decoded: a hostile body
-// of 1 MiB costs a scan, never a million small allocations.
-const (
-	MaxValues = 20_000
-	MaxDepth  = 24
-)
+// MaxValues bounds a body's JSON values, counted before it is decoded (by
+// its commas and openings, so a comma inside a string counts too): a
+// hostile body of 1 MiB costs one pass over its bytes, never a million
+// small allocations.
+const MaxValues = 50_000
 
 // Decode turns a body into the product's events; a *BodyError says what
 // is not the sender's format.
@@ -272,7 +271,7 @@ func (s *Sender) Decode(body []byte, r Request) ([]paligo.Event, error) {
 	if err != nil {
 		var be *BodyError
 		if !errors.As(err, &be) {
-			err = &BodyError{Message: jsonMessage(err)}
+			err = jsonError(err)
 		}
 		return nil, err
 	}
@@ -289,37 +288,90 @@ func (s *Sender) Decode(body []byte, r Request) ([]paligo.Event, error) {
 	return events, nil
 }
 
-// checkShape scans body once: one JSON object, at most MaxValues values,
-// nested at most MaxDepth deep, valid UTF-8.
+// checkShape refuses, cheaply, a body that is not one JSON object or holds
+// more than MaxValues values.
 func checkShape(body []byte) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
-	if k := dec.PeekKind(); k != '{' {
-		if k == 0 {
-			if _, err := dec.ReadToken(); err != nil {
-				return &BodyError{Message: "not JSON: " + jsonMessage(err)}
-			}
-		}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return &BodyError{Message: "the body must be one JSON object"}
 	}
-	for n := 0; ; n++ {
-		if n > MaxValues {
-			return &BodyError{Message: fmt.Sprintf("more than %d JSON values in one body", MaxValues)}
-		}
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return &BodyError{Message: "not JSON: " + jsonMessage(err)}
-		}
-		if dec.StackDepth() > MaxDepth {
-			return &BodyError{Message: fmt.Sprintf("nested deeper than %d levels", MaxDepth)}
-		}
-		if dec.StackDepth() == 0 && tok.Kind() == '}' {
-			break
-		}
-	}
-	if _, err := dec.ReadToken(); err == nil {
-		return &BodyError{Message: "more than one JSON value in the body"}
+	if n := bytes.Count(body, []byte{','}) + bytes.Count(body, []byte{'{'}) + bytes.Count(body, []byte{'['}); n > MaxValues {
+		return &BodyError{Message: fmt.Sprintf("more than %d JSON values in one body", MaxValues)}
 	}
 	return nil
+}
+
+// lenient decodes a sender's body as senders write it: a name given twice
+// is not worth refusing (the last one counts), and not checking for one is
+// a good part of the decoder's time.
+var lenient = jsontext.AllowDuplicateNames(true)
+
+// jsonError says what the JSON decoder found wrong, where.
+func jsonError(err error) *BodyError {
+	var sem *json.SemanticError
+	if errors.As(err, &sem) {
+		msg := "is not what the sender sends"
+		switch {
+		case sem.Err != nil:
+			msg = jsonMessage(sem.Err)
+		case sem.JSONKind != 0 && sem.GoType != nil:
+			msg = "is a JSON " + kindName(sem.JSONKind) + " where the sender sends a " + goKind(sem.GoType.Kind().String())
+		}
+		return &BodyError{Field: pathOf(string(sem.JSONPointer)), Message: msg}
+	}
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		return &BodyError{Message: fmt.Sprintf("not JSON: %s (at byte %d)", jsonMessage(syn.Err), syn.ByteOffset)}
+	}
+	return &BodyError{Message: jsonMessage(err)}
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "object"
+	case '[':
+		return "list"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return k.String()
+}
+
+func goKind(k string) string {
+	switch k {
+	case "slice":
+		return "list"
+	case "struct", "map":
+		return "object"
+	case "int", "int64":
+		return "number"
+	}
+	return k
+}
+
+// pathOf writes a JSON pointer (/alerts/0/labels) as a path
+// (alerts[0].labels).
+func pathOf(ptr string) string {
+	var b strings.Builder
+	for i, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		if _, err := strconv.Atoi(tok); err == nil && i > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
 
 // jsonMessage is a decoding error without the library's prefix.

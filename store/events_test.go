@@ -125,8 +125,8 @@ func TestMigrationFromV1KeepsPrefsAndAddsEvents(t *testing.T) {
 }
 
 func TestKindsTable(t *testing.T) {
-	if len(paligo.Kinds) != 16 {
-		t.Errorf("%d kinds, the contract lists 16", len(paligo.Kinds))
+	if len(paligo.Kinds) != 17 {
+		t.Errorf("%d kinds, the contract lists 17", len(paligo.Kinds))
 	}
 	for _, k := range []paligo.Kind{"publication.failed", "run.failed", "system.alert", "data.alert"} {
 		if !paligo.Kinds[k].Critical {
@@ -138,7 +138,7 @@ func TestKindsTable(t *testing.T) {
 			t.Errorf("%s must not be routable", k)
 		}
 	}
-	if n := len(paligo.RoutableKinds()); n != 12 {
-		t.Errorf("%d routable kinds, want 12", n)
+	if n := len(paligo.RoutableKinds()); n != 13 {
+		t.Errorf("%d routable kinds, want 13", n)
 	}
 }
