@@ -10,10 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -57,7 +56,7 @@ func withSources(c *app.Config) {
 
 func sourceSample(t testing.TB, file string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "sources", "testdata", file))
+	b, err := fs.ReadFile(sources.Samples, file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 package sources_test
 
 import (
-	"path/filepath"
+	"io/fs"
 	"testing"
 
 	"github.com/paligo/paligo-slack/api"
@@ -13,12 +13,12 @@ import (
 // the same for the same body and never exceed the API's length. It never
 // panics.
 func fuzzSender(f *testing.F, sender string, extra ...string) {
-	paths, err := filepath.Glob(filepath.Join("testdata", sender, "*.json"))
+	paths, err := fs.Glob(sources.Samples, sender+"/*.json")
 	if err != nil || len(paths) == 0 {
 		f.Fatalf("no samples of %s", sender)
 	}
 	for _, p := range paths {
-		f.Add(sample(f, filepath.Join(sender, filepath.Base(p))))
+		f.Add(sample(f, p))
 	}
 	for _, e := range extra {
 		f.Add([]byte(e))

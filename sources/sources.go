@@ -7,8 +7,8 @@
 // business (package api): the same durable path as POST /v1/events.
 //
 // The formats, and what each sender's documentation leaves out, are in
-// docs/sources/; the samples the tests send are in testdata/, each naming
-// its source.
+// docs/sources/; samples of each sender's bodies are in samples/, each
+// naming its source: the tests send them, and so does the demo.
 package sources
 
 import (
@@ -16,10 +16,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -34,6 +36,19 @@ import (
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/views"
 )
+
+//go:embed samples/*/*.json
+var samples embed.FS
+
+// Samples are the senders' sample bodies, SENDER/NAME.json (samples/ in
+// the source).
+var Samples = func() fs.FS {
+	sub, err := fs.Sub(samples, "samples")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}()
 
 // Scheme is how a sender proves who it is.
 type Scheme string

@@ -2,9 +2,8 @@ package sources_test
 
 import (
 	"encoding/json"
+	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 
 func sample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := fs.ReadFile(sources.Samples, name)
 	if err != nil {
 		t.Fatal(err)
 	}
