@@ -19,6 +19,8 @@ import (
 
 	"github.com/paligo/paligo-slack/demo"
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/paligo"
+	"github.com/paligo/paligo-slack/sources"
 )
 
 // runDemo is `paligo-slack demo`: the same Main as `run`, against a fake
@@ -135,16 +137,41 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 		PublicURL: d.PageURL, TokenKey: Secret(base64.StdEncoding.EncodeToString(tokenKey)),
 	}
 	cfg.Pprof = profiles // "" serves none
+	// Every sender's own webhooks, each with credentials of a scheme it
+	// can use; the page sends the senders' samples with them.
+	cfg.Sources = map[string]sources.Auth{}
+	for _, src := range sources.Senders {
+		secret := make([]byte, 16)
+		rand.Read(secret)
+		v := string(src.Schemes[0]) + ":" + hex.EncodeToString(secret)
+		if src.Schemes[0] == sources.Basic {
+			v = "basic:" + src.Name + ":" + hex.EncodeToString(secret)
+		}
+		if cfg.Sources[src.Name], err = src.ParseAuth(v); err != nil {
+			return d, err
+		}
+	}
 	d.Main = NewMain(cfg, log)
 	d.Main.Clock = d.Clock.Now
 	if err := d.Main.Open(ctx); err != nil {
 		return d, err
 	}
 	d.BotURL = "http://" + d.Main.Addr()
+	// #oncall hears the senders' alerts and runs (the ingest API's samples
+	// go where people route them).
+	for _, text := range []string{"alerts source=alertmanager,grafana", "runs source=dbt-cloud,paradime"} {
+		sub, err := paligo.ParseSubscription("C0ONCALL", text)
+		if err == nil {
+			_, err = d.Main.Store().Subscribe(sub)
+		}
+		if err != nil {
+			return d, fmt.Errorf("demo subscription: %w", err)
+		}
+	}
 	d.page.Handler = demo.New(demo.Options{
 		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock, Addr: d.ln.Addr().String(),
 		RunDigests: d.Main.digests.RunOnce, Log: log,
-		Second: second, SecondOrg: demo.SecondOrg,
+		Second: second, SecondOrg: demo.SecondOrg, Sources: cfg.Sources,
 		Connected: func(team string) bool {
 			in, found, err := d.Main.Store().Installation(team)
 			return err == nil && found && in.Disconnected == ""

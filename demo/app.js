@@ -164,6 +164,7 @@ document.querySelectorAll('[data-advance]').forEach((b) => {
 
 // Sample events through the real ingest API.
 const samples = JSON.parse(document.getElementById('samples').textContent);
+const senders = JSON.parse(document.getElementById('senders').textContent);
 const kind = document.getElementById('kind');
 const json = document.getElementById('event-json');
 const fill = () => { json.value = samples[kind.value]; };
@@ -184,7 +185,15 @@ document.getElementById('send-event').addEventListener('click', async () => {
   } catch (e) { /* sent as typed: the API names what is wrong */ }
   busy = true;
   try {
-    const out = await fetch('/api/event?ws=' + encodeURIComponent(ws), {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text}).then(r => r.json());
+    // A sender's sample goes as the sender sends it (the page adds its
+    // credentials); an event kind through the signed ingest API.
+    const sender = senders[kind.value];
+    let to = '/api/event?ws=' + encodeURIComponent(ws);
+    if (sender) {
+      to += '&source=' + encodeURIComponent(sender);
+      text = json.value;
+    }
+    const out = await fetch(to, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: text}).then(r => r.json());
     answer.textContent = out.status + ' ' + JSON.stringify(out.answer);
     answer.hidden = false;
     answer.dataset.status = out.status;

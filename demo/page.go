@@ -24,6 +24,7 @@ import (
 	"github.com/paligo/paligo-slack/api"
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/signing"
+	"github.com/paligo/paligo-slack/sources"
 )
 
 //go:embed page.html app.js app.css invite.js
@@ -52,6 +53,9 @@ type Options struct {
 	Second    *fakeslack.Server
 	SecondOrg string
 	Connected func(team string) bool
+	// Sources are the program's senders' credentials: the picker's
+	// senders' samples are sent with them, as each sender sends.
+	Sources map[string]sources.Auth
 }
 
 // Page is the demo's web page and its small JSON API.
@@ -230,6 +234,10 @@ type view struct {
 	Composer   string // the channel slash commands are typed in, "" on the Home tab
 	Samples    map[string]string
 	Kinds      []string
+	// SenderSamples are the senders' own webhooks; Senders says which
+	// sender each is (the page posts it to /api/event?source=).
+	SenderSamples []string
+	Senders       map[string]string
 	Rev        int
 	BotURL     string
 	HasHome    bool
@@ -325,6 +333,12 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		v.Samples = samples(as, nil)
 	}
 	v.Kinds = slices.Sorted(maps.Keys(v.Samples))
+	v.Senders = map[string]string{}
+	for _, sm := range senderSamples() {
+		v.Samples[sm.Name] = sm.Body
+		v.SenderSamples = append(v.SenderSamples, sm.Name)
+		v.Senders[sm.Name] = sm.Sender
+	}
 	switch {
 	case at == "" || at == "home":
 		v.At, v.Title = "home", "Paligo · Home"
@@ -629,7 +643,13 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": err.Error()})
 		return
 	}
-	status, answer, err := p.signed(r.Context(), "POST", "/v1/events", body)
+	var status int
+	var answer []byte
+	if src := r.URL.Query().Get("source"); src != "" {
+		status, answer, err = p.asSender(r.Context(), src, r.URL.Query().Get("ws"), body)
+	} else {
+		status, answer, err = p.signed(r.Context(), "POST", "/v1/events", body)
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
 		return
@@ -640,6 +660,33 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 		p.settle(ctx, p.workspace(r.URL.Query().Get("ws")))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "answer": json.RawMessage(orNull(answer))})
+}
+
+// asSender posts body to the bot's /v1/sources/NAME as that sender
+// would, with the demo's credentials for it; for the second workspace,
+// naming its org.
+func (p *Page) asSender(ctx context.Context, name, ws string, body []byte) (int, []byte, error) {
+	sender, auth := sources.Lookup(name), p.opts.Sources[name]
+	if sender == nil || auth.Scheme == "" {
+		return http.StatusNotFound, []byte(`{"error":"the demo has no such sender"}`), nil
+	}
+	tail, hdr := sender.Send(auth, body)
+	path := "/v1/sources/" + name + tail
+	if p.opts.Second != nil && ws == p.opts.Second.TeamID() && p.connected() {
+		path += "?org=" + url.QueryEscape(p.opts.SecondOrg)
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", p.opts.BotURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = hdr
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
 }
 
 // signed calls the bot's API signed with the ingest secret.

@@ -2,9 +2,40 @@ package demo
 
 import (
 	"encoding/json"
+	"io/fs"
+	"strings"
 
 	"github.com/paligo/paligo-slack/fakeslack"
+	"github.com/paligo/paligo-slack/sources"
 )
+
+// senderSample is one of a sender's own webhook bodies, as the sender
+// sends it (sources.Samples).
+type senderSample struct {
+	Sender, Name, Body string
+}
+
+// senderSamples are the senders' samples the picker offers, in the order
+// a story reads: an alert group firing then resolved, a dbt Cloud run
+// started then completed (or errored), Paligo's notices, Paradime's run.
+func senderSamples() []senderSample {
+	var out []senderSample
+	for _, f := range []string{
+		"alertmanager/firing.json", "alertmanager/resolved.json", "grafana/firing.json",
+		"dbt-cloud/job.run.started.json", "dbt-cloud/job.run.completed.json", "dbt-cloud/job.run.errored.json",
+		"paligo/published.json", "paligo/status_set_to_released.json", "paligo/assignment_created.json",
+		"paradime/bolt.run.completed.PARTIAL.json",
+	} {
+		b, err := fs.ReadFile(sources.Samples, f)
+		if err != nil {
+			panic(err) // embedded: a missing one is a build mistake
+		}
+		sender, file, _ := strings.Cut(f, "/")
+		name := sources.Lookup(sender).Title + ": " + strings.TrimSuffix(strings.TrimSuffix(file, ".json"), ".PARTIAL")
+		out = append(out, senderSample{Sender: sender, Name: name, Body: string(b)})
+	}
+	return out
+}
 
 // samples are the "send a sample event" panel's events, one per kind, with
 // the person using the page as the recipient. An id ending in "_NEW" is

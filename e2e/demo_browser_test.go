@@ -131,13 +131,19 @@ func (b *browser) waitFor(what, cond string) {
 // made then is not remembered across the next reload.
 func (b *browser) pick(kind string) {
 	b.t.Helper()
-	b.waitFor("the "+kind+" sample chosen", fmt.Sprintf(`(() => {
+	b.pickSample(kind, kind)
+}
+
+// pickSample chooses the sample option whose body holds contains.
+func (b *browser) pickSample(option, contains string) {
+	b.t.Helper()
+	b.waitFor("the "+option+" sample chosen", fmt.Sprintf(`(() => {
 		if (document.body.dataset.ready !== 'true') return false;
 		const k = document.querySelector('#kind');
 		if (k.value !== %[1]q) { k.value = %[1]q; k.dispatchEvent(new Event('change', {bubbles: true})); }
-		return document.querySelector('#event-json').value.includes(%[1]q) &&
+		return document.querySelector('#event-json').value.includes(%[2]q) &&
 			Object.keys(sessionStorage).some((key) => key.startsWith('kind ') && sessionStorage.getItem(key) === %[1]q);
-	})()`, kind))
+	})()`, option, contains))
 }
 
 // press clicks the control once the page's script listens, in one step
@@ -365,6 +371,22 @@ func TestDemoInABrowser(t *testing.T) {
 	if l, ok, _ := st.LivingOf("C0DATAALERTS", "schedule:nightly-dbt"); !ok || l.Updates != 3 || l.Status != "succeeded" || l.AckedBy != "" || len(l.Log) != 1 {
 		t.Errorf("#data-alerts' living message: %+v", l)
 	}
+
+	// 3d. Alertmanager's own webhook, as Alertmanager sends it: the group
+	// fires, then resolves, in #oncall (which hears the senders' alerts):
+	// one living message whose parent turns resolved.
+	b.open("U0ADA", "C0ONCALL")
+	b.pickSample("Alertmanager: firing", `"status": "firing"`)
+	b.press("send Alertmanager's firing group", "#send-event")
+	b.waitFor("the alert group in #oncall", text("#messages", "System alert")+` && `+text("#messages", "2 alerts firing")+` && `+text("#event-answer", `202 {"accepted":1`))
+	b.pickSample("Alertmanager: resolved", `"status": "resolved"`)
+	b.press("send Alertmanager's resolved group", "#send-event")
+	b.waitFor("the group resolved", text("#messages", "replied to a thread")+` && `+text("#messages", "Resolved")+` && `+text("#messages", "2 updates"))
+	if n := len(d.Slack.ChannelView("C0ONCALL")); n != 2 {
+		t.Errorf("#oncall shows %d messages, want the parent and the broadcast resolution", n)
+	}
+	b.screenshot("alert-group-resolved")
+	b.open("U0ADA", "C0DATAALERTS")
 
 	// 4. Ada invites Eve and Finn with the form and a note.
 	b.run("type /paligo-invite", chromedp.SendKeys(chromedp.CSS("#command"), "/paligo-invite\r"))

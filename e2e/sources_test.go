@@ -23,6 +23,7 @@ import (
 	"github.com/paligo/paligo-slack/fakeslack"
 	"github.com/paligo/paligo-slack/paligo"
 	"github.com/paligo/paligo-slack/sources"
+	"github.com/paligo/paligo-slack/views"
 )
 
 // The platforms' own webhooks, as each sends them (docs/sources/).
@@ -309,6 +310,9 @@ func TestAnAlertGroupIsOneLivingMessage(t *testing.T) {
 		t.Errorf("the parent does not say how many alerts fire: %s", drawn)
 	}
 	step(sourceSample(t, "alertmanager/resolved.json"), "*Resolved*", 1, 1)
+	if drawn, _, _ := parentState(t, fs, "C0OPS", parents(fs, "C0OPS")[0].TS); strings.Contains(drawn, views.ActionLivingAck) {
+		t.Errorf("a resolved group still offers Acknowledge: %s", drawn)
+	}
 	refire := bytes.ReplaceAll(firing, []byte("2026-03-02T09:4"), []byte("2026-03-02T10:1"))
 	step(refire, "*Firing*", 2, 2)
 	// The same notification again within the hour: a re-send.

@@ -209,6 +209,26 @@ func schemeWord(s Scheme) string {
 	return "Bearer"
 }
 
+// Send is how the sender posts body with credentials a: the path's tail
+// after /v1/sources/NAME ("" or "/TOKEN") and the headers it sets. The
+// demo sends the samples this way.
+func (s *Sender) Send(a Auth, body []byte) (tail string, h http.Header) {
+	h = http.Header{"Content-Type": {"application/json"}}
+	switch a.Scheme {
+	case Basic:
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.user+":"+a.secret)))
+	case Bearer:
+		h.Set("Authorization", "Bearer "+a.secret)
+	case Path:
+		tail = "/" + a.secret
+	case HMAC:
+		m := hmac.New(sha256.New, []byte(a.secret))
+		m.Write(body)
+		h.Set(s.hmacHeader, hex.EncodeToString(m.Sum(nil)))
+	}
+	return tail, h
+}
+
 // MaxSkew is how far a signed timestamp may be from now.
 const MaxSkew = 5 * time.Minute
 

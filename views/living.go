@@ -98,7 +98,9 @@ func livingButtons(p Parent) []slack.BlockElement {
 		open.URL = e.Subject.URL
 		out = append(out, open)
 	}
-	if paligo.Kinds[e.Type].Critical && l.AckedBy == "" {
+	// A critical state waits for someone to acknowledge it; an alert group
+	// that resolved does not.
+	if paligo.Kinds[e.Type].Critical && l.AckedBy == "" && paligo.Status(&e) != "resolved" {
 		out = append(out, slack.NewButtonBlockElement(ActionLivingAck, e.ID, plain("Acknowledge")).WithStyle(slack.StylePrimary))
 	}
 	if p.PlatformActions {
