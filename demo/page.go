@@ -238,9 +238,9 @@ type view struct {
 	// sender each is (the page posts it to /api/event?source=).
 	SenderSamples []string
 	Senders       map[string]string
-	Rev        int
-	BotURL     string
-	HasHome    bool
+	Rev           int
+	BotURL        string
+	HasHome       bool
 	// Thread is the thread opened beside the channel (?thread=TS).
 	Thread *thread
 }
