@@ -271,6 +271,15 @@ func TestSourcesRefuseWhatIsNotTheirs(t *testing.T) {
 	if !strings.Contains(get(t, "http://"+h.main.Addr()+"/metrics"), `paligo_slack_source_requests_total{code="401",source="dbt-cloud"} 5`) {
 		t.Error("the metrics do not count dbt Cloud's five refusals")
 	}
+	// Paradime turned on: a wrong path token is refused.
+	h.configure = withSources
+	h.restart()
+	if code, a := h.postSource("/v1/sources/paradime/"+paradimeToken+"x", hdr(), sourceSample(t, "paradime/bolt.run.completed.PARTIAL.json")); code != 401 {
+		t.Errorf("Paradime, a wrong path token: %d %+v", code, a)
+	}
+	if n, _ := h.main.Store().EventCount(); n != 0 {
+		t.Errorf("%d events stored from refused requests", n)
+	}
 }
 
 // An alert group's firing, resolved and firing again is one living
@@ -492,5 +501,39 @@ func TestHostileSourceBodiesCostLittle(t *testing.T) {
 	}
 	if n, _ := h.main.Store().EventCount(); n != 0 {
 		t.Errorf("%d events stored", n)
+	}
+}
+
+// ?org= or ?team= on the URL picks the workspace, as team and org do in an
+// event; none is the primary workspace. The same delivery to two
+// workspaces is two events.
+func TestSourcesPickTheWorkspaceTheURLNames(t *testing.T) {
+	fs := newFake(t, fakeslack.Options{Channels: testChannels})
+	h, base := startConnect(t, fs)
+	ctx := ctxT(t)
+	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
+	connectOpts := h.configure
+	h.configure = func(c *app.Config) { connectOpts(c); withSources(c) }
+	h.restart()
+	for w, ch := range map[*fakeslack.Server]string{fs: "C0OPS", second: "C2OPS"} {
+		ack, err := w.Send(ctx, w.SlashCommand("U0ADMIN", ch, "/route-alerts", "subscribe alerts"))
+		if err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
+			t.Fatalf("subscribe in %s: %s %v", w.TeamID(), ack.Payload, err)
+		}
+	}
+	body := sourceSample(t, "alertmanager/firing.json")
+	path, hdr := sourceRequest("alertmanager", body)
+	if code, a := h.postSource(path+"?org=beta", hdr, body); code != 202 || a.Accepted != 1 {
+		t.Fatalf("?org=beta: %d %+v", code, a)
+	}
+	if code, a := h.postSource(path, hdr, body); code != 202 || a.Accepted != 1 {
+		t.Fatalf("the primary workspace: %d %+v", code, a)
+	}
+	if code, a := h.postSource(path+"?org=gamma", hdr, body); code != 400 || !strings.Contains(fmt.Sprint(a.Errors), "org") {
+		t.Errorf("?org=gamma, never connected: %d %+v", code, a)
+	}
+	h.waitDelivered(ctx)
+	if a, b := len(texts(second, "C2OPS")), len(texts(fs, "C0OPS")); a != 1 || b != 1 {
+		t.Errorf("posts: %d in the second workspace's #ops, %d in the first's; want one each", a, b)
 	}
 }
