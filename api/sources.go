@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +49,11 @@ func (h *Sources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sender := sources.Lookup(name)
 	auth, on := h.Auth[name]
 	if sender == nil || !on || (token != "" && auth.Scheme != sources.Path) {
-		msg := "no such source: the sources are paligo, paradime, dbt-cloud, alertmanager and grafana"
+		var names []string
+		for _, s := range sources.Senders {
+			names = append(names, s.Name)
+		}
+		msg := "no such source: the sources are " + strings.Join(names, ", ")
 		if sender != nil && !on {
 			msg = sender.Title + " webhooks are off here: " + sender.Setting() + " is not set"
 		} else if sender != nil {
@@ -100,10 +105,13 @@ func (h *Sources) serve(w http.ResponseWriter, r *http.Request, sender *sources.
 	}
 	events, err := sender.Decode(body, sources.Request{Scope: scope, Now: now, DBTCloudURL: h.DBTCloudURL})
 	if err != nil {
-		var be *sources.BodyError
+		be := &sources.BodyError{Message: err.Error()}
 		errors.As(err, &be)
 		fe := FieldError{Field: be.Field, Message: be.Message}
 		h.Ingest.count("rejected", 1)
+		// For the operator whose sender is set up wrong: what was refused,
+		// never the body or the credentials.
+		h.Log.Debug("source body refused", "source", sender.Name, "field", be.Field, "reason", be.Message)
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "not " + article(sender.Title) + " webhook: " + err.Error() + "; nothing was stored", Errors: []FieldError{fe}})
 		return http.StatusBadRequest
 	}
