@@ -202,6 +202,12 @@ func TestSubscriptionMatches(t *testing.T) {
 		{"activity actor!=bot@paligo.example", ev("document.created", nil, "", nil), true},
 		{"activity actor=*@paligo.example", ev("document.created", nil, "ada@paligo.example", nil), true},
 		{"activity actor=*@paligo.example", ev("document.created", nil, "", nil), false},
+		// source: a sender's name, or api for an event that names none.
+		{"runs source=api", ev("run.failed", nil, "", nil), true},
+		{"runs source!=api", ev("run.failed", nil, "", finance), false},
+		{"runs source=dbt-cloud", ev("run.started", nil, "", map[string]string{"source": "dbt-cloud"}), true},
+		{"runs source=api", ev("run.started", nil, "", map[string]string{"source": "dbt-cloud"}), false},
+		{"alerts source=grafana,alertmanager", ev("system.alert", nil, "", map[string]string{"source": "alertmanager"}), true},
 	} {
 		s := mustSub(t, "C1", c.sub)
 		if got := s.Matches(c.e); got != c.want {
