@@ -31,6 +31,9 @@ var apiMethods = map[string]func(s *Server, r *http.Request, c *Call) (any, []st
 	"users.list":            (*Server).usersList,
 	"oauth.v2.access":       (*Server).oauthV2Access,
 	"auth.revoke":           (*Server).authRevoke,
+	"chat.unfurl":           (*Server).chatUnfurl,
+	"reactions.add":         (*Server).reactionsAdd,
+	"chat.getPermalink":     (*Server).chatGetPermalink,
 }
 
 func (s *Server) authTest(_ *http.Request, _ *Call) (any, []string) {

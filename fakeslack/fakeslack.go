@@ -101,6 +101,10 @@ type Options struct {
 
 	Users    []User
 	Channels []Channel
+	// Scopes, if set, are the bot token's scopes: a method that needs
+	// another answers missing_scope, and every answer to the bot token
+	// lists them in X-OAuth-Scopes, as Slack's do. Nil grants them all.
+	Scopes []string
 }
 
 // MethodRate is one method's limit: PerSecond on average, Burst at once.
@@ -217,6 +221,10 @@ type Message struct {
 	// ReplyCount is how many replies a parent has, as Slack counts them.
 	ReplyCount int
 	Deleted    bool
+	// Unfurls are the app's previews of its links (chat.unfurl), by URL;
+	// Reactions, the reactions on it.
+	Unfurls   map[string]json.RawMessage
+	Reactions []Reaction
 }
 
 // IsReply reports whether m is a reply in a thread.
@@ -753,6 +761,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, method string, c
 	call.token = token
 	if e := s.checkToken(method, token); e != "" {
 		s.finish(w, call, http.StatusOK, e, nil)
+		return
+	}
+	if s.opts.Scopes != nil && token == s.opts.BotToken {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.opts.Scopes, ","))
+	}
+	if needed, provided := s.missingScope(method, token); needed != "" {
+		s.refuseScope(w, call, needed, provided)
 		return
 	}
 	if s.overChannelRate(call) {

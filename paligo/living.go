@@ -113,8 +113,11 @@ type ActionResult struct {
 // ActionCallback is what the platform is sent when someone clicks
 // Acknowledge or one of its actions (docs/living-messages.md).
 type ActionCallback struct {
-	ID      string   `json:"id"`
-	Type    string   `json:"type"`             // "action", or "disconnected" (a workspace was)
+	ID string `json:"id"`
+	// Type is "action", "reply" (a person's reply in a living message's
+	// thread), "message" (a message sent with the Send to Paligo
+	// shortcut), or "disconnected" (a workspace was).
+	Type    string   `json:"type"`
 	Action  string   `json:"action,omitempty"` // the action's id, or "acknowledge"
 	Event   string   `json:"event,omitempty"`  // the event's id
 	Subject *Subject `json:"subject,omitempty"`
@@ -122,7 +125,16 @@ type ActionCallback struct {
 	Team    string   `json:"team"`
 	// Org is the platform's org of a disconnected workspace.
 	Org string `json:"org,omitempty"`
-	At  string `json:"at"` // RFC 3339
+	// Text is a reply's or a message's text, as plain text: Slack's
+	// mention and link tokens turned into names and URLs.
+	Text string `json:"text,omitempty"`
+	// Author wrote the message a shortcut sends (By sent it).
+	Author *Clicker `json:"author,omitempty"`
+	// Permalink is the reply's or the message's link in Slack.
+	Permalink string `json:"permalink,omitempty"`
+	// Note is what the person added with the shortcut.
+	Note string `json:"note,omitempty"`
+	At   string `json:"at"` // RFC 3339
 }
 
 // Clicker is who clicked, as the platform is told.

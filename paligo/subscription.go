@@ -25,6 +25,11 @@ type Subscription struct {
 	ThreadsOff bool `json:"threads_off,omitempty"`
 	// External allows a channel shared with other organizations.
 	External bool `json:"external,omitempty"`
+	// Replies sends people's replies in the threads of its posts to the
+	// platform (replies=on).
+	Replies bool `json:"replies,omitempty"`
+	// MentionsOff names no one in its posts (mentions=off).
+	MentionsOff bool `json:"mentions_off,omitempty"`
 }
 
 // Digest names s in a few characters: the first 16 hex digits of the
@@ -38,7 +43,7 @@ func (s Subscription) Digest() string {
 // Plain reports whether s is a route of the /route-alerts form: one kind,
 // no filters, no options.
 func (s Subscription) Plain() bool {
-	return len(s.Kinds) == 1 && len(s.Filters) == 0 && !s.ThreadsOff && !s.External
+	return len(s.Kinds) == 1 && len(s.Filters) == 0 && !s.ThreadsOff && !s.External && !s.Replies && !s.MentionsOff
 }
 
 // RoutesOf returns the routes among subs: for each kind, the channels a
@@ -129,7 +134,8 @@ var KindGroups = map[string][]Kind{
 
 // ParseSubscription reads what follows `/route-alerts subscribe`: kinds
 // (or groups), then filters NAME=VALUES or NAME!=VALUES, then the options
-// threads=off and external=allow, separated by spaces. The error names the
+// threads=off, external=allow, replies=on and mentions=off, separated by
+// spaces. The error names the
 // bad part; nothing of a refused subscription is kept.
 func ParseSubscription(channel, text string) (Subscription, error) {
 	words := strings.Fields(text)
@@ -160,6 +166,18 @@ func ParseSubscription(channel, text string) (Subscription, error) {
 				return Subscription{}, fmt.Errorf("%q: the only value of external is allow", w)
 			}
 			s.External = true
+			continue
+		case name == "replies" && !negate:
+			if values != "off" && values != "on" {
+				return Subscription{}, fmt.Errorf("%q: replies is on or off", w)
+			}
+			s.Replies = values == "on"
+			continue
+		case name == "mentions" && !negate:
+			if values != "off" && values != "on" {
+				return Subscription{}, fmt.Errorf("%q: mentions is on or off", w)
+			}
+			s.MentionsOff = values == "off"
 			continue
 		}
 		if !validFilterName(name) {
@@ -282,6 +300,12 @@ func (s Subscription) String() string {
 	}
 	if s.External {
 		b.WriteString(" external=allow")
+	}
+	if s.Replies {
+		b.WriteString(" replies=on")
+	}
+	if s.MentionsOff {
+		b.WriteString(" mentions=off")
 	}
 	return b.String()
 }
