@@ -159,7 +159,7 @@ func (j *channelJob) load(ctx context.Context) error {
 		j.job.Channel = id
 	}
 	var err error
-	j.c, err = w.store.ReadChannelJob(j.job, j.job.Channel)
+	j.c, err = w.store.ReadChannelJob(j.job, j.job.Channel, w.teamOf(j.job))
 	return err
 }
 
@@ -198,6 +198,9 @@ func (j *channelJob) draw() {
 	p := views.ChannelPost{Parent: views.Parent{Event: j.c.Event, PlatformActions: j.w.opts.ActionsURL != "",
 		Living: paligo.Living{Key: j.post.Key, Alone: j.post.Alone, Status: j.status, Updates: 1, LastAt: now, StartedAt: now}},
 		NewParent: j.post.Living == 0 && !j.post.Plain}
+	for _, m := range j.c.Mentions {
+		p.Mentions = append(p.Mentions, views.Mention{User: m.User, Name: m.Name, Email: m.Email, Quiet: m.Off})
+	}
 	j.text, j.blk = views.DrawPost(p)
 	j.more = nil
 	if j.post.Living != 0 {

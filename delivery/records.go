@@ -28,7 +28,7 @@ type Records interface {
 // Loads are the jobs' load stages: one read each.
 type Loads interface {
 	ReadPersonJob(job store.Job, team, user string) (store.PersonJob, error)
-	ReadChannelJob(j store.Job, channel string) (store.ChannelJob, error)
+	ReadChannelJob(j store.Job, channel, team string) (store.ChannelJob, error)
 	ReadLivingJob(j store.Job) (store.LivingJob, error)
 	ReadDigestJob(team string, j store.Job) (store.DigestJob, error)
 	ReadInviteSummaryJob(j store.Job) (store.InviteSummaryJob, error)

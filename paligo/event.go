@@ -104,6 +104,35 @@ func (e *Event) Field(name string) (string, bool) {
 	return v, ok
 }
 
+// MentionFields are the fields whose email names a person an event is
+// about, beside its actor: an assignment's assignee, a run's or an
+// alert's owner.
+var MentionFields = []string{"assignee", "owner", "assignee_email", "owner_email"}
+
+// MaxMentions is how many people one channel post names.
+const MaxMentions = 5
+
+// MentionedPeople are the people a channel post about e names: its actor,
+// then the emails of its MentionFields, each once, at most MaxMentions.
+func MentionedPeople(e *Event) []Person {
+	var out []Person
+	add := func(p Person) {
+		if !ValidEmail(p.Email) || len(out) == MaxMentions || slices.ContainsFunc(out, func(q Person) bool { return q.Email == p.Email }) {
+			return
+		}
+		out = append(out, p)
+	}
+	if e.Actor != nil {
+		add(*e.Actor)
+	}
+	for _, f := range MentionFields {
+		if v := e.Fields[f]; v != "" {
+			add(Person{Email: v})
+		}
+	}
+	return out
+}
+
 // ValidEmail reports whether s is one bare email address.
 func ValidEmail(s string) bool {
 	a, err := mail.ParseAddress(s)

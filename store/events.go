@@ -152,6 +152,9 @@ func (s eventRecords) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte,
 		if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
+		if err := indexSubjectURL(tx, &e, seq); err != nil {
+			return AcceptResult{}, FanOutResult{}, err
+		}
 		if e.Type == "invite.accepted" {
 			if err := acceptInvite(tx, e); err != nil {
 				return AcceptResult{}, FanOutResult{}, err

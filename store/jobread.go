@@ -29,11 +29,24 @@ type ChannelJob struct {
 	Shared          ChannelShared
 	SharedFound     bool
 	ExternalAllowed bool
+	// MentionsOff: a subscription of the channel that takes the event
+	// says mentions=off. Else Mentions are the people the event is about
+	// (paligo.MentionedEmails), as the workspace directory knows them.
+	MentionsOff bool
+	Mentions    []Mention
 }
 
-// ReadChannelJob reads what channel job j, posting to channel (an id),
-// needs.
-func (s outboxRecords) ReadChannelJob(j Job, channel string) (ChannelJob, error) {
+// Mention is one person a channel post names: their Slack user ("" when
+// no one in the workspace has the email, or it was never looked up) and
+// whether they turned the bot off (then named, not pinged).
+type Mention struct {
+	Email, Name, User string
+	Off               bool
+}
+
+// ReadChannelJob reads what channel job j of team (the workspace's id),
+// posting to channel (an id), needs.
+func (s outboxRecords) ReadChannelJob(j Job, channel, team string) (ChannelJob, error) {
 	var c ChannelJob
 	err := s.db.view(func(tx kvTx) error {
 		v := tx.Bucket(bucketEvents).Get(u64(j.Event))
@@ -49,7 +62,25 @@ func (s outboxRecords) ReadChannelJob(j Job, channel string) (ChannelJob, error)
 			return err
 		}
 		c = ChannelJob{Event: e, ThreadsOff: threadsOff(subs, &e),
-			ExternalAllowed: slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External })}
+			ExternalAllowed: slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.External }),
+			MentionsOff:     slices.ContainsFunc(subs, func(sub paligo.Subscription) bool { return sub.MentionsOff && sub.Matches(&e) })}
+		if !c.MentionsOff {
+			for _, m := range paligo.MentionedPeople(&e) {
+				known, _, err := getTxJSON[SlackUser](tx.Bucket(bucketSlackCache), emailKey(j.Team, m.Email))
+				if err != nil {
+					return err
+				}
+				mention := Mention{Email: m.Email, Name: m.Name, User: known.User}
+				if known.User != "" {
+					p, err := getPrefs(tx, team, known.User)
+					if err != nil {
+						return err
+					}
+					mention.Off = p.Frequency == paligo.Off
+				}
+				c.Mentions = append(c.Mentions, mention)
+			}
+		}
 		c.Key = paligo.ThreadKey(&e)
 		if c.Key != "" && !c.ThreadsOff {
 			if c.Living, c.LivingFound, err = livingByKey(tx, livingKey(channel, c.Key)); err != nil {

@@ -339,6 +339,22 @@ func (s livingRecords) SettleCallback(job Job, result paligo.ActionResult, note 
 				return err
 			}
 		}
+		if cb := job.Callback; cb != nil && (cb.Type == "reply" || cb.Type == "message") {
+			// What a person said, not a click: the parent's log is not
+			// its place; a failure is told in the thread, once.
+			if note == "" || job.Living == 0 {
+				return nil
+			}
+			l, err := getLiving(tx, job.Living)
+			if errors.Is(err, ErrNoLiving) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			jobs, err = addNote(tx, &l, note, nil)
+			return err
+		}
 		if result.Action == "" && note == "" {
 			return nil // nothing to show (an acknowledgement the platform took)
 		}

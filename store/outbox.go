@@ -68,6 +68,9 @@ type Job struct {
 	Living   uint64                 `json:"living,omitempty"`
 	Note     string                 `json:"note,omitempty"`
 	Callback *paligo.ActionCallback `json:"callback,omitempty"`
+	// TS is, for a JobCallback of a reply, the reply's ts (marked once
+	// the platform took it).
+	TS string `json:"ts,omitempty"`
 	// Urgent goes ahead of its lane's waiting jobs (a click's update: the
 	// person who clicked waits to see it). Not stored.
 	Urgent bool `json:"-"`

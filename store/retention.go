@@ -191,10 +191,11 @@ const scanLimit = 8
 // returns the key to go on from, or nil when it has reached the end.
 
 func pruneEvents(tx kvTx, from []byte, budget int, cutoff time.Time, cursor uint64, pinned map[uint64]bool, r *PruneResult) ([]byte, error) {
-	evs, ids, receipts := tx.Bucket(bucketEvents), tx.Bucket(bucketEventIDs), tx.Bucket(bucketReceipts)
+	evs, ids, receipts, urls := tx.Bucket(bucketEvents), tx.Bucket(bucketEventIDs), tx.Bucket(bucketReceipts), tx.Bucket(bucketSubjectURLs)
 	type doomed struct {
 		key, id  []byte
 		receipts [][]byte
+		url      []byte // its subject URL's index entry, when it is still the latest
 	}
 	var list []doomed
 	n, scanned := 0, 0
@@ -210,8 +211,10 @@ func pruneEvents(tx kvTx, from []byte, budget int, cutoff time.Time, cursor uint
 			break // not fanned out when the pass began
 		}
 		var e struct {
-			ID         string    `json:"id"`
-			ReceivedAt time.Time `json:"received_at"`
+			ID         string          `json:"id"`
+			Team       string          `json:"team"`
+			Subject    *paligo.Subject `json:"subject"`
+			ReceivedAt time.Time       `json:"received_at"`
 		}
 		if err := json.Unmarshal(v, &e); err != nil {
 			return nil, fmt.Errorf("decode event %d: %w", seq, err)
@@ -232,6 +235,12 @@ func pruneEvents(tx kvTx, from []byte, budget int, cutoff time.Time, cursor uint
 		if at := ids.Get([]byte(e.ID)); at != nil && binary.BigEndian.Uint64(at) == seq {
 			d.id = []byte(e.ID)
 		}
+		if e.Subject != nil && e.Subject.URL != "" {
+			k := subjectURLKey(e.Team, e.Subject.URL)
+			if at := urls.Get(k); at != nil && binary.BigEndian.Uint64(at) == seq {
+				d.url = k
+			}
+		}
 		// Its receipts: the event's sequence is their prefix.
 		rc := receipts.Cursor()
 		for rk, _ := rc.Seek(d.key); rk != nil && bytes.HasPrefix(rk, d.key); rk, _ = rc.Next() {
@@ -250,6 +259,11 @@ func pruneEvents(tx kvTx, from []byte, budget int, cutoff time.Time, cursor uint
 		}
 		if d.id != nil {
 			if err := ids.Delete(d.id); err != nil {
+				return nil, err
+			}
+		}
+		if d.url != nil {
+			if err := urls.Delete(d.url); err != nil {
 				return nil, err
 			}
 		}

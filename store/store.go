@@ -138,6 +138,9 @@ var migrations = []func(tx kvTx) error{
 	// v10: an invitation's id is taken when its run is queued: the entries
 	// still on their way get theirs.
 	reserveInviteIDs,
+	// v11: the latest event about each subject URL (what a link unfurls
+	// to), built from the events kept.
+	indexSubjectURLs,
 }
 
 // reserveInviteIDs gives each invite run's entry still on its way, and

@@ -156,14 +156,68 @@ func Reply(e paligo.Event) (string, []slack.Block) {
 type ChannelPost struct {
 	Parent
 	NewParent bool
+	// Mentions are the people the event is about, named on the post.
+	Mentions []Mention
+}
+
+// Mention is a person a channel post names: as a Slack mention when
+// User is known and they did not turn the bot off (Quiet), else by name.
+type Mention struct {
+	User, Name, Email string
+	Quiet             bool
 }
 
 // DrawPost draws p: fallback text and blocks.
 func DrawPost(p ChannelPost) (string, []slack.Block) {
+	text, blocks := Reply(p.Event)
 	if p.NewParent {
-		return ParentMessage(p.Parent)
+		text, blocks = ParentMessage(p.Parent)
 	}
-	return Reply(p.Event)
+	if line := mentionLine(p.Mentions); line != "" {
+		// Before the buttons: the people, then what to do.
+		at := len(blocks)
+		if at > 0 {
+			if _, ok := blocks[at-1].(*slack.ActionBlock); ok {
+				at--
+			}
+		}
+		blocks = slices.Insert(blocks, at, slack.Block(slack.NewContextBlock("mentions", mrkdwn(line))))
+	}
+	return text, blocks
+}
+
+// mentionLine names ms: <@U…> for those who may be pinged, a name for
+// the others. Never a group mention: what is drawn of a name is escaped.
+func mentionLine(ms []Mention) string {
+	var names []string
+	for _, m := range ms {
+		switch {
+		case m.User != "" && !m.Quiet && slackUserID(m.User):
+			names = append(names, "<@"+m.User+">")
+		case m.Name != "":
+			names = append(names, EscapedWithin(m.Name, 80))
+		case m.Email != "":
+			names = append(names, EscapedWithin(m.Email, 120))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return ":bust_in_silhouette: " + strings.Join(names, ", ")
+}
+
+// slackUserID reports whether s is a Slack user id (U… or W…, capitals
+// and digits): what a mention may hold.
+func slackUserID(s string) bool {
+	if len(s) < 3 || len(s) > 20 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // resultLine tells what one click did, as the parent shows it.

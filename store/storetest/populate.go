@@ -39,7 +39,7 @@ func Populate(tb testing.TB, s *store.Store) {
 	must(err)
 	must(s.Mute(paligo.Mute{Channel: "C1", Subject: "schedule:nightly", By: "U1"}))
 	_, err = s.AcceptEvents([]paligo.Event{
-		{ID: "e1", Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "dbt"}},
+		{ID: "e1", Type: "run.failed", Subject: &paligo.Subject{Kind: "schedule", ID: "dbt", URL: "https://paradime.example/s/dbt"}},
 		{ID: "e2", Type: "document.created", Subject: &paligo.Subject{Kind: "topic", ID: "t-1"}},
 		{ID: "e3", Type: "comment.mention", Recipients: []string{"nobody@example.com", "gone@example.com"}},
 	})
