@@ -262,7 +262,8 @@ func (m *Main) newDelivery(_ context.Context, w *wiring) error {
 func (m *Main) newSlackSide(_ context.Context, w *wiring) error {
 	w.router = &handlers.Router{Store: m.store, Slack: m.client, Log: m.Log, Admins: m.Config.Admins,
 		Delivery: m.deliverer, Digests: m.digests, Callbacks: m.Config.ActionsURL != "", Workspaces: m.workspaces,
-		Team: func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
+		UnfurlDomains: m.Config.UnfurlDomains,
+		Team:          func() string { spec, _ := m.deliverer.FanOutSpec(); return spec.Team }}
 	if w.tokens != nil {
 		w.router.InviteURL = m.Config.InviteURL
 	}

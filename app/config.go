@@ -71,6 +71,8 @@ type Config struct {
 	Sources map[string]sources.Auth
 	// DBTCloudURL is the base of dbt Cloud's run links.
 	DBTCloudURL string
+	// UnfurlDomains are the hosts whose links to subjects unfurl.
+	UnfurlDomains []string
 }
 
 // setting is one row of the configuration table in docs/configuration.md.
@@ -146,6 +148,13 @@ var settings = []setting{
 	{env: "PALIGO_SLACK_RETENTION", flag: "retention", def: "30d",
 		usage: "how long settled events, receipts, sent digests and ended invitations are kept: days (30d) or a Go duration (720h), at least 1d",
 		check: retention, set: func(c *Config, v string) { c.Retention, _ = parseRetention(v) }},
+	{env: "PALIGO_SLACK_UNFURL_DOMAINS", flag: "unfurl-domains",
+		usage: "hosts of the platforms' URLs, comma-separated (paligo.example.com): a link there to a subject the bot has events for is previewed in Slack; also list them under the app's unfurl domains",
+		check: hostList, set: func(c *Config, v string) {
+			for _, h := range splitList(v) {
+				c.UnfurlDomains = append(c.UnfurlDomains, strings.ToLower(h))
+			}
+		}},
 	{env: "PALIGO_SLACK_PPROF", flag: "pprof",
 		usage: "address of a listener for Go's profiles (/debug/pprof/), off when unset; keep it on loopback",
 		check: hostPort, set: func(c *Config, v string) { c.Pprof = v }},
@@ -387,6 +396,18 @@ func adminList(v string) error {
 			continue
 		}
 		return fmt.Errorf("%q is neither a Slack user id (U…/W…) nor an email", a)
+	}
+	return nil
+}
+
+var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+
+// hostList checks a list of host names (no scheme, port or path).
+func hostList(v string) error {
+	for _, h := range splitList(v) {
+		if !hostName.MatchString(h) {
+			return fmt.Errorf("%q is not a host name (paligo.example.com: no scheme, port or path)", h)
+		}
 	}
 	return nil
 }

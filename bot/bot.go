@@ -608,7 +608,8 @@ func (c *Client) ChannelsPage(ctx context.Context, cursor string, limit int) ([]
 
 // Scopes are the bot scopes the app asks for (the manifests' and the
 // Connect flow's).
-var Scopes = []string{"channels:read", "groups:read", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "commands"}
+var Scopes = []string{"channels:read", "groups:read", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "commands",
+	"channels:history", "groups:history", "links:read", "links:write", "reactions:write"}
 
 // IsAdmin reports whether u is a workspace admin or owner.
 func IsAdmin(u slack.User) bool { return !u.Deleted && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner) }

@@ -173,6 +173,13 @@ func (j *callbackJob) send(ctx context.Context) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("callback %s: %w", cb.ID, err)
+	case status >= 200 && status < 300 && (cb.Type == "reply" || cb.Type == "message"):
+		j.result.Outcome = "requested"
+		d.m.callbacks.WithLabelValues("requested").Inc()
+		if cb.Type == "reply" {
+			j.markReply(ctx)
+		}
+		return nil
 	case status >= 200 && status < 300:
 		j.result.Outcome = "requested"
 		if cb.Action == "acknowledge" || j.job.Living == 0 {
@@ -199,15 +206,57 @@ func (j *callbackJob) send(ctx context.Context) error {
 }
 
 // failed marks the callback failed for good with detail: shown on the
-// parent and in the thread, and on the failed list (SettleCallback).
+// parent and in the thread, and on the failed list (SettleCallback). A
+// reply's failure is told in its thread.
 func (j *callbackJob) failed(detail string) {
 	d := j.w.Deliverer
 	j.result.Outcome, j.result.Detail = "failed", detail
 	d.m.callbacks.WithLabelValues("failed").Inc()
-	d.log.Warn("callback failed", "callback", j.cb.ID, "action", j.cb.Action, "reason", detail)
+	d.log.Warn("callback failed", "callback", j.cb.ID, "action", j.cb.Action, "type", j.cb.Type, "reason", detail)
 	j.note = ""
-	if j.job.Living != 0 {
+	switch {
+	case j.job.Living == 0:
+	case j.cb.Type == "reply":
+		who := "A reply"
+		if j.cb.By != nil && j.cb.By.SlackUser != "" {
+			who = "<@" + j.cb.By.SlackUser + ">'s reply"
+		}
+		j.note = ":warning: " + who + " could not be sent to the platform: " + views.EscapedWithin(detail, 200)
+	default:
 		j.note = views.NoteText(j.result)
+	}
+}
+
+// reactor is the Slack method that marks a reply.
+type reactor interface {
+	AddReactionContext(ctx context.Context, name string, item slack.ItemRef) error
+}
+
+// markReply marks the reply the platform took (a reaction), in the
+// reply's workspace: a mark that cannot be made is logged, not retried
+// (the platform has the reply).
+func (j *callbackJob) markReply(ctx context.Context) {
+	d := j.w.Deliverer
+	if j.job.Channel == "" || j.job.TS == "" {
+		return
+	}
+	w, err := d.inTeam(j.cb.Team)
+	if err == nil {
+		err = w.call(ctx, "reactions.add", j.job.Channel, nil, func(ctx context.Context, api DeliverySlack) error {
+			r, ok := api.(reactor)
+			if !ok {
+				return nil
+			}
+			err := r.AddReactionContext(ctx, views.ReplyMark, slack.ItemRef{Channel: j.job.Channel, Timestamp: j.job.TS})
+			var se slack.SlackErrorResponse
+			if errors.As(err, &se) && se.Err == "already_reacted" {
+				return nil // marked by a try before
+			}
+			return err
+		})
+	}
+	if err != nil {
+		d.log.Warn("mark a reply sent", "channel", j.job.Channel, "err", err)
 	}
 }
 

@@ -73,8 +73,12 @@ type Router struct {
 	// Workspaces finds each envelope's workspace (workspaces.go); nil
 	// serves Slack's one workspace.
 	Workspaces Workspaces
+	// UnfurlDomains are the hosts whose links unfurl
+	// (PALIGO_SLACK_UNFURL_DOMAINS); none unfurls nothing.
+	UnfurlDomains []string
 
-	admins adminCache
+	admins  adminCache
+	unfurls unfurled
 
 	// userLocks serialise the read-save-publish of one user's Home tab, so
 	// two quick clicks cannot publish the older state last.
@@ -87,7 +91,10 @@ var Commands = []string{"/route-alerts", "/paligo-invite"}
 
 // Events are the Events API events the Router answers.
 var Events = []string{string(slackevents.AppHomeOpened), string(slackevents.TeamJoin), string(slackevents.UserChange),
-	string(slackevents.AppUninstalled), string(slackevents.TokensRevoked)}
+	string(slackevents.AppUninstalled), string(slackevents.TokensRevoked),
+	// Replies in threads (of public and private channels), and links to
+	// the platform's subjects.
+	"message.channels", "message.groups", string(slackevents.LinkShared)}
 
 func (h *Router) lockUser(team, user string) func() {
 	f := fnv.New32a()
@@ -139,6 +146,10 @@ func (h inWorkspace) event(ctx context.Context, ev slackevents.EventsAPIEvent) b
 			return bot.Reply{}
 		}
 		return h.learnPerson(inner.User)
+	case *slackevents.MessageEvent:
+		return answering{h}.threadReply(e)
+	case *slackevents.LinkSharedEvent:
+		return answering{h}.unfurl(e)
 	case *slackevents.AppUninstalledEvent:
 		return h.disconnected(ev.TeamID, "app_uninstalled")
 	case *slackevents.TokensRevokedEvent:
@@ -211,6 +222,16 @@ func (h inWorkspace) interaction(ctx context.Context, cb slack.InteractionCallba
 			return h.submitRoutes(ctx, cb)
 		case views.CallbackInvite:
 			return h.submitInvite(ctx, cb)
+		case views.CallbackSendToPaligo:
+			return answering{h}.submitSendToPaligo(cb)
+		}
+	case slack.InteractionTypeMessageAction:
+		if cb.CallbackID == views.CallbackSendToPaligo {
+			return answering{h}.sendToPaligo(cb)
+		}
+	case slack.InteractionTypeBlockSuggestion:
+		if cb.View.CallbackID == views.CallbackSendToPaligo {
+			return answering{h}.suggestSubjects(cb)
 		}
 	case slack.InteractionTypeViewClosed:
 		return bot.Reply{}

@@ -17,6 +17,7 @@ type Records interface {
 	ChannelRecords
 	LivingRecords
 	AdminRecords
+	AnswerRecords
 }
 
 // PersonRecords: a person's preferences and what waits for their digest
