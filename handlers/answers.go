@@ -28,15 +28,9 @@ import (
 
 // AnswerRecords: what answering back reads and queues.
 type AnswerRecords interface {
-	QueueReply(cb *paligo.ActionCallback, l paligo.Living, ts string) (store.Job, error)
+	QueueReply(cb *paligo.ActionCallback, l paligo.Living, ts string) (store.Job, bool, error)
 	SubjectAt(team, url string) (paligo.Event, bool, error)
 	RecentSubjects(team, channel, query string, n int) ([]store.SubjectChoice, error)
-}
-
-// AnswerSlack: the Slack methods answering back calls.
-type AnswerSlack interface {
-	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
-	UnfurlMessageContext(ctx context.Context, channelID, timestamp string, unfurls map[string]slack.Attachment, options ...slack.MsgOption) (string, error)
 }
 
 // answering is a workspace's handlers at work on what people say back:
@@ -90,12 +84,14 @@ func (h answering) threadReply(e *slackevents.MessageEvent) bot.Reply {
 		cb := &paligo.ActionCallback{ID: replyID(team, e.Channel, e.TimeStamp), Type: "reply", Event: ev.ID, Subject: ev.Subject,
 			Text: h.plainText(ctx, e.Text), By: by, Permalink: h.permalink(ctx, e.Channel, e.TimeStamp), Team: team,
 			At: at.Format(time.RFC3339)}
-		job, err := h.Store.QueueReply(cb, l, e.TimeStamp)
+		job, queued, err := h.Store.QueueReply(cb, l, e.TimeStamp)
 		if err != nil {
 			h.Log.Error("reply: queue its callback", "channel", e.Channel, "err", err)
 			return
 		}
-		h.enqueue([]store.Job{job})
+		if queued {
+			h.enqueue([]store.Job{job})
+		}
 	}}
 }
 
@@ -118,13 +114,9 @@ func (h answering) clicker(ctx context.Context, user string) *paligo.Clicker {
 
 // permalink is a message's link in Slack ("" when Slack does not say).
 func (h answering) permalink(ctx context.Context, channel, ts string) string {
-	s, ok := h.slack().(AnswerSlack)
-	if !ok {
-		return ""
-	}
 	var link string
 	err := callAgain(ctx, func(ctx context.Context) (err error) {
-		link, err = s.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+		link, err = h.slack().GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 		return err
 	})
 	if err != nil {
@@ -248,12 +240,8 @@ func (h answering) unfurl(e *slackevents.LinkSharedEvent) bot.Reply {
 		if len(unfurls) == 0 {
 			return
 		}
-		s, ok := h.slack().(AnswerSlack)
-		if !ok {
-			return
-		}
 		err := callAgain(ctx, func(ctx context.Context) error {
-			_, err := s.UnfurlMessageContext(ctx, e.Channel, e.MessageTimeStamp, unfurls)
+			_, _, _, err := h.slack().UnfurlMessageContext(ctx, e.Channel, e.MessageTimeStamp, unfurls)
 			return err
 		})
 		if err != nil {

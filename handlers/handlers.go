@@ -30,6 +30,9 @@ type Slack interface {
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
 	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 	GetConversationInfoContext(ctx context.Context, input *slack.GetConversationInfoInput) (*slack.Channel, error)
+	// Answering back: a message's link, and link previews.
+	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
+	UnfurlMessageContext(ctx context.Context, channelID, timestamp string, unfurls map[string]slack.Attachment, options ...slack.MsgOption) (string, string, string, error)
 }
 
 // Delivery is the delivery loop, as far as handlers need it.

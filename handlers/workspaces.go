@@ -121,6 +121,19 @@ func (r *renewing) GetConversationInfoContext(ctx context.Context, input *slack.
 	return c, err
 }
 
+func (r *renewing) GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (link string, err error) {
+	err = r.do(ctx, func(s Slack) (err error) { link, err = s.GetPermalinkContext(ctx, params); return err })
+	return link, err
+}
+
+func (r *renewing) UnfurlMessageContext(ctx context.Context, channelID, timestamp string, unfurls map[string]slack.Attachment, options ...slack.MsgOption) (a, b, c string, err error) {
+	err = r.do(ctx, func(s Slack) (err error) {
+		a, b, c, err = s.UnfurlMessageContext(ctx, channelID, timestamp, unfurls, options...)
+		return err
+	})
+	return a, b, c, err
+}
+
 // scope is the store scope of the workspace: "" for the primary.
 func (h inWorkspace) scope() string {
 	if w := h.ws; w != nil && !w.Primary {
@@ -177,4 +190,12 @@ func (nowhere) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoO
 
 func (nowhere) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
 	return nil, errNoWorkspace
+}
+
+func (nowhere) GetPermalinkContext(context.Context, *slack.PermalinkParameters) (string, error) {
+	return "", errNoWorkspace
+}
+
+func (nowhere) UnfurlMessageContext(context.Context, string, string, map[string]slack.Attachment, ...slack.MsgOption) (string, string, string, error) {
+	return "", "", "", errNoWorkspace
 }

@@ -144,12 +144,22 @@ func (s livingRecords) RecentSubjects(team, channel, query string, n int) ([]Sub
 
 // QueueReply queues the callback that sends a person's reply (at ts in
 // the thread of living message l) to the platform: a JobCallback that,
-// once the platform took it, marks the reply.
-func (s livingRecords) QueueReply(cb *paligo.ActionCallback, l paligo.Living, ts string) (Job, error) {
-	var j Job
-	err := s.update(func(tx kvTx) (err error) {
+// once the platform took it, marks the reply. A reply queued before (its
+// callback id, within the hour the seen events are kept: Slack's retries,
+// the same event after a restart) queues nothing: queued is false.
+func (s livingRecords) QueueReply(cb *paligo.ActionCallback, l paligo.Living, ts string) (j Job, queued bool, err error) {
+	err = s.update(func(tx kvTx) (err error) {
+		seen := tx.Bucket(bucketSeenEvents)
+		if seen.Get([]byte(cb.ID)) != nil {
+			queued = false
+			return nil
+		}
+		if err := seen.Put([]byte(cb.ID), u64(uint64(s.Now().Unix()))); err != nil {
+			return err
+		}
+		queued = true
 		j, err = addJob(tx, Job{Kind: JobCallback, Callback: cb, Team: l.Team, Event: l.Event, Living: l.ID, Channel: l.Channel, TS: ts})
 		return err
 	})
-	return j, err
+	return j, queued, err
 }
