@@ -50,6 +50,48 @@ type Client struct {
 	// For the calls made here rather than through slack-go.
 	http          *http.Client
 	token, apiURL string
+
+	// scopes is what Slack last said the token's scopes are.
+	scopesMu sync.Mutex
+	scopes   []string
+	scopesAt time.Time
+	scopesOK bool
+}
+
+// scopesTTL is how long the bot believes what Slack said of its scopes (an
+// admin who re-installs sees the notice go within it).
+const scopesTTL = 10 * time.Minute
+
+// GrantedScopes are the bot token's scopes, as Slack lists them in the
+// X-OAuth-Scopes header of its answer to auth.test; false when Slack did
+// not say (or could not be asked).
+func (c *Client) GrantedScopes(ctx context.Context) ([]string, bool) {
+	c.scopesMu.Lock()
+	defer c.scopesMu.Unlock()
+	if !c.scopesAt.IsZero() && time.Since(c.scopesAt) < scopesTTL {
+		return c.scopes, c.scopesOK
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"auth.test", nil)
+	if err != nil {
+		return nil, false
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	h, ok := resp.Header["X-Oauth-Scopes"]
+	c.scopes, c.scopesOK, c.scopesAt = nil, ok && resp.StatusCode == http.StatusOK, time.Now()
+	if c.scopesOK && len(h) > 0 {
+		for _, s := range strings.Split(h[0], ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.scopes = append(c.scopes, s)
+			}
+		}
+	}
+	return c.scopes, c.scopesOK
 }
 
 // NewClient returns a Web API client for the bot token that opens Socket

@@ -326,6 +326,7 @@ var emoji = strings.NewReplacer(
 	":x:", "❌", ":large_green_circle:", "🟢", ":red_circle:", "🔴", ":rotating_light:", "🚨", ":warning:", "⚠️",
 	":tada:", "🎉", ":bell:", "🔔", ":envelope:", "✉️", ":wave:", "👋", ":calendar:", "📅", ":zzz:", "💤",
 	":arrow_forward:", "▶️", ":no_bell:", "🔕", ":hourglass_flowing_sand:", "⏳", ":information_source:", "ℹ️",
+	":bust_in_silhouette:", "👤", ":incoming_envelope:", "📨",
 )
 
 // formatRun escapes plain mrkdwn text and applies :emoji:, *bold*,

@@ -284,3 +284,34 @@ func TestSendToPaligoShortcut(t *testing.T) {
 		t.Error("Alice was not told")
 	}
 }
+
+// An install that lacks the scopes answering back needs keeps working,
+// and the admin's Home tab says what installing again would turn on.
+func TestAnOldInstallSaysWhatToReinstallFor(t *testing.T) {
+	old := []string{"channels:read", "groups:read", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email", "commands"}
+	fs := newFake(t, fakeslack.Options{Channels: testChannels, Scopes: old})
+	h := start(t, fs)
+	ctx := ctxT(t)
+	v := h.openHome(ctx, "U0ADMIN")
+	home := viewJSON(v)
+	if !strings.Contains(home, "Install the app again") || !strings.Contains(home, "link previews") || !strings.Contains(home, "thread replies") {
+		t.Errorf("the admin's Home tab: %s", home)
+	}
+	if v := h.openHome(ctx, "U0ALICE"); strings.Contains(viewJSON(v), "Install the app again") {
+		t.Error("a person who is not an admin is told to install the app")
+	}
+	// It still delivers.
+	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
+	h.post(event("o1", "run.failed", map[string]any{"subject": schedule("dbt")}))
+	h.waitDelivered(ctx)
+	if len(parents(fs, "C0OPS")) != 1 {
+		t.Error("an old install does not post")
+	}
+
+	// With every scope, no notice.
+	fs2 := newFake(t, fakeslack.Options{Channels: testChannels, Scopes: append(old, "channels:history", "groups:history", "links:read", "links:write", "reactions:write")})
+	h2 := start(t, fs2)
+	if home := viewJSON(h2.openHome(ctx, "U0ADMIN")); strings.Contains(home, "Install the app again") {
+		t.Errorf("a full install is told to install again: %s", home)
+	}
+}

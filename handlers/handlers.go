@@ -33,6 +33,8 @@ type Slack interface {
 	// Answering back: a message's link, and link previews.
 	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
 	UnfurlMessageContext(ctx context.Context, channelID, timestamp string, unfurls map[string]slack.Attachment, options ...slack.MsgOption) (string, string, string, error)
+	// GrantedScopes are the bot token's scopes, if Slack said them.
+	GrantedScopes(ctx context.Context) ([]string, bool)
 }
 
 // Delivery is the delivery loop, as far as handlers need it.

@@ -231,6 +231,9 @@ func (h inWorkspace) adminHome(ctx context.Context, team string) (*views.Admin, 
 		return nil, err
 	}
 	a.FailedTotal = total
+	if granted, ok := h.slack().GrantedScopes(ctx); ok {
+		a.Reinstall = views.MissingFeatures(granted)
+	}
 	invites, err := h.Store.RecentInvites(team, 10)
 	if err != nil {
 		return nil, err
@@ -244,7 +247,11 @@ func (h inWorkspace) adminHome(ctx context.Context, team string) (*views.Admin, 
 		line := views.FailedLine{Seq: f.Job.Seq, Reason: f.Reason, At: f.At}
 		switch {
 		case f.Job.Kind == store.JobCallback && f.Job.Callback != nil && f.Job.Callback.By != nil:
-			line.Where = "the platform (" + f.Job.Callback.Action + " by " + f.Job.Callback.By.SlackUser + ")"
+			what := f.Job.Callback.Action
+			if what == "" {
+				what = f.Job.Callback.Type // a reply, a message sent with the shortcut
+			}
+			line.Where = "the platform (" + what + " by " + f.Job.Callback.By.SlackUser + ")"
 		case f.Job.Kind == store.JobCallback && f.Job.Callback != nil:
 			line.Where = "the platform (" + f.Job.Callback.Type + " " + f.Job.Callback.Team + ")"
 		case f.Job.Kind == store.JobChannel || f.Job.Kind == store.JobParent || f.Job.Kind == store.JobNote:

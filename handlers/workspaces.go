@@ -134,6 +134,8 @@ func (r *renewing) UnfurlMessageContext(ctx context.Context, channelID, timestam
 	return a, b, c, err
 }
 
+func (r *renewing) GrantedScopes(ctx context.Context) ([]string, bool) { return r.w.Slack.GrantedScopes(ctx) }
+
 // scope is the store scope of the workspace: "" for the primary.
 func (h inWorkspace) scope() string {
 	if w := h.ws; w != nil && !w.Primary {
@@ -191,6 +193,8 @@ func (nowhere) GetUserInfoContext(context.Context, string, ...slack.GetUserInfoO
 func (nowhere) GetConversationInfoContext(context.Context, *slack.GetConversationInfoInput) (*slack.Channel, error) {
 	return nil, errNoWorkspace
 }
+
+func (nowhere) GrantedScopes(context.Context) ([]string, bool) { return nil, false }
 
 func (nowhere) GetPermalinkContext(context.Context, *slack.PermalinkParameters) (string, error) {
 	return "", errNoWorkspace

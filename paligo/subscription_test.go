@@ -99,6 +99,8 @@ func TestParseSubscription(t *testing.T) {
 		{"all external=allow", "all external=allow"},
 		{"runs,run.failed status=error,error", "runs status=error"},
 		{"data.alert   branch=main\tthreads=on", "data.alert branch=main"},
+		{"runs replies=on mentions=off", "runs replies=on mentions=off"},
+		{"runs replies=off mentions=on", "runs"},
 	}
 	for _, c := range good {
 		s, err := paligo.ParseSubscription("C1", c.text)
@@ -130,6 +132,8 @@ func TestParseSubscription(t *testing.T) {
 		{"comment.reply", "goes to people"},
 		{"project=finance", "kinds first"},
 		{"runs project", `"project" is not a filter`},
+		{"runs replies=yes", "replies is on or off"},
+		{"runs mentions=none", "mentions is on or off"},
 		{"runs =x", `"=x" is not a filter`},
 		{"runs pro ject=x", `"pro" is not a filter`},
 		{"runs proj/ect=x", "not a field name"},

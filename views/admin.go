@@ -29,6 +29,35 @@ type Admin struct {
 	FailedTotal int
 	// Invites are the newest invitations, newest first.
 	Invites []InviteLine
+	// Reinstall lists what the app cannot do until it is installed again
+	// with the scopes it now asks for (MissingFeatures).
+	Reinstall []string
+}
+
+// scopeFeatures are the features that need a scope the first versions of
+// the app did not ask for.
+var scopeFeatures = []struct {
+	feature string
+	scopes  []string
+}{
+	{"people's thread replies sent to the platform (`channels:history`, `groups:history`)", []string{"channels:history", "groups:history"}},
+	{"link previews (`links:read`, `links:write`)", []string{"links:read", "links:write"}},
+	{"the mark on replies the platform took (`reactions:write`)", []string{"reactions:write"}},
+}
+
+// MissingFeatures names the features granted (the token's scopes) lacks a
+// scope of.
+func MissingFeatures(granted []string) []string {
+	var out []string
+	for _, f := range scopeFeatures {
+		for _, s := range f.scopes {
+			if !slices.Contains(granted, s) {
+				out = append(out, f.feature)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // FailedLine is one failed delivery as the admin sees it.
@@ -123,6 +152,10 @@ func adminBlocks(a *Admin) []slack.Block {
 		slack.NewDividerBlock(),
 		slack.NewHeaderBlock(plain("Admin")),
 		slack.NewSectionBlock(mrkdwn("*Channel routes*\n"+RoutesText(a.Routes)+filteredText(a.Filtered)), nil, nil),
+	}
+	if len(a.Reinstall) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(":warning: *Install the app again to turn on:* "+strings.Join(a.Reinstall, "; ")+
+			". Everything else works as it is: a workspace admin re-installs from the app's settings (OAuth & Permissions), or through the platform's Connect."), nil, nil))
 	}
 
 	if len(a.Unmatched) > 0 {
