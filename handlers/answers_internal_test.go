@@ -17,16 +17,16 @@ func TestPlainText(t *testing.T) {
 	r := &Router{Store: storetest.MustOpen(t), Slack: bot.NewClient(fs.BotToken(), fs.AppToken(), fs.URL()), Log: slog.New(slog.DiscardHandler)}
 	h := answering{inWorkspace{Router: r}}
 	for in, want := range map[string]string{
-		"plain":                                   "plain",
-		"<@U0ADA> and <@U0NOBODY>":                "@Ada Admin and @U0NOBODY",
-		"<@U0ADA|ada>":                            "@ada",
-		"in <#C0OPS|ops> and <#C0X>":              "in #ops and #C0X",
-		"<!here> <!channel> <!subteam^S1|@sre>":   "@here @channel @sre",
-		"<https://x.example/a?b=1&amp;c=2>":       "https://x.example/a?b=1&c=2",
-		"<https://x.example|the docs>":            "the docs (https://x.example)",
-		"<https://x.example|https://x.example>":   "https://x.example",
-		"<mailto:bo@example.com|bo@example.com>":  "bo@example.com",
-		"a &lt;b&gt; &amp;&amp; c":                "a <b> && c",
+		"plain":                                  "plain",
+		"<@U0ADA> and <@U0NOBODY>":               "@Ada Admin and @U0NOBODY",
+		"<@U0ADA|ada>":                           "@ada",
+		"in <#C0OPS|ops> and <#C0X>":             "in #ops and #C0X",
+		"<!here> <!channel> <!subteam^S1|@sre>":  "@here @channel @sre",
+		"<https://x.example/a?b=1&amp;c=2>":      "https://x.example/a?b=1&c=2",
+		"<https://x.example|the docs>":           "the docs (https://x.example)",
+		"<https://x.example|https://x.example>":  "https://x.example",
+		"<mailto:bo@example.com|bo@example.com>": "bo@example.com",
+		"a &lt;b&gt; &amp;&amp; c":               "a <b> && c",
 		"<!date^1392734382^{date_short}|Feb 18>": "Feb 18",
 	} {
 		if got := h.plainText(context.Background(), in); got != want {

@@ -134,7 +134,9 @@ func (r *renewing) UnfurlMessageContext(ctx context.Context, channelID, timestam
 	return a, b, c, err
 }
 
-func (r *renewing) GrantedScopes(ctx context.Context) ([]string, bool) { return r.w.Slack.GrantedScopes(ctx) }
+func (r *renewing) GrantedScopes(ctx context.Context) ([]string, bool) {
+	return r.w.Slack.GrantedScopes(ctx)
+}
 
 // scope is the store scope of the workspace: "" for the primary.
 func (h inWorkspace) scope() string {
