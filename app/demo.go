@@ -137,6 +137,8 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 		PublicURL: d.PageURL, TokenKey: Secret(base64.StdEncoding.EncodeToString(tokenKey)),
 	}
 	cfg.Pprof = profiles // "" serves none
+	// The samples' links are previewed when pasted in a channel.
+	cfg.UnfurlDomains = []string{"paligo.example", "app.paradime.example", "acme.paligoapp.com", "cloud.getdbt.com", "prometheus.example.com"}
 	// Every sender's own webhooks, each with credentials of a scheme it
 	// can use; the page sends the senders' samples with them.
 	cfg.Sources = map[string]sources.Auth{}
@@ -159,7 +161,7 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 	d.BotURL = "http://" + d.Main.Addr()
 	// #oncall hears the senders' alerts and runs (the ingest API's samples
 	// go where people route them).
-	for _, text := range []string{"alerts source=alertmanager,grafana", "runs source=dbt-cloud,paradime"} {
+	for _, text := range []string{"alerts source=alertmanager,grafana replies=on", "runs source=dbt-cloud,paradime replies=on"} {
 		sub, err := paligo.ParseSubscription("C0ONCALL", text)
 		if err == nil {
 			_, err = d.Main.Store().Subscribe(sub)
@@ -171,7 +173,7 @@ func StartDemo(ctx context.Context, listen string, log *slog.Logger, profiles st
 	d.page.Handler = demo.New(demo.Options{
 		Slack: d.Slack, BotURL: d.BotURL, Secret: []byte(d.Secret), Clock: d.Clock, Addr: d.ln.Addr().String(),
 		RunDigests: d.Main.digests.RunOnce, Log: log,
-		Second: second, SecondOrg: demo.SecondOrg, Sources: cfg.Sources,
+		Second: second, SecondOrg: demo.SecondOrg, Sources: cfg.Sources, UnfurlDomains: cfg.UnfurlDomains,
 		Connected: func(team string) bool {
 			in, found, err := d.Main.Store().Installation(team)
 			return err == nil && found && in.Disconnected == ""

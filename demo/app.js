@@ -119,7 +119,8 @@ if (modal) {
   document.getElementById('modal-cancel').onclick = close;
 }
 
-// Slash commands typed in a channel or the app's messages.
+// Slash commands and messages typed in a channel (or, with a thread
+// open beside it, replies in the thread).
 const composer = document.getElementById('composer');
 if (composer) {
   composer.addEventListener('submit', async (ev) => {
@@ -128,7 +129,7 @@ if (composer) {
     const err = document.getElementById('command-error');
     busy = true;
     try {
-      await post('/api/command', {ws, as, channel: composer.dataset.channel, text: input.value});
+      await post('/api/command', {ws, as, channel: composer.dataset.channel, thread: composer.dataset.thread || '', text: input.value});
       reload();
     } catch (e) {
       busy = false;
@@ -137,6 +138,20 @@ if (composer) {
     }
   });
 }
+
+// A message's menu: the app's Send to Paligo shortcut.
+document.querySelectorAll('[data-shortcut]').forEach((b) => {
+  b.addEventListener('click', async () => {
+    busy = true;
+    try {
+      await post('/api/shortcut', {ws, as, channel: b.dataset.channel, ts: b.dataset.ts});
+      reload();
+    } catch (e) {
+      busy = false;
+      alert(e.message);
+    }
+  });
+});
 
 // Which workspace, who you are, and the clock.
 document.getElementById('ws').addEventListener('change', (ev) => {

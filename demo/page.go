@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paligo/paligo-slack/api"
@@ -56,6 +57,9 @@ type Options struct {
 	// Sources are the program's senders' credentials: the picker's
 	// senders' samples are sent with them, as each sender sends.
 	Sources map[string]sources.Auth
+	// UnfurlDomains are the program's PALIGO_SLACK_UNFURL_DOMAINS: a link
+	// there, typed in a channel, is shown to the bot.
+	UnfurlDomains []string
 }
 
 // Page is the demo's web page and its small JSON API.
@@ -63,6 +67,29 @@ type Page struct {
 	opts Options
 	tmpl *template.Template
 	mux  *http.ServeMux
+	// heard is what the page, standing in for the platform, was told.
+	heard heardLog
+}
+
+// heardLog keeps the last callbacks the platform took, newest first.
+type heardLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (h *heardLog) add(line string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lines = append([]string{line}, h.lines...)
+	if len(h.lines) > 5 {
+		h.lines = h.lines[:5]
+	}
+}
+
+func (h *heardLog) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.lines)
 }
 
 // New returns the page for opts.
@@ -81,6 +108,7 @@ func New(opts Options) *Page {
 	p.mux.HandleFunc("POST /api/submit", p.submit)
 	p.mux.HandleFunc("POST /api/close", p.closeModal)
 	p.mux.HandleFunc("POST /api/command", p.command)
+	p.mux.HandleFunc("POST /api/shortcut", p.shortcut)
 	p.mux.HandleFunc("POST /api/clock", p.clock)
 	p.mux.HandleFunc("POST /api/event", p.event)
 	p.mux.HandleFunc("GET /invite", p.invite)
@@ -145,12 +173,29 @@ func (p *Page) platformAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": why})
 		return
 	}
-	var cb struct{ ID, Action, Event string }
+	var cb struct {
+		ID, Type, Action, Event, Text, Note string
+		By                                  *struct{ Name string }
+	}
 	if err := json.Unmarshal(body, &cb); err != nil || cb.ID == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "not a callback"})
 		return
 	}
 	p.opts.Log.Info("demo platform: callback taken", "callback", cb.ID, "action", cb.Action, "event", cb.Event)
+	line := cb.Type
+	if cb.Action != "" {
+		line += " " + cb.Action
+	}
+	if cb.By != nil && cb.By.Name != "" {
+		line += " by " + cb.By.Name
+	}
+	if cb.Text != "" {
+		line += `: "` + cb.Text + `"`
+	}
+	if cb.Note != "" {
+		line += " (note: " + cb.Note + ")"
+	}
+	p.heard.add(line)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
 }
 
@@ -238,9 +283,11 @@ type view struct {
 	// sender each is (the page posts it to /api/event?source=).
 	SenderSamples []string
 	Senders       map[string]string
-	Rev           int
-	BotURL        string
-	HasHome       bool
+	// Heard is what the platform (the page) was told by the bot.
+	Heard   []string
+	Rev     int
+	BotURL  string
+	HasHome bool
 	// Thread is the thread opened beside the channel (?thread=TS).
 	Thread *thread
 }
@@ -266,6 +313,9 @@ type message struct {
 	Replies   int
 	Open      string
 	Broadcast bool
+	// Person: written by a person, not the app; Initial, their avatar.
+	Person  bool
+	Initial string
 }
 
 type modal struct {
@@ -333,6 +383,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		v.Samples = samples(as, nil)
 	}
 	v.Kinds = slices.Sorted(maps.Keys(v.Samples))
+	v.Heard = p.heard.list()
 	v.Senders = map[string]string{}
 	for _, sm := range senderSamples() {
 		v.Samples[sm.Name] = sm.Body
@@ -366,6 +417,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	if mv, ok := fs.OpenModal(as.ID); ok {
 		rd := p.renderer(fs, as)
 		rd.errors = mv.Errors
+		rd.suggest = func(actionID string) []any { return p.suggest(r.Context(), fs, as.ID, mv, actionID) }
 		rd.Blocks(list(mv.Body, "blocks"))
 		m := &modal{ID: mv.ID, Title: str(obj(mv.Body, "title"), "text"), Body: rd.html(),
 			Submit: str(obj(mv.Body, "submit"), "text"), Close: str(obj(mv.Body, "close"), "text")}
@@ -412,8 +464,61 @@ func (p *Page) message(fs *fakeslack.Server, m fakeslack.Message, as fakeslack.U
 		from = displayName(p.person(fs, m.Author))
 	}
 	body := template.HTML(fmt.Sprintf(`<div class="surface" data-surface="message" data-channel="%s" data-ts="%s">`, esc(m.Channel), esc(m.TS))) + rd.html() + `</div>`
+	body += p.unfurlsHTML(fs, m, as)
+	for _, re := range m.Reactions {
+		body += template.HTML(`<span class="reaction" title="` + esc(re.Name) + `">` + string(emojiHTML(":"+re.Name+":")) + ` 1</span>`)
+	}
 	return message{Channel: m.Channel, TS: m.TS, Time: tsTime(m.TS, zone(as.TZ)), From: from, Ephemeral: m.Ephemeral,
-		Edited: m.Edits > 0, Body: body, Broadcast: m.IsReply() && m.Broadcast}
+		Edited: m.Edits > 0, Body: body, Broadcast: m.IsReply() && m.Broadcast, Person: m.Author != "", Initial: initial(from)}
+}
+
+// initial is the first letter of a name, for an avatar.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
+}
+
+// suggest asks the bot for an external select's options, as Slack does
+// when a person opens it (block_suggestion with nothing typed yet).
+func (p *Page) suggest(ctx context.Context, fs *fakeslack.Server, user string, v fakeslack.View, actionID string) []any {
+	env, err := fs.BlockSuggestion(user, v, actionID, "")
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ack, err := fs.Send(ctx, env)
+	if err != nil {
+		return nil
+	}
+	var a struct {
+		Options []any `json:"options"`
+	}
+	json.Unmarshal(ack.Payload, &a)
+	return a.Options
+}
+
+// unfurlsHTML draws the previews the bot attached to a message's links.
+func (p *Page) unfurlsHTML(fs *fakeslack.Server, m fakeslack.Message, as fakeslack.User) template.HTML {
+	if len(m.Unfurls) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, u := range slices.Sorted(maps.Keys(m.Unfurls)) {
+		var one struct {
+			Blocks []any `json:"blocks"`
+		}
+		if json.Unmarshal(m.Unfurls[u], &one) != nil {
+			continue
+		}
+		base := p.renderer(fs, as)
+		rd := &renderer{users: base.users, channels: base.channels, loc: base.loc}
+		rd.Blocks(one.Blocks)
+		b.WriteString(`<div class="unfurl" data-url="` + esc(u) + `">` + string(rd.html()) + `</div>`)
+	}
+	return template.HTML(b.String())
 }
 
 // thread draws the thread of the message at ts in channel, or nil.
@@ -577,20 +682,30 @@ var mention = regexp.MustCompile(`(^|\s)([@#])([a-z0-9._-]+)`)
 // for it, @name and #channel in the text become <@U…|name> and <#C…|name>.
 func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		WS, As, Channel, Text string
+		WS, As, Channel, Thread, Text string
 	}
 	if !readJSON(w, r, &req) {
 		return
 	}
 	text := strings.TrimSpace(req.Text)
+	fs := p.workspace(req.WS)
 	if !strings.HasPrefix(text, "/") {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Only slash commands can be typed here: try /route-alerts or /paligo-invite."})
+		p.say(w, r.Context(), fs, req.As, req.Channel, req.Thread, p.tokens(fs, text))
 		return
 	}
 	cmd, args, _ := strings.Cut(text, " ")
-	fs := p.workspace(req.WS)
+	p.send(w, r.Context(), fs, fs.SlashCommand(req.As, req.Channel, cmd, p.tokens(fs, strings.TrimSpace(args))))
+}
+
+// bareURL is a link as a person types it.
+var bareURL = regexp.MustCompile(`(^|\s)(https?://[^\s<>]+)`)
+
+// tokens writes what a person typed as Slack's clients send it: @name and
+// #channel as Slack's mention tokens, links marked up.
+func (p *Page) tokens(fs *fakeslack.Server, text string) string {
 	users, channels := fs.Users(), fs.Channels()
-	args = mention.ReplaceAllStringFunc(args, func(m string) string {
+	text = bareURL.ReplaceAllString(text, "$1<$2>")
+	return mention.ReplaceAllStringFunc(text, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
 		if sub[2] == "@" {
 			for _, u := range users {
@@ -607,7 +722,52 @@ func (p *Page) command(w http.ResponseWriter, r *http.Request) {
 		}
 		return m
 	})
-	p.send(w, r.Context(), fs, fs.SlashCommand(req.As, req.Channel, cmd, strings.TrimSpace(args)))
+}
+
+// say posts what a person typed: in the thread open beside the channel (a
+// reply, which Slack tells the app of), or in the channel (where a link
+// on the bot's unfurl domains is shown to the app to preview).
+func (p *Page) say(w http.ResponseWriter, ctx context.Context, fs *fakeslack.Server, as, channel, thread, text string) {
+	if text == "" || channel == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Type a message or a slash command."})
+		return
+	}
+	var env fakeslack.Envelope
+	var ok bool
+	if thread != "" {
+		var err error
+		if _, env, err = fs.ReplyAsUser(channel, thread, as, text); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "That thread is gone."})
+			return
+		}
+		ok = true
+	} else {
+		_, env, ok = fs.PostLinks(channel, as, text, p.opts.UnfurlDomains)
+	}
+	if !ok {
+		p.settle(ctx, fs)
+		writeJSON(w, http.StatusOK, map[string]any{"ack": nil})
+		return
+	}
+	p.send(w, ctx, fs, env)
+}
+
+// shortcut is a person picking Send to Paligo in a message's menu.
+func (p *Page) shortcut(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		WS, As, Channel, TS string
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	fs := p.workspace(req.WS)
+	for _, m := range fs.Messages(req.Channel) {
+		if m.TS == req.TS && !m.Ephemeral {
+			p.send(w, r.Context(), fs, fs.MessageShortcut(req.As, m, "send_to_paligo"))
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such message"})
 }
 
 func (p *Page) clock(w http.ResponseWriter, r *http.Request) {

@@ -25,7 +25,10 @@ type renderer struct {
 	errors map[string]string
 	// loc is the reader's time zone, for <!date> tokens.
 	loc *time.Location
-	b   strings.Builder
+	// suggest, in a modal, answers an external select's options as the
+	// bot does (block_suggestion); nil draws it empty.
+	suggest func(actionID string) []any
+	b       strings.Builder
 }
 
 func (r *renderer) html() template.HTML { return template.HTML(r.b.String()) }
@@ -150,6 +153,17 @@ func (r *renderer) element(blockID string, el map[string]any, inInput bool) {
 			extra = fmt.Sprintf(` data-url="%s"`, esc(u))
 		}
 		r.wf(`<button type="button" class="%s" %s data-value="%s"%s>%s</button>`, class, attrs, esc(str(el, "value")), extra, r.plain(obj(el, "text")))
+	case "external_select":
+		// Slack asks the app for the options as the person types; the page
+		// asks once, for everything, as the form opens.
+		var opts []any
+		if r.suggest != nil {
+			opts = r.suggest(aid)
+		}
+		attrs = strings.Replace(attrs, `data-type="external_select"`, `data-type="static_select"`, 1)
+		r.wf(`<select class="bk-select" %s><option value="" disabled selected>%s</option>`, attrs, r.plain(obj(el, "placeholder")))
+		r.options(opts, nil)
+		r.w(`</select>`)
 	case "static_select", "multi_static_select", "overflow":
 		multi := ""
 		if typ == "multi_static_select" {
@@ -328,6 +342,10 @@ var emoji = strings.NewReplacer(
 	":arrow_forward:", "▶️", ":no_bell:", "🔕", ":hourglass_flowing_sand:", "⏳", ":information_source:", "ℹ️",
 	":bust_in_silhouette:", "👤", ":incoming_envelope:", "📨",
 )
+
+// emojiHTML draws s (plain text with :codes:) escaped, its emoji as
+// Slack draws them.
+func emojiHTML(s string) string { return emoji.Replace(esc(s)) }
 
 // formatRun escapes plain mrkdwn text and applies :emoji:, *bold*,
 // _italic_, ~strike~ and `code`.

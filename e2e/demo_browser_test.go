@@ -386,6 +386,30 @@ func TestDemoInABrowser(t *testing.T) {
 		t.Errorf("#oncall shows %d messages, want the parent and the broadcast resolution", n)
 	}
 	b.screenshot("alert-group-resolved")
+
+	// 3e. Answering back: Ada replies in the group's thread (#oncall says
+	// replies=on), and the platform hears it; the reply gets its mark.
+	b.run("open the alert's thread", chromedp.Click(chromedp.CSS(`#messages a.replies`)))
+	b.waitFor("the thread beside the channel", `document.querySelector('#thread') && document.querySelector('#composer').dataset.thread !== ''`)
+	b.run("reply in the thread", chromedp.SendKeys(chromedp.CSS("#command"), "Rolled back api-2, watching it\r"))
+	b.waitFor("the platform heard the reply", text("#heard", "reply by Ada Admin")+` && `+text("#heard", "Rolled back api-2")+` && document.querySelector('#thread .reaction')`)
+	// A link to a subject the bot knows, pasted in #data-alerts, is
+	// previewed; Send to Paligo, from the message's menu, sends it.
+	b.open("U0ADA", "C0DATAALERTS")
+	b.run("paste a link", chromedp.SendKeys(chromedp.CSS("#command"), "Why did https://app.paradime.example/schedules/nightly-dbt fail?\r"))
+	b.waitFor("the preview", `document.querySelector('#messages .unfurl') && `+text("#messages .unfurl", "Nightly dbt build"))
+	b.screenshot("link-preview")
+	b.waitFor("the message's menu", `(() => { const m = [...document.querySelectorAll('#messages [data-shortcut]')].pop();
+		if (!m || document.body.dataset.ready !== 'true') return false; m.click(); return true; })()`)
+	subject := fmt.Sprintf(`.bk-input[data-block-id=%q] select`, views.BlockSendSubject)
+	b.waitFor("the Send to Paligo form", `document.querySelector('#modal') && document.querySelector(`+fmt.Sprintf("%q", subject)+`) && document.querySelector(`+fmt.Sprintf("%q", subject)+`).options.length > 1`)
+	b.run("choose the schedule and send", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(() => { const s = document.querySelector(`+fmt.Sprintf("%q", subject)+`);
+			s.value = [...s.options].find(o => o.textContent.includes('Nightly dbt build')).value; return true; })()`)(ctx, t)
+		return err
+	}), chromedp.Click(chromedp.CSS("#modal-submit")))
+	b.waitFor("the platform heard the message", text("#heard", "message by Ada Admin")+` && `+text("#heard", "Why did"))
+	b.screenshot("send-to-paligo")
 	b.open("U0ADA", "C0DATAALERTS")
 
 	// 4. Ada invites Eve and Finn with the form and a note.
