@@ -10,12 +10,14 @@ package bot
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -51,47 +53,73 @@ type Client struct {
 	http          *http.Client
 	token, apiURL string
 
-	// scopes is what Slack last said the token's scopes are.
-	scopesMu sync.Mutex
-	scopes   []string
-	scopesAt time.Time
-	scopesOK bool
+	// scopes remembers what Slack says of each token's scopes.
+	scopes *scopeWatch
 }
 
-// scopesTTL is how long the bot believes what Slack said of its scopes (an
-// admin who re-installs sees the notice go within it).
-const scopesTTL = 10 * time.Minute
+// scopeWatch remembers, by token, the scopes Slack lists in the
+// X-OAuth-Scopes header of its answers: every Web API call tells them, so
+// knowing them costs no call of its own.
+type scopeWatch struct {
+	mu      sync.Mutex
+	byToken map[[32]byte][]string // by the token's SHA-256: no second copy of it
+}
 
-// GrantedScopes are the bot token's scopes, as Slack lists them in the
-// X-OAuth-Scopes header of its answer to auth.test; false when Slack did
-// not say (or could not be asked).
-func (c *Client) GrantedScopes(ctx context.Context) ([]string, bool) {
-	c.scopesMu.Lock()
-	defer c.scopesMu.Unlock()
-	if !c.scopesAt.IsZero() && time.Since(c.scopesAt) < scopesTTL {
-		return c.scopes, c.scopesOK
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"auth.test", nil)
-	if err != nil {
-		return nil, false
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, false
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	h, ok := resp.Header["X-Oauth-Scopes"]
-	c.scopes, c.scopesOK, c.scopesAt = nil, ok && resp.StatusCode == http.StatusOK, time.Now()
-	if c.scopesOK && len(h) > 0 {
-		for _, s := range strings.Split(h[0], ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				c.scopes = append(c.scopes, s)
+func (w *scopeWatch) wrap(base http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(r)
+		if err != nil {
+			return resp, err
+		}
+		if h, ok := resp.Header["X-Oauth-Scopes"]; ok && len(h) > 0 {
+			if tok := requestToken(r); tok != "" {
+				var scopes []string
+				for _, s := range strings.Split(h[0], ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						scopes = append(scopes, s)
+					}
+				}
+				w.mu.Lock()
+				w.byToken[sha256.Sum256([]byte(tok))] = scopes
+				w.mu.Unlock()
 			}
 		}
+		return resp, nil
+	})
+}
+
+// requestToken is the token a Web API request was made with: its
+// Authorization header, or (slack-go's form posts) its token field.
+func requestToken(r *http.Request) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return tok
 	}
-	return c.scopes, c.scopesOK
+	if r.GetBody == nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return ""
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	raw, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	if err != nil {
+		return ""
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return ""
+	}
+	return form.Get("token")
+}
+
+// GrantedScopes are the bot token's scopes as Slack last listed them
+// (X-OAuth-Scopes); false until an answer said them.
+func (c *Client) GrantedScopes(context.Context) ([]string, bool) {
+	c.scopes.mu.Lock()
+	defer c.scopes.mu.Unlock()
+	s, ok := c.scopes.byToken[sha256.Sum256([]byte(c.token))]
+	return s, ok
 }
 
 // NewClient returns a Web API client for the bot token that opens Socket
@@ -103,16 +131,17 @@ func NewClient(botToken, appToken, apiURL string) *Client {
 		Name: "paligo_slack_api_calls_total",
 		Help: "Slack Web API calls, by method and answer (ok, the ok:false error, ratelimited, http_5xx, network).",
 	}, []string{"method", "answer"})
+	scopes := &scopeWatch{byToken: map[[32]byte][]string{}}
 	hc := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: countCalls(calls, pacer.wrap(slackTransport())),
+		Transport: scopes.wrap(countCalls(calls, pacer.wrap(slackTransport()))),
 	}
 	api := slack.New(botToken,
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionHTTPClient(hc),
 	)
-	return &Client{Client: api, pacer: pacer, calls: calls, http: hc, token: botToken, apiURL: apiURL}
+	return &Client{Client: api, pacer: pacer, calls: calls, http: hc, token: botToken, apiURL: apiURL, scopes: scopes}
 }
 
 // slackTransport is Go's default transport but for the connections it
@@ -223,7 +252,7 @@ func readAnswer(r io.Reader) error {
 // counter and pacing) for another workspace's bot token.
 func (c *Client) WithToken(botToken string) *Client {
 	api := slack.New(botToken, slack.OptionAPIURL(c.apiURL), slack.OptionHTTPClient(c.http))
-	return &Client{Client: api, pacer: c.pacer, calls: c.calls, http: c.http, token: botToken, apiURL: c.apiURL}
+	return &Client{Client: api, pacer: c.pacer, calls: c.calls, http: c.http, token: botToken, apiURL: c.apiURL, scopes: c.scopes}
 }
 
 // RegisterMetrics adds the client's call counter to reg.
