@@ -98,6 +98,11 @@ func TestThreadRepliesReachThePlatform(t *testing.T) {
 	sendEnv(t, ctx, fs, env)
 	_, env2, _ := fs.ReplyAsUser("C0MKT", mkt.TS, "U0BOB", "thanks")
 	sendEnv(t, ctx, fs, env2)
+	// A person of another organization, in a channel shared with Slack
+	// Connect.
+	_, env4, _ := fs.ReplyAsUser("C0FIN", fin.TS, "U0BOB", "from outside")
+	env4.Payload.(map[string]any)["event"].(map[string]any)["user_team"] = "T0OTHER"
+	sendEnv(t, ctx, fs, env4)
 	_, env3, _ := fs.ReplyAsUser("C0FIN", fin.TS, "U0BOB", "same thread, once more")
 	sendEnv(t, ctx, fs, env3)
 	if err := poll(ctx, 10*time.Millisecond, func() bool { return len(platform.got()) >= 3 }); err != nil {

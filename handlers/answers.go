@@ -46,15 +46,20 @@ func replyID(team, channel, ts string) string {
 
 // threadReply sends a person's reply in the thread of a living message to
 // the platform, when a subscription of the channel says replies=on. Not
-// sent: the bot's own messages and other apps' (bot_id), and what is not
-// a new reply (edits, deletions, joins: a subtype other than a reply also
-// sent to the channel).
+// sent: the bot's own messages and other apps' (bot_id), what is not a new
+// reply (edits, deletions, joins: a subtype other than a reply also sent
+// to the channel), and the replies of people of other organizations.
 func (h answering) threadReply(e *slackevents.MessageEvent) bot.Reply {
 	if !h.Callbacks || e.ThreadTimeStamp == "" || e.ThreadTimeStamp == e.TimeStamp || e.BotID != "" || e.User == "" ||
 		(e.SubType != "" && e.SubType != "thread_broadcast") {
 		return bot.Reply{}
 	}
 	team := h.teamID()
+	if e.UserTeam != "" && team != "" && e.UserTeam != team {
+		// A person of another organization (a channel shared with Slack
+		// Connect): as their clicks, their replies are not the platform's.
+		return bot.Reply{}
+	}
 	return bot.Reply{After: func(ctx context.Context) {
 		l, found, err := h.Store.LivingAt(e.Channel, e.ThreadTimeStamp)
 		if err != nil || !found || h.scopeOf(l.Team) != h.scope() {
