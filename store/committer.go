@@ -62,9 +62,9 @@ func (c *acceptCommitter) accept(events []paligo.Event, fan *FanOutSpec) (Accept
 		// answered before any matching, and without a commit: what is
 		// stored was fsynced when it was first accepted. Routes alone cost
 		// a lookup by kind, and events already stored are not matched in
-		// the commit.
+		// the commit; so do filters of other kinds than these events'.
 		var known knownEvents
-		if rules, _, ok := c.s.subsCache.snapshot(); ok && rules.filtered {
+		if rules, _, ok := c.s.subsCache.snapshot(); ok && rules.readsFilters(events) {
 			if known, err = c.s.knownIDs(events); err != nil {
 				return AcceptResult{}, FanOutResult{}, fmt.Errorf("store events: %w", err)
 			}

@@ -262,3 +262,37 @@ func TestStillQueuedFindsTheSameInAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+// A retry is looked for before matching only where matching reads
+// filters: events of kinds no filtered subscription takes cost no read
+// before their commit.
+func TestOnlyFilteredKindsAreLookedForBeforeMatching(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "bot.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sub, err := paligo.ParseSubscription("C1", "run.failed project=finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Subscribe(sub); err != nil {
+		t.Fatal(err)
+	}
+	spec := &FanOutSpec{Team: "T1"}
+	if _, _, err := s.AcceptAndFanOut([]paligo.Event{{ID: "warm", Type: "run.failed"}}, spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		kind  paligo.Kind
+		reads int
+	}{{"comment.reply", 0}, {"run.failed", 1}} {
+		before := s.ReadTxs()
+		if _, _, err := s.AcceptAndFanOut([]paligo.Event{{ID: "e-" + string(c.kind), Type: c.kind}}, spec); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.ReadTxs() - before; got != c.reads {
+			t.Errorf("%s: %d reads before the commit, want %d", c.kind, got, c.reads)
+		}
+	}
+}

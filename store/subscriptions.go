@@ -122,17 +122,35 @@ func (c *subscriptionCache) current(gen uint64) bool {
 type fanOutRules struct {
 	byScope map[string]*paligo.Matcher
 	none    *paligo.Matcher // no subscriptions: the mutes alone
-	// filtered: some subscription has filters, which matching must read
-	// (routes alone are a lookup by kind).
-	filtered bool
+	// filtered are the kinds some subscription with filters takes, which
+	// matching must read (routes alone are a lookup by kind).
+	filtered map[paligo.Kind]bool
+}
+
+// readsFilters reports whether matching events reads filters: whether a
+// subscription with filters takes the kind of one of them.
+func (r fanOutRules) readsFilters(events []paligo.Event) bool {
+	if len(r.filtered) == 0 {
+		return false
+	}
+	for i := range events {
+		if r.filtered[events[i].Type] {
+			return true
+		}
+	}
+	return false
 }
 
 func newRules(subs []paligo.Subscription, mutes []paligo.Mute) fanOutRules {
 	split := map[string][]paligo.Subscription{}
-	filtered := false
+	filtered := map[paligo.Kind]bool{}
 	for _, sub := range subs {
 		split[sub.Team] = append(split[sub.Team], sub)
-		filtered = filtered || len(sub.Filters) > 0
+		if len(sub.Filters) > 0 {
+			for _, k := range sub.Kinds {
+				filtered[k] = true
+			}
+		}
 	}
 	r := fanOutRules{byScope: map[string]*paligo.Matcher{}, none: paligo.NewMatcher(nil, mutes), filtered: filtered}
 	for scope, subs := range split {
