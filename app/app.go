@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,21 +46,43 @@ Usage:
   paligo-slack migrate --from DB --to DB [--overwrite]
                                copy every record, the bot stopped, from a
                                bbolt file to PostgreSQL (postgres://…) or back
-  paligo-slack help            show this help
+  paligo-slack version         show the version, commit and build time
+  paligo-slack help [COMMAND]  show this help, or a command's
 
 Settings come from the environment; each has a flag of run
-(paligo-slack run -h lists them).
+(paligo-slack help run lists them).
 `
+
+// commands are the subcommands; a first argument that is none of them and
+// not a flag is refused, pointing to help.
+var commands = []string{"run", "demo", "compact", "migrate", "version", "help"}
 
 // run is the whole program; it returns the exit status.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "demo" || args[0] == "compact" || args[0] == "migrate" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch a := args[0]; {
+		case slices.Contains(commands, a) || a == "-h" || a == "--help" || a == "--version" || a == "-version":
+			cmd, args = a, args[1:]
+		case !strings.HasPrefix(a, "-"):
+			fmt.Fprintf(stderr, "paligo-slack: unknown command %q; paligo-slack help lists them\n", a)
+			return 2
+		}
 	}
 	switch cmd {
 	case "help", "-h", "--help":
+		if len(args) > 0 && args[0] != "help" && slices.Contains(commands, args[0]) {
+			// help COMMAND is COMMAND --help.
+			return Run(ctx, []string{args[0], "--help"}, getenv, stdout, stderr)
+		}
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "paligo-slack: no command %q; the commands are %s\n", args[0], strings.Join(commands, ", "))
+			return 2
+		}
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, Build())
 		return 0
 	case "demo":
 		return runDemo(ctx, args, stdout, stderr)
@@ -207,6 +231,7 @@ func (m *Main) openWorkspaces(ctx context.Context, w *wiring) (err error) {
 		m.client.SetReconnectPacing(m.ReconnectDelay, 100*m.ReconnectDelay, 10*time.Second)
 	}
 	m.client.RegisterMetrics(w.reg)
+	registerBuildInfo(w.reg, Build())
 	if m.Config.TokenKey != "" {
 		if w.sealer, err = paligo.NewSealer(string(m.Config.TokenKey)); err != nil {
 			return fmt.Errorf("PALIGO_SLACK_TOKEN_KEY %v", err)
@@ -346,6 +371,7 @@ func (m *Main) healthChecks() []api.HealthCheck {
 			return m.store.Writable()
 		}},
 		{Name: "database", Info: m.store.Engine},
+		{Name: "version", Info: func() string { return Build().String() }},
 		{Name: "replica", Info: m.store.Replica},
 		{Name: "digest_lock", Info: func() string {
 			// Which replica runs the digest loop (this one, on a file).

@@ -235,6 +235,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(usageOut, "Usage: paligo-slack run [flags]\n\nStarts the bot. Every flag has an environment variable, named after it in brackets;\nprefer the environment for secrets (flags show in ps).\n\n")
 			fs.SetOutput(usageOut)
 			fs.PrintDefaults()
 		}

@@ -147,6 +147,30 @@ func TestHelpAndUnknownCommand(t *testing.T) {
 	if strings.Contains(stdout.String(), "secretbot") {
 		t.Error("run -h printed a token")
 	}
+	if !strings.HasPrefix(stdout.String(), "Usage: paligo-slack run [flags]") {
+		t.Errorf("run -h has no usage line: %.80q", stdout.String())
+	}
+	// help run is run --help.
+	runHelp := stdout.String()
+	stdout.Reset()
+	if code := Run(context.Background(), []string{"help", "run"}, envOf(goodEnv), &stdout, &stderr); code != 0 || stdout.String() != runHelp {
+		t.Errorf("help run exit %d: %.80q", code, stdout.String())
+	}
+	// version and --version.
+	for _, v := range []string{"version", "--version"} {
+		stdout.Reset()
+		if code := Run(context.Background(), []string{v}, envOf(nil), &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "paligo-slack ") || !strings.Contains(stdout.String(), "commit ") {
+			t.Errorf("%s: exit %d, %q", v, code, stdout.String())
+		}
+	}
+	// An unknown command, or help about one, points to help.
+	for _, args := range [][]string{{"strat"}, {"help", "strat"}} {
+		stderr.Reset()
+		if code := Run(context.Background(), args, envOf(goodEnv), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "strat") ||
+			!strings.Contains(stderr.String(), "help") && !strings.Contains(stderr.String(), "commands are") {
+			t.Errorf("%v: exit %d, %q", args, code, stderr.String())
+		}
+	}
 }
 
 // The configuration reference lists every setting, and only settings

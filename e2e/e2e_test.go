@@ -693,12 +693,14 @@ func TestHealthzAndMetrics(t *testing.T) {
 	ctx := ctxT(t)
 	h.openHome(ctx, "U0ALICE")
 	get := h.get
-	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"slack":"ok"`) || !strings.Contains(body, `"store":"ok"`) {
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"slack":"ok"`) || !strings.Contains(body, `"store":"ok"`) ||
+		!strings.Contains(body, `"version":"paligo-slack `) {
 		t.Errorf("healthz while connected: %d %s", code, body)
 	}
 	code, body := get("/metrics")
-	if code != 200 || !strings.Contains(body, `paligo_slack_envelopes_total{type="events_api"} 1`) || !strings.Contains(body, "paligo_slack_socket_connected 1") {
-		t.Errorf("metrics: %d, missing envelope count or connection gauge", code)
+	if code != 200 || !strings.Contains(body, `paligo_slack_envelopes_total{type="events_api"} 1`) || !strings.Contains(body, "paligo_slack_socket_connected 1") ||
+		!strings.Contains(body, "paligo_slack_build_info{commit=") {
+		t.Errorf("metrics: %d, missing envelope count, connection gauge or build info", code)
 	}
 	if code, _ := get("/v1/nothing"); code != 404 {
 		t.Errorf("unknown path: %d", code)
