@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -247,6 +248,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var c Config
+	var errs configErrors
 	for i, s := range settings {
 		v := *values[i]
 		if !given[s.flag] {
@@ -257,30 +259,34 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		if strings.TrimSpace(v) == "" && v != "" {
 			// Set, but to nothing: a secret of spaces would start the bot
 			// with ingest quietly off.
-			return Config{}, &configError{s.env, s.flag, "is blank (only spaces): give it a value or leave it unset"}
+			errs.add(s.env, s.flag, "is blank (only spaces): give it a value or leave it unset")
+			continue
 		}
 		v = strings.TrimSpace(v)
 		if v == "" {
 			if s.required {
-				return Config{}, &configError{s.env, s.flag, "is required: the " + s.usage}
+				errs.add(s.env, s.flag, "is required: the "+s.usage)
 			}
 			continue
 		}
 		if s.check != nil {
 			if err := s.check(v); err != nil {
-				return Config{}, &configError{s.env, s.flag, "is malformed: " + err.Error()}
+				errs.add(s.env, s.flag, "is malformed: "+err.Error())
+				continue
 			}
 		}
 		s.set(&c, v)
 	}
-	if c.BotToken == "" && c.ClientID == "" {
-		return Config{}, &configError{"SLACK_BOT_TOKEN", "bot-token", "is required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, to serve the workspaces connected through the platform's Connect links): the bot token (xoxb-…), from OAuth & Permissions"}
+	// What the settings need of each other, for those that were given
+	// well (a malformed one is not said missing too).
+	if c.BotToken == "" && c.ClientID == "" && !errs.about("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID") {
+		errs.add("SLACK_BOT_TOKEN", "bot-token", "is required (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, to serve the workspaces connected through the platform's Connect links): the bot token (xoxb-…), from OAuth & Permissions")
 	}
-	if c.AppToken == "" && c.SigningSecret == "" {
-		return Config{}, &configError{"SLACK_APP_TOKEN", "app-token", "is required (or SLACK_SIGNING_SECRET, for Slack's HTTP requests instead of Socket Mode): the app-level token (xapp-…) with connections:write, from Basic Information"}
+	if c.AppToken == "" && c.SigningSecret == "" && !errs.about("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET") {
+		errs.add("SLACK_APP_TOKEN", "app-token", "is required (or SLACK_SIGNING_SECRET, for Slack's HTTP requests instead of Socket Mode): the app-level token (xapp-…) with connections:write, from Basic Information")
 	}
-	if (c.ClientID == "") != (c.ClientSecret == "") {
-		return Config{}, &configError{"SLACK_CLIENT_SECRET", "client-secret", "and SLACK_CLIENT_ID go together: the app's OAuth credentials, from Basic Information"}
+	if (c.ClientID == "") != (c.ClientSecret == "") && !errs.about("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") {
+		errs.add("SLACK_CLIENT_SECRET", "client-secret", "and SLACK_CLIENT_ID go together: the app's OAuth credentials, from Basic Information")
 	}
 	if c.ClientID != "" {
 		for _, need := range []struct {
@@ -292,21 +298,52 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			{"PALIGO_SLACK_PUBLIC_URL", "public-url", c.PublicURL != "", "Slack sends the browser back to it"},
 			{"PALIGO_SLACK_INGEST_SECRET", "ingest-secret", c.IngestSecret != "", "the platform's Connect links are signed with it"},
 		} {
-			if !need.set {
-				return Config{}, &configError{"SLACK_CLIENT_ID", "client-id", "needs " + need.env + ": " + need.why}
+			if !need.set && !errs.about(need.env) {
+				errs.add("SLACK_CLIENT_ID", "client-id", "needs "+need.env+": "+need.why)
 			}
 		}
 	}
-	if c.IngestSecretPrevious != "" && c.IngestSecret == "" {
-		return Config{}, &configError{"PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one"}
+	needsSecret := !errs.about("PALIGO_SLACK_INGEST_SECRET") && c.IngestSecret == ""
+	if c.IngestSecretPrevious != "" && needsSecret {
+		errs.add("PALIGO_SLACK_INGEST_SECRET_PREVIOUS", "ingest-secret-previous", "needs PALIGO_SLACK_INGEST_SECRET: it is the secret before that one")
 	}
-	if c.ActionsURL != "" && c.IngestSecret == "" {
-		return Config{}, &configError{"PALIGO_SLACK_ACTIONS_URL", "actions-url", "needs PALIGO_SLACK_INGEST_SECRET: the callbacks are signed with it"}
+	if c.ActionsURL != "" && needsSecret {
+		errs.add("PALIGO_SLACK_ACTIONS_URL", "actions-url", "needs PALIGO_SLACK_INGEST_SECRET: the callbacks are signed with it")
 	}
-	if c.InviteURL != "" && c.IngestSecret == "" {
-		return Config{}, &configError{"PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API"}
+	if c.InviteURL != "" && needsSecret {
+		errs.add("PALIGO_SLACK_INVITE_URL", "invite-url", "needs PALIGO_SLACK_INGEST_SECRET: invitation links are signed with it, and the Paligo side checks them through the signed API")
+	}
+	if len(errs) > 0 {
+		return Config{}, errs
 	}
 	return c, nil
+}
+
+// configErrors are every setting that stops the start, in the order of
+// the settings: one line each.
+type configErrors []*configError
+
+func (e *configErrors) add(env, flag, msg string) { *e = append(*e, &configError{env, flag, msg}) }
+
+// about reports whether one of envs has an error already.
+func (e configErrors) about(envs ...string) bool {
+	for _, err := range e {
+		if slices.Contains(envs, err.env) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e configErrors) Error() string {
+	if len(e) == 1 {
+		return e[0].Error()
+	}
+	lines := make([]string, len(e))
+	for i, err := range e {
+		lines[i] = "  " + err.Error()
+	}
+	return fmt.Sprintf("%d settings stop the start:\n%s", len(e), strings.Join(lines, "\n"))
 }
 
 // The checks below never quote the value: it may be a secret.
