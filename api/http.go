@@ -51,7 +51,8 @@ type Endpoints struct {
 }
 
 // NewHTTP returns the listener's routes: the endpoints (a nil one answers
-// 404), GET /healthz and GET /metrics.
+// 404), GET /healthz (the checks and the facts), GET /readyz (the checks
+// alone) and GET /metrics.
 func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.Handler{
@@ -74,6 +75,23 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 		for _, c := range checks {
 			if c.Info != nil {
 				out[c.Name] = c.Info()
+				continue
+			}
+			if err := c.Check(); err != nil {
+				status = http.StatusServiceUnavailable
+				out[c.Name] = err.Error()
+			} else {
+				out[c.Name] = "ok"
+			}
+		}
+		writeJSON(w, status, out)
+	})
+	// Ready: the checks alone (a load balancer or Kubernetes sends traffic
+	// only to a replica whose store and Slack connection are up).
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status, out := http.StatusOK, map[string]string{}
+		for _, c := range checks {
+			if c.Check == nil {
 				continue
 			}
 			if err := c.Check(); err != nil {

@@ -697,6 +697,9 @@ func TestHealthzAndMetrics(t *testing.T) {
 		!strings.Contains(body, `"version":"paligo-slack `) {
 		t.Errorf("healthz while connected: %d %s", code, body)
 	}
+	if code, body := get("/readyz"); code != 200 || body != `{"slack":"ok","store":"ok"}`+"\n" {
+		t.Errorf("readyz while connected: %d %q", code, body)
+	}
 	code, body := get("/metrics")
 	if code != 200 || !strings.Contains(body, `paligo_slack_envelopes_total{type="events_api"} 1`) || !strings.Contains(body, "paligo_slack_socket_connected 1") ||
 		!strings.Contains(body, "paligo_slack_build_info{commit=") {
@@ -717,6 +720,9 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 	if !strings.Contains(body, "not connected to Slack") {
 		t.Errorf("503 without the reason: %s", body)
+	}
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "not connected to Slack") {
+		t.Errorf("readyz without Slack: %d %s", code, body)
 	}
 }
 
