@@ -525,13 +525,13 @@ func (b *Bot) dispatch(ctx context.Context, env envelope) {
 	start := time.Now()
 	b.metrics.envelopes.WithLabelValues(env.kind).Inc()
 
-	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.firstSeen(env.eventID) {
+	if env.kind == string(socketmode.EventTypeEventsAPI) && env.eventID != "" && !b.firstSeen(env.eventID, !localOnly(env)) {
 		b.log.Info("repeated event ignored", "event_id", env.eventID, "retry_attempt", env.retry, "retry_reason", env.retryReason)
 		b.ack(ctx, env, nil, start)
 		return
 	}
 
-	if env.replay != "" && !b.firstSeen(env.replay) {
+	if env.replay != "" && !b.firstSeen(env.replay, true) {
 		b.metrics.refused.WithLabelValues("replay").Inc()
 		b.log.Info("repeated request ignored", "envelope_type", env.kind, "request", env.replay[:16])
 		b.ack(ctx, env, nil, start)
@@ -606,13 +606,13 @@ func (b *Bot) route(ctx context.Context, env envelope) Reply {
 	}
 }
 
-// firstSeen reports whether the event id is new: to this process, then to
-// the others sharing its work (Options.FirstSeen).
-func (b *Bot) firstSeen(id string) bool {
+// firstSeen reports whether the event id is new: to this process, then,
+// when shared, to the others sharing its work (Options.FirstSeen).
+func (b *Bot) firstSeen(id string, shared bool) bool {
 	if !b.seen.add(id) {
 		return false
 	}
-	if b.opts.FirstSeen == nil {
+	if b.opts.FirstSeen == nil || !shared {
 		return true
 	}
 	first, err := b.opts.FirstSeen(id)
@@ -621,6 +621,17 @@ func (b *Bot) firstSeen(id string) bool {
 		return true
 	}
 	return first
+}
+
+// localOnly reports whether an Events API event is told apart from its
+// repeats by the handler itself, not by the replicas' shared record: a
+// channel message (message.channels sends every one of the channels the
+// bot is in; the few it acts on, replies in its threads, are queued once
+// by their own id), so that a busy channel costs the database no write a
+// message.
+func localOnly(env envelope) bool {
+	ev, ok := env.data.(slackevents.EventsAPIEvent)
+	return ok && ev.InnerEvent.Type == "message"
 }
 
 // recentIDs remembers the last n ids added.
