@@ -320,6 +320,16 @@ func TestWithoutABotTokenTheWorkspacesAreTheConnectedOnes(t *testing.T) {
 	if ack, err := second.Send(ctx, second.SlashCommand("U0ADMIN", "C2OPS", "/route-alerts", "subscribe run.failed")); err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
 		t.Fatalf("subscribe: %s %v", ack.Payload, err)
 	}
+	// Until delivery has started, the API cannot tell an event naming no
+	// workspace from one for a primary it has not met: it answers 503 to
+	// the second, and so the test waits, as a platform retries.
+	if err := poll(ctx, 20*time.Millisecond, func() bool {
+		body := []byte(`{"id":"probe","type":"run.failed","org":"beta"}`)
+		code, _ := signed("POST", "/v1/routes/test", body, testIngestSecret, time.Now()).send(t, h.main.Addr())
+		return code != http.StatusServiceUnavailable
+	}); err != nil {
+		t.Fatal("delivery never started")
+	}
 	status, out := postEvents(t, h.main.Addr(), event("none", "run.failed", nil))
 	if errs, _ := out["errors"].([]any); status != http.StatusBadRequest || len(errs) != 1 || errs[0].(map[string]any)["field"] != "team" {
 		t.Errorf("an event naming no workspace = %d %v", status, out)
