@@ -70,11 +70,24 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 	if e.Slack != nil {
 		mux.Handle("/slack/", e.Slack)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /healthz", health(checks, true))
+	// Ready: the checks alone (a load balancer or Kubernetes sends traffic
+	// only to a replica whose store and Slack connection are up).
+	mux.HandleFunc("GET /readyz", health(checks, false))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// health answers the checks: 200 when every one passes, else 503 with the
+// reasons; withInfo adds the facts (the database, the build, …).
+func health(checks []HealthCheck, withInfo bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		status, out := http.StatusOK, map[string]string{}
 		for _, c := range checks {
 			if c.Info != nil {
-				out[c.Name] = c.Info()
+				if withInfo {
+					out[c.Name] = c.Info()
+				}
 				continue
 			}
 			if err := c.Check(); err != nil {
@@ -85,24 +98,5 @@ func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) ht
 			}
 		}
 		writeJSON(w, status, out)
-	})
-	// Ready: the checks alone (a load balancer or Kubernetes sends traffic
-	// only to a replica whose store and Slack connection are up).
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		status, out := http.StatusOK, map[string]string{}
-		for _, c := range checks {
-			if c.Check == nil {
-				continue
-			}
-			if err := c.Check(); err != nil {
-				status = http.StatusServiceUnavailable
-				out[c.Name] = err.Error()
-			} else {
-				out[c.Name] = "ok"
-			}
-		}
-		writeJSON(w, status, out)
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	return mux
+	}
 }
