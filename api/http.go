@@ -7,8 +7,9 @@
 // invitation, for the platform's sign-up page), GET and DELETE
 // /v1/connections (the workspaces connected: package connect); and,
 // POST /v1/sources/{name} (the platforms' own webhooks, each with its
-// sender's credentials); unsigned, GET /healthz and GET /metrics. Slack's own front door is
-// package bot.
+// sender's credentials); unsigned, GET /healthz, GET /readyz, GET /metrics
+// and GET /v1/openapi.json (openapi.yaml describes every route). Slack's
+// own front door is package bot.
 package api
 
 import (
@@ -48,33 +49,60 @@ type Endpoints struct {
 	// Connections GET /v1/connections and DELETE /v1/connections/{team}
 	// (package connect), with SLACK_CLIENT_ID.
 	Connect, Connections http.Handler
+	// Version is the program's, for the OpenAPI document's info.version.
+	Version string
+}
+
+// route is one pattern of the listener and its handler (nil: not served).
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes are every route the listener can serve, in the order the OpenAPI
+// document lists them.
+func (e Endpoints) routes(checks []HealthCheck, gatherer prometheus.Gatherer) []route {
+	rs := []route{
+		{"POST /v1/events", e.Ingest}, {"GET /v1/events/{id}", e.Trace}, {"POST /v1/routes/test", e.RouteTest},
+		{"GET /v1/channels", e.Channels}, {"GET /v1/people", e.People},
+		{"POST /v1/invites", e.StartInvites}, {"GET /v1/invites", e.InviteRun}, {"GET /v1/invites/{token}", e.Invites},
+		{"GET /v1/connections", e.Connections}, {"DELETE /v1/connections/{team}", e.Connections},
+		{"POST /v1/sources/{name}", e.Sources}, {"POST /v1/sources/{name}/{token}", e.Sources},
+		{"POST /slack/events", e.Slack}, {"POST /slack/interactions", e.Slack}, {"POST /slack/commands", e.Slack},
+		{"GET /slack/install", e.Connect}, {"GET /slack/oauth/callback", e.Connect},
+		{"GET /healthz", health(checks, true)},
+		// Ready: the checks alone (a load balancer or Kubernetes sends
+		// traffic only to a replica whose store and Slack connection are up).
+		{"GET /readyz", health(checks, false)},
+		{"GET /metrics", nil}, {"GET /v1/openapi.json", openAPIHandler(e.Version)},
+	}
+	if gatherer != nil {
+		rs[len(rs)-2].handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	}
+	return rs
+}
+
+// Patterns are the listener's routes as ServeMux patterns ("POST
+// /v1/events"), whether or not their feature is on: the OpenAPI document
+// describes exactly these.
+func Patterns() []string {
+	var ps []string
+	for _, r := range (Endpoints{}).routes(nil, nil) {
+		ps = append(ps, r.pattern)
+	}
+	return ps
 }
 
 // NewHTTP returns the listener's routes: the endpoints (a nil one answers
 // 404), GET /healthz (the checks and the facts), GET /readyz (the checks
-// alone) and GET /metrics.
+// alone), GET /metrics and GET /v1/openapi.json.
 func NewHTTP(e Endpoints, checks []HealthCheck, gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
-	for pattern, h := range map[string]http.Handler{
-		"POST /v1/events": e.Ingest, "POST /v1/sources/{name}": e.Sources, "POST /v1/sources/{name}/{token}": e.Sources,
-		"GET /v1/events/{id}": e.Trace, "POST /v1/routes/test": e.RouteTest,
-		"GET /v1/invites/{token}": e.Invites, "GET /v1/channels": e.Channels, "GET /v1/people": e.People,
-		"POST /v1/invites": e.StartInvites, "GET /v1/invites": e.InviteRun,
-		"GET /slack/install": e.Connect, "GET /slack/oauth/callback": e.Connect,
-		"GET /v1/connections": e.Connections, "DELETE /v1/connections/{team}": e.Connections,
-	} {
-		if h != nil {
-			mux.Handle(pattern, h)
+	for _, r := range e.routes(checks, gatherer) {
+		if r.handler != nil {
+			mux.Handle(r.pattern, r.handler)
 		}
 	}
-	if e.Slack != nil {
-		mux.Handle("/slack/", e.Slack)
-	}
-	mux.HandleFunc("GET /healthz", health(checks, true))
-	// Ready: the checks alone (a load balancer or Kubernetes sends traffic
-	// only to a replica whose store and Slack connection are up).
-	mux.HandleFunc("GET /readyz", health(checks, false))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return mux
 }
 

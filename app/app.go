@@ -47,6 +47,10 @@ Usage:
                                copy every record, the bot stopped, from a
                                bbolt file to PostgreSQL (postgres://…) or back
   paligo-slack version         show the version, commit and build time
+  paligo-slack healthcheck [URL]
+                               exit 0 when the running bot is ready (GET
+                               /readyz on PALIGO_SLACK_LISTEN, or URL), else 1:
+                               for a container's health check (no shell needed)
   paligo-slack help [COMMAND]  show this help, or a command's
 
 Settings come from the environment; each has a flag of run
@@ -55,7 +59,7 @@ Settings come from the environment; each has a flag of run
 
 // commands are the subcommands; a first argument that is none of them and
 // not a flag is refused, pointing to help.
-var commands = []string{"run", "demo", "compact", "migrate", "version", "help"}
+var commands = []string{"run", "demo", "compact", "migrate", "version", "healthcheck", "help"}
 
 // run is the whole program; it returns the exit status.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -86,6 +90,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "demo":
 		return runDemo(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "compact":
 		return runCompact(args, stdout, stderr)
 	case "migrate":
@@ -345,7 +351,7 @@ func (m *Main) listen(_ context.Context, w *wiring) (err error) {
 			Invites:   &api.Invites{Store: m.store, Tokens: w.tokens, Keys: keys, Log: m.Log},
 			Channels:  http.HandlerFunc(directory.Channels), People: http.HandlerFunc(directory.People),
 			StartInvites: http.HandlerFunc(inviteRuns.Post), InviteRun: http.HandlerFunc(inviteRuns.Get), Slack: w.slackHTTP,
-			Connect: w.connect, Connections: w.connections}, m.healthChecks(), w.reg),
+			Connect: w.connect, Connections: w.connections, Version: Build().Version}, m.healthChecks(), w.reg),
 		ReadHeaderTimeout: ht.ReadHeader,
 		ReadTimeout:       ht.Read,
 		WriteTimeout:      ht.Write,

@@ -75,6 +75,13 @@ func (b *Bot) signed(secret string, next func(http.ResponseWriter, *http.Request
 	}
 }
 
+// emptyAck is a 200 with nothing more to say (typed, so that every answer
+// has a content type, as the OpenAPI document describes it).
+func emptyAck(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+}
+
 func httpError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -129,7 +136,7 @@ func (b *Bot) httpCommand(w http.ResponseWriter, r *http.Request, body []byte) {
 	// Slack checks the Request URL's certificate with a signed ssl_check=1
 	// (and a token, no command) and expects a 200 with nothing.
 	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("ssl_check") == "1" && form.Get("command") == "" {
-		w.WriteHeader(http.StatusOK)
+		emptyAck(w)
 		return
 	}
 	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
@@ -238,7 +245,7 @@ func (b *Bot) serveHTTP(w http.ResponseWriter, r *http.Request, env envelope) {
 	select {
 	case payload := <-acked:
 		if payload == nil {
-			w.WriteHeader(http.StatusOK)
+			emptyAck(w)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
