@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The time zone database in the binary: digests go out in each
+	// person's Slack time zone, and the container image has no zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/paligo/paligo-slack/app"
 )

@@ -14,9 +14,25 @@ type BuildInfo struct {
 	Version, Commit, Date string
 }
 
-// Build reads the running binary's build information.
-func Build() BuildInfo {
-	b := BuildInfo{Version: "(devel)", Commit: "unknown", Date: "unknown"}
+// Set by the release build (the Containerfile) with
+// -ldflags "-X github.com/paligo/paligo-slack/app.version=… -X …": a build
+// from a source tree without .git has no VCS information of its own.
+var version, commit, date string
+
+// Build reads the running binary's build information; what the build set
+// with -ldflags wins.
+func Build() (b BuildInfo) {
+	b = BuildInfo{Version: "(devel)", Commit: "unknown", Date: "unknown"}
+	defer func() {
+		for _, s := range []struct {
+			to *string
+			v  string
+		}{{&b.Version, version}, {&b.Commit, commit}, {&b.Date, date}} {
+			if s.v != "" {
+				*s.to = s.v
+			}
+		}
+	}()
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
