@@ -186,6 +186,16 @@ func init() {
 		check: httpURL, set: func(c *Config, v string) { c.DBTCloudURL = strings.TrimSuffix(v, "/") }})
 }
 
+// SettingNames are the environment variables run reads, in the order
+// run --help lists them.
+func SettingNames() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = s.env
+	}
+	return names
+}
+
 func positiveRate(v string) error {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
