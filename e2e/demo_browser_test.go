@@ -196,6 +196,73 @@ func (b *browser) screenshot(name string) string {
 	return path
 }
 
+// picture saves the window as it is (the README's picture) to
+// artifacts/demo/picture.png, and to path too when PALIGO_DEMO_PICTURE=1.
+func (b *browser) picture(path string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("the picture: %v", err)
+	}
+	targets := []string{filepath.Join(b.dir, "picture.png")}
+	if os.Getenv("PALIGO_DEMO_PICTURE") == "1" {
+		targets = append(targets, path)
+	}
+	for _, p := range targets {
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+		b.t.Logf("picture: %s", p)
+	}
+}
+
+// narrow shows the page in a window width px wide and checks that nothing
+// is cut or pushed sideways, then brings the window back.
+func (b *browser) narrow(width, height int64) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		b.t.Fatal(err)
+	}
+	defer chromedp.Run(b.ctx, chromedp.EmulateViewport(1400, 1000))
+	check := `(() => {
+		const w = document.documentElement.clientWidth, bad = [];
+		if (w > ` + fmt.Sprint(width) + `) bad.push('the window is ' + w + ' px wide');
+		if (document.documentElement.scrollWidth > w) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+		for (const sel of ['.topbar', '#simulated', '.sidebar', '#command', '#messages .msg', '#messages .bk-fields', '#thread', '#thread .msg', '#kind', '#event-json', '#send-event']) {
+			const els = document.querySelectorAll(sel);
+			if (els.length === 0) bad.push(sel + ' is not on the page');
+			for (const el of els) {
+				const r = el.getBoundingClientRect();
+				if (r.width === 0 || r.left < 0 || r.right > w + 0.5) bad.push(sel + ' spans ' + Math.round(r.left) + '..' + Math.round(r.right));
+			}
+		}
+		for (const el of document.querySelectorAll('.pane, #messages .msg-main, #thread')) {
+			if (el.scrollWidth > el.clientWidth + 1) bad.push((el.id || el.className) + ' is cut: ' + el.scrollWidth + ' px in ' + el.clientWidth);
+		}
+		return bad.join('; ');
+	})()`
+	var bad string
+	for range 20 { // the layout settles after the resize
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](check))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if bad = out; bad == "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.screenshot(fmt.Sprintf("narrow-%d", width))
+	if bad != "" {
+		b.t.Errorf("at %d px: %s", width, bad)
+	}
+	b.waitFor("the simulated workspace said", text("#simulated", "simulated Slack workspace"))
+}
+
 // selectOptions selects the options with values in the select sel (and
 // unselects the others), as a person picking in the list would.
 func selectOptions(sel string, values ...string) chromedp.Action[chromedp.Void] {
@@ -367,6 +434,13 @@ func TestDemoInABrowser(t *testing.T) {
 	b.run("open the thread", chromedp.Click(chromedp.CSS(`#messages a.replies`)))
 	b.waitFor("the thread beside the channel", text("#thread", "Acknowledged by")+` && `+text("#thread", "Re-run requested by")+` && `+text("#thread", "Run succeeded"))
 	b.screenshot("living-message")
+	// The README's picture is this moment of today's page
+	// (PALIGO_DEMO_PICTURE=1 writes it into docs/).
+	b.picture("../docs/demo.png")
+	// At 800 px (half a laptop's screen) nothing is cut: the page and the
+	// channel do not scroll sideways, and the composer, the messages, their
+	// fields, the thread and the sample panel fit in the window.
+	b.narrow(800, 1000)
 	h.waitDelivered(ctx)
 	if l, ok, _ := st.LivingOf("C0DATAALERTS", "schedule:nightly-dbt"); !ok || l.Updates != 3 || l.Status != "succeeded" || l.AckedBy != "" || len(l.Log) != 1 {
 		t.Errorf("#data-alerts' living message: %+v", l)
