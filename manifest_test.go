@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,8 +21,9 @@ import (
 type manifest struct {
 	Features struct {
 		SlashCommands []struct {
-			Command string `json:"command"`
-			URL     string `json:"url"`
+			Command   string `json:"command"`
+			URL       string `json:"url"`
+			UsageHint string `json:"usage_hint"`
 		} `json:"slash_commands"`
 	} `json:"features"`
 	OAuth struct {
@@ -134,6 +136,14 @@ func TestManifestDeclaresWhatTheBotHandles(t *testing.T) {
 				t.Errorf("%s: %s has url %q", name, c.Command, c.URL)
 			}
 			cmds = append(cmds, c.Command)
+			// The hint Slack shows while typing names every verb.
+			if c.Command == "/route-alerts" {
+				for _, verb := range handlers.RouteAlertsVerbs {
+					if !regexp.MustCompile(`\b` + verb + `\b`).MatchString(c.UsageHint) {
+						t.Errorf("%s: /route-alerts' usage hint %q does not name %s", name, c.UsageHint, verb)
+					}
+				}
+			}
 		}
 		slices.Sort(cmds)
 		want := slices.Sorted(slices.Values(handlers.Commands))

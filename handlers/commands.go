@@ -37,6 +37,10 @@ func (h *Router) Command(ctx context.Context, cmd slack.SlashCommand) bot.Reply 
 	return w.command(ctx, cmd)
 }
 
+// RouteAlertsVerbs are the words /route-alerts takes after its name (and
+// nothing: the routes form); the manifests' usage hints name each.
+var RouteAlertsVerbs = []string{"subscribe", "unsubscribe", "mute", "unmute", "list", "help"}
+
 func (h inWorkspace) command(ctx context.Context, cmd slack.SlashCommand) bot.Reply {
 	switch cmd.Command {
 	case "/route-alerts":
