@@ -41,6 +41,10 @@ type Ingest struct {
 	// Tokens checks the invitation token of invite.accepted events; nil
 	// refuses them (invitations are off).
 	Tokens *paligo.InviteTokens
+	// NoPrimary says the deployment serves only the workspaces connected
+	// through Connect (no SLACK_BOT_TOKEN): an event must name its own,
+	// also before delivery has started.
+	NoPrimary bool
 }
 
 // NewEventsCounter returns the counter Ingest.Events expects, registered
@@ -114,7 +118,7 @@ func (h *Ingest) take(w http.ResponseWriter, events []paligo.Event, errs []Field
 	}
 	if len(errs) == 0 {
 		var unknown bool
-		if errs, unknown = resolveWorkspaces(h.Store, events, fan); unknown {
+		if errs, unknown = resolveWorkspaces(h.Store, events, fan, h.NoPrimary); unknown {
 			w.Header().Set("Retry-After", "5")
 			writeJSON(w, http.StatusServiceUnavailable, ingestAnswer{Error: "the bot has not reached its workspace yet, so events naming one cannot be checked; nothing was stored, retry later"})
 			return http.StatusServiceUnavailable
@@ -157,8 +161,9 @@ func (h *Ingest) take(w http.ResponseWriter, events []paligo.Event, errs []Field
 // the org of a Connect link): the primary workspace (fan's team) or one
 // connected and not disconnected. unknown is true when the primary is not
 // known yet and an event names one. An event that names none is for the
-// primary.
-func resolveWorkspaces(st Installations, events []paligo.Event, fan *store.FanOutSpec) (errs []FieldError, unknown bool) {
+// primary; where there is none (noPrimary, or fan's team empty) it is
+// refused.
+func resolveWorkspaces(st Installations, events []paligo.Event, fan *store.FanOutSpec, noPrimary bool) (errs []FieldError, unknown bool) {
 	// A batch names the same few workspaces again and again: each is read
 	// once per request.
 	type lookup struct {
@@ -179,13 +184,13 @@ func resolveWorkspaces(st Installations, events []paligo.Event, fan *store.FanOu
 		e := &events[i]
 		fail := func(field, msg string) { errs = append(errs, FieldError{Index: i, Field: field, Message: msg}) }
 		switch {
+		case e.Team == "" && e.Org == "" && (noPrimary || fan != nil && fan.Team == "") && e.Type != "invite.accepted":
+			// No SLACK_BOT_TOKEN: the workspaces are the connected ones.
+			fail("team", "is required: this deployment serves the workspaces connected through Connect (give team or org)")
+			continue
 		case fan == nil && (e.Team != "" || e.Org != ""):
 			return nil, true
 		case fan == nil:
-			continue
-		case e.Team == "" && e.Org == "" && fan.Team == "" && e.Type != "invite.accepted":
-			// No SLACK_BOT_TOKEN: the workspaces are the connected ones.
-			fail("team", "is required: this deployment serves the workspaces connected through Connect (give team or org)")
 			continue
 		case e.Team == "" && e.Org == "":
 			continue

@@ -335,3 +335,29 @@ type FieldErrorWant struct {
 	index int
 	field string
 }
+
+// Where there is no primary workspace (no SLACK_BOT_TOKEN), an event
+// naming none is refused also before delivery has started (FanOut not
+// ready yet), naming team; one naming its workspace then waits (503), and
+// an invitation's acceptance, which names none, is not refused for it.
+func TestNoPrimaryRefusesAnEventNamingNoWorkspaceBeforeDeliveryStarts(t *testing.T) {
+	h, st := newIngest(t)
+	h.FanOut = func() (store.FanOutSpec, bool) { return store.FanOutSpec{}, false }
+	h.NoPrimary = true
+	now := h.Keys.Now()
+	status, out := post(t, h, now, req{body: `{"id":"a","type":"run.failed"}`})
+	if errs, _ := out["errors"].([]any); status != 400 || len(errs) != 1 || errs[0].(map[string]any)["field"] != "team" {
+		t.Errorf("naming no workspace = %d %v", status, out)
+	}
+	if status, out := post(t, h, now, req{body: `{"id":"b","type":"run.failed","team":"T0BETA"}`}); status != 503 {
+		t.Errorf("naming a workspace before delivery = %d %v", status, out)
+	}
+	if n, _ := st.EventCount(); n != 0 {
+		t.Errorf("%d events stored", n)
+	}
+	// With a primary, the same event waits for nothing.
+	h.NoPrimary = false
+	if status, out := post(t, h, now, req{body: `{"id":"a","type":"run.failed"}`}); status != 202 {
+		t.Errorf("with a primary = %d %v", status, out)
+	}
+}

@@ -41,7 +41,7 @@ func (h *RouteTest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "not connected to the Slack workspace yet; retry later"})
 		return
 	}
-	if errs, _ := resolveWorkspaces(h.Store, events, &spec); len(errs) > 0 {
+	if errs, _ := resolveWorkspaces(h.Store, events, &spec, false); len(errs) > 0 {
 		writeJSON(w, http.StatusBadRequest, ingestAnswer{Error: "invalid event: nothing was tested", Errors: errs})
 		return
 	}

@@ -333,6 +333,7 @@ func (m *Main) listen(_ context.Context, w *wiring) (err error) {
 	ingest := &api.Ingest{
 		Store: m.store, Keys: keys, Log: m.Log,
 		FanOut: m.deliverer.FanOutSpec, Accepted: m.deliverer.Accepted, Events: api.NewEventsCounter(w.reg), Tokens: w.tokens,
+		NoPrimary: m.Config.BotToken == "",
 	}
 	senders := &api.Sources{Ingest: ingest, Auth: m.Config.Sources, DBTCloudURL: m.Config.DBTCloudURL,
 		Now: func() time.Time { return m.store.Now() }, Log: m.Log, Requests: api.NewSourceRequestsCounter(w.reg)}

@@ -316,6 +316,12 @@ func TestWithoutABotTokenTheWorkspacesAreTheConnectedOnes(t *testing.T) {
 	start := fs.Mark()
 	h.restart()
 	ctx := ctxT(t)
+	// An event naming no workspace is refused from the first moment (there
+	// is no primary workspace to take it), before delivery has started as
+	// after.
+	if status, out := postEvents(t, h.main.Addr(), event("early", "run.failed", nil)); status != http.StatusBadRequest {
+		t.Errorf("an event naming no workspace, at once = %d %v", status, out)
+	}
 	second := connectSecond(t, fs, base, "beta", fakeslack.WorkspaceOptions{})
 	if ack, err := second.Send(ctx, second.SlashCommand("U0ADMIN", "C2OPS", "/route-alerts", "subscribe run.failed")); err != nil || !strings.Contains(string(ack.Payload), "Subscribed") {
 		t.Fatalf("subscribe: %s %v", ack.Payload, err)
