@@ -62,7 +62,11 @@ type route struct {
 // routes are every route the listener can serve, in the order the OpenAPI
 // document lists them.
 func (e Endpoints) routes(checks []HealthCheck, gatherer prometheus.Gatherer) []route {
-	rs := []route{
+	var metrics http.Handler
+	if gatherer != nil {
+		metrics = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	}
+	return []route{
 		{"POST /v1/events", e.Ingest}, {"GET /v1/events/{id}", e.Trace}, {"POST /v1/routes/test", e.RouteTest},
 		{"GET /v1/channels", e.Channels}, {"GET /v1/people", e.People},
 		{"POST /v1/invites", e.StartInvites}, {"GET /v1/invites", e.InviteRun}, {"GET /v1/invites/{token}", e.Invites},
@@ -74,12 +78,8 @@ func (e Endpoints) routes(checks []HealthCheck, gatherer prometheus.Gatherer) []
 		// Ready: the checks alone (a load balancer or Kubernetes sends
 		// traffic only to a replica whose store and Slack connection are up).
 		{"GET /readyz", health(checks, false)},
-		{"GET /metrics", nil}, {"GET /v1/openapi.json", openAPIHandler(e.Version)},
+		{"GET /metrics", metrics}, {"GET /v1/openapi.json", openAPIHandler(e.Version)},
 	}
-	if gatherer != nil {
-		rs[len(rs)-2].handler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
-	}
-	return rs
 }
 
 // Patterns are the listener's routes as ServeMux patterns ("POST

@@ -21,18 +21,20 @@ var version, commit, date string
 
 // Build reads the running binary's build information; what the build set
 // with -ldflags wins.
-func Build() (b BuildInfo) {
-	b = BuildInfo{Version: "(devel)", Commit: "unknown", Date: "unknown"}
-	defer func() {
-		for _, s := range []struct {
-			to *string
-			v  string
-		}{{&b.Version, version}, {&b.Commit, commit}, {&b.Date, date}} {
-			if s.v != "" {
-				*s.to = s.v
-			}
+func Build() BuildInfo {
+	b := vcsBuild()
+	for _, set := range [][2]*string{{&b.Version, &version}, {&b.Commit, &commit}, {&b.Date, &date}} {
+		if *set[1] != "" {
+			*set[0] = *set[1]
 		}
-	}()
+	}
+	return b
+}
+
+// vcsBuild is what Go's build information says: the module's version and
+// the VCS revision the build was made from.
+func vcsBuild() BuildInfo {
+	b := BuildInfo{Version: "(devel)", Commit: "unknown", Date: "unknown"}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
