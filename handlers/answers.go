@@ -108,7 +108,9 @@ func (h answering) scopeOf(team string) string {
 	return team
 }
 
-// clicker is who a Slack user is, as the platform is told.
+// clicker is who a Slack user is, as the platform is told (in action,
+// reply and message callbacks alike): the id, and the email and name when
+// users.info answers.
 func (h answering) clicker(ctx context.Context, user string) *paligo.Clicker {
 	p, err := h.profile(ctx, user, adminCacheTTL)
 	if err != nil {

@@ -171,13 +171,9 @@ func muteWords(choice string) string {
 // callback is the platform's callback for a click, with a new id that
 // every try of it keeps.
 func (h inWorkspace) callback(ctx context.Context, team, user, action string, e paligo.Event, now time.Time) *paligo.ActionCallback {
-	p, err := h.profile(ctx, user, adminCacheTTL)
-	if err != nil {
-		// Who clicked is known by id; the email and name are extras.
-		h.Log.Warn("users.info for a callback", "user", user, "err", err)
-	}
+	// Who clicked is known by id; the email and name are extras.
 	return &paligo.ActionCallback{ID: newCallbackID(), Type: "action", Action: action, Event: e.ID,
-		Subject: e.Subject, By: &paligo.Clicker{SlackUser: user, Email: p.email, Name: p.name}, Team: team, At: now.Format(time.RFC3339)}
+		Subject: e.Subject, By: answering{h}.clicker(ctx, user), Team: team, At: now.Format(time.RFC3339)}
 }
 
 // newCallbackID is a callback's id: random, kept by every try of it.
