@@ -29,6 +29,37 @@ func heapObjects() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// heapGrowsAtMost runs during while it samples the heap every 2 ms, and
+// fails t when the peak is more than bound above the heap before (after a
+// collection).
+func heapGrowsAtMost(t *testing.T, bound uint64, what string, during func()) {
+	t.Helper()
+	runtime.GC()
+	base := heapObjects()
+	var peak uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peak = max(peak, heapObjects())
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	func() {
+		defer close(stop) // also when during fails t
+		during()
+	}()
+	<-sampled
+	t.Logf("heap: %d MB before, %d MB at the peak of %s", base>>20, peak>>20, what)
+	if peak > base+bound {
+		t.Errorf("the heap grew by %d MB under %s; the bound is %d MB", (peak-base)>>20, what, bound>>20)
+	}
+}
+
 // rawSigned writes a signed POST /v1/events on a connection of its own and
 // returns it unread, as a client that never reads its answer would.
 func rawSigned(t *testing.T, addr string, body []byte) net.Conn {
@@ -74,45 +105,24 @@ func TestHostileBodiesCostLittle(t *testing.T) {
 		t.Fatalf("answer: %d, %d bytes: %.300s", resp.StatusCode, len(answer), answer)
 	}
 
-	runtime.GC()
-	base := heapObjects()
-	var peak uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			peak = max(peak, heapObjects())
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
 	const clients = 16
-	var wg sync.WaitGroup
 	conns := make([]net.Conn, clients)
-	for i := range clients {
-		wg.Go(func() { conns[i] = rawSigned(t, h.main.Addr(), body) })
-	}
-	wg.Wait()
-	// Every one answered (the listener goes on), none read.
-	ctx := ctxT(t)
-	if err := poll(ctx, 20*time.Millisecond, func() bool {
-		return strings.Count(get(t, "http://"+h.main.Addr()+"/metrics"), `paligo_slack_events_total{result="rejected"} 17`) == 1
-	}); err != nil {
-		t.Fatal("the 16 requests were not all answered")
-	}
-	close(stop)
-	<-sampled
+	heapGrowsAtMost(t, 96<<20, "16 hostile requests", func() {
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() { conns[i] = rawSigned(t, h.main.Addr(), body) })
+		}
+		wg.Wait()
+		// Every one answered (the listener goes on), none read.
+		ctx := ctxT(t)
+		if err := poll(ctx, 20*time.Millisecond, func() bool {
+			return strings.Count(get(t, "http://"+h.main.Addr()+"/metrics"), `paligo_slack_events_total{result="rejected"} 17`) == 1
+		}); err != nil {
+			t.Fatal("the 16 requests were not all answered")
+		}
+	})
 	for _, c := range conns {
 		c.Close()
-	}
-	const bound = 96 << 20
-	t.Logf("heap: %d MB before, %d MB at the peak of 16 hostile requests", base>>20, peak>>20)
-	if peak > base+bound {
-		t.Errorf("the heap grew by %d MB under 16 hostile requests; the bound is %d MB", (peak-base)>>20, bound>>20)
 	}
 	if n, _ := h.main.Store().EventCount(); n != 0 {
 		t.Errorf("%d events stored", n)
