@@ -33,9 +33,7 @@ func sendEnv(t testing.TB, ctx context.Context, fs *fakeslack.Server, env fakesl
 func TestThreadRepliesReachThePlatform(t *testing.T) {
 	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
 	platform := newCallbackServer(t, 500, 200)
-	h := start(t, fs)
-	h.configure = func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" }
-	h.restart()
+	h := newHarness(t, fs, func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" })
 	ctx := ctxT(t)
 	if got := command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe runs replies=on"); !strings.Contains(got, "replies=on") {
 		t.Fatalf("subscribe: %s", got)
@@ -120,9 +118,7 @@ func TestThreadRepliesReachThePlatform(t *testing.T) {
 func TestARefusedReplyIsToldInTheThread(t *testing.T) {
 	fs := newFake(t, fakeslack.Options{Channels: subscriptionChannels})
 	platform := newCallbackServer(t, 400)
-	h := start(t, fs)
-	h.configure = func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" }
-	h.restart()
+	h := newHarness(t, fs, func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" })
 	ctx := ctxT(t)
 	command(t, ctx, fs, "U0ADMIN", "C0FIN", "subscribe runs replies=on")
 	h.post(event("r1", "run.failed", map[string]any{"subject": schedule("dbt")}))
@@ -215,9 +211,7 @@ func TestChannelPostsNameThePeopleAnEventIsAbout(t *testing.T) {
 func TestSendToPaligoShortcut(t *testing.T) {
 	fs := newFake(t, fakeslack.Options{Channels: testChannels})
 	platform := newCallbackServer(t, 200)
-	h := start(t, fs)
-	h.configure = func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" }
-	h.restart()
+	h := newHarness(t, fs, func(c *app.Config) { c.ActionsURL = platform.URL + "/actions" })
 	ctx := ctxT(t)
 	h.setRoutes(map[paligo.Kind][]string{"run.failed": {"C0OPS"}})
 	h.post(event("s1", "run.failed", map[string]any{"subject": schedule("dbt")}))
