@@ -81,64 +81,14 @@ func BenchmarkIngestOverListener(b *testing.B) {
 			if c.runs {
 				kind, fields = "run.failed", `,"fields":{"project":"finance","f1":"v1"}`
 			}
-			url := "http://" + h.main.Addr() + "/v1/events"
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.clients, MaxConnsPerHost: c.clients}, Timeout: 30 * time.Second}
-			body := func(n int64) []byte {
-				var evs []string
-				for i := range c.events {
-					evs = append(evs, fmt.Sprintf(`{"id":"e%d_%d","type":%q,"subject":{"kind":"topic","id":"t%d","title":"T"}%s}`, n, i, kind, i, fields))
-				}
-				if c.events == 1 {
-					return []byte(evs[0])
-				}
-				return []byte("[" + strings.Join(evs, ",") + "]")
-			}
 			requests := max(b.N/c.events, 1)
-			var seq, failed atomic.Int64
-			lat := make([][]time.Duration, c.clients)
 			resetPeakRSS()
 			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for w := range c.clients {
-				wg.Go(func() {
-					for {
-						n := seq.Add(1)
-						if n > int64(requests) {
-							return
-						}
-						data := body(n)
-						req, _ := http.NewRequest("POST", url, bytes.NewReader(data))
-						ts := time.Now().Unix()
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-						req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
-						t0 := time.Now()
-						resp, err := client.Do(req)
-						if err != nil {
-							failed.Add(1)
-							continue
-						}
-						io.Copy(io.Discard, resp.Body) // so the connection is kept
-						resp.Body.Close()
-						lat[w] = append(lat[w], time.Since(t0))
-						if resp.StatusCode != http.StatusAccepted {
-							failed.Add(1)
-						}
-					}
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
+			load := driveIngest(b, h.main.Addr(), c.clients, c.events, requests, kind, fields)
 			b.StopTimer()
-			if f := failed.Load(); f > 0 {
-				b.Fatalf("%d of %d requests not accepted", f, requests)
-			}
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			b.ReportMetric(float64(requests*c.events)/elapsed.Seconds(), "events/s")
-			b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
-			b.ReportMetric(float64(all[len(all)*99/100])/float64(time.Millisecond), "p99-ms")
+			b.ReportMetric(load.eventsPerSec, "events/s")
+			b.ReportMetric(load.reqPerSec, "req/s")
+			b.ReportMetric(load.p99ms, "p99-ms")
 			b.ReportMetric(peakRSS(), "peak-rss-MB")
 			// Everything accepted is stored and fanned out.
 			h.waitDelivered(ctxT(b))
@@ -146,5 +96,74 @@ func BenchmarkIngestOverListener(b *testing.B) {
 				b.Fatalf("%d events stored, want %d", n, requests*c.events)
 			}
 		})
+	}
+}
+
+// ingestLoad is what driveIngest measured.
+type ingestLoad struct {
+	eventsPerSec, reqPerSec, p99ms float64
+}
+
+// driveIngest POSTs requests signed requests of events events each (of
+// kind, with fields: a JSON fragment) to the program at addr from clients
+// concurrent clients, as the platform does, and fails b unless every one
+// is answered 202.
+func driveIngest(b *testing.B, addr string, clients, events, requests int, kind, fields string) ingestLoad {
+	url := "http://" + addr + "/v1/events"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	body := func(n int64) []byte {
+		var evs []string
+		for i := range events {
+			evs = append(evs, fmt.Sprintf(`{"id":"e%d_%d","type":%q,"subject":{"kind":"topic","id":"t%d","title":"T"}%s}`, n, i, kind, i, fields))
+		}
+		if events == 1 {
+			return []byte(evs[0])
+		}
+		return []byte("[" + strings.Join(evs, ",") + "]")
+	}
+	var seq, failed atomic.Int64
+	lat := make([][]time.Duration, clients)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Go(func() {
+			for {
+				n := seq.Add(1)
+				if n > int64(requests) {
+					return
+				}
+				data := body(n)
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(data))
+				ts := time.Now().Unix()
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
+				req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body) // so the connection is kept
+				resp.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if resp.StatusCode != http.StatusAccepted {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d requests not accepted", f, requests)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	return ingestLoad{
+		eventsPerSec: float64(requests*events) / elapsed.Seconds(),
+		reqPerSec:    float64(requests) / elapsed.Seconds(),
+		p99ms:        float64(all[len(all)*99/100]) / float64(time.Millisecond),
 	}
 }
