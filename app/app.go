@@ -89,6 +89,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, Build())
 		return 0
 	case "demo":
+		tuneGC(getenv)
 		return runDemo(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, getenv, stdout, stderr)
@@ -97,6 +98,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(args, stdout, stderr)
 	}
+	tuneGC(getenv)
 	cfg, err := ParseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
