@@ -147,11 +147,23 @@ func (h *Ingest) take(w http.ResponseWriter, events []paligo.Event, errs []Field
 	if res.Accepted > 0 && h.Accepted != nil {
 		h.Accepted(res.Accepted, fanned)
 	}
+	if !withIDs {
+		// The answer to nearly every request, written without reflection
+		// (encoding/json took 4% of a single event's CPU for it).
+		b := make([]byte, 0, 48)
+		b = append(b, `{"accepted":`...)
+		b = strconv.AppendInt(b, int64(res.Accepted), 10)
+		b = append(b, `,"duplicates":`...)
+		b = strconv.AppendInt(b, int64(res.Duplicates), 10)
+		b = append(b, "}\n"...)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write(b)
+		return http.StatusAccepted
+	}
 	a := ingestAnswer{Accepted: &res.Accepted, Duplicates: &res.Duplicates}
-	if withIDs {
-		for _, e := range events {
-			a.IDs = append(a.IDs, e.ID)
-		}
+	for _, e := range events {
+		a.IDs = append(a.IDs, e.ID)
 	}
 	writeJSON(w, http.StatusAccepted, a)
 	return http.StatusAccepted

@@ -361,3 +361,22 @@ func TestNoPrimaryRefusesAnEventNamingNoWorkspaceBeforeDeliveryStarts(t *testing
 		t.Errorf("with a primary = %d %v", status, out)
 	}
 }
+
+// The 202 is exactly the JSON the document describes, newline-ended as
+// encoding/json writes it, for new events and for repeats.
+func TestAcceptedAnswerBytes(t *testing.T) {
+	h, _ := newIngest(t)
+	now := h.Keys.Now()
+	for _, want := range []string{`{"accepted":2,"duplicates":0}` + "\n", `{"accepted":0,"duplicates":2}` + "\n"} {
+		body := `[{"id":"x1","type":"run.failed"},{"id":"x2","type":"run.failed"}]`
+		hr := httptest.NewRequest("POST", "/v1/events", strings.NewReader(body))
+		hr.Header.Set("Content-Type", "application/json")
+		hr.Header.Set("X-Signature-Timestamp", fmt.Sprint(now.Unix()))
+		hr.Header.Set("X-Signature", signing.Sign(secret, now.Unix(), []byte(body)))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, hr)
+		if rec.Code != 202 || rec.Body.String() != want || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("answer %d %q (%s), want 202 %q", rec.Code, rec.Body.String(), rec.Header().Get("Content-Type"), want)
+		}
+	}
+}
