@@ -63,6 +63,15 @@ func TestGateTakesTurnsByEvent(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("turns %v, want %v", got, want)
 	}
+	// The last one releases the gate after it has said its name.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		busy := g.busy
+		g.mu.Unlock()
+		if !busy {
+			break
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.busy || len(g.waiting) != 0 || g.turns != nil {
