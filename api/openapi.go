@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 )
@@ -31,10 +32,12 @@ func OpenAPI(version string) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
-// openAPIHandler serves the document, made once.
+// openAPIHandler serves the document, made at its first request (not at
+// every start, nor for Patterns' table) and kept.
 func openAPIHandler(version string) http.Handler {
-	doc, err := OpenAPI(version)
+	made := sync.OnceValues(func() ([]byte, error) { return OpenAPI(version) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, err := made()
 		if err != nil { // the embedded document is checked by the tests
 			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
 			return
