@@ -172,7 +172,7 @@ func benchDelivery(b *testing.B, replicas int, db func(testing.TB) string) {
 			var evs []any
 			for i := range 100 {
 				n := batch*100 + i
-				evs = append(evs, event(fmt.Sprintf("r%d-%05d", run, n), string(kinds[n%len(kinds)]), map[string]any{"text": fmt.Sprint("event ", n)}))
+				evs = append(evs, event(fmt.Sprintf("r%d-%05d", run, n), string(kinds[n%len(kinds)]), map[string]any{"text": fmt.Sprintf("run %d event %d", run, n)}))
 			}
 			hs[batch%len(hs)].post(evs)
 		}
@@ -196,6 +196,43 @@ func benchDelivery(b *testing.B, replicas int, db func(testing.TB) string) {
 	// Once the outbox is empty: a post beyond one per event and channel is
 	// a repeat (two replicas running one lane would make them).
 	b.ReportMetric(float64(fs.MessageCount()-before-2*events*run), "repeats")
+	// Each batch was posted after the one before it was answered, so each
+	// channel must show its events in the order they were sent.
+	read, disorder := outOfOrder(fs, chs)
+	b.ReportMetric(float64(disorder), "out-of-order")
+	if read != 2*events*run {
+		b.Fatalf("read the order of %d posts of %d", read, 2*events*run)
+	}
+	if disorder != 0 {
+		b.Fatalf("%d posts came before an event sent earlier to their channel", disorder)
+	}
+}
+
+// outOfOrder counts, over each channel's messages, those whose event's
+// text, "run R event N", comes before the one posted ahead of it; read is
+// how many messages named theirs.
+func outOfOrder(fs *fakeslack.Server, chs []fakeslack.Channel) (read, bad int) {
+	for _, ch := range chs {
+		last := [2]int{-1, -1}
+		for _, m := range fs.Messages(ch.ID) {
+			// The event's text is quoted in the message's blocks.
+			text := string(m.Blocks)
+			i := strings.Index(text, "run ")
+			var at [2]int
+			if i < 0 {
+				continue
+			}
+			if _, err := fmt.Sscanf(text[i:], "run %d event %d", &at[0], &at[1]); err != nil {
+				continue
+			}
+			read++
+			if at[0] < last[0] || (at[0] == last[0] && at[1] <= last[1]) {
+				bad++
+			}
+			last = at
+		}
+	}
+	return read, bad
 }
 
 // BenchmarkCriticalBehindStrangers measures, through the whole program, how

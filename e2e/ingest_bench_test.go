@@ -84,7 +84,7 @@ func BenchmarkIngestOverListener(b *testing.B) {
 			requests := max(b.N/c.events, 1)
 			resetPeakRSS()
 			b.ResetTimer()
-			load := driveIngest(b, h.main.Addr(), c.clients, c.events, requests, kind, fields)
+			load := driveIngest(b, []string{h.main.Addr()}, c.clients, c.events, requests, kind, fields)
 			b.StopTimer()
 			b.ReportMetric(load.eventsPerSec, "events/s")
 			b.ReportMetric(load.reqPerSec, "req/s")
@@ -105,11 +105,10 @@ type ingestLoad struct {
 }
 
 // driveIngest POSTs requests signed requests of events events each (of
-// kind, with fields: a JSON fragment) to the program at addr from clients
-// concurrent clients, as the platform does, and fails b unless every one
-// is answered 202.
-func driveIngest(b *testing.B, addr string, clients, events, requests int, kind, fields string) ingestLoad {
-	url := "http://" + addr + "/v1/events"
+// kind, with fields: a JSON fragment) from clients concurrent clients, as
+// the platform does, client i to the program at addrs[i % len(addrs)], and
+// fails b unless every one is answered 202.
+func driveIngest(b *testing.B, addrs []string, clients, events, requests int, kind, fields string) ingestLoad {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	body := func(n int64) []byte {
@@ -134,7 +133,7 @@ func driveIngest(b *testing.B, addr string, clients, events, requests int, kind,
 					return
 				}
 				data := body(n)
-				req, _ := http.NewRequest("POST", url, bytes.NewReader(data))
+				req, _ := http.NewRequest("POST", "http://"+addrs[w%len(addrs)]+"/v1/events", bytes.NewReader(data))
 				ts := time.Now().Unix()
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))

@@ -24,39 +24,57 @@ import (
 //     (16 clients, one INSERT of 100 rows of id and JSON each, committed
 //     as PostgreSQL commits, with its fsync): ratio-to-bare-pgx;
 //   - single: 64 clients posting one event a request, on PostgreSQL
-//     against the same on bbolt: ratio-to-bbolt.
+//     against the same on bbolt: ratio-to-bbolt;
+//   - replicas: the batch load spread over three replicas of the program
+//     sharing one database, against one replica taking it all:
+//     ratio-3-to-1 (above 1, three take more together than one).
 func BenchmarkPostgresIngestFloors(b *testing.B) {
-	program := func(b *testing.B, db string, clients, events int) ingestLoad {
+	program := func(b *testing.B, db string, replicas, clients, events int) ingestLoad {
 		fs := newFake(b, fakeslack.Options{Users: benchUsers(1)})
-		h := &harness{t: b, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{}}
-		h.restart()
-		load := driveIngest(b, h.main.Addr(), clients, events, max(b.N/events, 1), "comment.reply", "")
-		h.waitDelivered(ctxT(b))
-		if n, _ := h.main.Store().EventCount(); n != max(b.N/events, 1)*events {
+		var hs []*harness
+		var addrs []string
+		for range replicas {
+			h := &harness{t: b, slack: fs, db: db, logs: &syncBuffer{}, clock: &testClock{}}
+			h.restart()
+			hs = append(hs, h)
+			addrs = append(addrs, h.main.Addr())
+		}
+		load := driveIngest(b, addrs, clients, events, max(b.N/events, 1), "comment.reply", "")
+		hs[0].waitDelivered(ctxT(b))
+		if n, _ := hs[0].main.Store().EventCount(); n != max(b.N/events, 1)*events {
 			b.Fatalf("%d events stored, want %d", n, max(b.N/events, 1)*events)
 		}
 		// Stopped before the next load is measured.
-		m := h.main
-		h.main = nil
-		if err := m.Close(); err != nil {
-			b.Fatal(err)
+		for _, h := range hs {
+			m := h.main
+			h.main = nil
+			if err := m.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		return load
 	}
 	b.Run("batch", func(b *testing.B) {
-		ours := program(b, storetest.Postgres(b), 16, 100)
+		ours := program(b, storetest.Postgres(b), 1, 16, 100)
 		bare := barePgxInsert(b, storetest.Postgres(b), 16, 100, max(b.N/100, 1))
 		b.ReportMetric(ours.eventsPerSec, "events/s")
 		b.ReportMetric(bare, "bare-pgx-events/s")
 		b.ReportMetric(ours.eventsPerSec/bare, "ratio-to-bare-pgx")
 	})
 	b.Run("single", func(b *testing.B) {
-		pg := program(b, storetest.Postgres(b), 64, 1)
-		bolt := program(b, filepath.Join(b.TempDir(), "bench.db"), 64, 1)
+		pg := program(b, storetest.Postgres(b), 1, 64, 1)
+		bolt := program(b, filepath.Join(b.TempDir(), "bench.db"), 1, 64, 1)
 		b.ReportMetric(pg.eventsPerSec, "events/s")
 		b.ReportMetric(bolt.eventsPerSec, "bbolt-events/s")
 		b.ReportMetric(pg.eventsPerSec/bolt.eventsPerSec, "ratio-to-bbolt")
 		b.ReportMetric(pg.p99ms, "p99-ms")
+	})
+	b.Run("replicas", func(b *testing.B) {
+		one := program(b, storetest.Postgres(b), 1, 16, 100)
+		three := program(b, storetest.Postgres(b), 3, 16, 100)
+		b.ReportMetric(one.eventsPerSec, "1-replica-events/s")
+		b.ReportMetric(three.eventsPerSec, "3-replicas-events/s")
+		b.ReportMetric(three.eventsPerSec/one.eventsPerSec, "ratio-3-to-1")
 	})
 }
 
