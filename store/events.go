@@ -99,7 +99,7 @@ func encodeEvents(events []paligo.Event, now time.Time) ([]paligo.Event, [][]byt
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = now
 		}
-		v, err := json.Marshal(e)
+		v, err := appendEvent(nil, e)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
