@@ -136,7 +136,8 @@ func (s eventRecords) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte,
 			pre = nil // the subscriptions changed since: match here
 		}
 	}
-	for i, e := range events {
+	for i := range events {
+		e := &events[i] // the caller's copy (encodeEvents): numbered here
 		if ids.Get([]byte(e.ID)) != nil {
 			res.Duplicates++
 			continue
@@ -152,11 +153,11 @@ func (s eventRecords) acceptTx(tx kvTx, events []paligo.Event, encoded [][]byte,
 		if err := ids.Put([]byte(e.ID), u64(seq)); err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
-		if err := indexSubjectURL(tx, &e, seq); err != nil {
+		if err := indexSubjectURL(tx, e, seq); err != nil {
 			return AcceptResult{}, FanOutResult{}, err
 		}
 		if e.Type == "invite.accepted" {
-			if err := acceptInvite(tx, e); err != nil {
+			if err := acceptInvite(tx, *e); err != nil {
 				return AcceptResult{}, FanOutResult{}, err
 			}
 		}

@@ -233,7 +233,7 @@ func (s outboxRecords) FanOutWith(spec FanOutSpec, max int) (FanOutResult, error
 			if err != nil {
 				return err
 			}
-			if err := fanOutEvent(tx, spec, e, rules, now, &r); err != nil {
+			if err := fanOutEvent(tx, spec, &e, rules, now, &r); err != nil {
 				return err
 			}
 			cursor = e.Seq
@@ -286,20 +286,20 @@ func (spec FanOutSpec) directoryRead(team string) bool {
 // fanOutEvent writes event e's jobs (and, with the directory read, the
 // unmatched receipts of its strangers) and counts them in r; the caller
 // advances the cursor.
-func fanOutEvent(tx kvTx, spec FanOutSpec, e paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult, pre ...[]string) error {
+func fanOutEvent(tx kvTx, spec FanOutSpec, e *paligo.Event, rules fanOutRules, now time.Time, r *FanOutResult, pre ...[]string) error {
 	out, cache := tx.Bucket(bucketOutbox), tx.Bucket(bucketSlackCache)
 	// The channels its subscriptions reach (matched by the caller, when it
 	// could, outside the writer), then the ones it names.
-	team, scope := spec.teamOf(&e), spec.scopeOf(&e)
+	team, scope := spec.teamOf(e), spec.scopeOf(e)
 	var subscribed []string
 	if len(pre) > 0 {
 		subscribed = pre[0]
 	} else {
-		subscribed = rules.reached(&e, scope, nil, now)
+		subscribed = rules.reached(e, scope, nil, now)
 	}
 	channels := subscribed
 	if len(e.Channels) > 0 {
-		channels = rules.addNamed(&e, slices.Clone(subscribed), namedChannels(cache, scope, e.Channels), now)
+		channels = rules.addNamed(e, slices.Clone(subscribed), namedChannels(cache, scope, e.Channels), now)
 	}
 	read := spec.directoryRead(team)
 	for _, j := range jobsFor(tx, team, e, channels) {
@@ -339,8 +339,8 @@ func fanOutEvent(tx kvTx, spec FanOutSpec, e paligo.Event, rules fanOutRules, no
 
 // jobsFor turns paligo.Route's targets for e into jobs, reading the
 // records it asks for in tx, of the workspace team.
-func jobsFor(tx kvTx, team string, e paligo.Event, channels []string) []Job {
-	targets := paligo.Route(&e, channels, routeRecords{tx: tx, team: team})
+func jobsFor(tx kvTx, team string, e *paligo.Event, channels []string) []Job {
+	targets := paligo.Route(e, channels, routeRecords{tx: tx, team: team})
 	jobs := make([]Job, 0, len(targets))
 	for _, t := range targets {
 		switch {
