@@ -121,48 +121,59 @@ func driveIngest(b *testing.B, addrs []string, clients, events, requests int, ki
 		}
 		return []byte("[" + strings.Join(evs, ",") + "]")
 	}
-	var seq, failed atomic.Int64
-	lat := make([][]time.Duration, clients)
+	lat, elapsed, failed := postConcurrently(client, clients, requests, func(w int, k int64) *http.Request {
+		data := body(k + 1)
+		req, _ := http.NewRequest("POST", "http://"+addrs[w%len(addrs)]+"/v1/events", bytes.NewReader(data))
+		ts := time.Now().Unix()
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
+		return req
+	})
+	if failed > 0 {
+		b.Fatalf("%d of %d requests not accepted", failed, requests)
+	}
+	slices.Sort(lat)
+	return ingestLoad{
+		eventsPerSec: float64(requests*events) / elapsed.Seconds(),
+		reqPerSec:    float64(requests) / elapsed.Seconds(),
+		p99ms:        float64(lat[len(lat)*99/100]) / float64(time.Millisecond),
+	}
+}
+
+// postConcurrently sends n requests from clients concurrent clients taking
+// turns: client w sends request(w, k) for each k it takes (0 to n-1), drains
+// the answer so its connection is kept, and times it. It returns every
+// answered request's latency, the time the whole took, and how many
+// requests failed or were answered other than 202.
+func postConcurrently(client *http.Client, clients, n int, request func(w int, k int64) *http.Request) (lat []time.Duration, elapsed time.Duration, failed int64) {
+	var next, failures atomic.Int64
+	lats := make([][]time.Duration, clients)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range clients {
 		wg.Go(func() {
 			for {
-				n := seq.Add(1)
-				if n > int64(requests) {
+				k := next.Add(1) - 1
+				if k >= int64(n) {
 					return
 				}
-				data := body(n)
-				req, _ := http.NewRequest("POST", "http://"+addrs[w%len(addrs)]+"/v1/events", bytes.NewReader(data))
-				ts := time.Now().Unix()
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Signature-Timestamp", strconv.FormatInt(ts, 10))
-				req.Header.Set("X-Signature", signing.Sign([]byte(testIngestSecret), ts, data))
+				req := request(w, k)
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
-					failed.Add(1)
+					failures.Add(1)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body) // so the connection is kept
+				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				lat[w] = append(lat[w], time.Since(t0))
+				lats[w] = append(lats[w], time.Since(t0))
 				if resp.StatusCode != http.StatusAccepted {
-					failed.Add(1)
+					failures.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d of %d requests not accepted", f, requests)
-	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	return ingestLoad{
-		eventsPerSec: float64(requests*events) / elapsed.Seconds(),
-		reqPerSec:    float64(requests) / elapsed.Seconds(),
-		p99ms:        float64(all[len(all)*99/100]) / float64(time.Millisecond),
-	}
+	return slices.Concat(lats...), time.Since(start), failures.Load()
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,38 +99,11 @@ func BenchmarkSourcesBesideEvents(b *testing.B) {
 		for i := range reqs {
 			reqs[i] = l.request(next.Add(1))
 		}
-		var failed atomic.Int64
-		var i atomic.Int64
-		lat := make([][]time.Duration, clients)
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := range clients {
-			wg.Go(func() {
-				for {
-					k := i.Add(1) - 1
-					if k >= int64(n) {
-						return
-					}
-					t0 := time.Now()
-					resp, err := client.Do(reqs[k])
-					if err != nil {
-						failed.Add(1)
-						continue
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					lat[w] = append(lat[w], time.Since(t0))
-					if resp.StatusCode != http.StatusAccepted {
-						failed.Add(1)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		l.elapsed += time.Since(start)
-		l.lat = append(l.lat, slices.Concat(lat...)...)
-		if f := failed.Load(); f > 0 {
-			b.Fatalf("%s: %d of %d requests not accepted", l.name, f, n)
+		lat, elapsed, failed := postConcurrently(client, clients, n, func(_ int, k int64) *http.Request { return reqs[k] })
+		l.elapsed += elapsed
+		l.lat = append(l.lat, lat...)
+		if failed > 0 {
+			b.Fatalf("%s: %d of %d requests not accepted", l.name, failed, n)
 		}
 	}
 	b.ResetTimer()
