@@ -73,6 +73,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 2
 		}
 	}
+	tuneGC(getenv) // for every command: the servers (run, demo) are the ones it matters to
 	switch cmd {
 	case "help", "-h", "--help":
 		if len(args) > 0 && args[0] != "help" && slices.Contains(commands, args[0]) {
@@ -89,7 +90,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, Build())
 		return 0
 	case "demo":
-		tuneGC(getenv)
 		return runDemo(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, getenv, stdout, stderr)
@@ -98,7 +98,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(args, stdout, stderr)
 	}
-	tuneGC(getenv)
 	cfg, err := ParseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
