@@ -102,6 +102,10 @@ func BenchmarkIngestOverListener(b *testing.B) {
 // ingestLoad is what driveIngest measured.
 type ingestLoad struct {
 	eventsPerSec, reqPerSec, p99ms float64
+	// machineUs and selfUs are the CPU microseconds an event of the whole
+	// machine and of this process (program and load) over the load; 0
+	// where they cannot be read.
+	machineUs, selfUs float64
 }
 
 // driveIngest POSTs requests signed requests of events events each (of
@@ -121,6 +125,7 @@ func driveIngest(b *testing.B, addrs []string, clients, events, requests int, ki
 		}
 		return []byte("[" + strings.Join(evs, ",") + "]")
 	}
+	cpu := startCPU()
 	lat, elapsed, failed := postConcurrently(client, clients, requests, func(w int, k int64) *http.Request {
 		data := body(k + 1)
 		req, _ := http.NewRequest("POST", "http://"+addrs[w%len(addrs)]+"/v1/events", bytes.NewReader(data))
@@ -133,11 +138,14 @@ func driveIngest(b *testing.B, addrs []string, clients, events, requests int, ki
 	if failed > 0 {
 		b.Fatalf("%d of %d requests not accepted", failed, requests)
 	}
+	machine, self, _ := cpu.perEvent(requests * events)
 	slices.Sort(lat)
 	return ingestLoad{
 		eventsPerSec: float64(requests*events) / elapsed.Seconds(),
 		reqPerSec:    float64(requests) / elapsed.Seconds(),
 		p99ms:        float64(lat[len(lat)*99/100]) / float64(time.Millisecond),
+		machineUs:    machine,
+		selfUs:       self,
 	}
 }
 

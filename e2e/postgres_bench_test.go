@@ -17,18 +17,23 @@ import (
 
 // BenchmarkPostgresIngestFloors measures ingest on PostgreSQL against
 // floors taken by the same benchmark in the same run, so that the
-// machine's day cancels out (one op is one event):
+// machine's day cancels out (one op is one event). Each side is measured
+// in turn, three rounds, and the medians are reported (sideBySide), with
+// what each side cost the machine and this process an event:
 //
 //   - batch: 16 clients posting 100 events a request through the whole
 //     program on PostgreSQL, against a bare pgx insert of the same events
-//     (16 clients, one INSERT of 100 rows of id and JSON each, committed
-//     as PostgreSQL commits, with its fsync): ratio-to-bare-pgx;
+//     (16 clients over pgxpool's default pool, one INSERT of 100 rows of
+//     id and JSON each, committed as PostgreSQL commits, with its fsync):
+//     ratio-to-bare-pgx;
 //   - single: 64 clients posting one event a request, on PostgreSQL
 //     against the same on bbolt: ratio-to-bbolt;
 //   - replicas: the batch load spread over three replicas of the program
 //     sharing one database, against one replica taking it all:
 //     ratio-3-to-1 (above 1, three take more together than one).
 func BenchmarkPostgresIngestFloors(b *testing.B) {
+	// n is how many requests of events events make b.N events.
+	n := func(b *testing.B, events int) int { return max(b.N/events, 1) }
 	program := func(b *testing.B, db string, replicas, clients, events int) ingestLoad {
 		fs := newFake(b, fakeslack.Options{Users: benchUsers(1)})
 		var hs []*harness
@@ -39,10 +44,10 @@ func BenchmarkPostgresIngestFloors(b *testing.B) {
 			hs = append(hs, h)
 			addrs = append(addrs, h.main.Addr())
 		}
-		load := driveIngest(b, addrs, clients, events, max(b.N/events, 1), "comment.reply", "")
+		load := driveIngest(b, addrs, clients, events, n(b, events), "comment.reply", "")
 		hs[0].waitDelivered(ctxT(b))
-		if n, _ := hs[0].main.Store().EventCount(); n != max(b.N/events, 1)*events {
-			b.Fatalf("%d events stored, want %d", n, max(b.N/events, 1)*events)
+		if got, _ := hs[0].main.Store().EventCount(); got != n(b, events)*events {
+			b.Fatalf("%d events stored, want %d", got, n(b, events)*events)
 		}
 		// Stopped before the next load is measured.
 		for _, h := range hs {
@@ -55,33 +60,74 @@ func BenchmarkPostgresIngestFloors(b *testing.B) {
 		return load
 	}
 	b.Run("batch", func(b *testing.B) {
-		ours := program(b, storetest.Postgres(b), 1, 16, 100)
-		bare := barePgxInsert(b, storetest.Postgres(b), 16, 100, max(b.N/100, 1))
-		b.ReportMetric(ours.eventsPerSec, "events/s")
-		b.ReportMetric(bare, "bare-pgx-events/s")
-		b.ReportMetric(ours.eventsPerSec/bare, "ratio-to-bare-pgx")
+		sideBySide(b, figures{ours: "events/s", floor: "bare-pgx-events/s", ratio: "ratio-to-bare-pgx", floorCPU: "bare-"},
+			func() ingestLoad { return program(b, storetest.Postgres(b), 1, 16, 100) },
+			func() ingestLoad { return barePgxInsert(b, storetest.Postgres(b), 16, 100, n(b, 100)) })
 	})
 	b.Run("single", func(b *testing.B) {
-		pg := program(b, storetest.Postgres(b), 1, 64, 1)
-		bolt := program(b, filepath.Join(b.TempDir(), "bench.db"), 1, 64, 1)
-		b.ReportMetric(pg.eventsPerSec, "events/s")
-		b.ReportMetric(bolt.eventsPerSec, "bbolt-events/s")
-		b.ReportMetric(pg.eventsPerSec/bolt.eventsPerSec, "ratio-to-bbolt")
-		b.ReportMetric(pg.p99ms, "p99-ms")
+		sideBySide(b, figures{ours: "events/s", floor: "bbolt-events/s", ratio: "ratio-to-bbolt", floorCPU: "bbolt-", p99: true},
+			func() ingestLoad { return program(b, storetest.Postgres(b), 1, 64, 1) },
+			func() ingestLoad { return program(b, filepath.Join(b.TempDir(), "bench.db"), 1, 64, 1) })
 	})
 	b.Run("replicas", func(b *testing.B) {
-		one := program(b, storetest.Postgres(b), 1, 16, 100)
-		three := program(b, storetest.Postgres(b), 3, 16, 100)
-		b.ReportMetric(one.eventsPerSec, "1-replica-events/s")
-		b.ReportMetric(three.eventsPerSec, "3-replicas-events/s")
-		b.ReportMetric(three.eventsPerSec/one.eventsPerSec, "ratio-3-to-1")
+		sideBySide(b, figures{ours: "3-replicas-events/s", floor: "1-replica-events/s", ratio: "ratio-3-to-1", oursCPU: "3-replicas-", floorCPU: "1-replica-"},
+			func() ingestLoad { return program(b, storetest.Postgres(b), 3, 16, 100) },
+			func() ingestLoad { return program(b, storetest.Postgres(b), 1, 16, 100) })
 	})
+}
+
+// figures names what sideBySide reports: each side's events/s, their
+// ratio, the prefixes of each side's CPU figures, and whether ours' p99.
+type figures struct {
+	ours, floor, ratio string
+	oursCPU, floorCPU  string
+	p99                bool
+}
+
+// sideBySideRounds is how many times sideBySide measures each side.
+const sideBySideRounds = 3
+
+// sideBySide measures ours and then its floor, in turn, sideBySideRounds
+// times, and reports the median of each figure and of the rounds' ratios:
+// what the shared machine does meanwhile moves the two of a round alike,
+// and one slow round does not make the figure.
+func sideBySide(b *testing.B, names figures, ours, floor func() ingestLoad) {
+	var o, f []ingestLoad
+	var ratios []float64
+	for range sideBySideRounds {
+		x, y := ours(), floor()
+		o, f = append(o, x), append(f, y)
+		ratios = append(ratios, x.eventsPerSec/y.eventsPerSec)
+	}
+	med := func(ls []ingestLoad, get func(ingestLoad) float64) float64 {
+		var v []float64
+		for _, l := range ls {
+			v = append(v, get(l))
+		}
+		return median(v)
+	}
+	b.ReportMetric(med(o, func(l ingestLoad) float64 { return l.eventsPerSec }), names.ours)
+	b.ReportMetric(med(f, func(l ingestLoad) float64 { return l.eventsPerSec }), names.floor)
+	b.ReportMetric(median(ratios), names.ratio)
+	if names.p99 {
+		b.ReportMetric(med(o, func(l ingestLoad) float64 { return l.p99ms }), "p99-ms")
+	}
+	for _, side := range []struct {
+		prefix string
+		loads  []ingestLoad
+	}{{names.oursCPU, o}, {names.floorCPU, f}} {
+		if m := med(side.loads, func(l ingestLoad) float64 { return l.machineUs }); m > 0 {
+			b.ReportMetric(m, side.prefix+"machine-cpu-us/event")
+			b.ReportMetric(med(side.loads, func(l ingestLoad) float64 { return l.selfUs }), side.prefix+"process-cpu-us/event")
+		}
+	}
 }
 
 // barePgxInsert inserts batches batches of size events (the ingest
 // benchmark's events: an id and the JSON the platform posts) from clients
-// concurrent connections, each batch one INSERT, and returns events/s.
-func barePgxInsert(b *testing.B, dsn string, clients, size, batches int) float64 {
+// concurrent connections, each batch one INSERT, and returns events/s and
+// the CPU they took.
+func barePgxInsert(b *testing.B, dsn string, clients, size, batches int) ingestLoad {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, dsn)
@@ -94,6 +140,7 @@ func barePgxInsert(b *testing.B, dsn string, clients, size, batches int) float64
 	}
 	var seq atomic.Int64
 	var failed atomic.Value
+	cpu := startCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range clients {
@@ -119,5 +166,7 @@ func barePgxInsert(b *testing.B, dsn string, clients, size, batches int) float64
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	return float64(batches*size) / time.Since(start).Seconds()
+	elapsed := time.Since(start)
+	machine, self, _ := cpu.perEvent(batches * size)
+	return ingestLoad{eventsPerSec: float64(batches*size) / elapsed.Seconds(), machineUs: machine, selfUs: self}
 }
