@@ -90,6 +90,7 @@ func BenchmarkIngestOverListener(b *testing.B) {
 			b.ReportMetric(load.reqPerSec, "req/s")
 			b.ReportMetric(load.p99ms, "p99-ms")
 			b.ReportMetric(peakRSS(), "peak-rss-MB")
+			reportCPU(b, load, "")
 			// Everything accepted is stored and fanned out.
 			h.waitDelivered(ctxT(b))
 			if n, _ := h.main.Store().EventCount(); n != requests*c.events {
