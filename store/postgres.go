@@ -134,14 +134,15 @@ func dialPostgres(dsn, replica string) (*pgEngine, error) {
 	// neither the bucket nor how many keys, and one that read the whole
 	// table (as key = ANY($2) once did: 2.3 ms a lookup after 20,000
 	// events) would grow with every event. Write transactions, which run
-	// one at a time, let the server keep a generic plan where it costs no
-	// more: planning each statement was nearly a third of the server's
-	// statement time for single events. Every statement that finds rows of
-	// the key–value table reads it by the index when planned generic
-	// (tested).
+	// one at a time under the write lock, use each statement's generic
+	// plan, made once a connection: planning each statement was nearly a
+	// third of the server's statement time for single events. Every
+	// statement that finds rows of the key–value table reads it by the
+	// index when planned generic, on statistics that lag the table
+	// (tested), so the plan cannot turn into reading the whole table.
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-		e.writePlans = "auto"
+		e.writePlans = "force_generic_plan"
 	}
 	e.where = fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
@@ -393,12 +394,13 @@ func (t *pgTx) send(q *pgx.Batch) pgx.BatchResults {
 	if !t.begun {
 		if t.writable {
 			b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-			b.Queue("SELECT pg_advisory_xact_lock($1)", t.e.lockKey)
-			pre += 2
+			pre++
 			if t.e.writePlans != "" {
 				b.Queue("SET LOCAL plan_cache_mode = " + t.e.writePlans)
 				pre++
 			}
+			b.Queue("SELECT pg_advisory_xact_lock($1)", t.e.lockKey)
+			pre++
 		} else {
 			b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 			pre++
