@@ -24,28 +24,7 @@ import (
 // while events pour in. Reading the bucket and filtering it by the keys
 // (the plan key = ANY($2) got) cost 13 ms a lookup after 100,000 events.
 func TestPostgresLooksUpKeysByTheIndexWhateverTheStatistics(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	mustOpenAt(t, dsn) // creates the engine's tables
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	// Statistics taken when the bucket held 100 keys, then 20,000 more.
-	exec("ALTER TABLE paligo_kv SET (autovacuum_enabled = false)")
-	fill := `INSERT INTO paligo_kv (bucket, key, value)
-		SELECT 'event_ids', convert_to('e' || i, 'UTF8'), int8send(i) FROM generate_series($1::int, $2::int) AS i`
-	exec(fill, 1, 100)
-	exec("ANALYZE paligo_kv")
-	exec(fill, 101, 20100)
+	ctx, conn, _ := laggingStatistics(t, "event_ids")
 
 	var keys [][]byte
 	for i := range 800 {
@@ -109,28 +88,7 @@ func TestPostgresLooksUpKeysByTheIndexWhateverTheStatistics(t *testing.T) {
 // of the key–value table, planned generic on statistics taken at 100 rows
 // of 20,100, reads it by the index, not the whole table.
 func TestPostgresGenericPlansUseTheIndex(t *testing.T) {
-	dsn := storetest.Postgres(t)
-	mustOpenAt(t, dsn)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("ALTER TABLE paligo_kv SET (autovacuum_enabled = false)")
-	fill := `INSERT INTO paligo_kv (bucket, key, value)
-		SELECT b, convert_to('e' || i, 'UTF8'), int8send(i) FROM generate_series($1::int, $2::int) AS i,
-		unnest(ARRAY['event_ids', 'events', 'outbox']) AS b`
-	exec(fill, 1, 100)
-	exec("ANALYZE paligo_kv")
-	exec(fill, 101, 20100)
+	ctx, conn, exec := laggingStatistics(t, "event_ids", "events", "outbox")
 	exec("SET plan_cache_mode = force_generic_plan")
 	// A literal of each parameter's type: the bucket, a key, keys, a limit.
 	literal := map[uint32]string{25: "'event_ids'", 17: `'\x653530'::bytea`, 1001: `ARRAY['\x653530'::bytea, '\x65313030'::bytea]`, 20: "64"}
@@ -237,6 +195,38 @@ func TestPostgresPlanModes(t *testing.T) {
 	if w, r := modes(s); w != "auto" || r != "auto" {
 		t.Errorf("with the DSN's mode: write transactions plan %q, reads %q; want auto", w, r)
 	}
+}
+
+// laggingStatistics opens the store's tables in a fresh schema and fills
+// each of buckets with 100 keys, the server's statistics taken then, and
+// 20,000 more: statistics that lag the table far, as they do while events
+// pour in. It returns a connection to the schema and a way to run
+// statements on it that fails t.
+func laggingStatistics(t *testing.T, buckets ...string) (context.Context, *pgx.Conn, func(sql string, args ...any)) {
+	t.Helper()
+	dsn := storetest.Postgres(t)
+	mustOpenAt(t, dsn) // creates the engine's tables
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("ALTER TABLE paligo_kv SET (autovacuum_enabled = false)")
+	fill := `INSERT INTO paligo_kv (bucket, key, value)
+		SELECT b, convert_to('e' || i, 'UTF8'), int8send(i) FROM generate_series($1::int, $2::int) AS i,
+		unnest($3::text[]) AS b`
+	exec(fill, 1, 100, buckets)
+	exec("ANALYZE paligo_kv")
+	exec(fill, 101, 20100, buckets)
+	return ctx, conn, exec
 }
 
 type scanNode struct {
