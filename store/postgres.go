@@ -351,8 +351,14 @@ type pgTx struct {
 	// written, nil for none.
 	dirty map[string]map[string][]byte
 	// fresh marks the keys of dirty that the database does not hold (read
-	// as absent under the write lock): they are inserted, not upserted.
+	// as absent, or past the bucket's last key, under the write lock):
+	// they are inserted, not upserted.
 	fresh map[string]map[string]bool
+	// lasts holds, by bucket, its last key as read under the write lock
+	// (empty: the bucket has none), moved on by every write sent since: a
+	// key past it is not in the database. A sequence's buckets (events,
+	// jobs) grow at their end, so their new keys are inserted as such.
+	lasts map[string][]byte
 	known map[string]map[string][]byte
 	seqs  map[string]*pgSeq
 	// ranges holds, by bucket, every row under a prefix read ahead
@@ -471,7 +477,12 @@ func (t *pgTx) queueWrites(b *pgx.Batch) int {
 	for _, name := range names {
 		var keys, vals, gone, newKeys, newVals [][]byte
 		fresh := t.fresh[name]
+		last, past := t.lasts[name]
 		for k, v := range t.dirty[name] {
+			if past && v != nil && k > string(last) {
+				last = []byte(k) // sent: no longer past the last
+				t.lasts[name] = last
+			}
 			switch {
 			case v == nil:
 				gone = append(gone, []byte(k))
@@ -720,7 +731,8 @@ func (b *pgBucket) write(key, value []byte) error {
 		t.dirty[b.name] = m
 	}
 	if _, pending := m[string(key)]; !pending && value != nil {
-		if prior, known := b.knownValue(key); known && prior == nil {
+		last, past := t.lasts[b.name]
+		if prior, known := b.knownValue(key); (known && prior == nil) || (past && bytes.Compare(key, last) > 0) {
 			if t.fresh == nil {
 				t.fresh = map[string]map[string]bool{}
 			}
@@ -946,7 +958,7 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 	}
 	type want struct {
 		name  string
-		kind  int // 0 keys, 1 prefixes, 2 sequence
+		kind  int // 0 keys, 1 prefixes, 2 sequence, 3 last key
 		ends  map[string][]byte
 		asked [][]byte
 	}
@@ -987,6 +999,10 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 		if r.seq && t.writable && t.seqs[name] == nil && !b.created {
 			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", name)
 			wants = append(wants, want{name: name, kind: 2})
+			if _, read := t.lasts[name]; !read {
+				q.Queue(pgPageLast, name, 1)
+				wants = append(wants, want{name: name, kind: 3})
+			}
 		}
 	}
 	if len(wants) == 0 {
@@ -1058,6 +1074,24 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 				t.seqs = map[string]*pgSeq{}
 			}
 			t.seqs[w.name] = &pgSeq{v: uint64(v)}
+		case 3:
+			rows, err := br.Query()
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			found, err := scanRows(rows)
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			if t.lasts == nil {
+				t.lasts = map[string][]byte{}
+			}
+			t.lasts[w.name] = []byte{}
+			if len(found) > 0 {
+				t.lasts[w.name] = found[0].k
+			}
 		}
 	}
 }

@@ -197,6 +197,19 @@ func TestPostgresPlanModes(t *testing.T) {
 	}
 }
 
+// A key past a bucket's last (a new event's, a new job's) is inserted, not
+// upserted; one the bucket holds past its sequence is replaced, and so is
+// one written past the last earlier in the transaction and sent since.
+func TestPostgresKeysPastTheLast(t *testing.T) {
+	got, err := store.PgPastTheLastKey(mustOpenAt(t, storetest.Postgres(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "b,d,e" {
+		t.Errorf("the bucket holds %q at 2, 10 and 11, want b,d,e", got)
+	}
+}
+
 // laggingStatistics opens the store's tables in a fresh schema and fills
 // each of buckets with 100 keys, the server's statistics taken then, and
 // 20,000 more: statistics that lag the table far, as they do while events
