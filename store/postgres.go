@@ -1013,18 +1013,25 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 		return
 	}
 	defer func() { t.fail(br.Close()) }()
+	// next reads the next statement's (key, value) rows; false when it
+	// failed (the transaction with it).
+	next := func() ([]pgRow, bool) {
+		rows, err := br.Query()
+		if err == nil {
+			var found []pgRow
+			if found, err = scanRows(rows); err == nil {
+				return found, true
+			}
+		}
+		t.fail(err)
+		return nil, false
+	}
 	for _, w := range wants {
 		b := t.buckets[w.name]
 		switch w.kind {
 		case 0:
-			rows, err := br.Query()
-			if err != nil {
-				t.fail(err)
-				return
-			}
-			found, err := scanRows(rows)
-			if err != nil {
-				t.fail(err)
+			found, ok := next()
+			if !ok {
 				return
 			}
 			for _, k := range w.asked {
@@ -1075,14 +1082,8 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 			}
 			t.seqs[w.name] = &pgSeq{v: uint64(v)}
 		case 3:
-			rows, err := br.Query()
-			if err != nil {
-				t.fail(err)
-				return
-			}
-			found, err := scanRows(rows)
-			if err != nil {
-				t.fail(err)
+			found, ok := next()
+			if !ok {
 				return
 			}
 			if t.lasts == nil {
