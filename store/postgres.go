@@ -62,12 +62,9 @@ var engineMigrations = []string{
 type pgEngine struct {
 	pool    *pgxpool.Pool
 	lockKey int64
-	// writePlans is the plan_cache_mode of write transactions ("" for
-	// the connection's own).
-	writePlans string
-	where      string // host:port/database (schema), no secret
-	secret     string // the password, scrubbed from every error
-	reads      atomic.Int64
+	where   string // host:port/database (schema), no secret
+	secret  string // the password, scrubbed from every error
+	reads   atomic.Int64
 
 	mu      sync.Mutex
 	buckets map[string]bool // known to exist
@@ -122,6 +119,10 @@ func dialPostgres(dsn, replica string) (*pgEngine, error) {
 	}
 	cfg.MaxConns = 32
 	cfg.ConnConfig.RuntimeParams["application_name"] = truncate(appPrefix+replica, 63)
+	// Each statement is planned for its own values. A cached generic plan
+	// knows neither the bucket nor how many keys: for a bucket = $1 AND
+	// key = ANY($2) it may scan the whole table, which grows with every
+	// event (measured: 2.3 ms a lookup after 20,000 events).
 	// A replica that vanishes without closing its connections (its
 	// machine lost) is noticed by the server within about 25 s, and the
 	// locks it held are freed for the others.
@@ -130,19 +131,8 @@ func dialPostgres(dsn, replica string) (*pgEngine, error) {
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
 	}
-	// Reads are planned for their own values: a cached generic plan knows
-	// neither the bucket nor how many keys, and one that read the whole
-	// table (as key = ANY($2) once did: 2.3 ms a lookup after 20,000
-	// events) would grow with every event. Write transactions, which run
-	// one at a time under the write lock, use each statement's generic
-	// plan, made once a connection: planning each statement was nearly a
-	// third of the server's statement time for single events. Every
-	// statement that finds rows of the key–value table reads it by the
-	// index when planned generic, on statistics that lag the table
-	// (tested), so the plan cannot turn into reading the whole table.
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-		e.writePlans = "force_generic_plan"
 	}
 	e.where = fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
@@ -351,14 +341,8 @@ type pgTx struct {
 	// written, nil for none.
 	dirty map[string]map[string][]byte
 	// fresh marks the keys of dirty that the database does not hold (read
-	// as absent, or past the bucket's last key, under the write lock):
-	// they are inserted, not upserted.
+	// as absent under the write lock): they are inserted, not upserted.
 	fresh map[string]map[string]bool
-	// lasts holds, by bucket, its last key as read under the write lock
-	// (empty: the bucket has none), moved on by every write sent since: a
-	// key past it is not in the database. A sequence's buckets (events,
-	// jobs) grow at their end, so their new keys are inserted as such.
-	lasts map[string][]byte
 	known map[string]map[string][]byte
 	seqs  map[string]*pgSeq
 	// ranges holds, by bucket, every row under a prefix read ahead
@@ -400,13 +384,8 @@ func (t *pgTx) send(q *pgx.Batch) pgx.BatchResults {
 	if !t.begun {
 		if t.writable {
 			b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-			pre++
-			if t.e.writePlans != "" {
-				b.Queue("SET LOCAL plan_cache_mode = " + t.e.writePlans)
-				pre++
-			}
 			b.Queue("SELECT pg_advisory_xact_lock($1)", t.e.lockKey)
-			pre++
+			pre += 2
 		} else {
 			b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 			pre++
@@ -439,25 +418,10 @@ func (t *pgTx) send(q *pgx.Batch) pgx.BatchResults {
 // subquery from being flattened into a join, whose plan the same
 // statistics would choose.
 const (
-	pgGet     = "SELECT value FROM paligo_kv WHERE bucket = $1 AND key = $2"
-	pgCount   = "SELECT count(*) FROM paligo_kv WHERE bucket = $1"
 	pgGetMany = `SELECT kv.key, kv.value FROM unnest($2::bytea[]) AS w(k)
 		CROSS JOIN LATERAL (SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key = w.k LIMIT 1) kv`
 	pgDeleteMany = `DELETE FROM paligo_kv WHERE ctid = ANY(ARRAY(SELECT kv.ctid FROM unnest($2::bytea[]) AS w(k)
 		CROSS JOIN LATERAL (SELECT ctid FROM paligo_kv WHERE bucket = $1 AND key = w.k LIMIT 1) kv))`
-	// pgGetRanges reads every row of bucket $1 from each $2 up to its $3.
-	// LATERAL, so that any plan reads the index for each range: a plain
-	// join's generic plan scans the whole table.
-	pgGetRanges = `SELECT r.lo, kv.key, kv.value FROM unnest($2::bytea[], $3::bytea[]) AS r(lo, hi)
-				CROSS JOIN LATERAL (SELECT key, value FROM paligo_kv
-					WHERE bucket = $1 AND key >= r.lo AND key < r.hi ORDER BY key) kv`
-	pgGetRange = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $2 AND key < $3 ORDER BY key"
-	// A cursor's pages: $2 rows of bucket $1, from either end or from $3.
-	pgPageFirst  = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key LIMIT $2"
-	pgPageLast   = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2"
-	pgPageAfter  = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key > $3 ORDER BY key LIMIT $2"
-	pgPageFrom   = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $3 ORDER BY key LIMIT $2"
-	pgPageBefore = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key < $3 ORDER BY key DESC LIMIT $2"
 )
 
 // queueWrites moves the pending writes into b, one statement a bucket for
@@ -477,12 +441,7 @@ func (t *pgTx) queueWrites(b *pgx.Batch) int {
 	for _, name := range names {
 		var keys, vals, gone, newKeys, newVals [][]byte
 		fresh := t.fresh[name]
-		last, past := t.lasts[name]
 		for k, v := range t.dirty[name] {
-			if past && v != nil && k > string(last) {
-				last = []byte(k) // sent: no longer past the last
-				t.lasts[name] = last
-			}
 			switch {
 			case v == nil:
 				gone = append(gone, []byte(k))
@@ -699,7 +658,7 @@ func (b *pgBucket) Get(key []byte) []byte {
 		return v
 	}
 	v := []byte{}
-	err := b.t.queryRow(pgGet, []any{b.name, key}, &v)
+	err := b.t.queryRow("SELECT value FROM paligo_kv WHERE bucket = $1 AND key = $2", []any{b.name, key}, &v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		b.remember(key, nil)
 		return nil
@@ -731,8 +690,7 @@ func (b *pgBucket) write(key, value []byte) error {
 		t.dirty[b.name] = m
 	}
 	if _, pending := m[string(key)]; !pending && value != nil {
-		last, past := t.lasts[b.name]
-		if prior, known := b.knownValue(key); (known && prior == nil) || (past && bytes.Compare(key, last) > 0) {
+		if prior, known := b.knownValue(key); known && prior == nil {
 			if t.fresh == nil {
 				t.fresh = map[string]map[string]bool{}
 			}
@@ -833,7 +791,7 @@ func (b *pgBucket) seq() *pgSeq {
 
 func (b *pgBucket) KeyN() int {
 	var n int
-	b.t.queryRow(pgCount, []any{b.name}, &n)
+	b.t.queryRow("SELECT count(*) FROM paligo_kv WHERE bucket = $1", []any{b.name}, &n)
 	return n
 }
 
@@ -880,7 +838,7 @@ func (b *pgBucket) ScanPrefix(prefix []byte, fn func(k, v []byte) error) error {
 		}
 		return t.err
 	}
-	found, err := t.queryRows(pgGetRange, b.name, prefix, end)
+	found, err := t.queryRows("SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $2 AND key < $3 ORDER BY key", b.name, prefix, end)
 	if err != nil {
 		return err
 	}
@@ -958,7 +916,7 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 	}
 	type want struct {
 		name  string
-		kind  int // 0 keys, 1 prefixes, 2 sequence, 3 last key
+		kind  int // 0 keys, 1 prefixes, 2 sequence
 		ends  map[string][]byte
 		asked [][]byte
 	}
@@ -993,16 +951,16 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 			los, his = append(los, p), append(his, end)
 		}
 		if len(los) > 0 {
-			q.Queue(pgGetRanges, name, los, his)
+			// LATERAL, so that the plan pgx caches reads the index for each
+			// range: a plain join's generic plan scans the whole table.
+			q.Queue(`SELECT r.lo, kv.key, kv.value FROM unnest($2::bytea[], $3::bytea[]) AS r(lo, hi)
+				CROSS JOIN LATERAL (SELECT key, value FROM paligo_kv
+					WHERE bucket = $1 AND key >= r.lo AND key < r.hi ORDER BY key) kv`, name, los, his)
 			wants = append(wants, want{name: name, kind: 1, asked: los})
 		}
 		if r.seq && t.writable && t.seqs[name] == nil && !b.created {
 			q.Queue("SELECT seq FROM paligo_buckets WHERE name = $1", name)
 			wants = append(wants, want{name: name, kind: 2})
-			if _, read := t.lasts[name]; !read {
-				q.Queue(pgPageLast, name, 1)
-				wants = append(wants, want{name: name, kind: 3})
-			}
 		}
 	}
 	if len(wants) == 0 {
@@ -1013,25 +971,18 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 		return
 	}
 	defer func() { t.fail(br.Close()) }()
-	// next reads the next statement's (key, value) rows; false when it
-	// failed (the transaction with it).
-	next := func() ([]pgRow, bool) {
-		rows, err := br.Query()
-		if err == nil {
-			var found []pgRow
-			if found, err = scanRows(rows); err == nil {
-				return found, true
-			}
-		}
-		t.fail(err)
-		return nil, false
-	}
 	for _, w := range wants {
 		b := t.buckets[w.name]
 		switch w.kind {
 		case 0:
-			found, ok := next()
-			if !ok {
+			rows, err := br.Query()
+			if err != nil {
+				t.fail(err)
+				return
+			}
+			found, err := scanRows(rows)
+			if err != nil {
+				t.fail(err)
 				return
 			}
 			for _, k := range w.asked {
@@ -1081,18 +1032,6 @@ func (t *pgTx) prefetch(reqs []prefetchReq) {
 				t.seqs = map[string]*pgSeq{}
 			}
 			t.seqs[w.name] = &pgSeq{v: uint64(v)}
-		case 3:
-			found, ok := next()
-			if !ok {
-				return
-			}
-			if t.lasts == nil {
-				t.lasts = map[string][]byte{}
-			}
-			t.lasts[w.name] = []byte{}
-			if len(found) > 0 {
-				t.lasts[w.name] = found[0].k
-			}
 		}
 	}
 }
@@ -1140,15 +1079,15 @@ func (c *pgCursor) fetch(from []byte, exclusive, back bool) {
 	args := []any{c.b.name, c.page}
 	switch {
 	case from == nil && !back:
-		sql = pgPageFirst
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key LIMIT $2"
 	case from == nil && back:
-		sql = pgPageLast
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 ORDER BY key DESC LIMIT $2"
 	case !back && exclusive:
-		sql = pgPageAfter
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key > $3 ORDER BY key LIMIT $2"
 	case !back:
-		sql = pgPageFrom
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key >= $3 ORDER BY key LIMIT $2"
 	default:
-		sql = pgPageBefore
+		sql = "SELECT key, value FROM paligo_kv WHERE bucket = $1 AND key < $3 ORDER BY key DESC LIMIT $2"
 	}
 	if from != nil {
 		args = append(args, from)
