@@ -25,14 +25,14 @@ func startCPU() cpuMeter {
 }
 
 // perEvent returns the machine's and this process's CPU microseconds an
-// event over n events since start; ok is false where /proc/stat cannot be
-// read.
-func (c cpuMeter) perEvent(n int) (machine, self float64, ok bool) {
+// event over n events since start; both 0 where /proc/stat cannot be read
+// (reportCPU then reports nothing).
+func (c cpuMeter) perEvent(n int) (machine, self float64) {
 	m, s, ok := cpuNow()
 	if !ok || !c.ok || n <= 0 {
-		return 0, 0, false
+		return 0, 0
 	}
-	return float64((m - c.machine).Microseconds()) / float64(n), float64((s - c.self).Microseconds()) / float64(n), true
+	return float64((m - c.machine).Microseconds()) / float64(n), float64((s - c.self).Microseconds()) / float64(n)
 }
 
 // cpuNow returns the machine's busy CPU time (every core, user, system,

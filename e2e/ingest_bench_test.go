@@ -139,7 +139,7 @@ func driveIngest(b *testing.B, addrs []string, clients, events, requests int, ki
 	if failed > 0 {
 		b.Fatalf("%d of %d requests not accepted", failed, requests)
 	}
-	machine, self, _ := cpu.perEvent(requests * events)
+	machine, self := cpu.perEvent(requests * events)
 	slices.Sort(lat)
 	return ingestLoad{
 		eventsPerSec: float64(requests*events) / elapsed.Seconds(),

@@ -177,6 +177,6 @@ func barePgxInsert(b *testing.B, dsn string, clients, size, batches int) ingestL
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	machine, self, _ := cpu.perEvent(batches * size)
+	machine, self := cpu.perEvent(batches * size)
 	return ingestLoad{eventsPerSec: float64(batches*size) / elapsed.Seconds(), machineUs: machine, selfUs: self}
 }
